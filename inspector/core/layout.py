@@ -1,0 +1,226 @@
+"""Find splits, classes and image files under a dataset root (DESIGN section 2).
+
+Recognised layouts:
+- ``ROOT/{train,val,test}/[class/]...`` with aliases (valid, validation, dev -> val; testing -> test);
+- YOLO: ``ROOT/images/{train,val,test}/...``;
+- anything else: one split called ``all``.
+
+Files are walked without following symbolic links that leave ROOT, and directory loops are
+detected. Non-image files are kept in ``skipped`` with a reason, never silently dropped.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+SPLIT_ALIASES = {
+    "train": "train", "training": "train",
+    "val": "val", "valid": "val", "validation": "val", "dev": "val",
+    "test": "test", "testing": "test",
+}
+SPLIT_ORDER = ("train", "val", "test", "all")
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+# Leading bytes of the formats we read; used to accept images whose name has no image extension.
+_MAGIC = (
+    b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"GIF87a", b"GIF89a",
+    b"II*\x00", b"MM\x00*",
+)
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One candidate image: ``path`` is relative to ROOT with ``/`` separators (display-safe UTF-8)."""
+
+    path: str
+    abspath: str
+    split: str
+    label: str | None
+    name_note: str | None = None  # set when the on-disk name is not valid UTF-8
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    split: str | None
+    reason: str
+
+
+@dataclass
+class DatasetLayout:
+    root: str
+    kind: str  # "splits", "yolo" or "flat"
+    splits: list[str]
+    files: list[ImageFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    broken: list[Skipped] = field(default_factory=list)  # entries that cannot be read at all
+
+    @property
+    def classes(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {s: {} for s in self.splits}
+        for f in self.files:
+            if f.label is not None:
+                per = out.setdefault(f.split, {})
+                per[f.label] = per.get(f.label, 0) + 1
+        return {s: dict(sorted(c.items())) for s, c in out.items()}
+
+    def files_in(self, split: str) -> list[ImageFile]:
+        return [f for f in self.files if f.split == split]
+
+
+class LayoutError(Exception):
+    """The root cannot be used at all (missing, not a folder, unreadable)."""
+
+
+def display_name(name: str) -> tuple[str, bool]:
+    """A printable UTF-8 form of a file-system name, and whether it had to be repaired."""
+    try:
+        name.encode("utf-8")
+        return name, False
+    except UnicodeEncodeError:  # surrogate-escaped bytes from a non-UTF-8 name
+        return os.fsencode(name).decode("utf-8", errors="replace"), True
+
+
+def split_name(folder: str) -> str | None:
+    return SPLIT_ALIASES.get(folder.lower())
+
+
+def _split_sort_key(name: str) -> tuple[int, str]:
+    return (SPLIT_ORDER.index(name) if name in SPLIT_ORDER else len(SPLIT_ORDER), name)
+
+
+def looks_like_image(abspath: str) -> bool:
+    """True when the first bytes are those of an image format we read (WEBP: RIFF....WEBP)."""
+    try:
+        with open(abspath, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return any(head.startswith(m) for m in _MAGIC)
+
+
+def _subdirs(path: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(path) as it:
+            return [e for e in it if e.is_dir(follow_symlinks=True)]
+    except OSError:
+        return []
+
+
+def discover(root: str) -> DatasetLayout:
+    """Walk ROOT and return its splits, classes, image files and skipped entries (sorted, deterministic)."""
+    root = os.path.abspath(root)
+    if not os.path.exists(root):
+        raise LayoutError(f"No such folder: {root}")
+    if not os.path.isdir(root):
+        raise LayoutError(f"Not a folder: {root}")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise LayoutError(f"Folder is not readable: {root}")
+
+    split_dirs: list[tuple[str, str]] = []  # (split, abs dir)
+    kind = "flat"
+    images_dir = next((e for e in _subdirs(root) if e.name.lower() == "images"), None)
+    top = [(split_name(e.name), e.path) for e in _subdirs(root)]
+    top = [(s, p) for s, p in top if s]
+    if top:
+        kind, split_dirs = "splits", top
+    elif images_dir is not None:
+        yolo = [(split_name(e.name), e.path) for e in _subdirs(images_dir.path)]
+        yolo = [(s, p) for s, p in yolo if s]
+        if yolo:
+            kind, split_dirs = "yolo", yolo
+    if not split_dirs:
+        split_dirs = [("all", root)]
+
+    layout = DatasetLayout(root=root, kind=kind, splits=[])
+    real_root = os.path.realpath(root)
+    seen_dirs: set[str] = set()
+    for split, path in sorted(split_dirs, key=lambda sp: (_split_sort_key(sp[0]), sp[1])):
+        if split not in layout.splits:
+            layout.splits.append(split)
+        _walk(layout, real_root, path, split, split_root=path, seen=seen_dirs)
+    layout.files.sort(key=lambda f: (_split_sort_key(f.split), f.path))
+    layout.skipped.sort(key=lambda s: s.path)
+    layout.broken.sort(key=lambda s: s.path)
+    return layout
+
+
+def _rel(layout: DatasetLayout, abspath: str) -> tuple[str, bool]:
+    rel = os.path.relpath(abspath, layout.root).replace(os.sep, "/")
+    return display_name(rel)
+
+
+def _inside(real_root: str, real: str) -> bool:
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_root: str,
+          seen: set[str]) -> None:
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
+            rel, _ = _rel(layout, folder)
+            layout.skipped.append(Skipped(rel, split, "folder visited already (symbolic-link loop or second link to it)"))
+            continue
+        seen.add(real)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            rel, _ = _rel(layout, folder)
+            layout.broken.append(Skipped(rel or ".", split, f"folder cannot be read: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            _visit(layout, real_root, entry, split, split_root, stack)
+
+
+def _visit(layout: DatasetLayout, real_root: str, entry: os.DirEntry, split: str,
+           split_root: str, stack: list[str]) -> None:
+    rel, repaired = _rel(layout, entry.path)
+    if entry.name.startswith("."):
+        layout.skipped.append(Skipped(rel, split, "hidden entry"))
+        return
+    if entry.is_symlink():
+        target = os.path.realpath(entry.path)
+        if not os.path.exists(entry.path):
+            layout.broken.append(Skipped(rel, split, "broken symbolic link (its target does not exist)"))
+            return
+        if not _inside(real_root, target):
+            layout.skipped.append(Skipped(rel, split, "symbolic link leads outside the dataset root; not followed"))
+            return
+    try:
+        st = os.stat(entry.path)
+    except OSError as exc:
+        reason = "symbolic link loop" if getattr(exc, "errno", None) == 40 else f"cannot stat: {exc.strerror or exc}"
+        layout.broken.append(Skipped(rel, split, reason))
+        return
+    if stat.S_ISDIR(st.st_mode):
+        ext = os.path.splitext(entry.name)[1].lower()
+        stack.append(entry.path)
+        if ext in IMAGE_EXTENSIONS:
+            layout.skipped.append(Skipped(rel, split, "a folder named like an image file (its contents are scanned)"))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        layout.skipped.append(Skipped(rel, split, "not a regular file"))
+        return
+    ext = os.path.splitext(entry.name)[1].lower()
+    if ext not in IMAGE_EXTENSIONS and not looks_like_image(entry.path):
+        layout.skipped.append(Skipped(rel, split, f"not an image file ({ext or 'no extension'})"))
+        return
+    label = _label(entry.path, split_root)
+    if label is not None:
+        label = display_name(label)[0]
+    note = "file name is not valid UTF-8; shown with replacement characters" if repaired else None
+    layout.files.append(ImageFile(rel, entry.path, split, label, note))
+
+
+def _label(path: str, split_root: str) -> str | None:
+    """The class is the first folder below the split; files directly in the split have none."""
+    rel = os.path.relpath(path, split_root)
+    parts = rel.split(os.sep)
+    return parts[0] if len(parts) > 1 else None
