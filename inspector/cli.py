@@ -1,0 +1,154 @@
+"""Command line: ``python main.py [ROOT]`` opens the window; ``python main.py scan ROOT --json OUT``
+runs the same engine headless (DESIGN section 5). Exit status: 0 finished, 2 usage error, 130 interrupted."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="main.py",
+        description="Dataset Inspector: exact per-split image statistics, normalization preview and "
+                    "leakage checks. With no command, opens the window.")
+    sub = p.add_subparsers(dest="command")
+    s = sub.add_parser("scan", help="scan a dataset headless and optionally export JSON")
+    s.add_argument("root", help="dataset folder (train/val/test, YOLO images/..., or a flat folder)")
+    s.add_argument("--json", metavar="OUT", help="write the schema-1 export here (atomically)")
+    s.add_argument("--per-image", action="store_true", help="include one record per image in the export")
+    s.add_argument("--source", default=None, metavar="SPLITS",
+                   help="split(s) the normalization mean/std come from, comma-separated (default: train)")
+    s.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    s.add_argument("--quiet", action="store_true", help="no progress line or summary")
+    b = sub.add_parser("bench", help="scan throughput versus Pillow decoding alone, and peak memory")
+    b.add_argument("root")
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--workers", type=int, default=None)
+    d = sub.add_parser("demo", help="write the built-in demo dataset to a folder")
+    d.add_argument("dest")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"scan", "bench", "demo", "-h", "--help"}
+    if not argv or argv[0] not in commands:
+        return _open_window(argv)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "scan":
+            return _scan(args)
+        if args.command == "bench":
+            from .bench import run
+            run(args.root, repeats=args.repeats, workers=args.workers)
+            return EXIT_OK
+        if args.command == "demo":
+            from .core.demo import make_demo_dataset
+            print(make_demo_dataset(args.dest))
+            return EXIT_OK
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_USAGE
+
+
+def _open_window(argv: list[str]) -> int:
+    from .ui.app import run_app
+    return run_app(argv)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from .core.export import StatsSourceError, build_document, default_source, write_json_atomic
+    from .core.layout import LayoutError, discover
+    from .core.leakage import find_leakage
+    from .core.scan import iter_scan
+
+    try:
+        layout = discover(args.root)
+    except LayoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not layout.files:
+        print(f"error: no image files found under {layout.root} "
+              f"({len(layout.skipped)} other entries skipped)", file=sys.stderr)
+        return EXIT_USAGE
+    source = [s.strip() for s in args.source.split(",")] if args.source else None
+    if source:
+        unknown = [s for s in source if s not in layout.splits]
+        if unknown:
+            print(f"error: --source names unknown split(s) {', '.join(unknown)}; "
+                  f"splits found: {', '.join(layout.splits)}", file=sys.stderr)
+            return EXIT_USAGE
+    show = not args.quiet and sys.stderr.isatty()
+    gen = iter_scan(layout, workers=args.workers)
+    try:
+        while True:
+            progress = next(gen)
+            if show:
+                _print_progress(progress)
+    except StopIteration as stop:
+        result = stop.value
+    finally:
+        gen.close()
+    if show:
+        print(file=sys.stderr)
+    source = source or default_source(result)
+    split_means = {s: [float(v) for v in st.mean] for s, st in result.split_stats.items()}
+    findings = find_leakage(result.images, split_means, source_splits=source)
+    try:
+        doc = build_document(result, findings, source_splits=source, per_image=args.per_image)
+    except StatsSourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        write_json_atomic(doc, args.json)
+    if not args.quiet:
+        _print_summary(result, doc, args.json)
+    return EXIT_OK
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _print_progress(p) -> None:
+    rate = p.done / p.elapsed if p.elapsed > 0 else 0.0
+    splits = " ".join(f"{name} {d}/{t}" for name, (d, t) in p.per_split.items())
+    line = (f"\r{p.done}/{p.total} ({100 * p.fraction:.0f}%) [{splits}] {rate:.0f} img/s "
+            f"ETA {_clock(p.eta)} failed {p.failed}")
+    print(line.ljust(100), end="", file=sys.stderr, flush=True)
+
+
+def _print_summary(result, doc: dict, out: str | None) -> None:
+    norm = doc["normalization"]
+    print(f"{result.root}: {len(result.images)} images decoded, {len(result.failures)} failed, "
+          f"{len(result.skipped)} skipped; mode {result.mode}; {result.elapsed:.1f} s with "
+          f"{result.workers} worker(s)")
+    print(f"{'split':8} {'images':>8} {'failed':>6}  mean (0-1 scale)          std (0-1 scale)")
+    for name, st in doc["splits"].items():
+        mean = ", ".join(f"{v:.4f}" for v in st["mean"])
+        std = ", ".join(f"{v:.4f}" for v in st["std"])
+        print(f"{name:8} {st['images']:>8} {st['failed']:>6}  [{mean}]  [{std}]")
+    mean = ", ".join(f"{v:.4f}" for v in norm["mean"])
+    std = ", ".join(f"{v:.4f}" for v in norm["std"])
+    print(f"normalization from {'+'.join(norm['source_splits'])}: mean [{mean}] std [{std}]")
+    counts: dict[str, int] = {}
+    for f in doc["leakage"]:
+        counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+    if counts:
+        print("leakage: " + ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())))
+    for f in doc["leakage"]:
+        if f["severity"] == "error":
+            print(f"  [{f['severity']}] {f['message']}")
+    if out:
+        print(f"wrote {out}")
+
+

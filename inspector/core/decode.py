@@ -1,0 +1,188 @@
+"""File -> canonical decoded image + metadata, or a classified failure (DESIGN sections 3 and 6).
+
+Canonical images are what a training loader sees: ``Image.open(f).convert("RGB")`` for colour data,
+``"L"`` for single-channel 8-bit data (``convert("RGB")`` would only replicate it), and ``"I;16"``
+for 16-bit single-channel data, which we keep at full precision (scaled by 1/65535 later).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from .table import (FLAG_16BIT, FLAG_ALPHA, FLAG_ANIMATED, FLAG_BILEVEL, FLAG_CMYK,
+                    FLAG_EXIF_ROTATED, FLAG_PALETTE, FLAG_WRONG_EXTENSION)
+
+_EXIF_ORIENTATION = 0x0112
+_SINGLE_CHANNEL_8BIT = {"L": None, "1": FLAG_BILEVEL, "LA": FLAG_ALPHA, "La": FLAG_ALPHA}
+_SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+_EXTENSION_FORMATS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".gif": "GIF",
+    ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
+}
+
+
+class DecodeError(Exception):
+    """A file that cannot contribute pixels; ``str(exc)`` is the reason shown to the user."""
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # canonical: "RGB", "L" or "I;16"
+    format: str         # JPEG, PNG, ...
+    mode: str           # the file's own mode (before conversion)
+    width: int
+    height: int
+    nbytes: int
+    flags: int
+
+    @property
+    def depth(self) -> int:
+        return 16 if self.image.mode == "I;16" else 8
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.image.mode == "RGB" else 1
+
+
+def decode(abspath: str) -> Decoded:
+    """Open, check and fully decode one file; raise DecodeError with a clear reason otherwise."""
+    try:
+        nbytes = os.path.getsize(abspath)
+    except OSError as exc:
+        raise DecodeError(_os_reason(exc)) from None
+    if nbytes == 0:
+        raise DecodeError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            # Pillow refuses images above 2x MAX_IMAGE_PIXELS and only warns above 1x; we refuse
+            # above 1x, at open time, before any pixel buffer is allocated.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(abspath) as im:
+                return _decode_open(im, abspath, nbytes)
+    except DecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DecodeError(_bomb_reason(abspath)) from None
+    except UnidentifiedImageError:
+        raise DecodeError(_not_an_image_reason(abspath)) from None
+    except PermissionError:
+        raise DecodeError("permission denied: the file cannot be read") from None
+    except OSError as exc:
+        raise DecodeError(_os_reason(exc)) from None
+    except (ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError) as exc:
+        raise DecodeError(f"corrupt image data: {exc}") from None
+    except MemoryError:
+        raise DecodeError("not enough memory to decode this image") from None
+
+
+def _decode_open(im: Image.Image, abspath: str, nbytes: int) -> Decoded:
+    fmt = im.format or "unknown"
+    mode = im.mode
+    flags = 0
+    if getattr(im, "n_frames", 1) > 1:
+        flags |= FLAG_ANIMATED
+    if _exif_orientation(im) not in (0, 1):
+        flags |= FLAG_EXIF_ROTATED
+    expected = _EXTENSION_FORMATS.get(os.path.splitext(abspath)[1].lower())
+    if expected and fmt != expected and not (expected == "JPEG" and fmt == "MPO"):  # MPO is a JPEG
+        flags |= FLAG_WRONG_EXTENSION
+    width, height = im.size
+    im.load()  # decode now so truncation errors surface here, inside the try
+    canonical, conv_flags = _canonical(im)
+    return Decoded(canonical, fmt, mode, width, height, nbytes, flags | conv_flags)
+
+
+def _canonical(im: Image.Image) -> tuple[Image.Image, int]:
+    mode = im.mode
+    if mode in ("RGB", "L"):
+        return im, 0
+    if mode in _SINGLE_CHANNEL_8BIT:
+        return im.convert("L"), _SINGLE_CHANNEL_8BIT[mode] or 0
+    if mode in _SIXTEEN_BIT:
+        return _to_uint16(im), FLAG_16BIT
+    if mode == "F":
+        raise DecodeError("32-bit floating-point image (mode F): no standard 8-bit loader reads it "
+                          "faithfully; not included in statistics")
+    flags = 0
+    if mode in ("P", "PA"):
+        flags |= FLAG_PALETTE
+        if mode == "PA" or "transparency" in im.info:
+            flags |= FLAG_ALPHA
+    elif mode in ("RGBA", "RGBa", "LA", "La"):
+        flags |= FLAG_ALPHA
+    elif mode == "CMYK":
+        flags |= FLAG_CMYK
+    return im.convert("RGB"), flags
+
+
+def _to_uint16(im: Image.Image) -> Image.Image:
+    if im.mode == "I;16":
+        return im
+    if im.mode == "I":
+        lo, hi = im.getextrema()
+        if lo < 0 or hi > 65535:
+            raise DecodeError(f"32-bit integer image with values {lo}..{hi} outside 0-65535; "
+                              "not included in statistics")
+    return im.convert("I;16") if im.mode != "I" else _int32_to_i16(im)
+
+
+def _int32_to_i16(im: Image.Image) -> Image.Image:
+    import numpy as np
+
+    arr = np.asarray(im, dtype=np.int32).astype("<u2")
+    return Image.frombuffer("I;16", im.size, arr.tobytes(), "raw", "I;16", 0, 1)
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # a broken EXIF block must not fail a readable image
+        return 1
+
+
+def _bomb_reason(abspath: str) -> str:
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Image.MAX_IMAGE_PIXELS = None
+            with Image.open(abspath) as im:
+                w, h = im.size
+        dims = f"{w} x {h} = {w * h:,} pixels"
+    except Exception:
+        dims = "too many pixels"
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    return f"image too large ({dims}); refused above Pillow's limit of {limit:,} pixels (decompression-bomb protection)"
+
+
+def _not_an_image_reason(abspath: str) -> str:
+    try:
+        with open(abspath, "rb") as fh:
+            head = fh.read(512)
+    except OSError as exc:
+        return _os_reason(exc)
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "not an image: the file is an HTML page (a failed download?)"
+    if text.startswith((b"<?xml", b"<svg")):
+        return "not an image that we read: XML/SVG text"
+    try:
+        head.decode("utf-8")
+        return "not an image: the file holds plain text"
+    except UnicodeDecodeError:
+        return "not a recognised image format (unknown or corrupt header)"
+
+
+def _os_reason(exc: OSError) -> str:
+    msg = str(exc)
+    if isinstance(exc, PermissionError):
+        return "permission denied: the file cannot be read"
+    if "truncated" in msg.lower():
+        return f"truncated file: {msg}"
+    if isinstance(exc, FileNotFoundError):
+        return "file disappeared or is a broken link"
+    return f"cannot decode: {msg}"

@@ -1,0 +1,203 @@
+"""The export document (schema 1, DESIGN section 5), snippets for training libraries, atomic write."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .normalize import amplification
+from .scan import ScanResult
+from .stats import mean_std, to_256_bins, to_grid16
+
+SCHEMA_VERSION = 1
+TOOL_NAME = "dataset-inspector"
+SNIPPET_LIBRARIES = ("torchvision", "albumentations", "timm", "huggingface", "keras")
+
+
+class StatsSourceError(ValueError):
+    """The requested normalization source splits do not exist or hold no pixels."""
+
+
+def source_histogram(result: ScanResult, source_splits: Sequence[str]) -> np.ndarray:
+    """Sum of the source splits' histograms on a common grid (exact)."""
+    missing = [s for s in source_splits if s not in result.split_stats]
+    if missing:
+        raise StatsSourceError(f"no split named {', '.join(missing)} (splits: {', '.join(result.splits)})")
+    hists = [result.split_stats[s].histogram for s in source_splits]
+    if any(h.shape[1] == 65536 for h in hists):
+        hists = [to_grid16(h) for h in hists]
+    total = np.sum(hists, axis=0)
+    if total[0].sum() == 0:
+        raise StatsSourceError(f"split(s) {', '.join(source_splits)} hold no readable images")
+    return total
+
+
+def normalization_stats(result: ScanResult, source_splits: Sequence[str]) -> tuple[list[float], list[float], int]:
+    """Mean and std (0-1 scale, pixel-weighted, ddof=0) of the source splits, and the max pixel value."""
+    hist = source_histogram(result, source_splits)
+    mean, std = mean_std(hist)
+    return [float(x) for x in mean], [float(x) for x in std], 65535 if hist.shape[1] == 65536 else 255
+
+
+def default_source(result: ScanResult) -> list[str]:
+    """Train when there is one (the only leak-free choice), else the single split we have."""
+    if "train" in result.splits:
+        return ["train"]
+    return [result.splits[0]]
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
+
+
+def snippets(mean: Sequence[float], std: Sequence[float], mode: str, max_pixel_value: int = 255,
+             source: Sequence[str] = ("train",)) -> dict[str, str]:
+    """Ready-to-paste code for each library, using the exported numbers (0-1 scale unless noted)."""
+    m, s = _fmt(mean), _fmt(std)
+    m255 = _fmt([v * max_pixel_value for v in mean])
+    s255 = _fmt([v * max_pixel_value for v in std])
+    src = "+".join(source)
+    convert = f'.convert("{mode}")'
+    return {
+        "torchvision": (
+            f"# mean/std of the {src} split(s), pixel-weighted, 0-1 scale (after ToTensor)\n"
+            "from torchvision import transforms\n"
+            "transform = transforms.Compose([\n"
+            "    transforms.ToTensor(),\n"
+            f"    transforms.Normalize(mean={m}, std={s}),\n"
+            "])\n"
+            f"# images are loaded with PIL.Image.open(path){convert}"
+        ),
+        "albumentations": (
+            f"# mean/std of the {src} split(s); albumentations multiplies them by max_pixel_value\n"
+            "import albumentations as A\n"
+            f"transform = A.Normalize(mean={m}, std={s}, max_pixel_value={float(max_pixel_value)})"
+        ),
+        "timm": (
+            f"# mean/std of the {src} split(s), 0-1 scale\n"
+            "import timm\n"
+            "from timm.data import resolve_data_config, create_transform\n"
+            "model = timm.create_model('resnet50', pretrained=False)\n"
+            "config = resolve_data_config({}, model=model)\n"
+            f"config.update(mean=tuple({m}), std=tuple({s}))\n"
+            "transform = create_transform(**config)"
+        ),
+        "huggingface": (
+            f"# mean/std of the {src} split(s), 0-1 scale (image_mean / image_std of the processor)\n"
+            "from transformers import AutoImageProcessor\n"
+            "processor = AutoImageProcessor.from_pretrained(\n"
+            f"    'google/vit-base-patch16-224', image_mean={m}, image_std={s})"
+        ),
+        "keras": (
+            f"# mean/std of the {src} split(s) on the 0-255 scale; Keras takes the variance\n"
+            "import keras\n"
+            "normalize = keras.layers.Normalization(\n"
+            f"    mean={m255},\n"
+            f"    variance={_fmt([(v * max_pixel_value) ** 2 for v in std])})\n"
+            f"# std on the 0-255 scale: {s255}"
+        ),
+    }
+
+
+def _floats(values: Any) -> list[float | None]:
+    out = []
+    for v in np.asarray(values, dtype=float).ravel():
+        out.append(None if math.isnan(v) else float(v))
+    return out
+
+
+def _clean01(values: Any) -> list[float]:
+    """Channel values for the schema (0-1 numbers); an empty split reports zeros, not NaN."""
+    return [0.0 if v is None else v for v in _floats(values)]
+
+
+def split_document(result: ScanResult, name: str) -> dict:
+    st = result.split_stats[name]
+    return {
+        "images": st.images, "failed": st.failed, "pixels": st.pixels,
+        "mean": _clean01(st.mean), "std": _clean01(st.std),
+        "min": _clean01(st.min), "max": _clean01(st.max),
+        "histogram": [[int(c) for c in row] for row in to_256_bins(st.histogram)],
+        "histogram_bits": st.depth,
+        "percentiles": {k: _floats(v) for k, v in st.percentiles.items()},
+        "mean_of_image_std": _clean01(st.mean_of_image_std),
+        "mean_of_image_std_note": "average of per-image stds (what many snippets compute); NOT the dataset std",
+        "sizes": st.sizes, "modes": st.modes, "formats": st.formats, "conversions": st.flags,
+        "classes": result.classes.get(name, {}),
+    }
+
+
+def finding_document(f: Any) -> dict:
+    return {"kind": f.kind, "severity": f.severity, "splits": list(f.splits), "paths": list(f.paths),
+            "distance": None if f.distance is None else float(f.distance), "message": f.message}
+
+
+def images_document(result: ScanResult, dataset_std: Sequence[float]) -> list[dict]:
+    t = result.images
+    amp = amplification(t.std, np.asarray(dataset_std, dtype=float))
+    rows = []
+    for i, path in enumerate(t.paths):
+        rows.append({
+            "path": path, "split": t.split_of(i), "class": t.label_of(i),
+            "width": int(t.width[i]), "height": int(t.height[i]),
+            "mean": [float(v) for v in t.mean[i]], "std": [float(v) for v in t.std[i]],
+            "amplification": [float(v) for v in amp[i]],
+            "format": t.format_names[int(t.format[i])], "mode": t.mode_names[int(t.mode[i])],
+            "bytes": int(t.nbytes[i]), "flags": t.flag_names(i),
+        })
+    return rows
+
+
+def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
+                   source_splits: Sequence[str] | None = None, per_image: bool = False) -> dict:
+    """The whole schema-1 document for a finished scan."""
+    source = list(source_splits or default_source(result))
+    mean, std, max_value = normalization_stats(result, source)
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "dataset": {
+            "root": result.root, "layout": result.layout_kind, "splits": list(result.splits),
+            "classes": result.classes, "fingerprint": result.fingerprint, "mode": result.mode,
+            "images": len(result.images), "failed": len(result.failures), "skipped": len(result.skipped),
+        },
+        "normalization": {
+            "source_splits": source, "mode": result.mode, "max_pixel_value": max_value,
+            "scale": "0-1 (pixel / max_pixel_value)", "mean": mean, "std": std,
+            "snippets": snippets(mean, std, result.mode, max_value, source),
+        },
+        "splits": {name: split_document(result, name) for name in result.splits},
+        "leakage": [finding_document(f) for f in findings],
+        "failures": [{"path": f.path, "split": f.split, "reason": f.reason} for f in result.failures],
+        "skipped": [{"path": s.path, "split": s.split, "reason": s.reason} for s in result.skipped],
+    }
+    if per_image:
+        doc["images"] = images_document(result, std)
+    return doc
+
+
+def write_json_atomic(doc: dict, path: str) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename: never a half-written file."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, ensure_ascii=False, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,381 @@
+"""The parallel scan: files -> per-image records + per-split accumulators, with progress and cancel.
+
+``iter_scan`` is a generator (the superqt worker pattern): it yields ``ScanProgress`` records and
+returns the ``ScanResult``. The CLI prints the progress records; the window's worker thread
+forwards them as Qt signals. Cancelling is closing the generator (``gen.close()``): the process
+pool is shut down and pending chunks are dropped.
+
+Work is cut into chunks of files decoded in worker processes (one per core). At most a few
+chunks are in flight, and per-image columns are preallocated, so memory is bounded by the
+number of images times a fixed row size, never by pixel data.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import xxhash
+
+from . import hashing
+from .decode import DecodeError, decode
+from .layout import DatasetLayout, ImageFile, Skipped, discover
+from .stats import SplitAccumulator, SplitStats, image_histogram, image_moments, size_summary
+from .table import FLAG_BAD_NAME, FLAG_NAMES, ImageTable
+
+INLINE_BELOW = 48          # tiny datasets: decoding in-process beats starting worker processes
+PROGRESS_INTERVAL = 0.1    # seconds between progress records
+SNAPSHOT_INTERVAL = 0.5    # seconds between partial per-split statistics for live display
+
+
+@dataclass(frozen=True)
+class Failure:
+    path: str
+    split: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    done: int
+    total: int
+    failed: int
+    elapsed: float
+    eta: float | None               # seconds left, None until the rate is known
+    per_split: dict[str, tuple[int, int]]  # split -> (done, total)
+    current: str | None             # a path just finished, for display
+    partial: dict[str, SplitStats] | None = None  # live statistics, every SNAPSHOT_INTERVAL
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    root: str
+    layout_kind: str               # "splits", "yolo" or "flat"
+    splits: list[str]
+    classes: dict[str, dict[str, int]]
+    mode: str                      # "RGB" or "L": what every image is converted to
+    split_stats: dict[str, SplitStats]
+    images: ImageTable
+    failures: list[Failure]
+    skipped: list[Skipped]
+    elapsed: float
+    workers: int
+    fingerprint: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.mode == "RGB" else 1
+
+    @property
+    def total_images(self) -> int:
+        return len(self.images)
+
+
+# ----------------------------------------------------------------------------- worker side
+
+@dataclass
+class _Row:
+    index: int
+    width: int
+    height: int
+    nbytes: int
+    format: str
+    mode: str
+    channels: int
+    mean: np.ndarray
+    std: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    content_hash: tuple[int, int]
+    phash: np.ndarray
+    thumb: np.ndarray
+    flags: int
+
+
+@dataclass
+class _ChunkResult:
+    rows: list[_Row]
+    failures: list[tuple[int, str]]
+    accumulators: dict[str, SplitAccumulator]
+
+
+def measure_file(index: int, f: ImageFile) -> tuple[_Row, np.ndarray]:
+    """Decode one file and measure it; raises DecodeError with the reason."""
+    dec = decode(f.abspath)
+    hist = image_histogram(dec.image)
+    mean, std, lo, hi = image_moments(hist)
+    phash, thumb = hashing.perceptual_signature(dec.image)
+    flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
+    row = _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
+               mean, std, lo, hi, hashing.content_hash(dec.image), phash, thumb, flags)
+    return row, hist
+
+
+def _flag_names(flags: int) -> list[str]:
+    return [name for bit, name in FLAG_NAMES.items() if flags & bit]
+
+
+def _scan_chunk(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
+    result = _ChunkResult([], [], {})
+    for index, f in items:
+        acc = result.accumulators.setdefault(f.split, SplitAccumulator())
+        try:
+            row, hist = measure_file(index, f)
+        except DecodeError as exc:
+            result.failures.append((index, str(exc)))
+            acc.failed += 1
+            continue
+        except Exception as exc:  # never lose the scan to one file; keep the reason
+            result.failures.append((index, f"unexpected error: {type(exc).__name__}: {exc}"))
+            acc.failed += 1
+            continue
+        acc.add(hist, row.std, row.mode, row.format, _flag_names(row.flags))
+        result.rows.append(row)
+    return result
+
+
+def _worker_init() -> None:
+    # Ctrl+C is handled by the parent, which shuts the pool down; workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# ----------------------------------------------------------------------------- parent side
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _chunks(files: list[ImageFile], size: int) -> Iterable[list[tuple[int, ImageFile]]]:
+    for start in range(0, len(files), size):
+        yield [(i, files[i]) for i in range(start, min(start + size, len(files)))]
+
+
+class _Collector:
+    """Merges chunk results into preallocated columns and per-split accumulators."""
+
+    def __init__(self, layout: DatasetLayout) -> None:
+        self.layout = layout
+        n = len(layout.files)
+        self.ok = np.zeros(n, bool)
+        self.width = np.zeros(n, np.int32)
+        self.height = np.zeros(n, np.int32)
+        self.nbytes = np.zeros(n, np.int64)
+        self.format = np.zeros(n, np.int16)
+        self.mode = np.zeros(n, np.int16)
+        self.channels = np.zeros(n, np.int8)
+        self.stats = np.zeros((4, n, 3))  # mean, std, min, max in native channels (grey -> 3 copies)
+        self.content = np.zeros((n, 2), np.uint64)
+        self.phash = np.zeros((n, hashing.N_VIEWS), np.uint64)
+        self.thumb = np.zeros((n, hashing.THUMB_SIZE, hashing.THUMB_SIZE), np.uint8)
+        self.flags = np.zeros(n, np.uint16)
+        self.format_names: list[str] = []
+        self.mode_names: list[str] = []
+        self.failures: dict[int, str] = {}
+        self.acc = {s: SplitAccumulator() for s in layout.splits}
+        self.done = 0
+        self.done_by_split = {s: 0 for s in layout.splits}
+
+    def _code(self, names: list[str], value: str) -> int:
+        if value not in names:
+            names.append(value)
+        return names.index(value)
+
+    def add(self, chunk: _ChunkResult, items: list[tuple[int, ImageFile]]) -> None:
+        for r in chunk.rows:
+            i = r.index
+            self.ok[i] = True
+            self.width[i], self.height[i], self.nbytes[i] = r.width, r.height, r.nbytes
+            self.format[i] = self._code(self.format_names, r.format)
+            self.mode[i] = self._code(self.mode_names, r.mode)
+            self.channels[i] = r.channels
+            for k, v in enumerate((r.mean, r.std, r.min, r.max)):
+                self.stats[k, i, :] = v  # a grey image broadcasts to 3 channels, as convert("RGB")
+            self.content[i] = r.content_hash
+            self.phash[i] = r.phash
+            self.thumb[i] = r.thumb
+            self.flags[i] = r.flags
+        for i, reason in chunk.failures:
+            self.failures[i] = reason
+        for split, acc in chunk.accumulators.items():
+            self.acc[split].merge(acc)
+        self.done += len(items)
+        for _, f in items:
+            self.done_by_split[f.split] += 1
+
+    @property
+    def mode_name(self) -> str:
+        """L when every decoded image is single-channel (MNIST-like), else RGB."""
+        decoded = self.channels[self.ok]
+        return "L" if decoded.size and bool((decoded == 1).all()) else "RGB"
+
+    def snapshot(self) -> dict[str, SplitStats]:
+        mode = self.mode_name
+        return {s: a.finalize(s, mode) for s, a in self.acc.items()}
+
+    def result(self, elapsed: float, workers: int) -> ScanResult:
+        layout, mode = self.layout, self.mode_name
+        keep = np.flatnonzero(self.ok)
+        c = 3 if mode == "RGB" else 1
+        split_names = list(layout.splits)
+        label_names = sorted({f.label for f in layout.files if f.label is not None})
+        label_index = {name: k for k, name in enumerate(label_names)}
+        files = [layout.files[i] for i in keep]
+        table = ImageTable(
+            paths=[f.path for f in files], split_names=split_names,
+            split=np.array([split_names.index(f.split) for f in files], np.int16),
+            label_names=label_names,
+            label=np.array([label_index.get(f.label, -1) for f in files], np.int32),
+            width=self.width[keep], height=self.height[keep], nbytes=self.nbytes[keep],
+            format_names=self.format_names, format=self.format[keep],
+            mode_names=self.mode_names, mode=self.mode[keep],
+            mean=self.stats[0, keep, :c], std=self.stats[1, keep, :c],
+            min=self.stats[2, keep, :c], max=self.stats[3, keep, :c],
+            content_hash=self.content[keep], phash=self.phash[keep], thumb=self.thumb[keep],
+            flags=self.flags[keep],
+        )
+        split_stats = {}
+        for s, acc in self.acc.items():
+            rows = table.rows_in(s)
+            split_stats[s] = acc.finalize(s, mode, size_summary(table.width[rows], table.height[rows]))
+        failures = [Failure(b.path, b.split, b.reason) for b in layout.broken]
+        failures += [Failure(layout.files[i].path, layout.files[i].split, reason)
+                     for i, reason in sorted(self.failures.items())]
+        failures.sort(key=lambda f: f.path)
+        return ScanResult(
+            root=layout.root, layout_kind=layout.kind, splits=split_names, classes=layout.classes,
+            mode=mode, split_stats=split_stats, images=table, failures=failures,
+            skipped=list(layout.skipped), elapsed=elapsed, workers=workers,
+            fingerprint=_fingerprint(table, failures),
+        )
+
+
+def _fingerprint(table: ImageTable, failures: list[Failure]) -> str:
+    """Identifies the dataset's content: paths, splits and decoded pixels (not timestamps)."""
+    h = xxhash.xxh3_64()
+    for i, path in enumerate(table.paths):
+        h.update(f"{table.split_of(i)}/{path}\0".encode())
+    h.update(np.ascontiguousarray(table.content_hash).tobytes())
+    for f in failures:
+        h.update(f"!{f.path}\0".encode())
+    return h.hexdigest()
+
+
+def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
+              chunk_size: int | None = None) -> Generator[ScanProgress, None, ScanResult]:
+    """Scan a dataset root (or an already discovered layout); yield progress, return the result."""
+    t0 = time.perf_counter()
+    layout = discover(source) if isinstance(source, str) else source
+    files = layout.files
+    workers = workers or default_workers()
+    if len(files) < INLINE_BELOW:
+        workers = 1
+    if chunk_size is None:  # enough chunks to balance cores and report progress, few enough to be cheap
+        chunk_size = int(min(64, max(4, math.ceil(len(files) / (workers * 16)))))
+    collector = _Collector(layout)
+    totals = {s: len(layout.files_in(s)) for s in layout.splits}
+    pacer = _Pacer(t0, len(files))
+
+    def progress(current: str | None, force: bool = False) -> ScanProgress | None:
+        return pacer.progress(collector, totals, current, force)
+
+    first = progress(None, force=True)
+    assert first is not None
+    yield first
+    if workers == 1:
+        for items in _chunks(files, chunk_size):
+            collector.add(_scan_chunk(items), items)
+            p = progress(items[-1][1].path)
+            if p:
+                yield p
+    else:
+        yield from _run_pool(files, chunk_size, workers, collector, progress)
+    result = collector.result(time.perf_counter() - t0, workers)
+    last = progress(None, force=True)
+    if last:
+        yield last
+    return result
+
+
+def _run_pool(files, chunk_size, workers, collector, progress):
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold Qt threads
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    try:
+        pending: list[tuple[Future, list]] = []
+        chunks = iter(_chunks(files, chunk_size))
+        in_flight = workers * 3
+        for items in chunks:
+            pending.append((pool.submit(_scan_chunk, items), items))
+            if len(pending) >= in_flight:
+                break
+        while pending:
+            fut, items = pending.pop(0)  # in order: deterministic merge and bounded memory
+            collector.add(fut.result(), items)
+            nxt = next(chunks, None)
+            if nxt is not None:
+                pending.append((pool.submit(_scan_chunk, nxt), nxt))
+            p = progress(items[-1][1].path)
+            if p:
+                yield p
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Pacer:
+    """Throttles progress records and estimates the time left."""
+
+    def __init__(self, t0: float, total: int) -> None:
+        self.t0, self.total = t0, total
+        self.last = 0.0
+        self.last_snapshot = 0.0
+
+    def progress(self, collector: _Collector, totals: dict[str, int], current: str | None,
+                 force: bool) -> ScanProgress | None:
+        now = time.perf_counter()
+        if not force and now - self.last < PROGRESS_INTERVAL:
+            return None
+        self.last = now
+        elapsed = now - self.t0
+        done = collector.done
+        eta = None
+        if 0 < done < self.total and elapsed > 0.2:
+            eta = (self.total - done) * elapsed / done
+        elif done >= self.total:
+            eta = 0.0
+        partial = None
+        if force or now - self.last_snapshot >= SNAPSHOT_INTERVAL:
+            self.last_snapshot = now
+            partial = collector.snapshot()
+        per_split = {s: (collector.done_by_split[s], totals[s]) for s in totals}
+        return ScanProgress(done, self.total, len(collector.failures), elapsed, eta, per_split,
+                            current, partial)
+
+
+def scan(source: str | DatasetLayout, *, workers: int | None = None,
+         on_progress: Callable[[ScanProgress], None] | None = None,
+         should_cancel: Callable[[], bool] | None = None) -> ScanResult | None:
+    """Run a whole scan; returns None when ``should_cancel`` asked to stop."""
+    gen = iter_scan(source, workers=workers)
+    try:
+        while True:
+            p = next(gen)
+            if on_progress:
+                on_progress(p)
+            if should_cancel and should_cancel():
+                gen.close()
+                return None
+    except StopIteration as stop:
+        return stop.value
