@@ -186,6 +186,9 @@ class _Collector:
         self.mode_names: list[str] = []
         self.failures: dict[int, str] = {}
         self.acc = {s: SplitAccumulator() for s in layout.splits}
+        for b in layout.broken:  # broken links and unreadable folders count as failed files
+            if b.split in self.acc:
+                self.acc[b.split].failed += 1
         self.done = 0
         self.done_by_split = {s: 0 for s in layout.splits}
 
