@@ -10,6 +10,7 @@ detected. Non-image files are kept in ``skipped`` with a reason, never silently 
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass, field
@@ -136,6 +137,8 @@ def discover(root: str) -> DatasetLayout:
         split_dirs = [("all", root)]
 
     layout = DatasetLayout(root=root, kind=kind, splits=[])
+    if kind != "flat":
+        _skip_beside_splits(layout, split_dirs, images_dir.path if kind == "yolo" else None)
     real_root = os.path.realpath(root)
     seen_dirs: set[str] = set()
     for split, path in sorted(split_dirs, key=lambda sp: (_split_sort_key(sp[0]), sp[1])):
@@ -146,6 +149,22 @@ def discover(root: str) -> DatasetLayout:
     layout.skipped.sort(key=lambda s: s.path)
     layout.broken.sort(key=lambda s: s.path)
     return layout
+
+
+def _skip_beside_splits(layout: DatasetLayout, split_dirs: list[tuple[str, str]],
+                        yolo_images: str | None) -> None:
+    """List (not walk) the entries next to the split folders, so a README or labels/ is not dropped silently."""
+    used = {p for _, p in split_dirs} | ({yolo_images} if yolo_images else set())
+    for folder in [layout.root] + ([yolo_images] if yolo_images else []):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(folder, name)
+            if path not in used:
+                reason = "hidden entry" if name.startswith(".") else "outside the split folders; not scanned"
+                layout.skipped.append(Skipped(_rel(layout, path)[0], None, reason))
 
 
 def _rel(layout: DatasetLayout, abspath: str) -> tuple[str, bool]:
@@ -186,17 +205,22 @@ def _visit(layout: DatasetLayout, real_root: str, entry: os.DirEntry, split: str
         layout.skipped.append(Skipped(rel, split, "hidden entry"))
         return
     if entry.is_symlink():
-        target = os.path.realpath(entry.path)
-        if not os.path.exists(entry.path):
-            layout.broken.append(Skipped(rel, split, "broken symbolic link (its target does not exist)"))
+        try:
+            os.stat(entry.path)  # os.path.exists() is False for loops too; the errno tells them apart
+        except OSError as exc:
+            reason = ("symbolic link loop" if exc.errno == errno.ELOOP
+                      else "broken symbolic link (its target does not exist)" if exc.errno in (errno.ENOENT, errno.ENOTDIR)
+                      else f"cannot stat: {exc.strerror or exc}")
+            layout.broken.append(Skipped(rel, split, reason))
             return
+        target = os.path.realpath(entry.path)
         if not _inside(real_root, target):
             layout.skipped.append(Skipped(rel, split, "symbolic link leads outside the dataset root; not followed"))
             return
     try:
         st = os.stat(entry.path)
     except OSError as exc:
-        reason = "symbolic link loop" if getattr(exc, "errno", None) == 40 else f"cannot stat: {exc.strerror or exc}"
+        reason = "symbolic link loop" if exc.errno == errno.ELOOP else f"cannot stat: {exc.strerror or exc}"
         layout.broken.append(Skipped(rel, split, reason))
         return
     if stat.S_ISDIR(st.st_mode):
