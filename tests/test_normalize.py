@@ -317,7 +317,7 @@ def test_recommend_quotes_numbers_and_warns_against_per_image():
     assert rec.facts["Amplified > 5x"] == "4.0% (4 of 100)"
     assert rec.facts["Mean (0-1)"] == "0.4850, 0.4560, 0.4060"
     assert rec.facts["Below zero, [0, 1]"] == "0.0%"
-    assert rec.facts["Max amplification"].endswith("(image #0)")
+    assert rec.facts["Max amplification"].endswith("x")  # a row number would not match a sorted list
 
 
 def test_recommend_flags_val_test_sources_as_leakage():
