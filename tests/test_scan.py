@@ -135,3 +135,19 @@ def test_empty_split_folder_is_reported_not_fatal(tmp_path):
     assert result.splits == ["train", "test"]
     assert result.split_stats["test"].images == 0
     assert np.isnan(result.split_stats["test"].mean).all()
+
+
+def test_a_file_that_kills_its_worker_is_isolated(tmp_path, monkeypatch):
+    make_good_images(tmp_path, "train", 60, modes=("RGB",))
+    monkeypatch.setenv("INSPECTOR_TEST_CRASH_ON", "img_0033")  # the worker process dies on this file
+    from inspector.core import scan as scan_module
+
+    scan_module.shutdown_pool()  # workers must start with the variable set
+    try:
+        result = scan(str(tmp_path), workers=2)
+    finally:
+        scan_module.shutdown_pool()
+    assert [f.path for f in result.failures] == ["train/img_0033_RGB.png"]
+    assert "crashed" in result.failures[0].reason
+    assert len(result.images) == 59
+    assert result.split_stats["train"].failed == 1

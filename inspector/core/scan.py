@@ -11,13 +11,16 @@ number of images times a fixed row size, never by pixel data.
 """
 from __future__ import annotations
 
+import atexit
 import math
 import multiprocessing
 import os
 import signal
 import time
 from collections.abc import Callable, Generator, Iterable
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,6 +135,10 @@ def _flag_names(flags: int) -> list[str]:
 
 
 def _scan_chunk(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
+    crash_on = os.environ.get("INSPECTOR_TEST_CRASH_ON")  # fault injection for the crash-isolation test
+    if crash_on and multiprocessing.parent_process() is not None:
+        if any(crash_on in f.path for _, f in items):
+            os._exit(3)
     rows: list[_Row] = []
     failures: list[tuple[int, str]] = []
     accumulators: dict[str, SplitAccumulator] = {}
@@ -331,28 +338,95 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     return result
 
 
-def _run_pool(files, chunk_size, workers, collector, progress):
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold Qt threads
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+_POOL: ProcessPoolExecutor | None = None
+_POOL_SIZE = 0
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool kept between scans: a rescan (or the benchmark) skips process start-up.
+
+    Spawned, never forked: the window's process holds Qt threads, which fork would copy in a
+    broken state.
+    """
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE != workers or getattr(_POOL, "_broken", False):
+        shutdown_pool()
+        ctx = multiprocessing.get_context("spawn")
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        _POOL_SIZE = workers
+    return _POOL
+
+
+def shutdown_pool() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL = None
+
+
+atexit.register(shutdown_pool)
+
+
+def _crash_result(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
+    """A file that kills its worker process (a decoder crash) becomes a listed failure."""
+    failures = [(i, "the image decoder crashed on this file (worker process died)") for i, _ in items]
+    accumulators: dict[str, SplitAccumulator] = {}
+    for _, f in items:
+        accumulators.setdefault(f.split, SplitAccumulator()).failed += 1
+    empty = np.zeros(0, np.int64)
+    return _ChunkResult(empty, np.zeros((0, 5), np.int64), [], np.zeros((0, 4, 3)),
+                        np.zeros((0, 2), np.uint64), np.zeros((0, hashing.N_VIEWS), np.uint64),
+                        np.zeros((0, hashing.THUMB_SIZE, hashing.THUMB_SIZE), np.uint8),
+                        failures, accumulators)
+
+
+def _isolated(items: list[tuple[int, ImageFile]], workers: int) -> _ChunkResult:
+    """Run one file alone in the pool; if the pool dies now, that file is the culprit."""
     try:
-        pending: list[tuple[Future, list]] = []
-        chunks = iter(_chunks(files, chunk_size))
-        in_flight = workers * 3
-        for items in chunks:
-            pending.append((pool.submit(_scan_chunk, items), items))
-            if len(pending) >= in_flight:
-                break
+        return worker_pool(workers).submit(_scan_chunk, items).result()
+    except BrokenProcessPool:
+        shutdown_pool()
+        return _crash_result(items)
+
+
+def _run_pool(files, chunk_size, workers, collector, progress):
+    pending: deque[tuple[Future, list]] = deque()
+    chunks = iter(_chunks(files, chunk_size))
+
+    def refill() -> None:
+        while len(pending) < workers * 3:  # a few chunks in flight: bounded memory
+            items = next(chunks, None)
+            if items is None:
+                return
+            pending.append((worker_pool(workers).submit(_scan_chunk, items), items))
+
+    try:
+        refill()
         while pending:
-            fut, items = pending.pop(0)  # in order: deterministic merge and bounded memory
-            collector.add(fut.result(), items)
-            nxt = next(chunks, None)
-            if nxt is not None:
-                pending.append((pool.submit(_scan_chunk, nxt), nxt))
+            fut, items = pending.popleft()  # in order: deterministic merge
+            try:
+                chunk = fut.result()
+            except BrokenProcessPool:
+                # A file killed its worker (a decoder crash): every chunk in flight is lost. Re-run
+                # those files one at a time in a fresh pool, so only the culprit fails.
+                suspects = items + [item for _, chunk_items in pending for item in chunk_items]
+                pending.clear()
+                shutdown_pool()
+                for item in suspects:
+                    collector.add(_isolated([item], workers), [item])
+                    p = progress(item[1].path)
+                    if p:
+                        yield p
+                refill()
+                continue
+            collector.add(chunk, items)
+            refill()
             p = progress(items[-1][1].path)
             if p:
                 yield p
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for fut, _ in pending:  # cancelled or failed: drop queued work, keep the pool
+            fut.cancel()
 
 
 class _Pacer:
