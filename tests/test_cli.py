@@ -1,0 +1,144 @@
+"""Headless scan and the export contract (DESIGN section 5)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from imagefactory import make_bad_inputs, make_good_images, write_image
+from inspector import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((Path(__file__).parent / "export-v1.schema.json").read_text())
+
+
+def validate(doc: dict) -> None:
+    jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.fixture()
+def dataset(tmp_path):
+    root = tmp_path / "ds"
+    make_good_images(root, "train", 12, modes=("RGB", "L", "RGBA"), label="cat", seed=1)
+    make_good_images(root, "train", 8, modes=("RGB",), label="dog", seed=2)
+    make_good_images(root, "Valid", 6, modes=("RGB",), label="cat", seed=3)
+    make_good_images(root, "test", 6, modes=("RGB",), label="dog", seed=4)
+    return root
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "main.py"), *args], cwd=str(REPO),
+                          capture_output=True, text=True, timeout=120)
+
+
+
+def test_scan_writes_a_valid_document(dataset, tmp_path):
+    out = tmp_path / "out.json"
+    proc = run_cli("scan", str(dataset), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    validate(doc)
+    assert doc["schema_version"] == 1
+    assert doc["dataset"]["splits"] == ["train", "val", "test"]
+    assert doc["dataset"]["classes"]["train"] == {"cat": 12, "dog": 8}
+    assert doc["normalization"]["source_splits"] == ["train"]
+    assert doc["normalization"]["mean"] == doc["splits"]["train"]["mean"]
+    assert "images" not in doc
+    assert "Normalize(mean=[" in doc["normalization"]["snippets"]["torchvision"]
+    assert "wrote" in proc.stdout and "train" in proc.stdout
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_per_image_records_and_source(dataset, tmp_path):
+    out = tmp_path / "out.json"
+    assert cli.main(["scan", str(dataset), "--json", str(out), "--per-image",
+                     "--source", "train,test", "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert len(doc["images"]) == 32
+    first = doc["images"][0]
+    assert {"path", "split", "class", "width", "height", "mean", "std", "amplification"} <= set(first)
+    assert not first["path"].startswith("/") and "\\" not in first["path"]
+    std = np.array(doc["normalization"]["std"])
+    np.testing.assert_allclose(first["amplification"], std / np.array(first["std"]), rtol=1e-9)
+    assert doc["normalization"]["source_splits"] == ["train", "test"]
+    kinds = {(f["kind"], f["severity"]) for f in doc["leakage"]}
+    assert ("stats_source", "error") in kinds
+
+
+def test_failures_are_listed_and_not_fatal(tmp_path):
+    root = tmp_path / "ds"
+    cases = make_bad_inputs(root)
+    out = tmp_path / "out.json"
+    assert cli.main(["scan", str(root), "--json", str(out), "--quiet"]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    validate(doc)
+    listed = {f["path"]: f["reason"] for f in doc["failures"]}
+    assert cases["truncated_jpeg"] in listed and cases["decompression_bomb"] in listed
+    assert any(s["path"] == cases["text_file"] for s in doc["skipped"])
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert cli.main(["scan", str(tmp_path / "missing")]) == 2
+    assert "No such folder" in capsys.readouterr().err
+    (tmp_path / "empty" / "train").mkdir(parents=True)
+    (tmp_path / "empty" / "train" / "notes.txt").write_text("x")
+    assert cli.main(["scan", str(tmp_path / "empty")]) == 2
+    assert "no image files" in capsys.readouterr().err
+    write_image(tmp_path / "one" / "train" / "a.png", "RGB")
+    assert cli.main(["scan", str(tmp_path / "one"), "--source", "nope"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["scan"])
+    assert exc.value.code == 2
+
+
+def test_interrupt_exits_130(dataset, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+        yield  # pragma: no cover
+
+    monkeypatch.setattr("inspector.core.scan.iter_scan", interrupted)
+    assert cli.main(["scan", str(dataset), "--quiet"]) == 130
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    from inspector.core.export import write_json_atomic
+
+    target = tmp_path / "stats.json"
+    write_json_atomic({"a": 1}, str(target))
+    with pytest.raises(ValueError):
+        write_json_atomic({"a": float("nan")}, str(target))  # NaN is not JSON: refused mid-write
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.json"]
+
+
+def test_flat_root_is_split_all(tmp_path):
+    make_good_images(tmp_path / "flat", "x", 3, modes=("L",))
+    out = tmp_path / "o.json"
+    assert cli.main(["scan", str(tmp_path / "flat"), "--json", str(out), "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["dataset"]["splits"] == ["all"] and doc["normalization"]["mode"] == "L"
+    assert doc["normalization"]["source_splits"] == ["all"]
+
+
+def test_core_has_no_qt_imports():
+    import ast
+
+    banned = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "qtpy", "superqt")
+    for path in (REPO / "inspector" / "core").rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.split(".")[0] in banned, f"{path.name} imports {name}"
