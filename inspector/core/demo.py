@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image, ImageFilter
 
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 CLASSES = ("sky", "forest", "city", "night")
 PER_CLASS = {"train": 30, "val": 7, "test": 7}
 
@@ -72,7 +72,9 @@ def _plan() -> list[_Item]:
     for split, n in PER_CLASS.items():
         for cls in CLASSES:
             for i in range(n):
-                stem = f"{split}/{cls}/{cls}_{i:03d}"
+                # Names differ between splits: equal names would each be a name_collision finding.
+                name = f"{cls}_{i:03d}" if split == "train" else f"{cls}_{split}_{i:03d}"
+                stem = f"{split}/{cls}/{name}"
                 fmt = "PNG" if k % 3 == 0 or stem + ".png" in (RGBA_IMAGE, P_IMAGE) else "JPEG"
                 path = stem + (".png" if fmt == "PNG" else ".jpg")
                 mode = "RGB"
@@ -310,7 +312,7 @@ def make_demo_dataset(dest: str | os.PathLike[str], seed: int = 0) -> Path:
 
 
 def default_demo_dir(seed: int = 0) -> Path:
-    """The per-user demo folder ($XDG_CACHE_HOME or ~/.cache, then dataset-inspector/demo-v1).
+    """The per-user demo folder ($XDG_CACHE_HOME or ~/.cache, then dataset-inspector/demo-v2).
 
     Built when missing, in a temporary folder beside it and renamed into place, so a crash or a
     second process never leaves (or sees) a half-written demo.
