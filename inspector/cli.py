@@ -110,20 +110,13 @@ def _scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def _print_progress(p) -> None:
+    from .core.formatting import clock
+
     rate = p.done / p.elapsed if p.elapsed > 0 else 0.0
     splits = " ".join(f"{name} {d}/{t}" for name, (d, t) in p.per_split.items())
     line = (f"\r{p.done}/{p.total} ({100 * p.fraction:.0f}%) [{splits}] {rate:.0f} img/s "
-            f"ETA {_clock(p.eta)} failed {p.failed}")
+            f"ETA {clock(p.eta)} failed {p.failed}")
     print(line.ljust(100), end="", file=sys.stderr, flush=True)
 
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButt
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from inspector.core.decode import DecodeError, decode
+from inspector.core.formatting import human_bytes
 
 from .leakage_model import PAIR_KINDS, SEVERITY_COLORS, format_distance, kind_help, kind_label
 
@@ -121,14 +122,6 @@ class ImageLabel(QLabel):
         self.setPixmap(src.scaled(area, Qt.AspectRatioMode.KeepAspectRatio, mode))
 
 
-def _human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
-
-
 class ImagePanel(QWidget):
     """One file of a pair: the image, then its path, split, class and size, then a button."""
 
@@ -197,7 +190,7 @@ class ImagePanel(QWidget):
                  f"{int(t.width[row])} × {int(t.height[row])} px"]
         if fmt:
             parts.append(fmt)
-        parts.append(_human_bytes(int(t.nbytes[row])))
+        parts.append(human_bytes(int(t.nbytes[row])))
         self.meta_label.setText(" · ".join(parts))
 
 
