@@ -10,6 +10,7 @@ import multiprocessing
 import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
 from PIL import Image
 
@@ -17,47 +18,51 @@ from .core.layout import discover
 from .core.scan import default_workers, iter_scan, worker_pool
 
 
-def _load_only(paths: list[str]) -> int:
-    """Pillow decoding alone: open and ``load()`` each file."""
-    n = 0
+def _load_only(paths: list[str]) -> float:
+    """Pillow decoding alone: open and ``load()`` each file. Returns the CPU seconds spent."""
+    cpu0 = time.process_time()
     for p in paths:
         try:
             with Image.open(p) as im:
                 im.load()
-            n += 1
         except Exception:
             pass
-    return n
+    return time.process_time() - cpu0
 
 
-def _pil_loader(paths: list[str]) -> int:
+def _pil_loader(paths: list[str]) -> float:
     """torchvision's default loader: ``Image.open(f).convert("RGB")`` (decode + one conversion)."""
-    n = 0
+    cpu0 = time.process_time()
     for p in paths:
         try:
             with open(p, "rb") as fh:
                 Image.open(fh).convert("RGB")
-            n += 1
         except Exception:
             pass
-    return n
+    return time.process_time() - cpu0
 
 
 def _warm(pool: ProcessPoolExecutor, workers: int) -> None:
     list(pool.map(time.sleep, [0.3] * workers))  # every worker process started before timing
 
 
-def decode_throughput(paths: list[str], workers: int, fn=_load_only, chunk: int = 32) -> float:
+@dataclass
+class Measure:
+    images_per_second: float   # wall clock, all workers together
+    cpu_ms_per_image: float    # worker CPU time: robust when other programs share the cores
+
+
+def decode_throughput(paths: list[str], workers: int, fn=_load_only, chunk: int = 32) -> Measure:
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         _warm(pool, workers)
         t0 = time.perf_counter()
-        list(pool.map(fn, [paths[i:i + chunk] for i in range(0, len(paths), chunk)]))
-        return len(paths) / (time.perf_counter() - t0)
+        cpu = sum(pool.map(fn, [paths[i:i + chunk] for i in range(0, len(paths), chunk)]))
+        return Measure(len(paths) / (time.perf_counter() - t0), 1000 * cpu / len(paths))
 
 
-def scan_throughput(layout, workers: int) -> tuple[float, float]:
-    """Images per second of the full scan (workers already started, as for the decode runs)."""
+def scan_throughput(layout, workers: int) -> Measure:
+    """The full scan, its workers already started (as for the decode runs)."""
     _warm(worker_pool(workers), workers)
     t0 = time.perf_counter()
     gen = iter_scan(layout, workers=workers)
@@ -67,7 +72,8 @@ def scan_throughput(layout, workers: int) -> tuple[float, float]:
     except StopIteration as stop:
         result = stop.value
     elapsed = time.perf_counter() - t0
-    return len(layout.files) / elapsed, result.elapsed
+    n = len(layout.files)
+    return Measure(n / elapsed, 1000 * result.extra["worker_cpu_seconds"] / n)
 
 
 def _peak_rss_mb() -> tuple[float, float]:
@@ -80,22 +86,27 @@ def run(root: str, repeats: int = 3, workers: int | None = None) -> dict:
     workers = workers or default_workers()
     layout = discover(root)
     paths = [f.abspath for f in layout.files]
-    print(f"{len(paths)} files under {root}; {workers} worker processes; best of {repeats} interleaved runs")
-    dec, loader, ours = [], [], []
+    print(f"{len(paths)} files under {root}; {workers} worker processes; {repeats} interleaved runs, best kept")
+    runs: dict[str, list[Measure]] = {"load": [], "loader": [], "scan": []}
     for _ in range(repeats):
-        dec.append(decode_throughput(paths, workers, _load_only))
-        loader.append(decode_throughput(paths, workers, _pil_loader))
-        ours.append(scan_throughput(layout, workers)[0])
-        print(f"  Image.load() {dec[-1]:7.1f} img/s   open().convert('RGB') {loader[-1]:7.1f} img/s"
-              f"   full scan {ours[-1]:7.1f} img/s")
-    ratio, ratio_loader = max(ours) / max(dec), max(ours) / max(loader)
+        runs["load"].append(decode_throughput(paths, workers, _load_only))
+        runs["loader"].append(decode_throughput(paths, workers, _pil_loader))
+        runs["scan"].append(scan_throughput(layout, workers))
+        print("  " + "   ".join(f"{k} {m[-1].images_per_second:7.1f} img/s {m[-1].cpu_ms_per_image:.3f} cpu-ms/img"
+                                for k, m in runs.items()))
+    wall = {k: max(m.images_per_second for m in v) for k, v in runs.items()}
+    cpu = {k: min(m.cpu_ms_per_image for m in v) for k, v in runs.items()}
     own, children = _peak_rss_mb()
-    print(f"Pillow decoding alone (Image.load())       : {max(dec):8.1f} images/s")
-    print(f"torchvision's loader (open().convert(RGB)) : {max(loader):8.1f} images/s")
-    print(f"Dataset Inspector full scan                : {max(ours):8.1f} images/s "
-          "(decode, exact histograms, content + perceptual hashes, thumbnails)")
-    print(f"Ratio scan / Pillow decoding alone         : {ratio:.3f}")
-    print(f"Ratio scan / torchvision loader            : {ratio_loader:.3f}")
-    print(f"Peak memory (RSS): parent {own:.0f} MB, largest worker {children:.0f} MB")
-    return {"decode": max(dec), "loader": max(loader), "scan": max(ours), "ratio": ratio,
-            "ratio_loader": ratio_loader, "rss_parent_mb": own, "rss_worker_mb": children}
+    print(f"Pillow decoding alone (Image.load())       : {wall['load']:8.1f} images/s  {cpu['load']:.3f} CPU ms/image")
+    print(f"torchvision's loader (open().convert(RGB)) : {wall['loader']:8.1f} images/s  {cpu['loader']:.3f} CPU ms/image")
+    print(f"Dataset Inspector full scan                : {wall['scan']:8.1f} images/s  {cpu['scan']:.3f} CPU ms/image")
+    print("  (full scan = decode, exact histograms, per-image moments, content hash, 6 perceptual hashes, thumbnail)")
+    out = {
+        "ratio_wall": wall["scan"] / wall["load"], "ratio_cpu": cpu["load"] / cpu["scan"],
+        "ratio_wall_loader": wall["scan"] / wall["loader"], "ratio_cpu_loader": cpu["loader"] / cpu["scan"],
+        "rss_parent_mb": own, "rss_worker_mb": children, **{f"wall_{k}": v for k, v in wall.items()},
+    }
+    print(f"Ratio scan / Pillow decoding alone : {out['ratio_wall']:.3f} by wall clock, {out['ratio_cpu']:.3f} by worker CPU time")
+    print(f"Ratio scan / torchvision loader    : {out['ratio_wall_loader']:.3f} by wall clock, {out['ratio_cpu_loader']:.3f} by worker CPU time")
+    print(f"Peak memory (RSS): parent {own:.0f} MB, largest finished worker {children:.0f} MB")
+    return out

@@ -116,6 +116,7 @@ class _ChunkResult:
     thumb: np.ndarray         # uint8 (k, T, T)
     failures: list[tuple[int, str]]
     accumulators: dict[str, SplitAccumulator]
+    cpu_seconds: float = 0.0  # worker CPU time spent on this chunk (benchmarks compare it)
 
 
 def measure_file(index: int, f: ImageFile) -> tuple[_Row, np.ndarray]:
@@ -139,6 +140,7 @@ def _scan_chunk(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
     if crash_on and multiprocessing.parent_process() is not None:
         if any(crash_on in f.path for _, f in items):
             os._exit(3)
+    cpu0 = time.process_time()
     rows: list[_Row] = []
     failures: list[tuple[int, str]] = []
     accumulators: dict[str, SplitAccumulator] = {}
@@ -169,7 +171,7 @@ def _scan_chunk(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
         content=np.array([r.content_hash for r in rows], np.uint64).reshape(k, 2),
         phash=np.array([r.phash for r in rows], np.uint64).reshape(k, hashing.N_VIEWS),
         thumb=np.array([r.thumb for r in rows], np.uint8).reshape(k, hashing.THUMB_SIZE, hashing.THUMB_SIZE),
-        failures=failures, accumulators=accumulators,
+        failures=failures, accumulators=accumulators, cpu_seconds=time.process_time() - cpu0,
     )
 
 
@@ -218,6 +220,7 @@ class _Collector:
             if b.split in self.acc:
                 self.acc[b.split].failed += 1
         self.done = 0
+        self.cpu_seconds = 0.0
         self.done_by_split = {s: 0 for s in layout.splits}
 
     def _code(self, names: list[str], value: str) -> int:
@@ -240,6 +243,7 @@ class _Collector:
             self.failures[i] = reason
         for split, acc in chunk.accumulators.items():
             self.acc[split].merge(acc)
+        self.cpu_seconds += chunk.cpu_seconds
         self.done += len(items)
         for _, f in items:
             self.done_by_split[f.split] += 1
@@ -288,6 +292,7 @@ class _Collector:
             mode=mode, split_stats=split_stats, images=table, failures=failures,
             skipped=list(layout.skipped), elapsed=elapsed, workers=workers,
             fingerprint=_fingerprint(table, failures),
+            extra={"worker_cpu_seconds": self.cpu_seconds},
         )
 
 

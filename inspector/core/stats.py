@@ -18,6 +18,8 @@ from PIL import Image
 PERCENTILES = (0.5, 1.0, 50.0, 99.0, 99.5)
 _V8 = np.arange(256, dtype=np.int64)
 _V16 = np.arange(65536, dtype=np.int64)
+_V8_SQ = _V8 * _V8
+_V16_SQ = _V16 * _V16
 
 
 def image_histogram(im: Image.Image) -> np.ndarray:
@@ -228,10 +230,24 @@ class SplitStats:
 
 
 def image_moments(hist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-image mean, std, min, max on the 0-1 scale from its own histogram."""
-    mean, std = mean_std(hist)
-    lo, hi = min_max(hist)
-    return mean, std, lo, hi
+    """Per-image mean, std, min, max on the 0-1 scale from its own histogram.
+
+    Runs once per image, so it is vectorised over channels; one image's sums fit int64 exactly
+    (at most 2**31 pixels * 65535**2), and the variance numerator is formed in Python integers.
+    """
+    big = hist.shape[1] == 65536
+    values, squares = (_V16, _V16_SQ) if big else (_V8, _V8_SQ)
+    scale = 65535 if big else 255
+    n, s1, s2 = hist.sum(axis=1), hist @ values, hist @ squares
+    if (n == 0).any():
+        nan = np.full(hist.shape[0], math.nan)
+        return nan, nan.copy(), nan.copy(), nan.copy()
+    var_num = [int(a) * int(b) - int(c) * int(c) for a, b, c in zip(s2, n, s1)]
+    denom = n * float(scale)
+    occupied = hist > 0
+    lo = occupied.argmax(axis=1)
+    hi = hist.shape[1] - 1 - occupied[:, ::-1].argmax(axis=1)
+    return s1 / denom, np.sqrt(np.array(var_num, dtype=np.float64)) / denom, lo / scale, hi / scale
 
 
 def size_summary(width: np.ndarray, height: np.ndarray, top: int = 10) -> dict:
