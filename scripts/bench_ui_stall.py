@@ -48,7 +48,7 @@ def main() -> int:
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
     app = QApplication([sys.argv[0]])
-    from inspector.ui.app import configure_application
+    from inspector.ui.app import configure_application, freeze_startup_objects
     from inspector.ui.main_window import MainWindow
 
     configure_application(app)
@@ -56,6 +56,7 @@ def main() -> int:
                         scan_workers=args.workers)
     window.resize(1500, 950)
     window.show()
+    freeze_startup_objects()  # as run_app does
 
     phase = ["idle"]
     gaps: dict[str, list[float]] = {"scan": [], "leakage": [], "results": []}
@@ -103,15 +104,9 @@ def main() -> int:
         loop.quit()
 
     window.scanStarted.connect(started)
+    window.scanPhase.connect(leakage_phase)  # scan done, leakage search running
     window.scanFinished.connect(finished)
     window.scanFailed.connect(failed)
-
-    def hook_phase() -> None:  # the worker's phase signal: scan done, leakage search running
-        worker = window._scan_worker
-        if worker is not None:
-            worker.phase.connect(leakage_phase)
-
-    window.scanStarted.connect(hook_phase)
     t_start = time.perf_counter()
     t0[0] = clock.nsecsElapsed() / 1e6
     probe.start()

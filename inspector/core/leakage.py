@@ -562,7 +562,7 @@ def _near_findings(table: ImageTable, rep: np.ndarray, near_threshold: int,
     return findings
 
 
-def _stats_source_findings(source_splits: Sequence[str]) -> list[Finding]:
+def stats_source_findings(source_splits: Sequence[str]) -> list[Finding]:
     """The exported normalization uses val or test data: error with test, warning with val only."""
     held_out = [s for s in ("val", "test") if s in source_splits]
     if not held_out:
@@ -640,7 +640,7 @@ def find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[float]],
     exact, rep = _exact_findings(table, include_within_split)
     findings += exact
     findings += _near_findings(table, rep, int(near_threshold), include_within_split, mirrors=mirrors)
-    findings += _stats_source_findings(list(source_splits))
+    findings += stats_source_findings(list(source_splits))
     findings += _name_collisions(table)
     findings += _drift_findings(split_means)
     return sort_findings(findings)

@@ -1,6 +1,7 @@
 """Entry point of the window: ``run_app(argv)`` (``python main.py [ROOT]``)."""
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +28,14 @@ def configure_application(app: QCoreApplication) -> None:
     app.setApplicationVersion(__version__)
 
 
+def freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, Qt wrappers, pyqtgraph items) out of the
+    garbage collector's reach. A full collection otherwise walks all of them, holding the GIL for
+    tens of milliseconds, whichever thread triggers it: the window would freeze that long."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_app(argv: Sequence[str]) -> int:
     """Open the main window on ``argv[0]`` (a dataset folder) or, without one, on the demo dataset."""
     args = [a for a in argv if a]
@@ -38,6 +47,7 @@ def run_app(argv: Sequence[str]) -> int:
     app.setWindowIcon(app_icon())
     window = MainWindow()
     window.show()
+    freeze_startup_objects()
     # Start after the window is on screen, so the first paint is never delayed by the scan set-up.
     if args:
         QTimer.singleShot(0, lambda: window.open_folder(args[0]))

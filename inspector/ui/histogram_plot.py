@@ -20,6 +20,7 @@ from ..core.stats import SplitStats
 from .theme import CHANNEL_LONG, channel_names, current_theme, plot_colors, split_color
 
 EDGES = np.arange(257, dtype=np.float64) - 0.5  # bin k holds pixel value k (0-255 scale)
+PREBUILT_SPLITS = ("train", "val", "test")
 _TOP_TICKS = [[(v * 255, f"{v:g}") for v in (0, 0.25, 0.5, 0.75, 1.0)]]
 
 TOOLTIP = ("Histogram of pixel values per channel and split: the share of the split's pixels "
@@ -75,7 +76,10 @@ class HistogramPlot(QWidget):
 
     # -------------------------------------------------------------- public API
 
-    def set_stats(self, stats: Mapping[str, SplitStats] | None, mode: str | None = None) -> None:
+    def set_stats(self, stats: Mapping[str, SplitStats] | None, mode: str | None = None, *,
+                  live: bool = False) -> None:
+        """Draw the overlays. ``live``: partial statistics of a running scan (the value axis then
+        only moves when the bars outgrow it or shrink a lot, see ``_fit_y``)."""
         stats = {k: v for k, v in (stats or {}).items()}
         mode = mode or (next(iter(stats.values())).mode if stats else "RGB")
         if mode != self._mode:
@@ -96,6 +100,7 @@ class HistogramPlot(QWidget):
                 if curve is None:
                     curve = self._new_curve(c, split, colour)
                 curve.setData(EDGES, share[c], stepMode="center")
+                curve.setVisible(True)
                 line = self._means[key]
                 mean = float(st.mean[c])
                 line.setVisible(bool(np.isfinite(mean)) and st.images > 0)
@@ -104,21 +109,30 @@ class HistogramPlot(QWidget):
                     line.setToolTip(f"{split} mean, {CHANNEL_LONG.get(names[c], names[c])}: "
                                     f"{mean:.4f} (0–1) = {mean * 255:.1f} (0–255)")
         for key in [k for k in self._curves if k not in present]:
-            self._plots[key[0]].removeItem(self._curves.pop(key))
-            self._plots[key[0]].removeItem(self._means.pop(key))
-        self._fit_y(len(names))
+            if key[1] in PREBUILT_SPLITS:  # kept (hidden) for the next dataset
+                self._curves[key].setVisible(False)
+                self._means[key].setVisible(False)
+            else:
+                self._plots[key[0]].removeItem(self._curves.pop(key))
+                self._plots[key[0]].removeItem(self._means.pop(key))
+        self._fit_y(len(names), sticky=live)
         self._update_legend(stats)
         if self._empty_text is not None:
             self._empty_text.setVisible(not stats)
 
-    def _fit_y(self, channels: int) -> None:
+    def _fit_y(self, channels: int, sticky: bool = False) -> None:
         """Set each plot's value range to a round number above its highest bar. Auto-ranging would
-        move the axis on every live update, and a moved axis repaints all its tick text."""
+        move the axis on every live update, and a moved axis repaints all its tick text (the most
+        expensive part of a redraw); ``sticky`` keeps the range unless the bars outgrow it or fall
+        below 60% of it."""
         for c in range(channels):
             top = max((float(share[c].max()) for share in self._shares.values()), default=0.0)
             ceiling = nice_ceiling(top * 1.05) if top > 0 else 1.0
             view = self._plots[c].getViewBox()
-            if abs(view.viewRange()[1][1] - ceiling) > 1e-9 * ceiling or view.viewRange()[1][0] != 0:
+            low, high = view.viewRange()[1]
+            if sticky and low == 0 and top * 1.05 <= high and top >= 0.6 * high:
+                continue
+            if abs(high - ceiling) > 1e-9 * ceiling or low != 0:
                 view.setYRange(0, ceiling, padding=0)
 
     def set_theme(self, theme: str) -> None:
@@ -137,7 +151,7 @@ class HistogramPlot(QWidget):
     def curve_data(self, split: str, channel: int) -> tuple[np.ndarray, np.ndarray] | None:
         """(edges, percent) drawn for a split and channel (tests read what is on screen)."""
         curve = self._curves.get((channel, split))
-        if curve is None:
+        if curve is None or not curve.isVisible():
             return None
         x, y = curve.xData, curve.yData
         return (np.asarray(x), np.asarray(y))
@@ -158,7 +172,7 @@ class HistogramPlot(QWidget):
         for c, name in enumerate(names):
             plot = self._graphics.addPlot(row=c, col=0)
             plot.setMenuEnabled(True)
-            plot.showGrid(x=True, y=True, alpha=0.15)
+            # No grid: translucent grid lines across the plots cost more to repaint than the curves.
             plot.setLabel("left", f"{name}: % of pixels")
             plot.setTitle(f"{CHANNEL_LONG.get(name, name).capitalize()} channel", color=fg, size="9pt",
                           justify="left")
@@ -186,6 +200,12 @@ class HistogramPlot(QWidget):
         self._empty_text = pg.TextItem("No statistics yet", color=fg, anchor=(0.5, 0.5))
         self._plots[0].addItem(self._empty_text)
         self._empty_text.setPos(127.5, 0.5)
+        # Items for the usual splits exist from the start (hidden): the first live update of a scan
+        # then only sets data, instead of building 18 graphics items while the scan starts up.
+        for k, split in enumerate(PREBUILT_SPLITS):
+            for c in range(len(names)):
+                self._new_curve(c, split, split_color(split, k)).setVisible(False)
+                self._means[(c, split)].setVisible(False)
         self.set_theme(self._theme)
 
     def _new_curve(self, c: int, split: str, colour: QColor) -> pg.PlotDataItem:

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QMenu, QSplitter, QTabWidget, QToolButton,
+from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QSplitter, QTabWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
 from ..core.export import StatsSourceError, default_source, normalization_stats
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanProgress, ScanResult
-from . import dialogs
+from . import dialogs, notices
 from .export_actions import LIBRARIES, copy_snippet, suggested_export_path, write_export
 from .image_list import ImageList
 from .leakage_panel import LeakagePanel
@@ -30,15 +30,16 @@ from .message_bar import MessageArea
 from .normalization_view import NormalizationView
 from .preview import ImagePreview
 from .progress_panel import ProgressPanel
+from .recent import RecentFolders
 from .source_selector import SourceSelector, leaky_sources
 from .statistics_panel import StatisticsPanel
 from .theme import THEMES, app_icon, apply_theme, current_theme
 from .worker import CallWorker, ScanWorker, WorkerRunner, with_stats_source
 
 APP_TITLE = "Dataset Inspector"
-MAX_RECENT = 8
 LIVE_UPDATE_MS = 150          # coalescing delay for live statistics (they arrive every 0.5 s)
 STOP_TIMEOUT_MS = 5000        # how long closing waits for running workers
+START_DELAY_MS = 30           # the cleared window repaints before the scan thread starts
 TAB_STATS, TAB_IMAGES, TAB_NORMALIZATION, TAB_LEAKAGE = range(4)
 
 
@@ -46,7 +47,9 @@ class MainWindow(QMainWindow):
     """Signals (emitted after the window has updated itself; tests wait on them)."""
 
     scanStarted = Signal(str)          # root
-    scanFinished = Signal(object)      # ScanResult
+    scanPhase = Signal(str)            # the scan is done; what the worker does now (leakage search)
+    statisticsShown = Signal(object)   # ScanResult on screen; the leakage search may still run
+    scanFinished = Signal(object)      # ScanResult and its leakage findings on screen
     scanCancelled = Signal()
     scanFailed = Signal(str)           # user-facing message
     leakageUpdated = Signal(object)    # findings list
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         self.findings: list | None = None      # None: not checked (yet, or the check failed)
         self.source: list[str] = []
         self.runner = WorkerRunner(self)
+        self.recent = RecentFolders(self.settings)
         self._scan_worker: ScanWorker | None = None
         self._export_worker: CallWorker | None = None
         self._demo_worker: CallWorker | None = None
@@ -71,7 +75,8 @@ class MainWindow(QMainWindow):
         self._last_partial: ScanProgress | None = None
         self._syncing_selection = False
         self._leakage_error: str | None = None
-        self._result_generation = 0
+        self._scan_done = True
+        self._stages: list = []  # display work queued one event-loop turn apart (_enqueue_stages)
         self._dataset_std: list[float] | None = None
 
         self.setWindowTitle(APP_TITLE)
@@ -86,6 +91,10 @@ class MainWindow(QMainWindow):
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(LIVE_UPDATE_MS)
         self._live_timer.timeout.connect(self._apply_live)
+        self._stage_timer = QTimer(self)
+        self._stage_timer.setSingleShot(True)
+        self._stage_timer.setInterval(0)
+        self._stage_timer.timeout.connect(self._run_next_stage)
         self._restore_settings()
         self._update_actions()
         self.statusBar().showMessage("Open a dataset folder (Ctrl+O) or drop one on the window.")
@@ -269,7 +278,7 @@ class MainWindow(QMainWindow):
         self._stop_jobs()
         self.root = path
         self.source = []  # a new dataset starts from the default source (train)
-        self._add_recent(path)
+        self.recent.add(path)
         self._clear_dataset()
         self.setWindowTitle(f"{os.path.basename(path) or path} — {APP_TITLE}")
         self._start_scan()
@@ -302,7 +311,8 @@ class MainWindow(QMainWindow):
 
     @property
     def scanning(self) -> bool:
-        return self._scan_worker is not None
+        """True while a scan or its leakage search runs."""
+        return self._scan_worker is not None and not self._scan_done
 
     def _start_scan(self) -> None:
         assert self.root is not None
@@ -310,18 +320,26 @@ class MainWindow(QMainWindow):
         worker = ScanWorker(self.root, workers=self.scan_workers, source_splits=source)
         worker.layoutFound.connect(self._on_layout)
         worker.progress.connect(self._on_progress)
+        worker.scanned.connect(self._on_scanned)
         worker.phase.connect(self._on_phase)
         worker.finished.connect(self._on_scan_finished)
         worker.leakageFailed.connect(self._on_scan_leakage_failed)
         worker.cancelled.connect(self._on_scan_cancelled)
         worker.ended.connect(self._on_scan_ended)
         self._scan_worker = worker
+        self._scan_done = False
         self.progress.start(self.root)
         self.stats_panel.set_state("listing files…")
         self.statusBar().showMessage(f"Scanning {self.root}…")
-        self.runner.start(worker, on_error=self._on_scan_error)
+        # Start the thread a moment later: the window first repaints its cleared views without
+        # competing with the folder listing for the GIL (that overlap was the longest stall).
+        QTimer.singleShot(START_DELAY_MS, self, lambda: self._launch_scan(worker))
         self._update_actions()
         self.scanStarted.emit(self.root)
+
+    def _launch_scan(self, worker: ScanWorker) -> None:
+        if worker is self._scan_worker:  # else superseded before it started: drop it
+            self.runner.start(worker, on_error=self._on_scan_error)
 
     def _stop_jobs(self) -> None:
         """Abandon the current scan (it stops at its next check; its late signals are ignored)."""
@@ -332,7 +350,7 @@ class MainWindow(QMainWindow):
         self._pending_live = None
 
     def _clear_dataset(self, keep_messages: bool = False) -> None:
-        self._result_generation += 1  # drops the remaining display stages of an earlier result
+        self._stages.clear()  # drops the remaining display stages of an earlier result
         self.result = None
         self.findings = None
         self._leakage_error = None
@@ -359,7 +377,7 @@ class MainWindow(QMainWindow):
     def _on_layout(self, layout: DatasetLayout) -> None:
         if not self._is_current(self.sender()):
             return
-        self._layout_notices(layout)
+        self._notice("layout", notices.layout_notice(layout))
         self.dataset_label.setText(f"{layout.root} · {len(layout.files):,} image files · "
                                    f"splits {', '.join(layout.splits)}")
 
@@ -387,33 +405,46 @@ class MainWindow(QMainWindow):
     def _on_phase(self, text: str) -> None:
         if not self._is_current(self.sender()):
             return
-        self.progress.set_phase(text)
-        self.stats_panel.set_state("scan complete; checking leakage…")
+        self.progress.set_phase(text)  # the statistics themselves are final (see _on_scanned)
         self.statusBar().showMessage(text)
+        self.scanPhase.emit(text)
 
-    @Slot(object, object)
-    def _on_scan_finished(self, result: ScanResult, findings: list | None) -> None:
+    @Slot(object)
+    def _on_scanned(self, result: ScanResult) -> None:
+        """Final statistics: show them now; the leakage search still runs in the worker."""
         if not self._is_current(self.sender()):
             return
         self._live_timer.stop()
         self._pending_live = None
         self.result = result
-        self.findings = findings
+        self.findings = None
         valid = [s for s in self.source if s in result.splits]
         self.source = valid or default_source(result)
-        self.progress.finish()
         # Each view gets its own turn of the event loop: on a big dataset putting everything on
         # screen at once would freeze the window for the sum of them.
-        self._run_stages(self._result_generation, [
-            self._show_statistics, self._show_images, self._show_normalization, self._show_findings,
-            self._show_result_done])
+        self._enqueue_stages(self._show_statistics, self._show_images, self._show_normalization,
+                             self._show_statistics_done)
 
-    def _run_stages(self, generation: int, stages: list) -> None:
-        if generation != self._result_generation or not stages:
-            return  # a newer dataset (or a rescan) took over
-        stages.pop(0)()
-        if stages:
-            QTimer.singleShot(0, lambda: self._run_stages(generation, stages))
+    @Slot(object, object)
+    def _on_scan_finished(self, result: ScanResult, findings: list | None) -> None:
+        if not self._is_current(self.sender()) or result is not self.result:
+            return
+        self.findings = findings
+        self._scan_done = True
+        self.progress.finish(notices.dataset_summary(result))
+        self._enqueue_stages(self._show_findings, self._show_result_done)
+
+    def _enqueue_stages(self, *stages) -> None:
+        self._stages.extend(stages)
+        if not self._stage_timer.isActive():
+            self._stage_timer.start()
+
+    @Slot()
+    def _run_next_stage(self) -> None:
+        if self._stages:
+            self._stages.pop(0)()
+        if self._stages:
+            self._stage_timer.start()
 
     def _show_statistics(self) -> None:
         assert self.result is not None
@@ -429,6 +460,17 @@ class MainWindow(QMainWindow):
     def _show_normalization(self) -> None:
         self.normalization.set_result(self.result, list(self.source))
 
+    def _show_statistics_done(self) -> None:
+        result = self.result
+        assert result is not None
+        self._source_warning()
+        self.tabs.setTabText(TAB_LEAKAGE, "Leakage (checking…)")
+        self.dataset_label.setText(
+            f"{result.root} · {len(result.images):,} images · {len(result.failures):,} failed · "
+            f"{len(result.skipped):,} skipped · mode {result.mode}")
+        self._update_actions()
+        self.statisticsShown.emit(result)
+
     def _show_findings(self) -> None:
         self.leakage.set_findings(self.result, self.findings or [])
         self._update_leakage_badge()
@@ -436,11 +478,7 @@ class MainWindow(QMainWindow):
     def _show_result_done(self) -> None:
         result = self.result
         assert result is not None
-        self._source_warning()
         self._result_notices(result)
-        self.dataset_label.setText(
-            f"{result.root} · {len(result.images):,} images · {len(result.failures):,} failed · "
-            f"{len(result.skipped):,} skipped · mode {result.mode}")
         self.statusBar().showMessage(
             f"Scanned {len(result.images) + len(result.failures):,} files in {result.elapsed:.1f} s", 8000)
         self._update_actions()
@@ -455,17 +493,30 @@ class MainWindow(QMainWindow):
     def _on_scan_error(self, message: str) -> None:
         if not self._is_current(self.sender()):
             return
+        self._scan_done = True
         self.messages.show_message("scan", "error", _escape(message),
                                    action=("Open Another Folder…", self._ask_open))
         self.stats_panel.set_state("no statistics: the folder could not be scanned")
         self.statusBar().showMessage("The folder could not be scanned.", 8000)
+        self.progress.finish(f"<b>{_escape(self.root or '')}</b> could not be scanned (see the message above).")
+        self._update_actions()
         self.scanFailed.emit(message)
 
     @Slot()
     def _on_scan_cancelled(self) -> None:
         if not self._is_current(self.sender()):
             return
+        self._scan_done = True
         self._live_timer.stop()
+        if self.result is not None:  # cancelled during the leakage search: the statistics are final
+            self.progress.finish(notices.dataset_summary(self.result) + " · leakage not checked")
+            self.messages.show_message(
+                "scan", "warning", "Leakage check cancelled: the statistics are complete, but export needs "
+                                   "the leakage findings.", action=("Rescan", self.rescan))
+            self.tabs.setTabText(TAB_LEAKAGE, "Leakage (not checked)")
+            self._update_actions()
+            self.scanCancelled.emit()
+            return
         p = self._pending_live or self._last_partial
         self._pending_live = None
         if p is not None and p.partial:
@@ -478,6 +529,10 @@ class MainWindow(QMainWindow):
                                    "Scan cancelled: the statistics shown are partial and cannot be exported.",
                                    action=("Rescan", self.rescan))
         self.statusBar().showMessage("Scan cancelled.", 8000)
+        done = f" after {p.done:,} of {p.total:,} files" if p is not None else ""
+        self.progress.finish(f"<b>{_escape(os.path.basename(self.root or ''))}</b>: scan cancelled{done}; "
+                             "the statistics are partial. Rescan with F5.")
+        self._update_actions()
         self.scanCancelled.emit()
 
     @Slot()
@@ -505,62 +560,23 @@ class MainWindow(QMainWindow):
 
     # ================================================================== notices
 
-    def _layout_notices(self, layout: DatasetLayout) -> None:
-        name = _escape(layout.root)
-        if layout.kind == "flat":
-            self.messages.show_message(
-                "layout", "info",
-                f"No train/val/test folders in {name}: the whole folder is scanned as one split called "
-                "<b>all</b>. Leakage between splits cannot be checked.")
-            return
-        counts = Counter(f.split for f in layout.files)
-        notes = []
-        missing = [s for s in ("train", "val", "test") if s not in layout.splits]
-        if "train" in missing:
-            notes.append("There is no <b>train</b> split: the normalization statistics come from "
-                         f"<b>{_escape(layout.splits[0])}</b>.")
-        other_missing = [s for s in missing if s != "train"]
-        if other_missing:
-            notes.append(f"No {' or '.join(f'<b>{s}</b>' for s in other_missing)} split found "
-                         f"(splits: {', '.join(layout.splits)}).")
-        empty = [s for s in layout.splits if counts.get(s, 0) == 0]
-        if empty:
-            notes.append(f"The {', '.join(f'<b>{s}</b>' for s in empty)} folder"
-                         f"{'s contain' if len(empty) > 1 else ' contains'} no images.")
-        if notes:
-            level = "warning" if ("train" in missing or empty) else "info"
-            self.messages.show_message("layout", level, " ".join(notes))
+    def _notice(self, key: str, notice, action=None, closable: bool = True) -> None:
+        if notice is None:
+            self.messages.hide_message(key)
+        else:
+            self.messages.show_message(key, notice[0], notice[1], action=action, closable=closable)
 
     def _result_notices(self, result: ScanResult) -> None:
-        broken = [s for s, st in result.split_stats.items() if st.images == 0 and st.failed > 0]
-        if broken:
-            self.messages.show_message(
-                "broken", "warning",
-                f"No image of {', '.join(f'<b>{s}</b>' for s in broken)} could be decoded; see Failures.")
-        if result.failures:
-            n = len(result.failures)
-            self.messages.show_message(
-                "failures", "info",
-                f"{n:,} file{'s' if n != 1 else ''} could not be decoded and "
-                f"{'are' if n != 1 else 'is'} not in the statistics.",
-                action=("Show", self._show_failures))
+        self._notice("broken", notices.undecodable_splits_notice(result))
+        self._notice("failures", notices.failures_notice(result), action=("Show", self._show_failures))
         if self.findings is None:
-            detail = _escape(self._leakage_error or "unknown error")
-            self.messages.show_message(
-                "leakage", "error", f"The leakage check failed ({detail}). The statistics are complete; "
-                                    "export is disabled until a rescan succeeds.",
-                action=("Rescan", self.rescan))
+            self._notice("leakage", notices.leakage_failed_notice(self._leakage_error),
+                         action=("Rescan", self.rescan))
 
     def _source_warning(self) -> None:
-        leaks = leaky_sources(self.source) if self.result is not None and "train" in self.result.splits else []
-        if leaks:
-            self.messages.show_message(
-                "source", "warning",
-                f"Normalization statistics include <b>{' + '.join(leaks)}</b>: evaluation data leaks into "
-                "training. The export records this as a <b>stats_source</b> finding.",
-                action=("Use Train Only", self._use_train_only), closable=False)
-        else:
-            self.messages.hide_message("source")
+        has_train = self.result is not None and "train" in self.result.splits
+        self._notice("source", notices.source_notice(leaky_sources(self.source) if has_train else []),
+                     action=("Use Train Only", self._use_train_only), closable=False)
 
     def _show_failures(self) -> None:
         self.tabs.setCurrentIndex(TAB_IMAGES)
@@ -730,7 +746,8 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_result = self.result is not None
-        scanning = self._scan_worker is not None and not has_result  # finished, thread still winding down
+        # The worker thread outlives the scan by a moment (it winds down after ``finished``).
+        scanning = self._scan_worker is not None and not self._scan_done
         self.rescan_action.setEnabled(self.root is not None and not scanning)
         self.cancel_action.setEnabled(scanning)
         self.export_action.setEnabled(self._can_export())
@@ -742,37 +759,10 @@ class MainWindow(QMainWindow):
     # ================================================================== recent folders
 
     def recent_folders(self) -> list[str]:
-        value = self.settings.value("recent/folders", [])
-        if isinstance(value, str):  # QSettings returns a bare string for a one-item list (INI format)
-            value = [value]
-        return [str(v) for v in (value or []) if v]
-
-    def _add_recent(self, path: str) -> None:
-        recent = [p for p in self.recent_folders() if p != path]
-        self.settings.setValue("recent/folders", [path] + recent[: MAX_RECENT - 1])
+        return self.recent.paths()
 
     def _fill_recent_menu(self) -> None:
-        menu: QMenu = self.recent_menu
-        menu.clear()
-        recent = self.recent_folders()
-        for k, path in enumerate(recent):
-            act = menu.addAction(f"&{k + 1} {path}" if k < 9 else path)
-            act.setData(path)
-            act.setEnabled(os.path.isdir(path))
-            if not os.path.isdir(path):
-                act.setToolTip("This folder no longer exists")
-            act.triggered.connect(self._on_recent)
-        if not recent:
-            menu.addAction("No recent folders").setEnabled(False)
-        menu.addSeparator()
-        clear = menu.addAction("Clear List")
-        clear.setEnabled(bool(recent))
-        clear.triggered.connect(lambda: self.settings.setValue("recent/folders", []))
-
-    def _on_recent(self) -> None:
-        action = self.sender()
-        if isinstance(action, QAction) and action.data():
-            self.open_folder(str(action.data()))
+        self.recent.fill_menu(self.recent_menu, self.open_folder)
 
     def _ask_open(self) -> None:
         start = self.root or (self.recent_folders() or [""])[0]

@@ -1,12 +1,22 @@
-"""The scan progress strip: overall and per-split progress, rate, ETA, failures so far, Cancel."""
+"""The dataset strip under the toolbar: scan progress (overall and per split, rate, ETA, failures so
+far, Cancel) while a scan runs, a one-line summary of the dataset otherwise.
+
+The strip never changes height: the two states are pages of a stacked widget. Showing and hiding
+a strip at the start and end of every scan would re-lay out and repaint the whole window (the
+histograms included) exactly when the scan competes for the CPU.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from ..core.scan import ScanProgress
 from .theme import split_color
+
+IDLE_HINT = ("No dataset open: File ▸ Open Folder (Ctrl+O), drop a folder on the window, or "
+             "File ▸ Open Demo Dataset.")
 
 
 def clock(seconds: float | None) -> str:
@@ -28,11 +38,15 @@ class ProgressPanel(QFrame):
         self.overall = QProgressBar()
         self.overall.setFormat("%v / %m images (%p%)")
         self.overall.setToolTip("Files decoded and measured so far, all splits together")
+        self.overall.setMinimumWidth(90)
         self.status = QLabel()
         self.status.setToolTip("Scan rate, estimated time left and files that failed so far")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setMinimumWidth(120)
         self.current = QLabel()
         self.current.setObjectName("muted")
         self.current.setMinimumWidth(80)
+        self.current.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the scan (Esc). The statistics so far stay on screen, marked partial.")
         self.cancel_button.clicked.connect(self.cancelRequested)
@@ -40,28 +54,42 @@ class ProgressPanel(QFrame):
         self._split_row.setSpacing(10)
         self._split_bars: dict[str, QProgressBar] = {}
 
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Scanning"))
-        top.addWidget(self.overall, 1)
-        top.addWidget(self.status)
-        top.addWidget(self.cancel_button)
-        bottom = QHBoxLayout()
-        bottom.addLayout(self._split_row)
-        bottom.addWidget(self.current, 1)
+        busy = QWidget()
+        row = QHBoxLayout(busy)  # one row: the strip stays as short as the summary line
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Scanning"))
+        row.addWidget(self.overall, 3)
+        row.addLayout(self._split_row, 3)
+        row.addWidget(self.status, 3)
+        row.addWidget(self.current, 2)
+        row.addWidget(self.cancel_button)
+
+        self.summary = QLabel(IDLE_HINT)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self.summary)  # 0: idle
+        self._stack.addWidget(busy)          # 1: scanning
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(2)
-        layout.addLayout(top)
-        layout.addLayout(bottom)
-        self.setVisible(False)
+        layout.addWidget(self._stack)
+        margins = layout.contentsMargins()
+        self.setFixedHeight(busy.sizeHint().height() + margins.top() + margins.bottom())
+
+    @property
+    def busy(self) -> bool:
+        return self._stack.currentIndex() == 1
 
     def start(self, root: str) -> None:
         self._clear_splits()
         self.overall.setRange(0, 0)  # busy indicator while the folder is being listed
+        self.overall.setValue(0)
         self.status.setText("listing files…")
         self.current.setText(root)
         self.cancel_button.setEnabled(True)
-        self.setVisible(True)
+        self._stack.setCurrentIndex(1)
 
     def update_progress(self, p: ScanProgress) -> None:
         self.overall.setRange(0, max(1, p.total))
@@ -86,13 +114,20 @@ class ProgressPanel(QFrame):
         self.status.setText(text)
         self.current.setText("")
 
-    def finish(self) -> None:
-        self.setVisible(False)
+    def finish(self, summary: str | None = None) -> None:
+        """Back to the one-line summary (kept as is when ``summary`` is None)."""
+        if summary is not None:
+            self.summary.setText(summary)
+        self._stack.setCurrentIndex(0)
+
+    def set_summary(self, summary: str) -> None:
+        self.summary.setText(summary)
 
     def _add_split(self, split: str, k: int) -> QProgressBar:
         bar = QProgressBar()
         bar.setTextVisible(True)
-        bar.setFixedWidth(170)
+        bar.setMinimumWidth(70)  # squeezable: the strip must never set the window's minimum width
+        bar.setMaximumWidth(210)
         bar.setMaximumHeight(16)
         bar.setToolTip(f"Files of the {split} split done / total")
         bar.setStyleSheet(f"QProgressBar::chunk {{ background: {split_color(split, k).name()}; }}"

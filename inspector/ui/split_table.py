@@ -40,6 +40,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
                                 "shown so old numbers can be explained."),
 )
 SPLIT_COL, IMAGES_COL, FAILED_COL, PIXELS_COL, CHANNEL_COL = range(5)
+RESERVED_ROWS = 9  # train/val/test x R/G/B: the height kept while empty or live
 _SPANNED = (SPLIT_COL, IMAGES_COL, FAILED_COL, PIXELS_COL)
 
 
@@ -83,6 +84,8 @@ class SplitTable(QTableWidget):
         self._errors: dict[str, int] = {}
         self._partial = False
         self._shape: tuple = ()
+        self._fitted_rows = 0
+        self._fit_height()
 
     # -------------------------------------------------------------- public API
 
@@ -190,8 +193,7 @@ class SplitTable(QTableWidget):
         self.resizeColumnsToContents()
         self.setUpdatesEnabled(True)
         self._fit_spanned_columns(bold)
-        if fresh:
-            self._fit_height()
+        self._fit_height()
 
     def _fit_spanned_columns(self, bold: QFont) -> None:
         """ResizeToContents ignores spanned cells: size those columns from their text ourselves."""
@@ -204,8 +206,17 @@ class SplitTable(QTableWidget):
             header.resizeSection(col, width)
 
     def _fit_height(self) -> None:
-        """Show every row without a scroll bar (at most a dozen rows), so the plots get the rest."""
+        """Show every row without a scroll bar (at most a dozen rows), so the plots get the rest.
+
+        While empty or live the table keeps at least the height of three RGB splits and never
+        shrinks: a table that grows when the first statistics arrive would re-lay out (and repaint)
+        the whole tab in the middle of a scan. Final statistics fit it exactly."""
         rows = max(1, self.rowCount())
+        if self._partial or not self._stats:
+            rows = max(rows, RESERVED_ROWS, self._fitted_rows if self._partial else 0)
+        self._fitted_rows = rows
         h = self.horizontalHeader().sizeHint().height() + rows * self.verticalHeader().defaultSectionSize()
-        self.setMinimumHeight(min(h + 2 * self.frameWidth() + 2, 420))
-        self.setMaximumHeight(h + 2 * self.frameWidth() + 2)
+        h += 2 * self.frameWidth() + 2
+        if (self.minimumHeight(), self.maximumHeight()) != (min(h, 420), h):
+            self.setMinimumHeight(min(h, 420))
+            self.setMaximumHeight(h)

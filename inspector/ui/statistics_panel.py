@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from ..core.scan import ScanResult
 from ..core.stats import SplitStats
@@ -31,7 +31,9 @@ class StatisticsPanel(QWidget):
         title.setObjectName("sectionTitle")
         self.state_label = QLabel()
         self.state_label.setObjectName("muted")
-        self.state_label.setWordWrap(True)  # long states wrap instead of widening the window
+        # Takes the free width of the header line (clipped, never wrapped, never widening the window).
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.state_label.setMinimumWidth(80)
         self.badge = QLabel()
         self.badge.setObjectName("leakageBadge")
         self.badge.setTextFormat(Qt.TextFormat.RichText)
@@ -39,8 +41,7 @@ class StatisticsPanel(QWidget):
         self.badge.setVisible(False)
         head = QHBoxLayout()
         head.addWidget(title)
-        head.addWidget(self.state_label)
-        head.addStretch(1)
+        head.addWidget(self.state_label, 1)
         head.addWidget(self.badge)
 
         self.table = SplitTable()
@@ -70,7 +71,7 @@ class StatisticsPanel(QWidget):
     def set_live(self, stats: Mapping[str, SplitStats], mode: str, done: int, total: int) -> None:
         """Partial statistics while the scan runs."""
         self.table.set_stats(stats, mode, partial=True)
-        self.histograms.set_stats(stats, mode)
+        self.histograms.set_stats(stats, mode, live=True)
         self.properties.set_stats(stats)
         self.set_state(f"live: {done:,} of {total:,} files scanned, numbers will change")
 

@@ -75,12 +75,14 @@ class ScanWorker(Worker):
     """Discover ROOT, run the core scan, then the leakage search, in the worker thread.
 
     Signals: ``layoutFound(DatasetLayout)`` once the files are listed, ``progress(ScanProgress)``
-    throttled, ``phase(str)`` for the step after the scan, ``finished(ScanResult, findings)``, and
+    throttled, ``scanned(ScanResult)`` when the statistics are final, ``phase(str)`` for the leakage
+    search that follows (seconds on big datasets), ``finished(ScanResult, findings)``, and
     ``leakageFailed(str)`` (then ``finished`` carries ``findings=None``: the statistics survive).
     """
 
     layoutFound = Signal(object)
     progress = Signal(object)
+    scanned = Signal(object)            # the ScanResult, as soon as the statistics are final
     phase = Signal(str)
     finished = Signal(object, object)   # findings is None when the leakage search itself failed
     leakageFailed = Signal(str)
@@ -106,6 +108,7 @@ class ScanWorker(Worker):
         result = self._scan(layout)
         if result is None or self.aborted:
             return
+        self.scanned.emit(result)  # the window shows the statistics while the leakage search runs
         self.phase.emit("Checking for duplicates and leakage between splits…")
         findings: list | None
         try:
@@ -188,10 +191,8 @@ def with_stats_source(findings: Sequence, source_splits: Sequence[str]) -> list:
     change of source is instant instead of a new duplicate search (tens of seconds on 20k images)."""
     from ..core import leakage
 
-    # core.leakage has it only under a private name so far (a public one is requested).
-    make = getattr(leakage, "stats_source_findings", None) or leakage._stats_source_findings
     kept = [f for f in findings if f.kind != "stats_source"]
-    return list(leakage.sort_findings(kept + list(make(list(source_splits)))))
+    return list(leakage.sort_findings(kept + leakage.stats_source_findings(list(source_splits))))
 
 
 class CallWorker(Worker):
