@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from ..core.formatting import human_bytes
 from ..core.normalize import amplification, max_amplification
 from ..core.scan import Failure
 from ..core.table import FLAG_NAMES, ImageTable
@@ -60,17 +61,6 @@ class RowFilter:
     label: str | None = None      # None = every class; "" = images without a class
     status: str = "all"           # one of STATUS_FILTERS
     text: str = ""                # case-insensitive substrings of the path (all must match)
-
-
-def _human_bytes(n: int) -> str:
-    if n < 0:
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 class ImageListModel(QAbstractTableModel):
@@ -425,7 +415,7 @@ class ImageListModel(QAbstractTableModel):
         if col == SIZE:
             return f"{t.width[src]} × {t.height[src]}"
         if col == BYTES:
-            return _human_bytes(int(t.nbytes[src]))
+            return human_bytes(int(t.nbytes[src]))
         if col == FORMAT:
             return t.format_names[t.format[src]]
         if col == MODE:

@@ -12,21 +12,12 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from ..core.formatting import clock
 from ..core.scan import ScanProgress
 from .theme import split_color
 
 IDLE_HINT = ("No dataset open: File ▸ Open Folder (Ctrl+O), drop a folder on the window, or "
              "File ▸ Open Demo Dataset.")
-
-
-def clock(seconds: float | None) -> str:
-    """0:42, 12:03, 1:02:03; '--:--' while unknown."""
-    if seconds is None:
-        return "--:--"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 class ProgressPanel(QFrame):
