@@ -61,6 +61,12 @@ GUARANTEED_RADIUS = N_CHUNKS - 1
 
 CONFIRM_CORR = 0.96          # thumbnail correlation after removing the mean, best alignment
 CONFIRM_FINE = 0.45          # correlation of the fine detail (see _fine)
+# Mirrored alignments double the look-alikes a pair can match (a pier's planks, a curved wall):
+# on the 20,000-photo corpus, two distinct cross-split crops confirmed as mirrors at correlation
+# 0.961 / 0.968 and fine detail 0.58 / 0.65, while planted mirrored copies score >= 0.998 / 0.994.
+# Mirrors are optional (DESIGN section 4), so they must clear a much higher bar.
+MIRROR_CONFIRM_CORR = 0.985
+MIRROR_CONFIRM_FINE = 0.80
 CONFIRM_TEXTURE = 0.25       # least fine-detail std of the two thumbnails (stretched 0-255 units)
 CONTRAST_TOLERANCE = 0.30    # per-image std ratio up to 1.30 (a +10% brightness copy: 1.10)
 BRIGHTNESS_TOLERANCE = 0.30  # per-image mean ratio up to 1.30 (on mean + 0.02, 0-1 scale)
@@ -448,7 +454,9 @@ def confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors: bool
         if len(k) == 0:
             break
         sc = thumb_scores(table.thumb[a[k]], table.thumb[b[k]], mirrors=False, mirrored_only=mirrored)
-        good = (sc.corr >= CONFIRM_CORR) & (sc.fine >= CONFIRM_FINE) & (sc.texture >= CONFIRM_TEXTURE)
+        min_corr, min_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
+                              else (CONFIRM_CORR, CONFIRM_FINE))
+        good = (sc.corr >= min_corr) & (sc.fine >= min_fine) & (sc.texture >= CONFIRM_TEXTURE)
         better = good | (sc.corr + sc.fine > corr[k] + fine[k])
         upd = k[better]
         corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
