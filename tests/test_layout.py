@@ -224,3 +224,16 @@ def test_deterministic_ordering(tmp_path: Path) -> None:
     train = [f.path for f in first.files_in("train")]
     assert train == sorted(train)
     assert list(first.classes["train"]) == ["ant", "zebra"]
+
+
+def test_link_back_to_another_split_does_not_move_its_images(tmp_path):
+    from imagefactory import write_image
+    from inspector.core.layout import discover
+
+    write_image(tmp_path / "train" / "a.png", "RGB")
+    write_image(tmp_path / "_store" / "v0.png", "RGB")
+    (tmp_path / "val").symlink_to(tmp_path / "_store")
+    (tmp_path / "train" / "loop").symlink_to(tmp_path)
+    layout = discover(str(tmp_path))
+    assert [(f.split, f.path) for f in layout.files] == [("train", "train/a.png"), ("val", "val/v0.png")]
+    assert any(s.path == "train/loop" and "not followed" in s.reason for s in layout.skipped)

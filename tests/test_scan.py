@@ -151,3 +151,23 @@ def test_a_file_that_kills_its_worker_is_isolated(tmp_path, monkeypatch):
     assert "crashed" in result.failures[0].reason
     assert len(result.images) == 59
     assert result.split_stats["train"].failed == 1
+
+
+def test_sixteen_bit_colour_png_is_flagged(tmp_path):
+    import struct
+    import zlib
+
+    h, w = 4, 5
+    rng = np.random.default_rng(0)
+    raw = b"".join(b"\x00" + rng.integers(0, 65536, (w, 3)).astype(">u2").tobytes() for _ in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "c16.png").write_bytes(png)
+    result = scan(str(tmp_path), workers=1)
+    assert "16-bit colour read as 8-bit" in result.images.flag_names(0)
+    assert result.split_stats["train"].flags == {"16-bit colour read as 8-bit": 1}

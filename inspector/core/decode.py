@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from .table import (FLAG_16BIT, FLAG_ALPHA, FLAG_ANIMATED, FLAG_BILEVEL, FLAG_CMYK,
+from .table import (FLAG_16BIT, FLAG_16BIT_COLOUR, FLAG_ALPHA, FLAG_ANIMATED, FLAG_BILEVEL, FLAG_CMYK,
                     FLAG_EXIF_ROTATED, FLAG_PALETTE, FLAG_WRONG_EXTENSION)
 
 _EXIF_ORIENTATION = 0x0112
@@ -82,6 +82,9 @@ def _decode_open(im: Image.Image, abspath: str, nbytes: int) -> Decoded:
     fmt = im.format or "unknown"
     mode = im.mode
     flags = 0
+    # Read the tile before anything loads the image (PNG's getexif() does, and clears it).
+    if mode in ("RGB", "RGBA") and _tile_rawmode(im).endswith(";16B"):
+        flags |= FLAG_16BIT_COLOUR  # statistics are of the 8-bit pixels every Pillow loader gets
     if getattr(im, "n_frames", 1) > 1:
         flags |= FLAG_ANIMATED
     if _exif_orientation(im) not in (0, 1):
@@ -134,6 +137,14 @@ def _int32_to_i16(im: Image.Image) -> Image.Image:
 
     arr = np.asarray(im, dtype=np.int32).astype("<u2")
     return Image.frombuffer("I;16", im.size, arr.tobytes(), "raw", "I;16", 0, 1)
+
+
+def _tile_rawmode(im: Image.Image) -> str:
+    try:
+        args = im.tile[0][3]
+    except (IndexError, TypeError, AttributeError):
+        return ""
+    return args if isinstance(args, str) else str(args[0]) if args else ""
 
 
 def _exif_orientation(im: Image.Image) -> int:

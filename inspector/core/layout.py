@@ -141,10 +141,14 @@ def discover(root: str) -> DatasetLayout:
         _skip_beside_splits(layout, split_dirs, images_dir.path if kind == "yolo" else None)
     real_root = os.path.realpath(root)
     seen_dirs: set[str] = set()
+    # A link inside one split that leads back to the root or to another split's folder must not
+    # pull that split's images into this one: those folders are only walked as their own split.
+    reserved = {os.path.realpath(p) for _, p in split_dirs} | ({real_root} if kind != "flat" else set())
     for split, path in sorted(split_dirs, key=lambda sp: (_split_sort_key(sp[0]), sp[1])):
         if split not in layout.splits:
             layout.splits.append(split)
-        _walk(layout, real_root, path, split, split_root=path, seen=seen_dirs)
+        _walk(layout, real_root, path, split, split_root=path, seen=seen_dirs,
+              reserved=reserved - {os.path.realpath(path)})
     layout.files.sort(key=lambda f: (_split_sort_key(f.split), f.path))
     layout.skipped.sort(key=lambda s: s.path)
     layout.broken.sort(key=lambda s: s.path)
@@ -177,11 +181,15 @@ def _inside(real_root: str, real: str) -> bool:
 
 
 def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_root: str,
-          seen: set[str]) -> None:
+          seen: set[str], reserved: frozenset[str] | set[str] = frozenset()) -> None:
     stack = [top]
     while stack:
         folder = stack.pop()
         real = os.path.realpath(folder)
+        if real in reserved:
+            rel, _ = _rel(layout, folder)
+            layout.skipped.append(Skipped(rel, split, "link to the dataset root or another split's folder; not followed"))
+            continue
         if real in seen:
             rel, _ = _rel(layout, folder)
             layout.skipped.append(Skipped(rel, split, "folder visited already (symbolic-link loop or second link to it)"))

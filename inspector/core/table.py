@@ -15,12 +15,14 @@ FLAG_ANIMATED = 1 << 5      # animated image: first frame used
 FLAG_BILEVEL = 1 << 6       # 1-bit image, read as 0 / 255
 FLAG_WRONG_EXTENSION = 1 << 7  # extension does not match the content's format
 FLAG_BAD_NAME = 1 << 8      # file name is not valid UTF-8
+FLAG_16BIT_COLOUR = 1 << 9  # 16-bit colour samples that Pillow (and so a default loader) reads as 8 bit
 
 FLAG_NAMES = {
     FLAG_ALPHA: "alpha dropped", FLAG_PALETTE: "palette", FLAG_CMYK: "CMYK",
     FLAG_16BIT: "16-bit", FLAG_EXIF_ROTATED: "EXIF-rotated", FLAG_ANIMATED: "animated (first frame)",
     FLAG_BILEVEL: "1-bit", FLAG_WRONG_EXTENSION: "extension does not match content",
     FLAG_BAD_NAME: "non-UTF-8 file name",
+    FLAG_16BIT_COLOUR: "16-bit colour read as 8-bit",
 }
 
 
