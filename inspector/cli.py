@@ -3,6 +3,8 @@ runs the same engine headless (DESIGN section 5). Exit status: 0 finished, 2 usa
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("scan", help="scan a dataset headless and optionally export JSON")
     s.add_argument("root", help="dataset folder (train/val/test, YOLO images/..., or a flat folder)")
-    s.add_argument("--json", metavar="OUT", help="write the schema-1 export here (atomically)")
+    s.add_argument("--json", metavar="OUT", help="write the schema-1 export here (atomically); - for stdout")
     s.add_argument("--per-image", action="store_true", help="include one record per image in the export")
     s.add_argument("--source", default=None, metavar="SPLITS",
                    help="split(s) the normalization mean/std come from, comma-separated (default: train)")
@@ -47,7 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "demo":
             from .core.demo import make_demo_dataset
-            print(make_demo_dataset(args.dest))
+            try:
+                print(make_demo_dataset(args.dest))
+            except OSError as exc:
+                print(f"error: cannot write the demo dataset to {args.dest}: {exc.strerror or exc}",
+                      file=sys.stderr)
+                return EXIT_USAGE
             return EXIT_OK
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
@@ -62,7 +69,7 @@ def _open_window(argv: list[str]) -> int:
 
 def _scan(args: argparse.Namespace) -> int:
     from .core.export import StatsSourceError, build_document, default_source, write_json_atomic
-    from .core.layout import LayoutError, discover
+    from .core.layout import LayoutError, discover, split_name
     from .core.leakage import find_leakage
     from .core.scan import iter_scan
 
@@ -75,7 +82,13 @@ def _scan(args: argparse.Namespace) -> int:
         print(f"error: no image files found under {layout.root} "
               f"({len(layout.skipped)} other entries skipped)", file=sys.stderr)
         return EXIT_USAGE
-    source = [s.strip() for s in args.source.split(",")] if args.source else None
+    problem = _check_output(args.json) or _check_workers(args.workers)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    source = None
+    if args.source:  # split names or their aliases (Valid, TESTING, dev...), any case
+        source = [split_name(s.strip()) or s.strip() for s in args.source.split(",") if s.strip()]
     if source:
         unknown = [s for s in source if s not in layout.splits]
         if unknown:
@@ -103,11 +116,35 @@ def _scan(args: argparse.Namespace) -> int:
     except StatsSourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.json:
+    if args.json == "-":
+        json.dump(doc, sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
+        print()
+    elif args.json:
         write_json_atomic(doc, args.json)
-    if not args.quiet:
+    for warning in doc["normalization"]["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not args.quiet and args.json != "-":
         _print_summary(result, doc, args.json)
     return EXIT_OK
+
+
+def _check_output(path: str | None) -> str | None:
+    """Refuse an export path we could not write, before spending a scan on it."""
+    if not path or path == "-":
+        return None
+    full = os.path.abspath(path)
+    if os.path.isdir(full):
+        return f"--json {path} is a folder; give a file name, e.g. {os.path.join(path, 'stats.json')}"
+    folder = os.path.dirname(full)
+    if not os.path.isdir(folder):
+        return f"--json {path}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"--json {path}: folder {folder} is not writable"
+    return None
+
+
+def _check_workers(workers: int | None) -> str | None:
+    return "--workers must be 1 or more" if workers is not None and workers < 1 else None
 
 
 def _print_progress(p) -> None:
@@ -127,6 +164,9 @@ def _print_summary(result, doc: dict, out: str | None) -> None:
           f"{result.workers} worker(s)")
     print(f"{'split':8} {'images':>8} {'failed':>6}  mean (0-1 scale)          std (0-1 scale)")
     for name, st in doc["splits"].items():
+        if st["images"] == 0:
+            print(f"{name:8} {0:>8} {st['failed']:>6}  no readable images in this split")
+            continue
         mean = ", ".join(f"{v:.4f}" for v in st["mean"])
         std = ", ".join(f"{v:.4f}" for v in st["std"])
         print(f"{name:8} {st['images']:>8} {st['failed']:>6}  [{mean}]  [{std}]")

@@ -142,3 +142,32 @@ def test_core_has_no_qt_imports():
                 names = [node.module]
             for name in names:
                 assert not name.split(".")[0] in banned, f"{path.name} imports {name}"
+
+
+def test_zero_std_source_warns_and_exports_null_amplification(tmp_path, capsys):
+    for i in range(3):
+        write_image(tmp_path / "ds" / "train" / f"c{i}.png", np.full((6, 6, 3), 128, np.uint8))
+    write_image(tmp_path / "ds" / "val" / "v.png", "RGB")
+    out = tmp_path / "o.json"
+    assert cli.main(["scan", str(tmp_path / "ds"), "--json", str(out), "--per-image", "--quiet"]) == 0
+    assert "std is 0" in capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    validate(doc)
+    assert doc["normalization"]["warnings"] and doc["images"][0]["amplification"] == [None, None, None]
+
+
+def test_bad_outputs_and_arguments_are_usage_errors(dataset, tmp_path, capsys):
+    assert cli.main(["scan", str(dataset), "--json", str(tmp_path / "nodir" / "x.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert cli.main(["scan", str(dataset), "--json", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert cli.main(["scan", str(dataset), "--workers", "0"]) == 2
+    (tmp_path / "file").write_text("x")
+    assert cli.main(["demo", str(tmp_path / "file")]) == 2
+
+
+def test_source_accepts_aliases_and_json_to_stdout(dataset, capsys):
+    assert cli.main(["scan", str(dataset), "--source", "train,VALID", "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    validate(doc)
+    assert doc["normalization"]["source_splits"] == ["train", "val"]

@@ -138,16 +138,35 @@ def finding_document(f: Any) -> dict:
             "distance": None if f.distance is None else float(f.distance), "message": f.message}
 
 
+def _amplification(image_std: np.ndarray, dataset_std: Sequence[float]) -> np.ndarray:
+    """train std / image std per channel; NaN (exported as null) where the dataset std is 0."""
+    ds = np.asarray(dataset_std, dtype=float)
+    usable = ds > 0
+    out = np.full(image_std.shape, np.nan)
+    if usable.any():
+        out[:, usable] = amplification(image_std[:, usable], ds[usable])
+    return out
+
+
+def normalization_warnings(mean: Sequence[float], std: Sequence[float], mode: str) -> list[str]:
+    channels = "RGB" if mode == "RGB" else "L"
+    flat = [channels[c] for c, v in enumerate(std) if v <= 0]
+    if not flat:
+        return []
+    return [f"std is 0 in channel(s) {', '.join(flat)}: every source pixel has the same value there, "
+            "so dividing by this std would give inf/NaN in training; check the source split"]
+
+
 def images_document(result: ScanResult, dataset_std: Sequence[float]) -> list[dict]:
     t = result.images
-    amp = amplification(t.std, np.asarray(dataset_std, dtype=float))
+    amp = _amplification(t.std, dataset_std)
     rows = []
     for i, path in enumerate(t.paths):
         rows.append({
             "path": path, "split": t.split_of(i), "class": t.label_of(i),
             "width": int(t.width[i]), "height": int(t.height[i]),
             "mean": [float(v) for v in t.mean[i]], "std": [float(v) for v in t.std[i]],
-            "amplification": [float(v) for v in amp[i]],
+            "amplification": _floats(amp[i]),
             "format": t.format_names[int(t.format[i])], "mode": t.mode_names[int(t.mode[i])],
             "bytes": int(t.nbytes[i]), "flags": t.flag_names(i),
         })
@@ -171,6 +190,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
             "source_splits": source, "mode": result.mode, "max_pixel_value": max_value,
             "scale": "0-1 (pixel / max_pixel_value)", "mean": mean, "std": std,
             "snippets": snippets(mean, std, result.mode, max_value, source),
+            "warnings": normalization_warnings(mean, std, result.mode),
         },
         "splits": {name: split_document(result, name) for name in result.splits},
         "leakage": [finding_document(f) for f in findings],
