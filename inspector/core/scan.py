@@ -354,7 +354,8 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     broken state.
     """
     global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE != workers or getattr(_POOL, "_broken", False):
+    if (_POOL is None or _POOL_SIZE != workers or getattr(_POOL, "_broken", False)
+            or getattr(_POOL, "_shutdown_thread", False)):
         shutdown_pool()
         ctx = multiprocessing.get_context("spawn")
         _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
