@@ -105,7 +105,7 @@ def summary_html(stats: Mapping[str, SplitStats], result: ScanResult | None) -> 
           f"{z['orientation']['square']:,} sq.") if z.get("orientation") else "—" for z in sizes])
     row("Distinct sizes", "", [f"{z['distinct_sizes']:,}" if "distinct_sizes" in z else "—" for z in sizes])
     row("Common sizes", "most common width × height: count",
-        ["<br>".join(f"{w}×{h}: {n:,}" for w, h, n in z.get("most_common", [])[:4]) or "—" for z in sizes])
+        [_common_sizes(z) for z in sizes])
     row("File modes", "The files' own Pillow modes before conversion", [_counts(stats[s].modes) for s in names])
     row("Formats", "Formats read from the content", [_counts(stats[s].formats) for s in names])
     row("Conversions", "What a loader does to reach the dataset mode (alpha dropped, palette expanded, …)",
@@ -168,3 +168,14 @@ class PropertiesView(QTabWidget):
             self.skipped.set_rows([(s.path, s.split or "", s.reason) for s in result.skipped])
         self.setTabText(1, f"Failures ({self.failures.rowCount():,})")
         self.setTabText(2, f"Skipped ({self.skipped.rowCount():,})")
+
+
+def _common_sizes(summary: dict) -> str:
+    """Top sizes with their counts; 'all different' when no size repeats (a list of 1s says nothing)."""
+    common = summary.get("most_common", [])
+    if not common:
+        return "—"
+    if common[0][2] == 1:
+        return "all different"
+    return "<br>".join(f"{w}×{h}: {n:,}" for w, h, n in common[:4])
+
