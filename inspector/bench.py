@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from .core.layout import discover
-from .core.scan import default_workers, iter_scan, worker_pool
+from .core.scan import default_workers, scan, worker_pool
 
 
 def _load_only(paths: list[str]) -> float:
@@ -65,12 +65,7 @@ def scan_throughput(layout, workers: int) -> Measure:
     """The full scan, its workers already started (as for the decode runs)."""
     _warm(worker_pool(workers), workers)
     t0 = time.perf_counter()
-    gen = iter_scan(layout, workers=workers)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        result = stop.value
+    result = scan(layout, workers=workers)
     elapsed = time.perf_counter() - t0
     n = len(layout.files)
     return Measure(n / elapsed, 1000 * result.extra["worker_cpu_seconds"] / n)

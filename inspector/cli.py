@@ -70,8 +70,8 @@ def _open_window(argv: list[str]) -> int:
 def _scan(args: argparse.Namespace) -> int:
     from .core.export import StatsSourceError, build_document, default_source, write_json_atomic
     from .core.layout import LayoutError, discover, split_name
-    from .core.leakage import find_leakage
-    from .core.scan import iter_scan
+    from .core.leakage import scan_leakage
+    from .core.scan import scan
 
     try:
         layout = discover(args.root)
@@ -96,21 +96,11 @@ def _scan(args: argparse.Namespace) -> int:
                   f"splits found: {', '.join(layout.splits)}", file=sys.stderr)
             return EXIT_USAGE
     show = not args.quiet and sys.stderr.isatty()
-    gen = iter_scan(layout, workers=args.workers)
-    try:
-        while True:
-            progress = next(gen)
-            if show:
-                _print_progress(progress)
-    except StopIteration as stop:
-        result = stop.value
-    finally:
-        gen.close()
+    result = scan(layout, workers=args.workers, on_progress=_print_progress if show else None)
     if show:
         print(file=sys.stderr)
     source = source or default_source(result)
-    split_means = {s: [float(v) for v in st.mean] for s, st in result.split_stats.items()}
-    findings = find_leakage(result.images, split_means, source_splits=source)
+    findings = scan_leakage(result, source)
     try:
         doc = build_document(result, findings, source_splits=source, per_image=args.per_image)
     except StatsSourceError as exc:

@@ -357,24 +357,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"{dict(Counter(f.kind for f in findings))}")
             evaluate(table, findings, truth, manifest, "Pillow + table_from_images")
             if args.scan:
-                try:
-                    from inspector.core.scan import iter_scan
-                except Exception as exc:   # the scan engine is optional here
-                    print(f"\n(scan not available: {exc})")
-                else:
-                    gen = iter_scan(str(root))
-                    t = time.perf_counter()
-                    try:
-                        while True:
-                            next(gen)
-                    except StopIteration as stop:
-                        result = stop.value
-                    t_scan = time.perf_counter() - t
-                    st = result.images
-                    means = {s: st.mean[st.rows_in(s)].mean(axis=0).tolist() for s in st.split_names}
-                    f2 = leakage.find_leakage(st, means)
-                    print(f"\nscan: {len(st)} images in {t_scan:.1f} s")
-                    evaluate(st, f2, truth, manifest, "inspector.core.scan")
+                from inspector.core.scan import scan
+
+                t = time.perf_counter()
+                result = scan(str(root))
+                t_scan = time.perf_counter() - t
+                f2 = leakage.scan_leakage(result)
+                print(f"\nscan: {len(result.images)} images in {t_scan:.1f} s")
+                evaluate(result.images, f2, truth, manifest, "inspector.core.scan")
         finally:
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)

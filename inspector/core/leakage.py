@@ -717,3 +717,12 @@ def table_from_images(items: Iterable[tuple[str, str, str | None, Image.Image]],
         mode_names=modes, mode=md, mean=cols["mean"], std=cols["std"], min=cols["min"],
         max=cols["max"], content_hash=content, phash=phash, thumb=thumb,
         flags=np.zeros(n, np.uint16))
+
+
+def scan_leakage(result, source_splits: Sequence[str] = ("train",)) -> list[Finding]:
+    """find_leakage for a ScanResult: drift is measured on each non-empty split's exact,
+    pixel-weighted mean (the split statistics), not on an average of per-image means."""
+    split_means = {name: [float(v) for v in st.mean] for name, st in result.split_stats.items()
+                   if st.images}
+    return find_leakage(result.images, split_means, source_splits=source_splits)
+

@@ -468,7 +468,8 @@ class _Pacer:
 def scan(source: str | DatasetLayout, *, workers: int | None = None,
          on_progress: Callable[[ScanProgress], None] | None = None,
          should_cancel: Callable[[], bool] | None = None) -> ScanResult | None:
-    """Run a whole scan; returns None when ``should_cancel`` asked to stop."""
+    """Run a whole scan; returns None when ``should_cancel`` asked to stop. An exception in a
+    callback (Ctrl+C included) closes the scan, dropping its queued work, before it propagates."""
     gen = iter_scan(source, workers=workers)
     try:
         while True:
@@ -476,7 +477,8 @@ def scan(source: str | DatasetLayout, *, workers: int | None = None,
             if on_progress:
                 on_progress(p)
             if should_cancel and should_cancel():
-                gen.close()
                 return None
     except StopIteration as stop:
         return stop.value
+    finally:
+        gen.close()

@@ -177,12 +177,10 @@ def no_images_message(layout: DatasetLayout) -> str:
 def run_leakage(result: ScanResult, source_splits: Sequence[str] | None) -> list:
     """find_leakage with the split means; source_splits defaults to train (core default_source)."""
     from ..core.export import default_source
-    from ..core.leakage import find_leakage
+    from ..core.leakage import scan_leakage
 
     source = [s for s in (source_splits or []) if s in result.splits] or default_source(result)
-    split_means = {s: [float(v) for v in st.mean] for s, st in result.split_stats.items()
-                   if st.images}
-    return list(find_leakage(result.images, split_means, source_splits=source))
+    return scan_leakage(result, source)
 
 
 def with_stats_source(findings: Sequence, source_splits: Sequence[str]) -> list:
