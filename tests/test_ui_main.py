@@ -57,7 +57,9 @@ class Gate:
 
     def __init__(self, monkeypatch) -> None:
         self.release = threading.Event()
-        real = worker_module.iter_scan
+        from inspector.core import scan as scan_module
+
+        real = scan_module.iter_scan
 
         def gated(source, **kwargs):
             gen = real(source, **kwargs)
@@ -66,7 +68,7 @@ class Gate:
             self.release.wait(20)
             return (yield from gen)
 
-        monkeypatch.setattr(worker_module, "iter_scan", gated)
+        monkeypatch.setattr(scan_module, "iter_scan", gated)  # what core.scan.scan() drives
 
 
 def synthetic_table(n: int, seed: int = 0) -> ImageTable:

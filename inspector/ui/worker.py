@@ -2,7 +2,7 @@
 
 ``Worker.run()`` is a fixed template: ``started``, then ``work()``, any exception routed to
 ``errored``, ``cancelled`` when aborted, and ``ended`` always last (it stops the thread).
-Long work is a generator (``core.scan.iter_scan``): the abort flag is checked between yields and
+Long work is a generator (``core.scan.iter_scan``, driven by ``core.scan.scan``): the abort flag is checked between yields and
 ``gen.close()`` shuts the process pool down. Workers never touch widgets: every signal crosses to
 the GUI thread queued, and slots there do the drawing.
 
@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..core.layout import DatasetLayout, LayoutError, discover
-from ..core.scan import ScanProgress, ScanResult, iter_scan
+from ..core.scan import ScanProgress, ScanResult, scan
 
 # Fewer progress records than the core produces would hide nothing; more would only cost the GUI.
 MIN_PROGRESS_INTERVAL = 0.08  # seconds between forwarded progress records without live statistics
@@ -121,24 +121,19 @@ class ScanWorker(Worker):
             self.finished.emit(result, findings)
 
     def _scan(self, layout: DatasetLayout) -> ScanResult | None:
-        gen = iter_scan(layout, workers=self.workers)
         last_emit = 0.0
-        try:
-            while True:
-                p: ScanProgress = next(gen)
-                if self.aborted:
-                    gen.close()  # shuts the process pool down, drops pending chunks
-                    return None
-                now = time.perf_counter()
-                # Throttle: live statistics always pass (they come every 0.5 s), plain counts at most
-                # every MIN_PROGRESS_INTERVAL, and the final record always.
-                if p.partial is not None or now - last_emit >= MIN_PROGRESS_INTERVAL or p.done >= p.total:
-                    last_emit = now
-                    self.progress.emit(p)
-        except StopIteration as stop:
-            return stop.value
-        finally:
-            gen.close()
+
+        def forward(p: ScanProgress) -> None:
+            nonlocal last_emit
+            now = time.perf_counter()
+            # Throttle: live statistics always pass (they come every 0.5 s), plain counts at most
+            # every MIN_PROGRESS_INTERVAL, and the final record always.
+            if p.partial is not None or now - last_emit >= MIN_PROGRESS_INTERVAL or p.done >= p.total:
+                last_emit = now
+                self.progress.emit(p)
+
+        # Abort takes effect at the next progress record: the scan is closed, its queued work dropped.
+        return scan(layout, workers=self.workers, on_progress=forward, should_cancel=lambda: self.aborted)
 
 
 BACKGROUND_NICE = 10
