@@ -57,7 +57,7 @@ from .normalization_model import (LUMINANCE, ORIGINAL, DatasetContext, ImageLoad
 COLOR_MAP = "CET-D1"          # diverging, perceptually uniform, neutral grey at the centre
 WARN_AMPLIFICATION = nz.AMPLIFICATION_WARN_FACTOR  # header highlight above this factor
 WARN_COLOR = "#c0392b"
-SUMMARY_MAX_SHARE = 0.4      # the dataset summary takes at most this share of the height by default
+SUMMARY_MAX_SHARE = 0.5      # the dataset summary takes at most this share of the height by default
 BUSY_HINT_MS = 250            # show "Computing..." only if a worker result takes longer than this
 NEG_BRUSH = (52, 101, 164, 170)   # histogram area below zero (what a ReLU would cut)
 POS_BRUSH = (150, 150, 150, 150)
