@@ -79,10 +79,13 @@ class ImageList(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in _WIDTHS.items():
-            header.resizeSection(col, width)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # table order until a header is clicked
         self.view.setSortingEnabled(True)
+        # At least the header's own width (title + sort arrow, in the user's font): never "ormat".
+        fm = header.fontMetrics()
+        for col, width in _WIDTHS.items():
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
+            header.resizeSection(col, max(width, fm.horizontalAdvance(title) + 22))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
