@@ -417,6 +417,70 @@ def test_mih_join_blocks_give_the_same_answer():
     assert {(int(i), int(i)) for i in range(100)} <= set(zip(full[0].tolist(), full[1].tolist()))
 
 
+def test_closest_per_query_against_python_reference():
+    rng = np.random.default_rng(21)
+    q = rng.integers(0, 30, 3000)
+    m = rng.integers(0, 200, 3000)
+    d = rng.integers(0, 11, 3000)
+    k = 4
+    got = leakage.closest_per_query(q, m, d, k)
+    best: dict = {}
+    for qi, mi, di in zip(q.tolist(), m.tolist(), d.tolist()):
+        best[(qi, mi)] = min(di, best.get((qi, mi), 99))
+    want = set()
+    for qi in set(q.tolist()):
+        mine = sorted((di, mi) for (qq, mi), di in best.items() if qq == qi)[:k]
+        want |= {(qi, mi, di) for di, mi in mine}
+    assert set(zip(*(a.tolist() for a in got))) == want
+
+
+def test_candidates_stay_bounded_in_a_crowd_of_identical_hashes():
+    n, k = 3000, 8
+    h = np.tile(_random_hashes(np.random.default_rng(22), 1), (n, 1))  # every image hashes alike
+    groups = np.arange(n) % 3
+    a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=False, per_image=k)
+    assert 0 < len(a) <= n * k                                # not n^2 / 2 = 4.5 million pairs
+    assert (a < b).all() and (d == 0).all()
+    assert np.bincount(np.concatenate([a, b]), minlength=n).min() >= 1  # every image keeps candidates
+
+
+def stroke(seed: int, side: int = 28) -> Image.Image:
+    """A handwritten-"1"-like digit: one slightly bent, slanted antialiased stroke on black
+    (MNIST-like), so that many distinct images look almost alike."""
+    from PIL import ImageDraw
+    rng = np.random.default_rng(5000 + seed)
+    f = 8  # drawn at 8x, then reduced: sub-pixel variety as in scanned handwriting
+    big = Image.new("L", (side * f, side * f), 0)
+    ys = np.array([rng.uniform(3, 6), side / 2 + rng.uniform(-2, 2), side - rng.uniform(3, 6)]) * f
+    xs = (side / 2 + rng.uniform(-4, 4) + np.array([1, 0, -1]) * rng.uniform(-3, 3)
+          + rng.normal(0, 0.7, 3)) * f
+    ImageDraw.Draw(big).line(list(zip(xs.tolist(), ys.tolist())), fill=255,
+                             width=int(rng.integers(12, 26)), joint="curve")
+    return big.resize((side, side), Image.LANCZOS)
+
+
+def test_crowd_of_tiny_look_alikes_gives_no_false_pairs_but_finds_copies():
+    items = [(f"train/1/s{i:04d}.png", "train", "1", stroke(i)) for i in range(600)]
+    items += [(f"test/1/t{i:04d}.png", "test", "1", stroke(10_000 + i)) for i in range(200)]
+    sources = [0, 1, 2]
+    items.append(("test/1/copy_q60.png", "test", "1", reload(items[0][3], "JPEG", quality=60)))
+    items.append(("test/1/copy_bright.png", "test", "1", ImageEnhance.Brightness(items[1][3]).enhance(1.1)))
+    items.append(("test/1/copy_png.png", "test", "1", reload(items[2][3], "PNG")))
+    table = table_from_images(items)
+    findings = find_leakage(table, {})
+    cross = [f for f in findings if f.kind in ("exact", "near", "mirror") and f.severity != "info"]
+    pairs = {frozenset(f.paths) for f in cross}
+    copies = [frozenset({items[s][0], items[-3 + j][0]}) for j, s in enumerate(sources)]
+    assert all(c in pairs for c in copies), sorted(map(sorted, pairs))
+    # No pair of visibly different strokes. Random strokes on a 28x28 grid now and then come out
+    # the same to the eye (pixels 1-2 grey levels apart on average): those may be reported.
+    pixels = {path: np.asarray(im, dtype=np.float64) for path, _, _, im in items}
+    for pair in pairs - set(copies):
+        p, q = sorted(pair)
+        assert np.abs(pixels[p] - pixels[q]).mean() < 3.0, (p, q)
+    assert {f.kind for f in cross if items[2][0] in f.paths} == {"exact"}
+
+
 # ------------------------------------------------------------------------------------------------
 
 def test_core_leakage_files_import_no_qt():
