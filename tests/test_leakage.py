@@ -336,6 +336,8 @@ def test_content_hash_is_pixel_identity():
     assert hashing.content_hash(im) == hashing.content_hash(reload(im, "BMP"))
     assert hashing.content_hash(im) != hashing.content_hash(reload(im, "JPEG", quality=95))
     assert hashing.content_hash(im) != hashing.content_hash(im.convert("L"))
+    grey = im.convert("L")  # the same grey pixels stored as L or as RGB: one input to convert("RGB")
+    assert hashing.content_hash(grey) == hashing.content_hash(grey.convert("RGB"))
     hi, lo = hashing.content_hash(im)
     assert 0 <= hi < 2 ** 64 and 0 <= lo < 2 ** 64
 
@@ -501,3 +503,16 @@ def test_empty_and_single_image_tables():
     assert find_leakage(empty, {}) == []
     one = table_from_images([("train/a/x.png", "train", "a", texture(1, (40, 30)))])
     assert find_leakage(one, means_of(one)) == []
+
+
+def test_grey_file_and_rgb_file_with_the_same_pixels_are_exact_copies(tmp_path):
+    from inspector.core.scan import scan
+    grey = texture(31, (64, 48), colour=False)
+    for split, name, im in (("train", "a.png", grey), ("test", "b.png", grey.convert("RGB")),
+                            ("train", "c.png", texture(32, (64, 48)))):
+        (tmp_path / split / "x").mkdir(parents=True, exist_ok=True)
+        im.save(tmp_path / split / "x" / name)
+    result = scan(str(tmp_path), workers=1)
+    assert result is not None and result.mode == "RGB"
+    found = [f for f in leakage.scan_leakage(result) if f.kind in ("exact", "near")]
+    assert [(f.kind, f.severity, f.paths) for f in found] == [("exact", "error", ("train/x/a.png", "test/x/b.png"))]

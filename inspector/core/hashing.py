@@ -45,7 +45,13 @@ MIRROR_VIEWS = frozenset(range(len(CROPS), N_VIEWS))
 
 
 def content_hash(im: Image.Image) -> tuple[int, int]:
-    """xxh3_128 over (mode, size, decoded bytes) as two unsigned 64-bit ints (hi, lo)."""
+    """xxh3_128 over (mode, size, decoded bytes) as two unsigned 64-bit ints (hi, lo).
+
+    An 8-bit grey image is hashed as its RGB expansion: a grey PNG and an RGB file holding the same
+    grey pixels are the same input to a loader that calls convert("RGB"), so they are exact copies.
+    """
+    if im.mode == "L":
+        im = im.convert("RGB")
     h = xxhash.xxh3_128()
     h.update(f"{im.mode}|{im.size[0]}x{im.size[1]}|".encode())
     h.update(im.tobytes())
