@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 import sys
 from collections.abc import Sequence
 
@@ -110,7 +111,11 @@ def _scan(args: argparse.Namespace) -> int:
         json.dump(doc, sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
         print()
     elif args.json:
-        write_json_atomic(doc, args.json)
+        try:
+            write_json_atomic(doc, args.json)
+        except OSError as exc:  # the disk filled up or the folder went away during the scan
+            print(f"error: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
     for warning in doc["normalization"]["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet and args.json != "-":
@@ -130,6 +135,12 @@ def _check_output(path: str | None) -> str | None:
         return f"--json {path}: folder {folder} does not exist"
     if not os.access(folder, os.W_OK):
         return f"--json {path}: folder {folder} is not writable"
+    try:  # the real test (read-only mounts, /proc, quotas): create and remove a file there
+        fd, probe = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"--json {path}: cannot create files in {folder} ({exc.strerror or exc})"
     return None
 
 

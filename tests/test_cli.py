@@ -164,6 +164,19 @@ def test_bad_outputs_and_arguments_are_usage_errors(dataset, tmp_path, capsys):
     assert cli.main(["scan", str(dataset), "--workers", "0"]) == 2
     (tmp_path / "file").write_text("x")
     assert cli.main(["demo", str(tmp_path / "file")]) == 2
+    if os.path.isdir("/proc"):  # writable by permission bits, yet no file can be created there
+        assert cli.main(["scan", str(dataset), "--json", "/proc/stats.json"]) == 2
+        assert "cannot create files in /proc" in capsys.readouterr().err
+
+
+def test_write_failure_after_the_scan_is_a_message_not_a_traceback(dataset, tmp_path, capsys, monkeypatch):
+    from inspector.core import export
+
+    def disk_full(doc, path):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(export, "write_json_atomic", disk_full)
+    assert cli.main(["scan", str(dataset), "--json", str(tmp_path / "o.json"), "--quiet"]) == 2
+    assert "cannot write" in capsys.readouterr().err and not (tmp_path / "o.json").exists()
 
 
 def test_source_accepts_aliases_and_json_to_stdout(dataset, capsys):
