@@ -184,3 +184,22 @@ def test_source_accepts_aliases_and_json_to_stdout(dataset, capsys):
     doc = json.loads(capsys.readouterr().out)
     validate(doc)
     assert doc["normalization"]["source_splits"] == ["train", "val"]
+
+
+@pytest.mark.parametrize("all_sixteen", [False, True])
+def test_max_pixel_value_is_65535_only_when_every_source_image_is_16_bit(tmp_path, all_sixteen):
+    rng = np.random.default_rng(3)
+    for k in range(2):
+        write_image(tmp_path / "ds" / "train" / f"g16_{k}.png", rng.integers(0, 65536, (12, 16), dtype=np.uint16))
+        write_image(tmp_path / "ds" / "val" / f"v{k}.png", "L", seed=k)
+    if not all_sixteen:
+        write_image(tmp_path / "ds" / "train" / "g8.png", "L", seed=7)
+    out = tmp_path / "o.json"
+    assert cli.main(["scan", str(tmp_path / "ds"), "--json", str(out), "--quiet"]) == 0
+    norm = json.loads(out.read_text())["normalization"]
+    validate(json.loads(out.read_text()))
+    assert norm["max_pixel_value"] == (65535 if all_sixteen else 255)
+    assert f"max_pixel_value={float(norm['max_pixel_value'])}" in norm["snippets"]["albumentations"]
+    warning = " ".join(norm["warnings"])
+    assert ("2 of 3 source images are 16-bit" in warning) != all_sixteen
+    assert "v/65535" in warning and "clips" in warning

@@ -38,11 +38,23 @@ def source_histogram(result: ScanResult, source_splits: Sequence[str]) -> np.nda
     return total
 
 
+def sixteen_bit_images(result: ScanResult, source_splits: Sequence[str]) -> tuple[int, int]:
+    """(16-bit images, all decoded images) in the source splits."""
+    stats = [result.split_stats[s] for s in source_splits]
+    return sum(st.flags.get("16-bit", 0) for st in stats), sum(st.images for st in stats)
+
+
 def normalization_stats(result: ScanResult, source_splits: Sequence[str]) -> tuple[list[float], list[float], int]:
-    """Mean and std (0-1 scale, pixel-weighted, ddof=0) of the source splits, and the max pixel value."""
+    """Mean and std (0-1 scale, pixel-weighted, ddof=0) of the source splits, and the max pixel value.
+
+    The 0-1 numbers hold for 8-bit and 16-bit images alike (k/255 = 257k/65535). The max pixel
+    value is what the loaded arrays' 1.0 is: 65535 only when every source image is 16-bit, since
+    albumentations and Keras would scale 8-bit arrays 257 times too small with it.
+    """
     hist = source_histogram(result, source_splits)
     mean, std = mean_std(hist)
-    return [float(x) for x in mean], [float(x) for x in std], 65535 if hist.shape[1] == 65536 else 255
+    sixteen, total = sixteen_bit_images(result, source_splits)
+    return [float(x) for x in mean], [float(x) for x in std], 65535 if sixteen and sixteen == total else 255
 
 
 def default_source(result: ScanResult) -> list[str]:
@@ -148,13 +160,22 @@ def _amplification(image_std: np.ndarray, dataset_std: Sequence[float]) -> np.nd
     return out
 
 
-def normalization_warnings(mean: Sequence[float], std: Sequence[float], mode: str) -> list[str]:
+def normalization_warnings(mean: Sequence[float], std: Sequence[float], mode: str,
+                           sixteen_bit: tuple[int, int] = (0, 0)) -> list[str]:
     channels = "RGB" if mode == "RGB" else "L"
+    warnings = []
     flat = [channels[c] for c, v in enumerate(std) if v <= 0]
-    if not flat:
-        return []
-    return [f"std is 0 in channel(s) {', '.join(flat)}: every source pixel has the same value there, "
-            "so dividing by this std would give inf/NaN in training; check the source split"]
+    if flat:
+        warnings.append(f"std is 0 in channel(s) {', '.join(flat)}: every source pixel has the same value "
+                        "there, so dividing by this std would give inf/NaN in training; check the source split")
+    sixteen, total = sixteen_bit
+    if sixteen:
+        mixed = (f"{sixteen} of {total} source images are 16-bit and the rest 8-bit; max_pixel_value 255 fits "
+                 "the 8-bit ones only" if sixteen < total else f"all {total} source images are 16-bit")
+        warnings.append(f"{mixed}. The statistics read 16-bit pixels as v/65535; a loader must scale them "
+                        'the same way: PIL\'s convert("RGB") clips them to 255 instead, and ToTensor() does '
+                        "not divide 16-bit arrays by 65535")
+    return warnings
 
 
 def images_document(result: ScanResult, dataset_std: Sequence[float]) -> list[dict]:
@@ -190,7 +211,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
             "source_splits": source, "mode": result.mode, "max_pixel_value": max_value,
             "scale": "0-1 (pixel / max_pixel_value)", "mean": mean, "std": std,
             "snippets": snippets(mean, std, result.mode, max_value, source),
-            "warnings": normalization_warnings(mean, std, result.mode),
+            "warnings": normalization_warnings(mean, std, result.mode, sixteen_bit_images(result, source)),
         },
         "splits": {name: split_document(result, name) for name in result.splits},
         "leakage": [finding_document(f) for f in findings],
