@@ -53,6 +53,8 @@ def test_scan_writes_a_valid_document(dataset, tmp_path):
     assert "Normalize(mean=[" in doc["normalization"]["snippets"]["torchvision"]
     assert "wrote" in proc.stdout and "train" in proc.stdout
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".tmp-")]
+    on_disk = sum(p.stat().st_size for p in (dataset / "train").rglob("*") if p.is_file())
+    assert doc["splits"]["train"]["sizes"]["file_bytes"]["total"] == on_disk
 
 
 def test_per_image_records_and_source(dataset, tmp_path):
@@ -203,3 +205,7 @@ def test_max_pixel_value_is_65535_only_when_every_source_image_is_16_bit(tmp_pat
     warning = " ".join(norm["warnings"])
     assert ("2 of 3 source images are 16-bit" in warning) != all_sixteen
     assert "v/65535" in warning and "clips" in warning
+    out2 = tmp_path / "o2.json"  # 16-bit images only outside the source split: still said
+    assert cli.main(["scan", str(tmp_path / "ds"), "--json", str(out2), "--quiet", "--source", "val"]) == 0
+    warning = " ".join(json.loads(out2.read_text())["normalization"]["warnings"])
+    assert "2 images outside the source splits are 16-bit" in warning and "clips them" in warning

@@ -119,6 +119,9 @@ def test_size_summary():
     assert s["most_common"][0] == [20, 10, 2]
     assert s["orientation"] == {"landscape": 2, "portrait": 1, "square": 1}
     assert s["aspect_ratio"]["max"] == 2.0
+    assert "file_bytes" not in s
+    f = stats.size_summary(w, h, nbytes=np.array([100, 300, 200, 1000]))["file_bytes"]
+    assert f == {"min": 100.0, "max": 1000.0, "mean": 400.0, "median": 250.0, "total": 1600}
 
 
 def test_rgb_dataset_with_grey_image_replicates_channel(tmp_path):

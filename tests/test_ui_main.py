@@ -466,6 +466,21 @@ def test_flat_folder_is_one_split_called_all(qtbot, make_window, tmp_path):
     assert window.messages.message("source") is None  # no train split: nothing leaks by choice
 
 
+def test_sixteen_bit_and_flat_sources_are_warned_about(qtbot, make_window, tmp_path):
+    import numpy as np
+    write_image(tmp_path / "ds" / "train" / "g16.png", np.full((8, 8), 1000, np.uint16))
+    write_image(tmp_path / "ds" / "train" / "g8.png", np.full((8, 8), 200, np.uint8))
+    write_image(tmp_path / "ds" / "val" / "v.png", np.full((8, 8), 9, np.uint8))
+    window = make_window()
+    scan(qtbot, window, str(tmp_path / "ds"))
+    text = window.messages.texts()["normalization"]
+    assert "1 of 2 source images are 16-bit" in text and "clips" in text
+    window.set_source_splits(["val"])  # one flat image: std 0
+    text = window.messages.texts()["normalization"]
+    assert "std is 0" in text.lower() and "1 image outside the source splits is 16-bit" in text
+    assert window.messages.message("normalization").level == "warning"
+
+
 # ----------------------------------------------------------------------------- ways to open
 
 def test_drop_a_folder_opens_it(qtbot, make_window, tmp_path):

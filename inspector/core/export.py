@@ -160,8 +160,10 @@ def _amplification(image_std: np.ndarray, dataset_std: Sequence[float]) -> np.nd
     return out
 
 
-def normalization_warnings(mean: Sequence[float], std: Sequence[float], mode: str,
-                           sixteen_bit: tuple[int, int] = (0, 0)) -> list[str]:
+def normalization_warnings(std: Sequence[float], mode: str,
+                           sixteen_bit: tuple[int, int] = (0, 0), elsewhere: int = 0) -> list[str]:
+    """Problems with the exported numbers: a zero std, and 16-bit images (`sixteen_bit`: 16-bit and
+    all images of the source splits; `elsewhere`: 16-bit images in the other splits)."""
     channels = "RGB" if mode == "RGB" else "L"
     warnings = []
     flat = [channels[c] for c, v in enumerate(std) if v <= 0]
@@ -169,6 +171,10 @@ def normalization_warnings(mean: Sequence[float], std: Sequence[float], mode: st
         warnings.append(f"std is 0 in channel(s) {', '.join(flat)}: every source pixel has the same value "
                         "there, so dividing by this std would give inf/NaN in training; check the source split")
     sixteen, total = sixteen_bit
+    if not sixteen and elsewhere:
+        are = "image outside the source splits is" if elsewhere == 1 else "images outside the source splits are"
+        warnings.append(f"{elsewhere} {are} 16-bit: the statistics read them "
+                        'as v/65535, while PIL\'s convert("RGB") in a default torchvision loader clips them to 255')
     if sixteen:
         mixed = (f"{sixteen} of {total} source images are 16-bit and the rest 8-bit; max_pixel_value 255 fits "
                  "the 8-bit ones only" if sixteen < total else f"all {total} source images are 16-bit")
@@ -176,6 +182,13 @@ def normalization_warnings(mean: Sequence[float], std: Sequence[float], mode: st
                         'the same way: PIL\'s convert("RGB") clips them to 255 instead, and ToTensor() does '
                         "not divide 16-bit arrays by 65535")
     return warnings
+
+
+def result_warnings(result: ScanResult, source_splits: Sequence[str], std: Sequence[float]) -> list[str]:
+    """`normalization_warnings` for a scan exported with these source splits and their std."""
+    in_source = sixteen_bit_images(result, source_splits)
+    elsewhere = sixteen_bit_images(result, result.splits)[0] - in_source[0]
+    return normalization_warnings(std, result.mode, in_source, elsewhere)
 
 
 def images_document(result: ScanResult, dataset_std: Sequence[float]) -> list[dict]:
@@ -211,7 +224,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
             "source_splits": source, "mode": result.mode, "max_pixel_value": max_value,
             "scale": "0-1 (pixel / max_pixel_value)", "mean": mean, "std": std,
             "snippets": snippets(mean, std, result.mode, max_value, source),
-            "warnings": normalization_warnings(mean, std, result.mode, sixteen_bit_images(result, source)),
+            "warnings": result_warnings(result, source, std),
         },
         "splits": {name: split_document(result, name) for name in result.splits},
         "leakage": [finding_document(f) for f in findings],

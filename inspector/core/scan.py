@@ -282,7 +282,8 @@ class _Collector:
         split_stats = {}
         for s, acc in self.acc.items():
             rows = table.rows_in(s)
-            split_stats[s] = acc.finalize(s, mode, size_summary(table.width[rows], table.height[rows]))
+            split_stats[s] = acc.finalize(s, mode, size_summary(table.width[rows], table.height[rows],
+                                                                nbytes=table.nbytes[rows]))
         failures = [Failure(b.path, b.split, b.reason) for b in layout.broken]
         failures += [Failure(layout.files[i].path, layout.files[i].split, reason)
                      for i, reason in sorted(self.failures.items())]

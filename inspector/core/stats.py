@@ -250,8 +250,9 @@ def image_moments(hist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return s1 / denom, np.sqrt(np.array(var_num, dtype=np.float64)) / denom, lo / scale, hi / scale
 
 
-def size_summary(width: np.ndarray, height: np.ndarray, top: int = 10) -> dict:
-    """Distribution of image sizes and aspect ratios (width / height) for one split."""
+def size_summary(width: np.ndarray, height: np.ndarray, top: int = 10,
+                 nbytes: np.ndarray | None = None) -> dict:
+    """Distribution of image sizes, aspect ratios (width / height) and file sizes for one split."""
     if width.size == 0:
         return {"count": 0}
     aspect = width / height
@@ -262,8 +263,9 @@ def size_summary(width: np.ndarray, height: np.ndarray, top: int = 10) -> dict:
         return {"min": float(a.min()), "max": float(a.max()), "mean": float(a.mean()),
                 "median": float(np.median(a))}
 
+    files = {} if nbytes is None else {"file_bytes": {**dist(nbytes), "total": int(nbytes.sum())}}
     return {
-        "count": int(width.size),
+        "count": int(width.size), **files,
         "width": dist(width), "height": dist(height), "aspect_ratio": dist(aspect),
         "megapixels": dist(width.astype(np.float64) * height / 1e6),
         "distinct_sizes": int(len(pairs)),

@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, Q
 from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QSplitter, QTabWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ..core.export import StatsSourceError, default_source, normalization_stats
+from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanProgress, ScanResult
 from . import dialogs, notices
@@ -617,8 +617,10 @@ class MainWindow(QMainWindow):
             mean, std, max_value = normalization_stats(self.result, self.source)
         except StatsSourceError as exc:
             self.stats_panel.set_normalization(self.source, problem=_escape(str(exc)))
+            self._notice("normalization", None)
             return None
         self.stats_panel.set_normalization(self.source, mean, std, max_value)
+        self._notice("normalization", notices.normalization_notice(result_warnings(self.result, self.source, std)))
         return std
 
     def _update_leakage_badge(self) -> None:

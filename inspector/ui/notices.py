@@ -80,3 +80,11 @@ def dataset_summary(result: ScanResult) -> str:
             f"{len(result.failures):,} failed · {len(result.skipped):,} skipped · mode {result.mode} · "
             f"scanned in {result.elapsed:.1f} s with {workers} · "
             f"<span style='color:gray'>{html.escape(result.root)}</span>")
+
+
+def normalization_notice(warnings: Sequence[str]) -> Notice | None:
+    """Problems with the normalization numbers themselves (zero std, 16-bit pixels), as exported."""
+    if not warnings:
+        return None
+    return ("warning", "Normalization: " + " ".join(html.escape(w[0].upper() + w[1:]).rstrip(".") + "."
+                                                      for w in warnings))

@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTabWidget, QTableView, QTextBrowser,
                                QWidget)
 
+from ..core.formatting import human_bytes
 from ..core.scan import ScanResult
 from ..core.stats import SplitStats
 
@@ -84,6 +85,13 @@ def _counts(d: Mapping[str, int]) -> str:
     return ", ".join(f"{html.escape(str(k))} {v:,}" for k, v in sorted(d.items(), key=lambda kv: -kv[1]))
 
 
+def _fmt_bytes(d: Mapping | None) -> str:
+    if not d:
+        return "—"
+    return (f"{human_bytes(d['min'])} / {human_bytes(d['median'])} / {human_bytes(d['max'])}"
+            f"<br><span style='color:gray'>{human_bytes(d['total'])} in all</span>")
+
+
 def summary_html(stats: Mapping[str, SplitStats], result: ScanResult | None) -> str:
     """An HTML table, one column per split, one row per property."""
     if not stats:
@@ -100,6 +108,7 @@ def summary_html(stats: Mapping[str, SplitStats], result: ScanResult | None) -> 
     row("Height (px)", "min / median / max", [_fmt_dist(z.get("height")) for z in sizes])
     row("Aspect w/h", "width ÷ height, min / median / max", [_fmt_dist(z.get("aspect_ratio"), 2) for z in sizes])
     row("Megapixels", "min / median / max", [_fmt_dist(z.get("megapixels"), 2) for z in sizes])
+    row("File size", "bytes on disk, min / median / max; total", [_fmt_bytes(z.get("file_bytes")) for z in sizes])
     row("Orientation", "landscape (w > h), portrait (w < h), square",
         [(f"{z['orientation']['landscape']:,} land., {z['orientation']['portrait']:,} portr., "
           f"{z['orientation']['square']:,} sq.") if z.get("orientation") else "—" for z in sizes])
