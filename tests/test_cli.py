@@ -209,3 +209,46 @@ def test_max_pixel_value_is_65535_only_when_every_source_image_is_16_bit(tmp_pat
     assert cli.main(["scan", str(tmp_path / "ds"), "--json", str(out2), "--quiet", "--source", "val"]) == 0
     warning = " ".join(json.loads(out2.read_text())["normalization"]["warnings"])
     assert "2 images outside the source splits are 16-bit" in warning and "clips them" in warning
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX terminal and signals")
+def test_terminal_progress_line_and_real_ctrl_c_exit_130(tmp_path):
+    """On a terminal (a pseudo-terminal here) the scan prints a progress line with ETA; a real
+    SIGINT stops it with exit 130, no traceback, and neither the output nor a temporary file."""
+    import pty
+    import select
+    import signal
+    import time
+
+    root = tmp_path / "ds"
+    make_good_images(root, "train", 400, modes=("RGB",), seed=5)
+    out = tmp_path / "out.json"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(REPO / "main.py"), "scan", str(root), "--json", str(out)],
+                            cwd=str(REPO), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave, close_fds=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"ETA" not in seen and time.monotonic() < deadline:  # the first line comes before any work
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 4096)
+        assert b"ETA" in seen and b"train 0/400" in seen, seen
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 130, seen
+    assert b"interrupted" in seen and b"Traceback" not in seen
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
