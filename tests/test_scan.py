@@ -171,3 +171,22 @@ def test_sixteen_bit_colour_png_is_flagged(tmp_path):
     result = scan(str(tmp_path), workers=1)
     assert "16-bit colour read as 8-bit" in result.images.flag_names(0)
     assert result.split_stats["train"].flags == {"16-bit colour read as 8-bit": 1}
+
+
+def test_permission_denied_is_a_listed_reason_even_as_root(tmp_path, monkeypatch):
+    """Root reads any file, so the operating system's refusal is simulated where Pillow opens it."""
+    from PIL import Image
+
+    from inspector.core import decode as decode_module
+    files = make_good_images(tmp_path, "train", 3, modes=("RGB",))
+    locked = str(files[0])
+    real_open = Image.open
+
+    def guarded_open(fp, *args, **kwargs):
+        if str(fp) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_open(fp, *args, **kwargs)
+    monkeypatch.setattr(decode_module.Image, "open", guarded_open)
+    result = scan(str(tmp_path), workers=1)
+    assert [f.reason for f in result.failures] == ["permission denied: the file cannot be read"]
+    assert result.split_stats["train"].images == 2 and result.split_stats["train"].failed == 1
