@@ -18,7 +18,7 @@ Why these choices (measured on 2,000 real photo crops plus 350 planted near copi
   of a smooth sky the fine detail is below one grey level and copies cannot be told from look-alike
   skies; stretched, a JPEG q60 copy of a smooth sky still correlates >= 0.5 in fine detail.
 - 32x32 is enough (1,024 bytes + N_VIEWS*8 = 1,072 bytes per image): with it the confirmation
-  finds 341 of 350 planted near copies with no false pair (scripts/bench_leakage.py); the copies
+  finds 339 of 350 planted near copies with no false pair (scripts/bench_leakage.py); the copies
   it misses are lost earlier, at the hash stage. Stretched 8-bit and float 32x32 thumbnails scored
   the same, so 8 bits lose nothing once stretched.
 - Bits are "coefficient above the median of the 64", so every hash has 32 ones: balanced 16-bit

@@ -54,8 +54,8 @@ from .table import ImageTable
 # (many of them non-overlapping crops of the same 49 photographs, in different splits) plus 490
 # planted copies of 70 val/test images (JPEG q60, half size, 3% border crop, +10% brightness,
 # mirror, PNG re-save, file copy), the non-overlapping quadrants of 40 photos, 40 synthetic
-# look-alike skies and 28 flat images: 481 of 490 copies found (341 of the 350 near-type ones;
-# the 9 misses are smooth skies and a grey wall whose hashes share no 16-bit chunk or whose fine
+# look-alike skies and 28 flat images: 479 of 490 copies found (339 of the 350 near-type ones;
+# the 11 misses are smooth skies and a grey wall whose hashes share no 16-bit chunk or whose fine
 # detail JPEG erased), no false pair. The copies sit at <= 10 bits; the threshold does not
 # decide precision (the confirmation does), it bounds the work: candidates at 10 bits were
 # ~2,000 pairs for 2,673 images.
