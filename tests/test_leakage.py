@@ -441,9 +441,25 @@ def test_candidates_stay_bounded_in_a_crowd_of_identical_hashes():
     h = np.tile(_random_hashes(np.random.default_rng(22), 1), (n, 1))  # every image hashes alike
     groups = np.arange(n) % 3
     a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=False, per_image=k)
-    assert 0 < len(a) <= n * k                                # not n^2 / 2 = 4.5 million pairs
+    assert 0 < len(a) <= 2 * n * k        # k across splits + k within, per image: not n^2 / 2 = 4.5 million
+    assert (groups[a] != groups[b]).any() and (groups[a] == groups[b]).any()
     assert (a < b).all() and (d == 0).all()
     assert np.bincount(np.concatenate([a, b]), minlength=n).min() >= 1  # every image keeps candidates
+
+
+def test_bursts_inside_splits_do_not_crowd_out_a_copy_across_splits():
+    rng = np.random.default_rng(23)
+    base = _random_hashes(rng, 1)[0]
+    flip = lambda h, bits: h ^ np.uint64(sum(1 << b for b in bits))  # noqa: E731
+    train_burst = np.tile(base, (60, 1))                        # 60 frames, hash A
+    test_burst = np.tile(flip(base, (1, 2, 3, 4)), (60, 1))      # 60 frames, 4 bits from A
+    copy = flip(base, (1, 2, 3))[None, :]                        # 3 bits from A, 1 from the test burst
+    h = np.concatenate([train_burst, test_burst, copy])
+    groups = np.array([0] * 60 + [1] * 61)
+    a, b, _ = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, per_image=8)
+    copy_row = len(h) - 1
+    partners = set(b[a == copy_row].tolist()) | set(a[b == copy_row].tolist())
+    assert partners & set(range(60)), "the copy lost its train candidates to its own split's burst"
 
 
 def stroke(seed: int, side: int = 28) -> Image.Image:

@@ -285,25 +285,32 @@ def near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
     phash = np.asarray(phash, dtype=np.uint64)
     n = len(phash)
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    if groups is None:
+        return _candidates([(rows, rows)], phash, threshold, per_image)
+    # Pairs across groups and pairs within a group are searched and capped apart, so that a crowd
+    # of look-alikes inside one split (a burst of frames) cannot crowd out a copy in another split.
+    g = np.asarray(groups)[rows]
+    codes = np.unique(g)
+    cross = _candidates([(rows[g == c], rows[g != c]) for c in codes], phash, threshold, per_image)
+    if cross_only:
+        return cross
+    within = _candidates([(rows[g == c], rows[g == c]) for c in codes], phash, threshold, per_image)
+    return tuple(np.concatenate([x, y]) for x, y in zip(cross, within))  # type: ignore[return-value]
+
+
+def _candidates(searches: list[tuple[np.ndarray, np.ndarray]], phash: np.ndarray, threshold: int,
+                per_image: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique pairs (i < j) found by searching each (query rows, index rows), capped per image."""
     parts_a, parts_b, parts_d = [], [], []
-    if cross_only and groups is not None:
-        g = np.asarray(groups)[rows]
-        for code in np.unique(g):
-            q = rows[g == code]
-            m = rows[g != code]
-            qi, mi, d = mih_join(phash[q, 0], phash[m], threshold, per_query=per_image)
-            parts_a.append(q[qi])
-            parts_b.append(m[mi])
-            parts_d.append(d)
-    else:
-        qi, mi, d = mih_join(phash[rows, 0], phash[rows], threshold, per_query=per_image)
-        parts_a.append(rows[qi])
-        parts_b.append(rows[mi])
+    for q, m in searches:
+        qi, mi, d = mih_join(phash[q, 0], phash[m], threshold, per_query=per_image)
+        parts_a.append(q[qi])
+        parts_b.append(m[mi])
         parts_d.append(d)
     a = np.concatenate(parts_a) if parts_a else np.zeros(0, np.int64)
     b = np.concatenate(parts_b) if parts_b else np.zeros(0, np.int64)
     d = np.concatenate(parts_d) if parts_d else np.zeros(0, np.uint8)
-    a, b, d = _best_pairs(a, b, d, max(n, 1))
+    a, b, d = _best_pairs(a, b, d, max(len(phash), 1))
     if per_image is not None:
         keep = closest_either_side(a, b, d, per_image)
         a, b, d = a[keep], b[keep], d[keep]
