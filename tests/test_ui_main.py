@@ -481,6 +481,22 @@ def test_sixteen_bit_and_flat_sources_are_warned_about(qtbot, make_window, tmp_p
     assert window.messages.message("normalization").level == "warning"
 
 
+def test_short_window_scrolls_the_statistics_instead_of_crushing_the_plots(qtbot, make_window, demo_root):
+    from PySide6.QtWidgets import QScrollArea
+
+    from inspector.ui.statistics_panel import HISTOGRAMS_MIN_HEIGHT
+    window = make_window()
+    scan(qtbot, window, demo_root)
+    area = window.tabs.widget(0)
+    assert isinstance(area, QScrollArea)
+    window.resize(1100, 560)
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0)
+    assert window.stats_panel.splitter.height() >= HISTOGRAMS_MIN_HEIGHT
+    window.resize(1500, 1000)
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() == 0)  # room enough: no scroll bar
+    assert window.stats_panel.table.height() == window.stats_panel.table.maximumHeight()  # every row
+
+
 # ----------------------------------------------------------------------------- ways to open
 
 def test_drop_a_folder_opens_it(qtbot, make_window, tmp_path):

@@ -173,7 +173,7 @@ class HistogramPlot(QWidget):
             plot = self._graphics.addPlot(row=c, col=0)
             plot.setMenuEnabled(True)
             # No grid: translucent grid lines across the plots cost more to repaint than the curves.
-            plot.setLabel("left", f"{name}: % of pixels")
+            plot.setLabel("left", "% of pixels")  # the plot title names the channel
             plot.setTitle(f"{CHANNEL_LONG.get(name, name).capitalize()} channel", color=fg, size="9pt",
                           justify="left")
             plot.disableAutoRange()  # ranges are set explicitly (see _fit_y): steady axes, cheap repaints

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QSplitter, QTabWidget, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFrame, QLabel, QMainWindow, QScrollArea, QSplitter, QTabWidget,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings
 from ..core.layout import DatasetLayout
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.stats_panel, "Statistics")
+        self.tabs.addTab(_scrolling(self.stats_panel), "Statistics")
         self.tabs.addTab(self.images_splitter, "Images")
         self.tabs.addTab(self.normalization, "Normalization")
         self.tabs.addTab(self.leakage, "Leakage")
@@ -882,3 +882,20 @@ def _bool(value) -> bool:
     if isinstance(value, str):
         return value.lower() in ("1", "true", "yes")
     return bool(value)
+
+
+def _scrolling(panel: QWidget) -> QScrollArea:
+    """The panel fills the tab and, in a window too short for its minimum height, scrolls
+    instead of squeezing its plots to unreadable slivers."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # QScrollArea asks the layout of its widget (not the widget) for height-for-width; a plain
+    # container hides the panel's wrapped labels from it, so only the minimum height counts.
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel)
+    area.setWidget(holder)
+    return area

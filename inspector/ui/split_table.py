@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -85,6 +85,7 @@ class SplitTable(QTableWidget):
         self._partial = False
         self._shape: tuple = ()
         self._fitted_rows = 0
+        self._fit_h = 0
         self._fit_height()
 
     # -------------------------------------------------------------- public API
@@ -217,6 +218,14 @@ class SplitTable(QTableWidget):
         self._fitted_rows = rows
         h = self.horizontalHeader().sizeHint().height() + rows * self.verticalHeader().defaultSectionSize()
         h += 2 * self.frameWidth() + 2
-        if (self.minimumHeight(), self.maximumHeight()) != (min(h, 420), h):
-            self.setMinimumHeight(min(h, 420))
+        # In a short window the table scrolls (down to four rows) rather than crush the plots below.
+        low = h - (rows - min(rows, 4)) * self.verticalHeader().defaultSectionSize()
+        if (self.minimumHeight(), self.maximumHeight(), self._fit_h) != (low, h, h):
+            self._fit_h = h
+            self.setMinimumHeight(low)
             self.setMaximumHeight(h)
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        """Every row when there is room (see _fit_height)."""
+        return QSize(super().sizeHint().width(), self._fit_h or super().sizeHint().height())

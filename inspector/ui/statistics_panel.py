@@ -22,6 +22,9 @@ def _vec(values: Sequence[float], scale: float = 1.0, digits: int = 4) -> str:
     return "[" + ", ".join(f"{v * scale:.{digits}f}" for v in values) + "]"
 
 
+HISTOGRAMS_MIN_HEIGHT = 450  # three channel plots with readable axes
+
+
 class StatisticsPanel(QWidget):
     leakageLinkActivated = Signal()
 
@@ -58,6 +61,7 @@ class StatisticsPanel(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setMinimumHeight(HISTOGRAMS_MIN_HEIGHT)  # three readable channel plots, always
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -67,6 +71,12 @@ class StatisticsPanel(QWidget):
         layout.addWidget(self.splitter, 1)
         self.set_state("No dataset scanned yet")
         self.set_normalization(None)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt naming)
+        # In its scroll area (main_window._scrolling) the panel fills the tab and scrolls only below
+        # its minimum height; a height-for-width answer (the wrapped labels' preferred heights)
+        # would make it scroll in windows where everything fits.
+        return False
 
     def set_live(self, stats: Mapping[str, SplitStats], mode: str, done: int, total: int) -> None:
         """Partial statistics while the scan runs."""
