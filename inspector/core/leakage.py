@@ -69,12 +69,13 @@ CONFIRM_CORR = 0.96          # thumbnail correlation after removing the mean, be
 CONFIRM_FINE = 0.45          # correlation of the fine detail (see _fine)
 # Images smaller than the hash grid (GRID = 64 px a side: MNIST digits, CIFAR thumbnails, icons):
 # their thumbnail is the whole image upsampled, and distinct look-alikes (two handwritten "1"s)
-# correlate up to 0.993 / fine 0.94 there. Measured on 8,000 MNIST digits with 200 planted
-# copies: at 0.99 / 0.90 no false pair, and JPEG q60 and +10% brightness copies are all found,
-# 3% crops in part, half-size copies not (a 14x14 digit has lost the detail that tells it apart).
+# correlate up to 0.996 / fine 0.94 there. Measured on 8,000 MNIST digits with 200 planted
+# copies: at 0.997 / 0.95 no false pair (and none on all 70,000 digits); JPEG q60 copies 46 of 50,
+# +10% brightness 50 of 50, 3% crops 2 of 50, half-size 0 (a 14x14 digit has lost the detail
+# that tells it apart).
 TINY_SIDE = GRID
-TINY_CONFIRM_CORR = 0.995
-TINY_CONFIRM_FINE = 0.93
+TINY_CONFIRM_CORR = 0.997
+TINY_CONFIRM_FINE = 0.95
 # Mirrored alignments double the look-alikes a pair can match (a pier's planks, a curved wall):
 # on the 20,000-photo corpus, two distinct cross-split crops confirmed as mirrors at correlation
 # 0.961 / 0.968 and fine detail 0.58 / 0.65, while planted mirrored copies score >= 0.998 / 0.994.
