@@ -497,6 +497,22 @@ def test_short_window_scrolls_the_statistics_instead_of_crushing_the_plots(qtbot
     assert window.stats_panel.table.height() == window.stats_panel.table.maximumHeight()  # every row
 
 
+def test_a_long_file_name_never_widens_the_window(qtbot, make_window, tmp_path):
+    from inspector.ui.main_window import TAB_LEAKAGE, TAB_NORMALIZATION
+    root = small_dataset(tmp_path / "ds")
+    long_name = "very_long_name_" + "x" * 120 + "_" + "y" * 100 + ".png"  # 250 characters, one word
+    write_image(root / "train" / "cat" / long_name, "RGB", size=(24, 16), seed=99)
+    write_image(root / "test" / "cat" / ("copy_" + long_name), "RGB", size=(24, 16), seed=99)
+    window = make_window()
+    window.resize(1100, 700)
+    scan(qtbot, window, str(root))
+    assert window.image_list.select_path(f"train/cat/{long_name}")
+    for tab in (TAB_NORMALIZATION, TAB_LEAKAGE):
+        window.tabs.setCurrentIndex(tab)
+        qtbot.wait(50)
+        assert window.minimumSizeHint().width() < 1100 and window.width() <= 1100, tab
+
+
 # ----------------------------------------------------------------------------- ways to open
 
 def test_drop_a_folder_opens_it(qtbot, make_window, tmp_path):

@@ -21,6 +21,7 @@ from inspector.core.decode import DecodeError, decode
 from inspector.core.formatting import human_bytes
 
 from .leakage_model import PAIR_KINDS, SEVERITY_COLORS, format_distance, kind_help, kind_label
+from .wrap import breakable, path_label
 
 PREVIEW_SIDE = 512   # longest side of a cached preview, in pixels
 _CACHE_SIZE = 24
@@ -138,7 +139,7 @@ class ImagePanel(QWidget):
         self.image = ImageLabel()
         self.path_label = QLabel()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path_label.setWordWrap(True)
+        path_label(self.path_label)
         self.meta_label = QLabel()
         self.meta_label.setWordWrap(True)
         self.button = QPushButton("Show in image list")
@@ -182,7 +183,7 @@ class ImagePanel(QWidget):
         else:
             self.image.set_source(None, pix)
             self.image.setToolTip(pix)
-        self.path_label.setText(path)
+        self.path_label.setText(breakable(path))
         self.path_label.setToolTip(os.path.join(result.root, path))
         fmt = t.format_names[int(t.format[row])] if len(t.format_names) else ""
         parts = [f"split <b>{html.escape(split)}</b>",
@@ -207,8 +208,7 @@ class PairView(QWidget):
         self.cache = PreviewCache()
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = path_label(QLabel())
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.explain = QLabel()
         self.explain.setWordWrap(True)
@@ -278,7 +278,7 @@ class PairView(QWidget):
             else:
                 bits.append(f"class {html.escape(classes[0] or '—')}")
         self.header.setText(" &nbsp;·&nbsp; ".join(bits))
-        self.message.setText(finding.message)
+        self.message.setText(breakable(finding.message))
         self.explain.setText(kind_help(finding.kind))
         if not rows or result is None:
             self.no_files.setText(self._split_summary(result, finding))

@@ -53,6 +53,7 @@ from ..core.scan import ScanResult
 from . import normalization_model as model
 from .normalization_model import (LUMINANCE, ORIGINAL, DatasetContext, ImageLoadError, LoadedImage,
                                   PanelData)
+from .wrap import breakable, path_label
 
 COLOR_MAP = "CET-D1"          # diverging, perceptually uniform, neutral grey at the centre
 WARN_AMPLIFICATION = nz.AMPLIFICATION_WARN_FACTOR  # header highlight above this factor
@@ -298,7 +299,7 @@ class NormalizationView(QWidget):
         self.header_label = QLabel(self)
         self.header_label.setTextFormat(Qt.TextFormat.RichText)
         self.header_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.header_label.setWordWrap(True)
+        path_label(self.header_label)
         self.amp_label = QLabel(self)
         self.amp_label.setTextFormat(Qt.TextFormat.RichText)
         self.amp_label.setWordWrap(True)
@@ -681,7 +682,7 @@ class NormalizationView(QWidget):
         label = table.label_of(row)
         fmt = table.format_names[int(table.format[row])]
         mode = table.mode_names[int(table.mode[row])]
-        parts = [f"<b>{e(table.paths[row])}</b>", f"split <b>{e(table.split_of(row))}</b>"]
+        parts = [f"<b>{breakable(e(table.paths[row]))}</b>", f"split <b>{e(table.split_of(row))}</b>"]
         if label is not None:
             parts.append(f"class <b>{e(label)}</b>")
         parts.append(f"{int(table.width[row])}\u00d7{int(table.height[row])} {e(fmt)} {e(mode)}")
@@ -746,7 +747,9 @@ class NormalizationView(QWidget):
             label.setText(f"<b>{e(title)}</b><table cellspacing='0' cellpadding='1'>{rows}</table>")
         if has_most:
             path = ctx.result.images.paths[amp.most_amplified_index]
-            self.most_amplified_button.setText(f"Show most amplified image ({_fmt_amp(amp.max)}: {path})")
+            # The path goes in the tooltip: a long one must not widen the window (see wrap.breakable).
+            self.most_amplified_button.setText(f"Show most amplified image ({_fmt_amp(amp.max)})")
+            self.most_amplified_button.setToolTip(f"{path}: per-image standardization stretches it most")
         warned = set(rec.warnings)
         parts = []
         for sentence in _split_sentences(rec.text, rec.warnings):
