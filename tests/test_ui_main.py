@@ -464,6 +464,7 @@ def test_flat_folder_is_one_split_called_all(qtbot, make_window, tmp_path):
     assert result.splits == ["all"] and window.source == ["all"]
     assert "all" in window.messages.texts()["layout"]
     assert window.messages.message("source") is None  # no train split: nothing leaks by choice
+    assert "leakage between splits needs two splits" in window.leakage.empty_title.text()
 
 
 def test_sixteen_bit_and_flat_sources_are_warned_about(qtbot, make_window, tmp_path):
@@ -511,6 +512,18 @@ def test_a_long_file_name_never_widens_the_window(qtbot, make_window, tmp_path):
         window.tabs.setCurrentIndex(tab)
         qtbot.wait(50)
         assert window.minimumSizeHint().width() < 1100 and window.width() <= 1100, tab
+
+
+def test_only_broken_files_disable_export_and_snippets(qtbot, make_window, tmp_path):
+    (tmp_path / "ds" / "train").mkdir(parents=True)
+    (tmp_path / "ds" / "train" / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    (tmp_path / "ds" / "train" / "b.png").write_text("<html>a failed download</html>")
+    window = make_window()
+    result = scan(qtbot, window, str(tmp_path / "ds"))
+    assert len(result.failures) == 2 and result.total_images == 0
+    assert not window.export_action.isEnabled() and not window.snippet_button.isEnabled()
+    assert "no readable images" in window.stats_panel.norm_label.text()
+    assert window.leakage.empty_title.text() == "Nothing to check: no image could be decoded"
 
 
 # ----------------------------------------------------------------------------- ways to open

@@ -212,7 +212,7 @@ class LeakagePanel(QWidget):
             self.empty_detail.setText("<p>Open a dataset to check its splits for leakage.</p>")
             self.stack.setCurrentIndex(0)
         elif not self.findings:
-            self.empty_title.setText("No leakage found between splits")
+            self.empty_title.setText(self._empty_title(result))
             self.empty_detail.setText(self._checked_text(result))
             self.stack.setCurrentIndex(0)
         else:
@@ -282,6 +282,16 @@ class LeakagePanel(QWidget):
         items = "".join(f"<li>{html.escape(c)}</li>" for c in checks)
         return (f"<p>Checked {n} image{'s' if n != 1 else ''} ({per_split}) for:</p>"
                 f"<ul style='margin-left: 0px; -qt-list-indent: 1;'>{items}</ul>")
+
+    @staticmethod
+    def _empty_title(result) -> str:
+        """Say what was actually checked: nothing can leak with no images or a single split."""
+        with_images = [s for s, st in result.split_stats.items() if st.images]
+        if not with_images:
+            return "Nothing to check: no image could be decoded"
+        if len(with_images) == 1:
+            return f"No duplicates within {with_images[0]}; leakage between splits needs two splits"
+        return "No leakage found between splits"
 
     def _fill_kind_combo(self) -> None:
         counts = Counter(f.kind for f in self.findings)

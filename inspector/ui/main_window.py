@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.recent = RecentFolders(self.settings)
         self._scan_worker: ScanWorker | None = None
         self._export_worker: CallWorker | None = None
+        self._normalization_ok = False  # the source splits give mean/std (see _refresh_normalization)
         self._demo_worker: CallWorker | None = None
         self._pending_live: ScanProgress | None = None
         self._last_partial: ScanProgress | None = None
@@ -354,6 +355,7 @@ class MainWindow(QMainWindow):
     def _clear_dataset(self, keep_messages: bool = False) -> None:
         self._stages.clear()  # drops the remaining display stages of an earlier result
         self.result = None
+        self._normalization_ok = False
         self.findings = None
         self._leakage_error = None
         self._last_partial = None
@@ -620,7 +622,11 @@ class MainWindow(QMainWindow):
         except StatsSourceError as exc:
             self.stats_panel.set_normalization(self.source, problem=_escape(str(exc)))
             self._notice("normalization", None)
+            self._normalization_ok = False
+            self._update_actions()
             return None
+        self._normalization_ok = True
+        self._update_actions()
         self.stats_panel.set_normalization(self.source, mean, std, max_value)
         self._notice("normalization", notices.normalization_notice(result_warnings(self.result, self.source, std)))
         return std
@@ -700,7 +706,8 @@ class MainWindow(QMainWindow):
 
     def _can_export(self) -> bool:
         # A result is only ever the current scan's (a new scan clears it first).
-        return self.result is not None and self.findings is not None and self._export_worker is None
+        return (self.result is not None and self.findings is not None and self._export_worker is None
+                and self._normalization_ok)
 
     @Slot(object)
     def _on_exported(self, path: str) -> None:
@@ -720,6 +727,7 @@ class MainWindow(QMainWindow):
         if self.sender() is not self._export_worker:
             return
         self._export_worker = None
+        self.statusBar().clearMessage()  # not "Exporting..." any more
         self.messages.show_message("export", "error", "Export failed: " + _escape(message))
         self._update_actions()
         self.exportFailed.emit(message)
@@ -755,9 +763,11 @@ class MainWindow(QMainWindow):
         self.rescan_action.setEnabled(self.root is not None and not scanning)
         self.cancel_action.setEnabled(scanning)
         self.export_action.setEnabled(self._can_export())
+        # Snippets and export need normalization numbers: none when the source has no readable pixel.
+        numbers = has_result and self._normalization_ok
         for act in self.snippet_actions.values():
-            act.setEnabled(has_result)
-        self.snippet_button.setEnabled(has_result)
+            act.setEnabled(numbers)
+        self.snippet_button.setEnabled(numbers)
         self.amplified_action.setEnabled(has_result)
 
     # ================================================================== recent folders
