@@ -325,6 +325,8 @@ def test_recommend_flags_val_test_sources_as_leakage():
     assert rec.text.startswith("Warning:") and "val, test" in rec.text and "leaks" in rec.text
     assert rec.warnings and "train only" in rec.warnings[0]
     assert rec.facts["Statistics from"] == "train, val, test"
+    # the advice never tells the user to use the leaking numbers
+    assert "mean and std of train alone" in rec.text and "Use dataset standardization with the train + val" not in rec.text
 
 
 def test_recommend_brightness_rule_and_determinism():

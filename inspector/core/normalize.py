@@ -525,6 +525,11 @@ def _leakage_sentence(sources: list[str]) -> str:
 
 
 def _default_sentence(mean: np.ndarray, std: np.ndarray, sources: list[str]) -> str:
+    if any(s in ("val", "test") for s in sources):  # never recommend numbers that leak
+        clean = [s for s in sources if s not in ("val", "test")]
+        return ("Use dataset standardization, with the mean and std of "
+                + (" + ".join(clean) + " alone" if clean else "the training split")
+                + f" (these numbers, {_fmt_values(mean)} and {_fmt_values(std)}, include held-out data).")
     origin = "train" if sources == ["train"] else " + ".join(sources) or "dataset"
     return (f"Use dataset standardization with the {origin} mean ({_fmt_values(mean)}) "
             f"and std ({_fmt_values(std)}) on the 0-1 scale.")
