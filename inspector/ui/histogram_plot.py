@@ -174,6 +174,7 @@ class HistogramPlot(QWidget):
             plot.setMenuEnabled(True)
             # No grid: translucent grid lines across the plots cost more to repaint than the curves.
             plot.setLabel("left", "% of pixels")  # the plot title names the channel
+            plot.getAxis("left").enableAutoSIPrefix(False)  # never "(x0.001)": percentages as they are
             plot.setTitle(f"{CHANNEL_LONG.get(name, name).capitalize()} channel", color=fg, size="9pt",
                           justify="left")
             plot.disableAutoRange()  # ranges are set explicitly (see _fit_y): steady axes, cheap repaints

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QSplitter,
-                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFrame, QLabel, QMainWindow, QScrollArea, QSplitter, QTabWidget,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings
 from ..core.layout import DatasetLayout
@@ -140,8 +140,7 @@ class MainWindow(QMainWindow):
 
         self.dataset_label = QLabel()
         self.dataset_label.setObjectName("muted")
-        self.dataset_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long roots clip
-        self.dataset_label.setMinimumWidth(200)
+        self.dataset_label.setMaximumWidth(640)  # a long root path is clipped, never widens the window
         self.statusBar().addPermanentWidget(self.dataset_label)
 
     def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "",
