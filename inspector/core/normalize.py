@@ -538,7 +538,7 @@ def _default_sentence(mean: np.ndarray, std: np.ndarray, sources: list[str]) -> 
 def _amplification_sentence(s: AmplificationSummary) -> tuple[str, bool]:
     f = AMPLIFICATION_WARN_FACTOR
     share, count = s.fraction_over.get(f, 0.0), s.count_over.get(f, 0)
-    text = (f"{_pct(share)} of images ({count} of {s.n_images}) would be amplified more than "
+    text = (f"{_pct(share)} of images ({count:,} of {s.n_images:,}) would be amplified more than "
             f"{f:g}x by per-image standardization (median {s.median:.1f}x, max {s.max:.1f}x).")
     warns = share >= PER_IMAGE_WARN_FRACTION and count > 0
     if warns:
@@ -570,13 +570,13 @@ def _relu_sentence(fractions: dict[str, np.ndarray]) -> str:
 def _facts(s: AmplificationSummary, mean: np.ndarray, std: np.ndarray,
            fractions: dict[str, np.ndarray], sources: list[str]) -> dict[str, str]:
     facts = {
-        "Images": str(s.n_images),
+        "Images": f"{s.n_images:,}",
         "Statistics from": ", ".join(sources) or "-",
         "Mean (0-1)": _fmt_values(mean),
         "Std (0-1)": _fmt_values(std),
     }
     for t in sorted(s.count_over):
-        facts[f"Amplified > {t:g}x"] = f"{_pct(s.fraction_over[t])} ({s.count_over[t]} of {s.n_images})"
+        facts[f"Amplified > {t:g}x"] = f"{_pct(s.fraction_over[t])} ({s.count_over[t]:,} of {s.n_images:,})"
     facts["Median amplification"] = f"{s.median:.2f}x"
     facts["Max amplification"] = f"{s.max:.2f}x"
     facts["Std of mean luminance (0-1)"] = f"{s.brightness_std:.4f}"

@@ -255,7 +255,7 @@ class _Panel:
             scale = "0-1 scale: "
         else:
             scale = "std units: " if model.is_standardized(data.scheme) else ""
-        head = f"{scale}mean {s.mean:.3f}  std {s.std:.3f}  below zero {_fmt_pct(s.fraction_below_zero)}"
+        head = f"{scale}mean {_f3(s.mean)}  std {_f3(s.std)}  below zero {_fmt_pct(s.fraction_below_zero)}"
         tail = f"min {s.min:.3g}  max {s.max:.3g}"
         lo, hi = data.values_range
         outside = s.below_range + s.above_range
@@ -738,11 +738,11 @@ class NormalizationView(QWidget):
         general = " \u00b7 ".join(f"{e(k)} <b>{e(v)}</b>" for k, v in grouped[0])
         self.summary_intro.setText(
             head + general + "<br>"
-            f"Amplification = {e(src)} std / image std (max over channels), over all {amp.n_images} images. "
+            f"Amplification = {e(src)} std / image std (max over channels), over all {amp.n_images:,} images. "
             f"Below-zero shares are exact, over every pixel of {e(src)}; per-image standardization puts "
             "about half of each image below zero by construction.")
         for label, (title, _), facts in zip(self.summary_groups, _FACT_GROUPS[1:], grouped[1:]):
-            rows = "".join(f"<tr><td>{e(k)}&nbsp;</td><td align='right' style='white-space:nowrap'><b>{e(v)}</b></td></tr>"
+            rows = "".join(f"<tr><td style='white-space:nowrap'>{e(k)}&nbsp;</td><td align='right' style='white-space:nowrap'><b>{e(v)}</b></td></tr>"
                            for k, v in facts)
             label.setText(f"<b>{e(title)}</b><table cellspacing='0' cellpadding='1'>{rows}</table>")
         if has_most:
@@ -815,6 +815,12 @@ _FACT_GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
 )
 """Groups of the dataset summary (``Recommendation.facts`` keys); a fact goes to the last group that
 matches. The first group is one line of text, the others are columns."""
+
+
+def _f3(v: float) -> str:
+    """Three decimals, and never "-0.000" (a mean of -0.0002 is zero to the eye)."""
+    text = f"{v:.3f}"
+    return "0.000" if text == "-0.000" else text
 
 
 def _split_sentences(text: str, warnings: tuple[str, ...]) -> list[str]:
