@@ -53,11 +53,11 @@ from ..core.scan import ScanResult
 from . import normalization_model as model
 from .normalization_model import (LUMINANCE, ORIGINAL, DatasetContext, ImageLoadError, LoadedImage,
                                   PanelData)
+from .theme import warn_color
 from .wrap import breakable, path_label
 
 COLOR_MAP = "CET-D1"          # diverging, perceptually uniform, neutral grey at the centre
 WARN_AMPLIFICATION = nz.AMPLIFICATION_WARN_FACTOR  # header highlight above this factor
-WARN_COLOR = "#c0392b"
 SUMMARY_MAX_SHARE = 0.5      # the dataset summary takes at most this share of the height by default
 BUSY_HINT_MS = 250            # show "Computing..." only if a worker result takes longer than this
 NEG_BRUSH = (52, 101, 164, 170)   # histogram area below zero (what a ReLU would cut)
@@ -667,7 +667,7 @@ class NormalizationView(QWidget):
         self._image = None
         for p in self.panels:
             p.clear()
-        self.message_label.setStyleSheet(f"color: {WARN_COLOR}; font-size: 14px;")
+        self.message_label.setStyleSheet(f"color: {warn_color()}; font-size: 14px;")
         self.message_label.setText(text)
         self.stack.setCurrentIndex(0)
 
@@ -701,12 +701,12 @@ class NormalizationView(QWidget):
         for n, a in zip(names, amp):
             text = f"{n} {_fmt_amp(float(a))}"
             if a > WARN_AMPLIFICATION:
-                text = f'<span style="color:{WARN_COLOR}; font-weight:600;">{text}</span>'
+                text = f'<span style="color:{warn_color()}; font-weight:600;">{text}</span>'
             cells.append(text)
         src = " + ".join(ctx.sources)
         warn = ""
         if float(np.max(amp)) > WARN_AMPLIFICATION:
-            warn = (f' <span style="color:{WARN_COLOR};">\u2014 per-image standardization would stretch this '
+            warn = (f' <span style="color:{warn_color()};">\u2014 per-image standardization would stretch this '
                     f"image more than {WARN_AMPLIFICATION:g}x</span>")
         self.amp_label.setText(f"amplification ({e(src)} std / image std): " + "  ".join(cells) + warn)
 
@@ -726,7 +726,7 @@ class NormalizationView(QWidget):
         e = html.escape
         head = f"<i>{e(ctx.note)}</i> " if ctx.note else ""
         if not ctx.ok:
-            self.summary_intro.setText(head + f'<span style="color:{WARN_COLOR};">{e(ctx.error)}</span>')
+            self.summary_intro.setText(head + f'<span style="color:{warn_color()};">{e(ctx.error)}</span>')
             self.recommendation_label.setText("No recommendation without source statistics.")
             return
         rec = ctx.recommendation
@@ -753,7 +753,7 @@ class NormalizationView(QWidget):
         warned = set(rec.warnings)
         parts = []
         for sentence in _split_sentences(rec.text, rec.warnings):
-            style = f' style="color:{WARN_COLOR};"' if sentence in warned else ""
+            style = f' style="color:{warn_color()};"' if sentence in warned else ""
             parts.append(f"<p{style}>{e(sentence)}</p>")
         self.recommendation_label.setText("".join(parts))
         self._settle_layout()

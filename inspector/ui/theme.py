@@ -91,6 +91,11 @@ def plot_colors(theme: str | None = None) -> tuple[str, str]:
     return ("#1e1f22", "#c8cacf") if (theme or _current) == "dark" else ("#ffffff", "#303030")
 
 
+def warn_color(theme: str | None = None) -> str:
+    """Red for warning text, readable on each theme's background (about 5:1 contrast on both)."""
+    return "#ff7b6e" if (theme or _current) == "dark" else "#b3261e"
+
+
 def muted_color(theme: str | None = None) -> QColor:
     return QColor("#9aa0a6" if (theme or _current) == "dark" else "#5f6368")
 
