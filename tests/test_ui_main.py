@@ -162,9 +162,11 @@ def test_live_statistics_while_scanning(qtbot, make_window, demo_root, monkeypat
     assert window.progress.busy and window.cancel_action.isEnabled()
     assert window.progress.split_text("train").startswith("train 0/")
     assert not window.export_action.isEnabled()  # nothing final to export yet
+    assert "when the scan has finished" in window.image_list.count_label.text()
     with qtbot.waitSignal(window.scanFinished, timeout=SCAN_TIMEOUT):
         gate.release.set()
     assert window.stats_panel.state_label.text().startswith("exact")
+    assert window.image_list.count_label.text().startswith("Showing 183 of 183 images")
 
 
 def test_statistics_shown_while_leakage_search_runs(qtbot, make_window, demo_root, monkeypatch):
@@ -441,6 +443,7 @@ def test_bad_folder_gives_a_clear_message(qtbot, make_window, tmp_path, kind, ex
     qtbot.waitUntil(lambda: not window.scanning)
     assert window.result is None and not window.export_action.isEnabled()
     assert window.rescan_action.isEnabled()
+    assert str(root) not in window.recent_folders()  # nothing worth reopening
 
 
 def test_missing_and_empty_splits_are_explained(qtbot, make_window, tmp_path):

@@ -175,7 +175,7 @@ class HistogramPlot(QWidget):
             # No grid: translucent grid lines across the plots cost more to repaint than the curves.
             plot.setLabel("left", "% of pixels")  # the plot title names the channel
             plot.getAxis("left").enableAutoSIPrefix(False)  # never "(x0.001)": percentages as they are
-            plot.setTitle(f"{CHANNEL_LONG.get(name, name).capitalize()} channel", color=fg, size="9pt",
+            plot.setTitle(f"{_first_upper(CHANNEL_LONG.get(name, name))} channel", color=fg, size="9pt",
                           justify="left")
             plot.disableAutoRange()  # ranges are set explicitly (see _fit_y): steady axes, cheap repaints
             plot.setXRange(-0.5, 255.5, padding=0.01)
@@ -245,3 +245,8 @@ class HistogramPlot(QWidget):
                                       + ",  ".join(parts) + " of the split's pixels")
                 return
         self._readout.setText(" ")
+
+
+def _first_upper(text: str) -> str:
+    """"grey (L)" -> "Grey (L)" (str.capitalize would also lower the L)."""
+    return text[:1].upper() + text[1:]

@@ -200,6 +200,10 @@ class ImageList(QWidget):
                                         status=self.status_box.currentData() or "all",
                                         text=self.search.text().strip()))
 
+    def show_waiting(self, text: str) -> None:
+        """Say why the list is empty (a scan is running), instead of "Showing 0 of 0 images"."""
+        self.count_label.setText(text)
+
     @Slot()
     def _update_count(self) -> None:
         images, failed = self.model.visible_counts()

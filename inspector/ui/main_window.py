@@ -280,7 +280,6 @@ class MainWindow(QMainWindow):
         self._stop_jobs()
         self.root = path
         self.source = []  # a new dataset starts from the default source (train)
-        self.recent.add(path)
         self._clear_dataset()
         self.setWindowTitle(f"{os.path.basename(path) or path} — {APP_TITLE}")
         self._start_scan()
@@ -332,6 +331,7 @@ class MainWindow(QMainWindow):
         self._scan_done = False
         self.progress.start(self.root)
         self.stats_panel.set_state("listing files…")
+        self.image_list.show_waiting("Scanning: every image is listed here when the scan has finished.")
         self.statusBar().showMessage(f"Scanning {self.root}…")
         # Start the thread a moment later: the window first repaints its cleared views without
         # competing with the folder listing for the GIL (that overlap was the longest stall).
@@ -381,6 +381,7 @@ class MainWindow(QMainWindow):
         if not self._is_current(self.sender()):
             return
         self._notice("layout", notices.layout_notice(layout))
+        self.recent.add(layout.root)  # a folder that exists and holds images: worth reopening
         self.dataset_label.setText(f"{layout.root} · {len(layout.files):,} image files · "
                                    f"splits {', '.join(layout.splits)}")
 
