@@ -16,7 +16,7 @@ from .image_model import AMP, PATH, ImageListModel, RowFilter
 from .theme import channel_names
 
 SEARCH_DELAY_MS = 200  # debounce: one filter pass after typing pauses, not one per key
-_WIDTHS = {0: 48, 1: 70, PATH: 270, 3: 84, 4: 70, 5: 52, 6: 46, 7: 138, 8: 138, AMP: 96}
+_WIDTHS = {0: 48, 1: 70, PATH: 230, 3: 84, 4: 70, 5: 52, 6: 46, 7: 138, 8: 138, AMP: 96}
 _STATUS_LABELS = (("all", "All files"), ("decoded", "Decoded"), ("failed", "Failed"),
                   ("converted", "Converted"))
 
