@@ -85,6 +85,8 @@ class ProgressPanel(QFrame):
     def update_progress(self, p: ScanProgress) -> None:
         self.overall.setRange(0, max(1, p.total))
         self.overall.setValue(p.done)
+        # %v / %m would print 2000, where the rest of the window says 2,000
+        self.overall.setFormat(f"{p.done:,} / {p.total:,} images ({100 * p.done // max(1, p.total)}%)")
         rate = p.done / p.elapsed if p.elapsed > 0 else 0.0
         failed = f" · {p.failed:,} failed" if p.failed else ""
         self.status.setText(f"{rate:,.0f} img/s · ETA {clock(p.eta)} · {clock(p.elapsed)} elapsed{failed}")
@@ -94,7 +96,8 @@ class ProgressPanel(QFrame):
                 bar = self._add_split(split, k)
             bar.setRange(0, max(1, total))
             bar.setValue(done)
-            bar.setFormat(f"{split} {done:,}/{total:,}")
+            bar.setFormat(_fitting(bar, [f"{split} {done:,}/{total:,}", f"{split} {100 * done // max(total, 1)}%",
+                                         f"{100 * done // max(total, 1)}%"]))
         if p.current:
             metrics = QFontMetrics(self.current.font())
             self.current.setText(metrics.elidedText(p.current, Qt.TextElideMode.ElideMiddle,
@@ -136,3 +139,10 @@ class ProgressPanel(QFrame):
     def split_text(self, split: str) -> str:
         bar = self._split_bars.get(split)
         return bar.format() if bar else ""
+
+
+def _fitting(bar: QProgressBar, texts: list[str]) -> str:
+    """The first text that fits the bar's width (a narrow window gets "train 63%", not "ain 882/1,40")."""
+    metrics = QFontMetrics(bar.font())
+    room = bar.width() - 10
+    return next((t for t in texts if metrics.horizontalAdvance(t) <= room), texts[-1])
