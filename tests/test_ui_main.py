@@ -152,6 +152,24 @@ def test_open_scan_shows_exact_statistics(qtbot, make_window, demo_root):
     assert "demo" in window.windowTitle()
 
 
+def test_histograms_log_scale_keeps_rare_values_visible(qtbot, make_window, demo_root):
+    import numpy as np
+    window = make_window()
+    scan(qtbot, window, demo_root)
+    hist = window.stats_panel.histograms
+    x, linear = hist.curve_data("train", 0)
+    hist.log_box.setChecked(True)
+    _, logged = hist.curve_data("train", 0)
+    nonzero = linear > 0
+    np.testing.assert_allclose(logged[nonzero], np.log10(linear[nonzero]))   # same bars, log units
+    assert (logged[~nonzero] == np.log10(1e-4)).all()                        # empty values at the floor
+    low, high = hist.plots[0].getViewBox().viewRange()[1]
+    assert low == np.log10(1e-4) and 10 ** high >= linear.max()
+    assert hist.plots[0].getAxis("left").logMode
+    hist.log_box.setChecked(False)
+    np.testing.assert_array_equal(hist.curve_data("train", 0)[1], linear)
+
+
 def test_live_statistics_while_scanning(qtbot, make_window, demo_root, monkeypatch):
     gate = Gate(monkeypatch)
     window = make_window()

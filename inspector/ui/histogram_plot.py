@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..core.stats import SplitStats
 from .theme import CHANNEL_LONG, channel_names, current_theme, plot_colors, split_color
@@ -28,6 +28,9 @@ TOOLTIP = ("Histogram of pixel values per channel and split: the share of the sp
            "Bottom axis: 0–255 scale (raw 8-bit values); top axis: 0–1 scale (after ToTensor). "
            "Dashed lines: each split's mean. 16-bit data is shown on the same 256 bins.\n"
            "Drag to pan, wheel to zoom, right-click for options; double-click to reset.")
+
+
+LOG_FLOOR = 1e-4  # percent: the bottom of the log axis, where values no pixel has are drawn
 
 
 def nice_ceiling(value: float) -> float:
@@ -57,10 +60,17 @@ class HistogramPlot(QWidget):
         self._readout.setWordWrap(True)
         self._readout.setObjectName("muted")
         self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log_box = QCheckBox("Log scale")
+        self.log_box.setToolTip("Logarithmic value axis: rare values stay visible next to a large peak "
+                                "(MNIST's black background holds about 80% of its pixels)")
+        self.log_box.toggled.connect(self._on_log_toggled)
+        head = QHBoxLayout()
+        head.addWidget(self._legend_label, 1)
+        head.addWidget(self.log_box, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self._legend_label)
+        layout.addLayout(head)
         layout.addWidget(self._graphics, 1)
         layout.addWidget(self._readout)
         self._mode: str | None = None
@@ -72,6 +82,7 @@ class HistogramPlot(QWidget):
         self._mouse_proxy = pg.SignalProxy(self._graphics.scene().sigMouseMoved, rateLimit=30,
                                            slot=self._on_mouse)
         self._empty_text: pg.TextItem | None = None
+        self._shown: tuple = (None, None, False)  # last set_stats arguments, to redraw on a scale change
         self.set_stats(None)
 
     # -------------------------------------------------------------- public API
@@ -80,6 +91,7 @@ class HistogramPlot(QWidget):
                   live: bool = False) -> None:
         """Draw the overlays. ``live``: partial statistics of a running scan (the value axis then
         only moves when the bars outgrow it or shrink a lot, see ``_fit_y``)."""
+        self._shown = (stats, mode, live)
         stats = {k: v for k, v in (stats or {}).items()}
         mode = mode or (next(iter(stats.values())).mode if stats else "RGB")
         if mode != self._mode:
@@ -99,7 +111,7 @@ class HistogramPlot(QWidget):
                 curve = self._curves.get(key)
                 if curve is None:
                     curve = self._new_curve(c, split, colour)
-                curve.setData(EDGES, share[c], stepMode="center")
+                curve.setData(EDGES, self._to_axis(share[c]), stepMode="center")
                 curve.setVisible(True)
                 line = self._means[key]
                 mean = float(st.mean[c])
@@ -129,11 +141,31 @@ class HistogramPlot(QWidget):
             top = max((float(share[c].max()) for share in self._shares.values()), default=0.0)
             ceiling = nice_ceiling(top * 1.05) if top > 0 else 1.0
             view = self._plots[c].getViewBox()
+            if self.log:  # decades from the floor to the highest bar
+                view.setYRange(math.log10(LOG_FLOOR), math.log10(ceiling), padding=0)
+                continue
             low, high = view.viewRange()[1]
             if sticky and low == 0 and top * 1.05 <= high and top >= 0.6 * high:
                 continue
             if abs(high - ceiling) > 1e-9 * ceiling or low != 0:
                 view.setYRange(0, ceiling, padding=0)
+
+    @property
+    def log(self) -> bool:
+        return self.log_box.isChecked()
+
+    def _to_axis(self, percent: np.ndarray) -> np.ndarray:
+        """Bar heights in axis units: percentages, or their log10 (empty values at the floor)."""
+        return np.log10(np.maximum(percent, LOG_FLOOR)) if self.log else percent
+
+    def _on_log_toggled(self, on: bool) -> None:
+        for plot in self._plots:
+            plot.getAxis("left").setLogMode(on)  # ticks read 10^k %
+            plot.setLimits(yMin=math.log10(LOG_FLOOR) if on else 0)
+            for item in plot.listDataItems():
+                item.setFillLevel(math.log10(LOG_FLOOR) if on else 0)
+        stats, mode, live = self._shown
+        self.set_stats(stats, mode, live=live)
 
     def set_theme(self, theme: str) -> None:
         self._theme = theme
@@ -175,11 +207,12 @@ class HistogramPlot(QWidget):
             # No grid: translucent grid lines across the plots cost more to repaint than the curves.
             plot.setLabel("left", "% of pixels")  # the plot title names the channel
             plot.getAxis("left").enableAutoSIPrefix(False)  # never "(x0.001)": percentages as they are
+            plot.getAxis("left").setLogMode(self.log)
             plot.setTitle(f"{_first_upper(CHANNEL_LONG.get(name, name))} channel", color=fg, size="9pt",
                           justify="left")
             plot.disableAutoRange()  # ranges are set explicitly (see _fit_y): steady axes, cheap repaints
             plot.setXRange(-0.5, 255.5, padding=0.01)
-            plot.setLimits(xMin=-10, xMax=266, yMin=0)
+            plot.setLimits(xMin=-10, xMax=266, yMin=math.log10(LOG_FLOOR) if self.log else 0)
             plot.getViewBox().setMouseEnabled(x=True, y=False)  # wheel zooms the value axis only
             if c == 0:
                 plot.showAxis("top")
@@ -212,7 +245,8 @@ class HistogramPlot(QWidget):
     def _new_curve(self, c: int, split: str, colour: QColor) -> pg.PlotDataItem:
         fill = QColor(colour)
         fill.setAlpha(40)
-        curve = pg.PlotDataItem(EDGES, np.zeros(256), stepMode="center", fillLevel=0,
+        curve = pg.PlotDataItem(EDGES, self._to_axis(np.zeros(256)), stepMode="center",
+                                fillLevel=math.log10(LOG_FLOOR) if self.log else 0,
                                 pen=pg.mkPen(colour, width=1.6), brush=pg.mkBrush(fill), name=split)
         self._plots[c].addItem(curve)
         self._curves[(c, split)] = curve
