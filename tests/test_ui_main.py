@@ -661,10 +661,12 @@ def test_settings_geometry_theme_and_recent_persist(qtbot, make_window, qt_setti
     first.theme_actions["dark"].trigger()
     scan(qtbot, first, str(root))
     first.tabs.setCurrentIndex(TAB_LEAKAGE)
+    first.stats_panel.histograms.log_box.setChecked(True)
     expected = (first.width(), first.height())
     first.close()
     second = make_window(settings=qt_settings)
     assert (second.width(), second.height()) == expected
+    assert second.stats_panel.histograms.log_box.isChecked()
     assert second.theme_actions["dark"].isChecked()
     assert second.tabs.currentIndex() == TAB_LEAKAGE
     assert second.recent_folders() == [str(root)]

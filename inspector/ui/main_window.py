@@ -271,6 +271,8 @@ class MainWindow(QMainWindow):
         self.normalization.rowRequested.connect(self._on_normalization_row)
         self.source_selector.changed.connect(self.set_source_splits)
         self.stats_panel.leakageLinkActivated.connect(lambda: self.tabs.setCurrentIndex(TAB_LEAKAGE))
+        self.stats_panel.histograms.log_box.toggled.connect(
+            lambda on: self.settings.setValue("view/histogramLog", on))
 
     # ================================================================== opening and scanning
 
@@ -854,6 +856,7 @@ class MainWindow(QMainWindow):
                 splitter.setSizes(default)
         self.tabs.setCurrentIndex(_int(s.value("window/tab", 0), 0, self.tabs.count() - 1))
         self.per_image_action.setChecked(_bool(s.value("export/perImage", False)))
+        self.stats_panel.histograms.log_box.setChecked(_bool(s.value("view/histogramLog", False)))
         theme = str(s.value("view/theme", "light"))
         self.set_theme(theme if theme in THEMES else "light")
 
