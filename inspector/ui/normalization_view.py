@@ -154,6 +154,9 @@ class _Panel:
         self.overlay.setTextWidth(240)
         self.overlay.setVisible(False)
         self.viewbox.addItem(self.overlay, ignoreBounds=True)
+        # Keep the message centred and as wide as the panel through resizes and linked zooms.
+        self.viewbox.sigResized.connect(lambda *_: self.place_overlay())
+        self.viewbox.sigRangeChanged.connect(lambda *_: self.place_overlay())
         self.image_item: pg.ImageItem = self.items["std"]
 
         self.hist = pg.PlotWidget(parent)
