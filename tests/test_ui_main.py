@@ -706,3 +706,11 @@ def test_close_during_scan_stops_the_worker(qtbot, make_window, demo_root):
         window.open_folder(demo_root)
     window.close()
     assert window.runner.running == []
+
+
+def test_common_sizes_wording():
+    from inspector.ui.properties_view import _common_sizes
+    assert _common_sizes({"most_common": [[28, 28, 1]]}) == "28×28: 1"             # a single image
+    assert _common_sizes({"most_common": [[10, 20, 1], [30, 40, 1]]}) == "all different"
+    assert _common_sizes({"most_common": [[28, 28, 60000]]}) == "28×28: 60,000"
+    assert _common_sizes({}) == "—"

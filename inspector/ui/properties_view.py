@@ -184,7 +184,7 @@ def _common_sizes(summary: dict) -> str:
     common = summary.get("most_common", [])
     if not common:
         return "—"
-    if common[0][2] == 1:
+    if common[0][2] == 1 and len(common) > 1:
         return "all different"
     return "<br>".join(f"{w}×{h}: {n:,}" for w, h, n in common[:4])
 
