@@ -177,7 +177,7 @@ def normalization_warnings(std: Sequence[float], mode: str,
                         'as v/65535, while PIL\'s convert("RGB") in a default torchvision loader clips them to 255')
     if sixteen:
         mixed = (f"{sixteen} of {total} source images are 16-bit and the rest 8-bit; max_pixel_value 255 fits "
-                 "the 8-bit ones only" if sixteen < total else f"all {total} source images are 16-bit")
+                 "the 8-bit ones only" if sixteen < total else ("the only source image is 16-bit" if total == 1 else f"all {total} source images are 16-bit"))
         warnings.append(f"{mixed}. The statistics read 16-bit pixels as v/65535; a loader must scale them "
                         'the same way: PIL\'s convert("RGB") clips them to 255 instead, and ToTensor() does '
                         "not divide 16-bit arrays by 65535")

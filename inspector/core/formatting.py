@@ -22,3 +22,8 @@ def human_bytes(n: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 file', '2,000 files'."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QApplication, QFrame, QLabel, QMainWindow, QScrol
                                QToolButton, QVBoxLayout, QWidget)
 
 from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings
+from ..core.formatting import count
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanProgress, ScanResult
 from . import dialogs, notices
@@ -486,7 +487,7 @@ class MainWindow(QMainWindow):
         assert result is not None
         self._result_notices(result)
         self.statusBar().showMessage(
-            f"Scanned {len(result.images) + len(result.failures):,} files in {result.elapsed:.1f} s", 8000)
+            f"Scanned {count(len(result.images) + len(result.failures), 'file')} in {result.elapsed:.1f} s", 8000)
         self._update_actions()
         self.scanFinished.emit(result)
 

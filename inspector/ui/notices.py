@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 
+from ..core.formatting import count
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanResult
 
@@ -76,7 +77,7 @@ def dataset_summary(result: ScanResult) -> str:
     name = os.path.basename(os.path.normpath(result.root)) or result.root
     splits = ", ".join(f"{s} {st.images:,}" for s, st in result.split_stats.items())
     workers = f"{result.workers} worker process{'es' if result.workers != 1 else ''}"
-    return (f"<b>{html.escape(name)}</b> · {len(result.images):,} images ({html.escape(splits)}) · "
+    return (f"<b>{html.escape(name)}</b> · {count(len(result.images), 'image')} ({html.escape(splits)}) · "
             f"{len(result.failures):,} failed · {len(result.skipped):,} skipped · mode {result.mode} · "
             f"scanned in {result.elapsed:.1f} s with {workers} · "
             f"<span style='color:gray'>{html.escape(result.root)}</span>")
