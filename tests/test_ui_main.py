@@ -714,3 +714,9 @@ def test_common_sizes_wording():
     assert _common_sizes({"most_common": [[10, 20, 1], [30, 40, 1]]}) == "all different"
     assert _common_sizes({"most_common": [[28, 28, 60000]]}) == "28×28: 60,000"
     assert _common_sizes({}) == "—"
+
+
+def test_megapixels_of_tiny_images_are_not_zero():
+    from inspector.ui.properties_view import _fmt_megapixels
+    assert _fmt_megapixels({"min": 0.000784, "median": 0.000784, "max": 0.000784}) == "0.000784 / 0.000784 / 0.000784"
+    assert _fmt_megapixels({"min": 0.01, "median": 0.25, "max": 12.0}) == "0.01 / 0.25 / 12.00"

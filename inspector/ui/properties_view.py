@@ -79,6 +79,14 @@ def _fmt_dist(d: Mapping | None, digits: int = 0) -> str:
     return f"{f.format(d['min'])} / {f.format(d['median'])} / {f.format(d['max'])}"
 
 
+def _fmt_megapixels(d: Mapping | None) -> str:
+    """Two decimals for photos; three significant digits below 0.01 MP (MNIST's 0.000784, not 0.00)."""
+    if not d:
+        return "—"
+    small = d["max"] < 0.01
+    return " / ".join(f"{d[k]:.3g}" if small else f"{d[k]:.2f}" for k in ("min", "median", "max"))
+
+
 def _counts(d: Mapping[str, int]) -> str:
     if not d:
         return "—"
@@ -107,7 +115,7 @@ def summary_html(stats: Mapping[str, SplitStats], result: ScanResult | None) -> 
     row("Width (px)", "min / median / max", [_fmt_dist(z.get("width")) for z in sizes])
     row("Height (px)", "min / median / max", [_fmt_dist(z.get("height")) for z in sizes])
     row("Aspect w/h", "width ÷ height, min / median / max", [_fmt_dist(z.get("aspect_ratio"), 2) for z in sizes])
-    row("Megapixels", "min / median / max", [_fmt_dist(z.get("megapixels"), 2) for z in sizes])
+    row("Megapixels", "min / median / max", [_fmt_megapixels(z.get("megapixels")) for z in sizes])
     row("File size", "bytes on disk, min / median / max; total", [_fmt_bytes(z.get("file_bytes")) for z in sizes])
     row("Orientation", "landscape (w > h), portrait (w < h), square",
         [(f"{z['orientation']['landscape']:,} land., {z['orientation']['portrait']:,} portr., "
