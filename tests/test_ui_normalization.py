@@ -134,7 +134,7 @@ def test_sky_standardized_panels_share_one_fixed_colour_scale(view, dataset):
 
     # The amplification label reports > 10x (highlighted), and it matches train std / image std.
     cells = view.amp_label.text().split("\u2014")[0]  # the per-channel values, before the warning
-    amps = [float(x.replace(",", "")) for x in re.findall(r"([\d,]+\.?\d*)x", cells)]
+    amps = [float(x.replace(",", "")) for x in re.findall(r"([\d,]+\.?\d*)×", cells)]
     assert len(amps) == 3
     assert max(amps) > 10
     assert "color:" in view.amp_label.text()

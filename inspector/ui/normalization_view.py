@@ -88,7 +88,7 @@ def _fmt_pct(fraction: float) -> str:
 
 
 def _fmt_amp(value: float) -> str:
-    return f"{value:,.0f}x" if value >= 100 else f"{value:.1f}x"
+    return f"{value:,.0f}×" if value >= 100 else f"{value:.1f}×"  # the × of the image list and preview
 
 
 # --- background work ---------------------------------------------------------------------------
