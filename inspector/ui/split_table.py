@@ -218,6 +218,8 @@ class SplitTable(QTableWidget):
         self._fitted_rows = rows
         h = self.horizontalHeader().sizeHint().height() + rows * self.verticalHeader().defaultSectionSize()
         h += 2 * self.frameWidth() + 2
+        if self.horizontalHeader().length() > self.viewport().width():  # the scroll bar takes a row's room
+            h += self.horizontalScrollBar().sizeHint().height()
         # In a short window the table scrolls (down to four rows) rather than crush the plots below.
         low = h - (rows - min(rows, 4)) * self.verticalHeader().defaultSectionSize()
         if (self.minimumHeight(), self.maximumHeight(), self._fit_h) != (low, h, h):
@@ -225,6 +227,10 @@ class SplitTable(QTableWidget):
             self.setMinimumHeight(low)
             self.setMaximumHeight(h)
             self.updateGeometry()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._fit_height()  # a narrower table may now need its horizontal scroll bar
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
         """Every row when there is room (see _fit_height)."""
