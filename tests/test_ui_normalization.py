@@ -312,14 +312,19 @@ def test_large_images_are_computed_in_a_worker(view, dataset, qtbot, tmp_path):
     assert rel in view.message_label.text()
 
 
-def test_single_channel_dataset(view, tmp_path):
-    rng = np.random.default_rng(3)
+def _noise_train_and_flat(root, seed: int, dtype, top: int, flat_path: str, level: int, spike: int, shape):
+    """Three random single-channel train images, and a flat image with one brighter pixel; scanned."""
+    rng = np.random.default_rng(seed)
     for i in range(3):
-        _write(tmp_path, f"train/t_{i}.png", rng.integers(0, 256, (20, 24), dtype=np.uint8))
-    flat = np.full((20, 24), 90, np.uint8)
-    flat[5, 5] = 200
-    _write(tmp_path, "val/flat.png", flat)
-    result = scan(str(tmp_path))
+        _write(root, f"train/t_{i}.png", rng.integers(0, top, shape, dtype=dtype))
+    flat = np.full(shape, level, dtype)
+    flat[3, 4] = spike
+    _write(root, flat_path, flat)
+    return flat, scan(str(root))
+
+
+def test_single_channel_dataset(view, tmp_path):
+    _, result = _noise_train_and_flat(tmp_path, 3, np.uint8, 256, "val/flat.png", 90, 200, (20, 24))
     assert result.mode == "L"
     view.set_result(result, ["train"])
     assert [view.channel_combo.itemText(i) for i in range(view.channel_combo.count())] == ["L"]
@@ -342,18 +347,12 @@ def test_display_is_subsampled_but_numbers_use_every_pixel():
 
 
 def test_sixteen_bit_images(view, tmp_path):
-    rng = np.random.default_rng(5)
-    for i in range(3):
-        _write(tmp_path, f"train/g_{i}.png", rng.integers(0, 65536, (16, 20), dtype=np.uint16))
-    flat = np.full((16, 20), 30000, np.uint16)
-    flat[3, 4] = 40000
-    _write(tmp_path, "test/flat16.png", flat)
-    result = scan(str(tmp_path))
+    flat, result = _noise_train_and_flat(tmp_path, 5, np.uint16, 65536, "test/flat16.png", 30000, 40000, (16, 20))
     view.set_result(result, ["train"])
     view.show_image(result.images.paths.index("test/flat16.png"))
     assert view.error_message is None and "16-bit" in view.header_label.text().replace("\u200b", "")
     x = flat.astype(np.float64) / 65535.0
-    train = np.concatenate([np.asarray(Image.open(tmp_path / f"train/g_{i}.png"), np.float64).ravel()
+    train = np.concatenate([np.asarray(Image.open(tmp_path / f"train/t_{i}.png"), np.float64).ravel()
                             for i in range(3)]) / 65535.0
     ref = (x - train.mean()) / train.std()
     np.testing.assert_allclose(view.panels[1].image_item.image, ref, atol=1e-5)

@@ -444,15 +444,6 @@ class PairScores:
     crop_b: np.ndarray
 
 
-def thumb_scores(thumb_a: np.ndarray, thumb_b: np.ndarray, mirrors: bool = True,
-                 block: int = 512, mirrored_only: bool = False) -> PairScores:
-    """Compare thumbnails pairwise (thumb_a[i] with thumb_b[i]); see `row_scores`."""
-    p = len(thumb_a)
-    idx = np.arange(p)
-    return row_scores(np.concatenate([thumb_a, thumb_b]), idx, idx + p, mirrors=mirrors,
-                      block=block, mirrored_only=mirrored_only)
-
-
 def _features(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per thumbnail and crop alignment: unit vectors of the image and of its fine detail
     (P, n_align, CMP, CMP), and the fine detail's std (P, n_align)."""

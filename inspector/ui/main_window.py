@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFrame, QLabel, QMainWindow, QScrollArea, QSplitter, QTabWidget,
+from PySide6.QtWidgets import (QApplication, QFrame, QLabel, QMainWindow, QScrollArea, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
 from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings
@@ -33,6 +33,7 @@ from .preview import ImagePreview
 from .progress_panel import ProgressPanel
 from .recent import RecentFolders
 from .source_selector import SourceSelector, leaky_sources
+from .splitters import side_by_side
 from .statistics_panel import StatisticsPanel
 from .theme import THEMES, app_icon, apply_theme, current_theme
 from .worker import CallWorker, ScanWorker, WorkerRunner, with_stats_source
@@ -71,7 +72,6 @@ class MainWindow(QMainWindow):
         self.recent = RecentFolders(self.settings)
         self._scan_worker: ScanWorker | None = None
         self._export_worker: CallWorker | None = None
-        self._normalization_ok = False  # the source splits give mean/std (see _refresh_normalization)
         self._demo_worker: CallWorker | None = None
         self._pending_live: ScanProgress | None = None
         self._last_partial: ScanProgress | None = None
@@ -109,13 +109,7 @@ class MainWindow(QMainWindow):
         self.stats_panel = StatisticsPanel()
         self.image_list = ImageList()
         self.preview = ImagePreview()
-        self.images_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.images_splitter.setObjectName("imagesSplitter")
-        self.images_splitter.addWidget(self.image_list)
-        self.images_splitter.addWidget(self.preview)
-        self.images_splitter.setStretchFactor(0, 3)
-        self.images_splitter.setStretchFactor(1, 1)
-        self.images_splitter.setChildrenCollapsible(False)
+        self.images_splitter = side_by_side("imagesSplitter", self.image_list, self.preview, (3, 1))
         self.normalization = NormalizationView()
         self.leakage = LeakagePanel()
 
@@ -357,7 +351,7 @@ class MainWindow(QMainWindow):
     def _clear_dataset(self, keep_messages: bool = False) -> None:
         self._stages.clear()  # drops the remaining display stages of an earlier result
         self.result = None
-        self._normalization_ok = False
+        self._dataset_std = None
         self.findings = None
         self._leakage_error = None
         self._last_partial = None
@@ -459,7 +453,7 @@ class MainWindow(QMainWindow):
         self.source_selector.set_splits(self.result.splits, self.source)
         self.source_selector.blockSignals(False)
         self.stats_panel.set_result(self.result)
-        self._dataset_std = self._refresh_normalization()
+        self._refresh_normalization()
 
     def _show_images(self) -> None:
         self.image_list.set_result(self.result, self._dataset_std)
@@ -604,7 +598,7 @@ class MainWindow(QMainWindow):
             self.source_selector.blockSignals(True)
             self.source_selector.set_selected(self.source)
             self.source_selector.blockSignals(False)
-        self._dataset_std = self._refresh_normalization()
+        self._refresh_normalization()
         self.image_list.set_dataset_std(self._dataset_std)
         self.normalization.set_result(self.result, list(self.source))
         self._source_warning()
@@ -617,22 +611,21 @@ class MainWindow(QMainWindow):
     def _use_train_only(self) -> None:
         self.set_source_splits(["train"])
 
-    def _refresh_normalization(self) -> list[float] | None:
-        """Update the exported-normalization line; returns the source std (None when unusable)."""
+    def _refresh_normalization(self) -> None:
+        """Update the exported-normalization line and the source std (None when the source splits
+        hold no readable pixel: then there is nothing to export or paste)."""
         assert self.result is not None
         try:
             mean, std, max_value = normalization_stats(self.result, self.source)
         except StatsSourceError as exc:
+            self._dataset_std = None
             self.stats_panel.set_normalization(self.source, problem=_escape(str(exc)))
             self._notice("normalization", None)
-            self._normalization_ok = False
-            self._update_actions()
-            return None
-        self._normalization_ok = True
+        else:
+            self._dataset_std = std
+            self.stats_panel.set_normalization(self.source, mean, std, max_value)
+            self._notice("normalization", notices.normalization_notice(result_warnings(self.result, self.source, std)))
         self._update_actions()
-        self.stats_panel.set_normalization(self.source, mean, std, max_value)
-        self._notice("normalization", notices.normalization_notice(result_warnings(self.result, self.source, std)))
-        return std
 
     def _update_leakage_badge(self) -> None:
         errors = self.leakage.error_count() if self.findings else 0
@@ -710,7 +703,7 @@ class MainWindow(QMainWindow):
     def _can_export(self) -> bool:
         # A result is only ever the current scan's (a new scan clears it first).
         return (self.result is not None and self.findings is not None and self._export_worker is None
-                and self._normalization_ok)
+                and self._dataset_std is not None)
 
     @Slot(object)
     def _on_exported(self, path: str) -> None:
@@ -767,7 +760,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(scanning)
         self.export_action.setEnabled(self._can_export())
         # Snippets and export need normalization numbers: none when the source has no readable pixel.
-        numbers = has_result and self._normalization_ok
+        numbers = has_result and self._dataset_std is not None
         for act in self.snippet_actions.values():
             act.setEnabled(numbers)
         self.snippet_button.setEnabled(numbers)

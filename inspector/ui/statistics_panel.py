@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.scan import ScanResult
 from ..core.stats import SplitStats
 from .histogram_plot import HistogramPlot
 from .properties_view import PropertiesView
 from .split_table import SplitTable
+from .splitters import side_by_side
 
 NORM_TIP = ("The mean and std written to the export and the snippets: pixel-weighted over every "
             "pixel of the source split(s), population std (ddof=0). 0–1 scale = after ToTensor(); "
@@ -54,13 +55,7 @@ class StatisticsPanel(QWidget):
         self.norm_label.setWordWrap(True)
         self.histograms = HistogramPlot()
         self.properties = PropertiesView()
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("statsSplitter")
-        self.splitter.addWidget(self.histograms)
-        self.splitter.addWidget(self.properties)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setChildrenCollapsible(False)
+        self.splitter = side_by_side("statsSplitter", self.histograms, self.properties, (3, 2))
         self.splitter.setMinimumHeight(HISTOGRAMS_MIN_HEIGHT)  # three readable channel plots, always
 
         layout = QVBoxLayout(self)
