@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inspector.core import leakage  # noqa: E402
 from inspector.core.hashing import N_VIEWS, perceptual_signature  # noqa: E402
+from inspector.core.table_from_images import table_from_images  # noqa: E402
 
 TRANSFORMS = ("jpeg60", "half", "crop3", "bright10", "mirror", "png", "exact")
 EXPECTED_KIND = {"mirror": "mirror", "png": "exact", "exact": "exact"}   # others: near
@@ -162,7 +163,7 @@ def load_table(root: Path):
         items.append((r, split, cls, im))
     order = {"train": 0, "val": 1, "test": 2}
     items.sort(key=lambda t: (order.get(t[1], 9), t[0]))
-    return leakage.table_from_images(items, split_names=["train", "val", "test"])
+    return table_from_images(items, split_names=["train", "val", "test"])
 
 
 def evaluate(table, findings, truth, manifest: dict | None, label: str) -> dict:

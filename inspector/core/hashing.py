@@ -10,7 +10,7 @@ scan's workers from the canonical decoded image (no second decode later):
   is the least distance between one image's whole-image hash (view 0) and any view of the other,
   so slightly cropped and mirrored copies land close.
 - A THUMB_SIZE x THUMB_SIZE grey thumbnail (uint8) of the whole image, squashed to a square and
-  contrast-stretched (its own min..max onto 0..255), for the finer confirmation in leakage.py,
+  contrast-stretched (its own min..max onto 0..255), for the finer confirmation in leakage/confirmation.py,
   which compares it against crops and mirrors of the other image's thumbnail.
 
 Why these choices (measured on 2,000 real photo crops plus 350 planted near copies):

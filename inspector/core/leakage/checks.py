@@ -1,0 +1,185 @@
+"""The leakage checks: exact and near duplicates across splits, label conflicts, the normalization
+source, file-name collisions and per-split drift, and `find_leakage`, which runs them all.
+
+Large groups of exact duplicates are reported against the first file of their group (O(k), not
+O(k^2)), and the near search runs on one representative per (content, split).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..table import ImageTable
+from .candidates import NEAR_THRESHOLD, near_candidates
+from .confirmation import confirm_pairs
+from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
+
+DRIFT_THRESHOLD = 0.05       # per-channel mean difference from train, 0-1 scale (about 13 grey levels)
+
+
+def _exact_findings(table: ImageTable, include_within_split: bool) -> tuple[list[Finding], np.ndarray]:
+    """Exact-duplicate findings, and for each row the first row with the same content in the same split."""
+    n = len(table)
+    ch = np.ascontiguousarray(table.content_hash, dtype=np.uint64).reshape(n, 2)
+    findings: list[Finding] = []
+    rep = np.arange(n)
+    if n == 0:
+        return findings, rep
+    order = np.lexsort((np.arange(n), ch[:, 1], ch[:, 0]))   # by content, then table order
+    sc = ch[order]
+    new = np.ones(n, bool)
+    new[1:] = (sc[1:] != sc[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], n)
+    for s, e in zip(starts, ends):
+        if e - s < 2:
+            continue
+        members = order[s:e]                      # table order within the group
+        first = int(members[0])
+        first_in_split: dict[int, int] = {}
+        for m in members:
+            m = int(m)
+            sp = int(table.split[m])
+            if sp in first_in_split:
+                rep[m] = first_in_split[sp]
+            else:
+                first_in_split[sp] = m
+        for m in members[1:]:
+            # every file against the first file of its group (table order: train first)
+            m = int(m)
+            if int(table.split[m]) == int(table.split[first]) and not include_within_split:
+                continue
+            msg = (f"Exact duplicate: {describe(table, m)} has the same decoded pixels as "
+                   f"{describe(table, first)} (distance 0).")
+            findings.append(pair_finding(table, "exact", first, m, 0.0, msg))
+            lc = label_conflict(table, first, m, "exact", 0.0)
+            if lc is not None:
+                findings.append(lc)
+    return findings, rep
+
+
+def _near_findings(table: ImageTable, rep: np.ndarray, near_threshold: int,
+                   include_within_split: bool, mirrors: bool = True) -> list[Finding]:
+    rows = np.flatnonzero(rep == np.arange(len(table)))
+    if len(rows) < 2:
+        return []
+    a, b, d = near_candidates(table.phash, near_threshold, groups=np.asarray(table.split),
+                              cross_only=not include_within_split, rows=rows)
+    if len(a) == 0:
+        return []
+    # exact duplicates (same content, different splits) are already reported as exact
+    ch = np.asarray(table.content_hash, dtype=np.uint64)
+    differ = (ch[a] != ch[b]).any(axis=1)
+    a, b, d = a[differ], b[differ], d[differ]
+    ok, is_mirror, sc = confirm_pairs(table, a, b, mirrors=mirrors)
+    findings: list[Finding] = []
+    for k in np.flatnonzero(ok):
+        i, j, dist = int(a[k]), int(b[k]), float(d[k])
+        kind = "mirror" if is_mirror[k] else "near"
+        if kind == "mirror":
+            head = f"Mirrored copy: {describe(table, j)} is a horizontally flipped copy of {describe(table, i)}"
+        else:
+            head = f"Near duplicate: {describe(table, j)} is a near copy of {describe(table, i)}"
+        crop = max(sc.crop_a[k], sc.crop_b[k])
+        crop_txt = f", about {crop:.1%} border cropped" if crop >= 0.01 else ""
+        msg = (f"{head} (perceptual-hash distance {int(dist)} of 64 bits, threshold {near_threshold}; "
+               f"thumbnail correlation {sc.corr[k]:.3f}, fine detail {sc.fine[k]:.2f}{crop_txt}).")
+        findings.append(pair_finding(table, kind, i, j, dist, msg))
+        lc = label_conflict(table, i, j, kind, dist)
+        if lc is not None:
+            findings.append(lc)
+    return findings
+
+
+def stats_source_findings(source_splits: Sequence[str]) -> list[Finding]:
+    """The exported normalization uses val or test data: error with test, warning with val only."""
+    held_out = [s for s in ("val", "test") if s in source_splits]
+    if not held_out:
+        return []
+    severity = "error" if "test" in held_out else "warning"
+    which = " and ".join(held_out)
+    msg = (f"Normalization statistics are computed from {', '.join(source_splits)}: they include "
+           f"held-out {which} data, so information from {which} leaks into training. "
+           f"Compute mean and std on train only.")
+    # splits: the held-out splits that leaked (at most val and test: the export allows two)
+    return [Finding("stats_source", severity, tuple(held_out), (), None, msg, ())]
+
+
+def _name_collisions(table: ImageTable, max_tries: int = 8) -> list[Finding]:
+    """Same basename in two splits with different content (info): one finding per name and pair
+    of splits, naming the first files (table order) whose contents differ."""
+    by_name: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, p in enumerate(table.paths):
+        by_name[p.rsplit("/", 1)[-1]][int(table.split[i])].append(i)
+    ch = np.asarray(table.content_hash, dtype=np.uint64)
+    findings = []
+    for name in sorted(by_name):
+        per_split = by_name[name]
+        if len(per_split) < 2:
+            continue
+        codes = sorted(per_split)
+        for x, cx in enumerate(codes):
+            for cy in codes[x + 1:]:
+                pair = next(((i, j) for i in per_split[cx][:max_tries] for j in per_split[cy][:max_tries]
+                             if (ch[i] != ch[j]).any()), None)
+                if pair is None:      # same content: an exact duplicate, reported as such
+                    continue
+                i, j = pair
+                msg = (f"Name collision: {describe(table, i)} and {describe(table, j)} share the file "
+                       f"name '{name}' but have different content (worth knowing if files are matched "
+                       f"by name, e.g. to labels or masks).")
+                findings.append(pair_finding(table, "name_collision", i, j, None, msg, severity="info"))
+    return findings
+
+
+def _drift_findings(split_means: Mapping[str, Sequence[float]], reference: str = "train",
+                    threshold: float = DRIFT_THRESHOLD) -> list[Finding]:
+    if reference not in split_means:
+        return []
+    ref = np.asarray(split_means[reference], dtype=np.float64)
+    names = ["grey"] if len(ref) == 1 else (["R", "G", "B"] if len(ref) == 3 else [str(c) for c in range(len(ref))])
+    findings = []
+    for split, means in split_means.items():
+        if split == reference:
+            continue
+        m = np.asarray(means, dtype=np.float64)
+        if m.shape != ref.shape or not np.all(np.isfinite(m)) or not np.all(np.isfinite(ref)):
+            continue
+        diff = np.abs(m - ref)
+        c = int(np.argmax(diff))
+        if diff[c] <= threshold:
+            continue
+        detail = ", ".join(f"{names[k]} {m[k]:.3f} vs {ref[k]:.3f}" for k in range(len(ref)))
+        msg = (f"Drift: the mean of split {split} differs from {reference} by up to {diff[c]:.3f} "
+               f"(channel {names[c]}; {detail}; 0-1 scale), more than the threshold {threshold}. "
+               f"The splits may not come from the same distribution.")
+        findings.append(Finding("drift", "info", (split, reference), (), float(diff[c]), msg, ()))
+    return findings
+
+
+def find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[float]],
+                 source_splits: Sequence[str] = ("train",), near_threshold: int = NEAR_THRESHOLD,
+                 include_within_split: bool = True, mirrors: bool = True) -> list[Finding]:
+    """All leakage findings of a scanned dataset, sorted by severity, kind and paths.
+
+    `split_means` maps a split to its per-channel mean (0-1 scale), for drift against train.
+    `source_splits` are the splits the exported normalization statistics come from.
+    """
+    findings: list[Finding] = []
+    exact, rep = _exact_findings(table, include_within_split)
+    findings += exact
+    findings += _near_findings(table, rep, int(near_threshold), include_within_split, mirrors=mirrors)
+    findings += stats_source_findings(list(source_splits))
+    findings += _name_collisions(table)
+    findings += _drift_findings(split_means)
+    return sort_findings(findings)
+
+
+def scan_leakage(result, source_splits: Sequence[str] = ("train",)) -> list[Finding]:
+    """find_leakage for a ScanResult: drift is measured on each non-empty split's exact,
+    pixel-weighted mean (the split statistics), not on an average of per-image means."""
+    split_means = {name: [float(v) for v in st.mean] for name, st in result.split_stats.items()
+                   if st.images}
+    return find_leakage(result.images, split_means, source_splits=source_splits)

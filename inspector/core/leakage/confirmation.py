@@ -1,0 +1,331 @@
+"""Confirmation of candidate pairs on the scan's thumbnails.
+
+The thumbnails are compared over the same crop alignments (0 to 6% border removed from either
+image in 0.75% steps, mirrored or not, compared at 24x24 after an area resampling): a copy
+correlates almost perfectly after removing the mean (`CONFIRM_CORR`), and so does its fine detail
+(`CONFIRM_FINE`): what is left after removing a locally cubic fit and the row and column means, so
+that neither the smooth shading of look-alike skies nor the 8-bit banding of their gradients
+(stripes along a row or column) counts as shared detail. There must be some fine detail to compare
+(`CONFIRM_TEXTURE`), and the two images' contrast, brightness and colour cast (per-image std and
+mean from the table) must agree within `CONTRAST_TOLERANCE`, `BRIGHTNESS_TOLERANCE` and
+`COLOUR_TOLERANCE`: the thumbnails are contrast-stretched, so these come from the table.
+
+In crowds of look-alikes a cheap 16x16 comparison passes only each image's `CONFIRM_NEIGHBOURS`
+best-looking candidates (pairs across splits first) to the confirmation. Images under 64 px a side
+(digits, CIFAR, icons) must match almost pixel for pixel (`TINY_CONFIRM_CORR`): their look-alikes
+correlate as well as re-encoded copies of photos.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hashing import GRID, THUMB_SIZE
+from ..table import ImageTable
+from .candidates import closest_either_side
+
+CONFIRM_CORR = 0.96          # thumbnail correlation after removing the mean, best alignment
+CONFIRM_FINE = 0.45          # correlation of the fine detail (see _fine)
+# Images smaller than the hash grid (GRID = 64 px a side: MNIST digits, CIFAR thumbnails, icons):
+# their thumbnail is the whole image upsampled, and distinct look-alikes (two handwritten "1"s)
+# correlate up to 0.996 / fine 0.94 there. Measured on 8,000 MNIST digits with 200 planted
+# copies: at 0.997 / 0.95 no false pair (and none on all 70,000 digits); JPEG q60 copies 46 of 50,
+# +10% brightness 50 of 50, 3% crops 2 of 50, half-size 0 (a 14x14 digit has lost the detail
+# that tells it apart).
+TINY_SIDE = GRID
+TINY_CONFIRM_CORR = 0.997
+TINY_CONFIRM_FINE = 0.95
+# Mirrored alignments double the look-alikes a pair can match (a pier's planks, a curved wall):
+# on the 20,000-photo corpus, two distinct cross-split crops confirmed as mirrors at correlation
+# 0.961 / 0.968 and fine detail 0.58 / 0.65, while planted mirrored copies score >= 0.998 / 0.994.
+# Mirrors are optional (DESIGN section 4), so they must clear a much higher bar.
+MIRROR_CONFIRM_CORR = 0.985
+MIRROR_CONFIRM_FINE = 0.80
+CONFIRM_TEXTURE = 0.25       # least fine-detail std of the two thumbnails (stretched 0-255 units)
+CONTRAST_TOLERANCE = 0.30    # per-image std ratio up to 1.30 (a +10% brightness copy: 1.10)
+BRIGHTNESS_TOLERANCE = 0.30  # per-image mean ratio up to 1.30 (on mean + 0.02, 0-1 scale)
+COLOUR_TOLERANCE = 0.08      # per-channel colour cast (channel mean - grey) / (grey + 0.05), RGB only
+
+# Crowds of look-alikes (60,000 handwritten digits, product shots on white) put hundreds of images
+# within NEAR_THRESHOLD bits of each other. The work stays bounded: only the CONFIRM_NEIGHBOURS of
+# an image's hash candidates whose thumbnails correlate best (a cheap 16x16 comparison) go on to
+# the full confirmation. A copy is its original's closest look-alike by far, so it is not crowded out.
+CONFIRM_NEIGHBOURS = 5
+CONFIRM_BLOCK = 4096         # candidate pairs confirmed at a time (bounds memory)
+# Tiny pairs need near pixel identity, which already shows in the cheap 16x16 comparison: copies
+# (JPEG q60, brightness) correlate >= 0.998 there, 99.7% of look-alike digit pairs below 0.98.
+TINY_LOOK_FLOOR = 0.98
+
+
+
+_CMP = 24                                       # comparison side (area-resampled from THUMB_SIZE)
+ALIGN_CROPS = tuple(np.round(np.linspace(0.0, 0.06, 9), 4))  # border fraction removed, per side
+_SG5 = np.array([-3.0, 12.0, 17.0, 12.0, -3.0]) / 35.0      # Savitzky-Golay 5-point, cubic-exact
+
+
+def _area_matrix(n_out: int, n_in: int, lo: float, hi: float) -> np.ndarray:
+    """(n_out, n_in) box-filter resampling of the interval [lo, hi) (pixel units) onto n_out cells."""
+    edges = lo + np.arange(n_out + 1) * (hi - lo) / n_out
+    j = np.arange(n_in)
+    ov = np.minimum(edges[1:, None], j[None, :] + 1.0) - np.maximum(edges[:-1, None], j[None, :])
+    ov = np.clip(ov, 0.0, None)
+    return ov / ov.sum(axis=1, keepdims=True)
+
+
+_AREA = np.stack([_area_matrix(_CMP, THUMB_SIZE, c * THUMB_SIZE, (1 - c) * THUMB_SIZE)
+                  for c in ALIGN_CROPS]).astype(np.float32)    # (n_align, CMP, T)
+_AREA_RIGHT = np.ascontiguousarray(_AREA.transpose(2, 0, 1).reshape(THUMB_SIZE, -1))  # (T, n_align*CMP)
+
+
+def _sandwich(m: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """m @ x @ m.T for every (n, n) image of x (..., n, n), as two large matrix products."""
+    lead = x.shape[:-2]
+    k = int(np.prod(lead)) if lead else 1
+    n, r = x.shape[-1], m.shape[0]
+    y = x.reshape(k * n, n) @ m.T                               # (k*n, r): columns
+    y = y.reshape(k, n, r).transpose(1, 0, 2).reshape(n, k * r)
+    z = (m @ y).reshape(r, k, r).transpose(1, 0, 2)             # (k, r, r): rows
+    return z.reshape(*lead, r, r)
+
+
+def _fine_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(C E, C S): E crops the valid (n-4) region, S is the 5-point Savitzky-Golay smoothing on
+    it, C removes the mean; fine(x) = CE x (CE).T - CS x (CS).T."""
+    sg = np.zeros((n - 4, n))
+    for r in range(n - 4):
+        sg[r, r:r + 5] = _SG5
+    eye = np.eye(n)[2:n - 2]
+    centre = np.eye(n - 4) - 1.0 / (n - 4)
+    return (centre @ eye).astype(np.float32), (centre @ sg).astype(np.float32)
+
+
+_FINE_E, _FINE_S = _fine_matrices(_CMP)
+
+
+def _fine(x: np.ndarray) -> np.ndarray:
+    """Fine detail of (..., CMP, CMP) images: x minus its separable 5-point Savitzky-Golay (cubic)
+    smoothing on the valid region, then double-centred (row and column means removed).
+
+    Smooth shading (gradients, vignetting, the soft curves of skies) up to cubic order cancels,
+    and so do stripes constant along a row or a column (the banding of 8-bit sky gradients, which
+    look-alike skies share), so what remains is texture and noise: copies share it, look-alikes
+    do not. Mirroring commutes with it (the filter is symmetric).
+    """
+    return _sandwich(_FINE_E, x) - _sandwich(_FINE_S, x)
+
+
+def _unit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x (..., h, w) with its mean removed and scaled to unit norm (shape kept), and its std."""
+    c = x - x.mean(axis=(-2, -1), keepdims=True)
+    norm = np.sqrt((c * c).sum(axis=(-2, -1), keepdims=True))
+    std = norm[..., 0, 0] / np.sqrt(x.shape[-2] * x.shape[-1])
+    return c / np.maximum(norm, 1e-9), std
+
+
+def _aligned(thumbs: np.ndarray) -> np.ndarray:
+    """(P, n_align, CMP, CMP) float32: each thumbnail with each border fraction removed, resampled."""
+    p = len(thumbs)
+    n_al = len(ALIGN_CROPS)
+    t = thumbs.astype(np.float32).reshape(p * THUMB_SIZE, THUMB_SIZE)
+    # right side for all alignments in one product: (P*T, T) @ (T, n_al*CMP)
+    y = (t @ _AREA_RIGHT).reshape(p, THUMB_SIZE, n_al, _CMP).transpose(2, 1, 0, 3)
+    y = y.reshape(n_al, THUMB_SIZE, p * _CMP)
+    out = np.matmul(_AREA, y)                                   # (n_al, CMP, P*CMP)
+    return out.reshape(n_al, _CMP, p, _CMP).transpose(2, 0, 1, 3)
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Best-alignment scores of candidate pairs (arrays of length P)."""
+
+    corr: np.ndarray       # correlation after removing the mean
+    fine: np.ndarray       # correlation of the fine detail
+    texture: np.ndarray    # least fine-detail std of the two thumbnails at that alignment
+    mirrored: np.ndarray   # bool: the best alignment is mirrored
+    crop_a: np.ndarray     # border fraction removed from a / from b at the best alignment
+    crop_b: np.ndarray
+
+
+def _features(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per thumbnail and crop alignment: unit vectors of the image and of its fine detail
+    (P, n_align, CMP, CMP), and the fine detail's std (P, n_align)."""
+    aligned = _aligned(thumbs)
+    unit, _ = _unit(aligned)
+    fine, fine_std = _unit(_fine(aligned))
+    return unit, fine, fine_std
+
+
+def row_scores(thumbs: np.ndarray, a: np.ndarray, b: np.ndarray, mirrors: bool = True,
+               block: int = 2048, mirrored_only: bool = False) -> PairScores:
+    """Compare thumbnails thumbs[a[i]] and thumbs[b[i]] over the crop alignments (and mirrors) and
+    keep the best one.
+
+    Alignments: a whole vs b with c removed, and a with c removed vs b whole, for c in ALIGN_CROPS,
+    each also with b mirrored (`mirrors`; only mirrored with `mirrored_only`). The best alignment
+    maximises corr + fine. Each image's aligned features are computed once per block of pairs,
+    however many pairs of the block it is in (crowds of look-alikes meet often).
+    """
+    p = len(a)
+    n_al = len(ALIGN_CROPS)
+    crops = np.asarray(ALIGN_CROPS)
+    crop_a = np.concatenate([np.zeros(n_al), crops[1:]])      # per alignment column
+    crop_b = np.concatenate([crops, np.zeros(n_al - 1)])
+    out = {k: np.zeros(p) for k in ("score", "corr", "fine", "texture", "crop_a", "crop_b")}
+    out["score"][:] = -np.inf
+    mir = np.zeros(p, bool)
+    for lo in range(0, p, block):
+        hi = min(p, lo + block)
+        r = np.arange(hi - lo)
+        rows, inv = np.unique(np.concatenate([a[lo:hi], b[lo:hi]]), return_inverse=True)
+        unit, fine, fine_std = _features(thumbs[rows])
+        ia, ib = inv[:hi - lo], inv[hi - lo:]
+        ua, fa, fsa = unit[ia].reshape(hi - lo, n_al, -1), fine[ia].reshape(hi - lo, n_al, -1), fine_std[ia]
+        ub, fb, fsb = unit[ib], fine[ib], fine_std[ib]
+        # texture per alignment column: least fine-detail std of the two compared images
+        tx = np.concatenate([np.minimum(fsa[:, :1], fsb), np.minimum(fsa[:, 1:], fsb[:, :1])], axis=1)
+        for is_m in ((True,) if mirrored_only else (False, True) if mirrors else (False,)):
+            ubv = (ub[..., ::-1] if is_m else ub).reshape(hi - lo, n_al, -1)
+            fbv = (fb[..., ::-1] if is_m else fb).reshape(hi - lo, n_al, -1)
+            c1 = np.concatenate([np.einsum("pd,pad->pa", ua[:, 0], ubv),
+                                 np.einsum("pad,pd->pa", ua[:, 1:], ubv[:, 0])], axis=1)
+            c2 = np.concatenate([np.einsum("pd,pad->pa", fa[:, 0], fbv),
+                                 np.einsum("pad,pd->pa", fa[:, 1:], fbv[:, 0])], axis=1)
+            score = c1 + c2
+            k = np.argmax(score, axis=1)
+            better = score[r, k] > out["score"][lo:hi]
+            sl = np.flatnonzero(better) + lo
+            kb = k[better]
+            rb = r[better]
+            out["score"][sl] = score[rb, kb]
+            out["corr"][sl] = c1[rb, kb]
+            out["fine"][sl] = c2[rb, kb]
+            out["texture"][sl] = tx[rb, kb]
+            out["crop_a"][sl] = crop_a[kb]
+            out["crop_b"][sl] = crop_b[kb]
+            mir[sl] = is_m
+    return PairScores(out["corr"], out["fine"], out["texture"], mir, out["crop_a"], out["crop_b"])
+
+
+def _grey(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v.mean(axis=1) if v.ndim == 2 else v
+
+
+def contrast_ratio(std: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Ratio (>= 1) of two images' contrast: per-image std averaged over channels (1 if both flat)."""
+    s = _grey(std)
+    hi, lo = np.maximum(s[a], s[b]), np.minimum(s[a], s[b])
+    return np.where(hi <= 1e-9, 1.0, hi / np.maximum(lo, 1e-9))
+
+
+def brightness_ratio(mean: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Ratio (>= 1) of two images' mean brightness, on mean + 0.02 (0-1 scale) so black stays stable."""
+    g = _grey(mean) + 0.02
+    return np.maximum(g[a], g[b]) / np.minimum(g[a], g[b])
+
+
+def colour_difference(mean: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Largest difference of the colour cast (channel mean - grey) / (grey + 0.05); 0 for one channel."""
+    m = np.asarray(mean, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] < 2:
+        return np.zeros(len(a))
+    g = m.mean(axis=1, keepdims=True)
+    cast = (m - g) / (g + 0.05)
+    return np.abs(cast[a] - cast[b]).max(axis=1)
+
+
+def confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors: bool = True,
+                  per_image: int | None = CONFIRM_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, PairScores]:
+    """(is_copy, is_mirror, scores) for candidate pairs (row arrays a, b)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if len(a) == 0:
+        z = np.zeros(0)
+        return np.zeros(0, bool), np.zeros(0, bool), PairScores(z, z, z, np.zeros(0, bool), z, z)
+    # cheap table checks first: only pairs that pass them are compared on thumbnails
+    pre = ((contrast_ratio(table.std, a, b) <= 1.0 + CONTRAST_TOLERANCE)
+           & (brightness_ratio(table.mean, a, b) <= 1.0 + BRIGHTNESS_TOLERANCE)
+           & (colour_difference(table.mean, a, b) <= COLOUR_TOLERANCE))
+    n = len(a)
+    corr, fine, tex = np.zeros(n), np.zeros(n), np.zeros(n)
+    mir, ca, cb = np.zeros(n, bool), np.zeros(n), np.zeros(n)
+    ok = np.zeros(n, bool)
+    k = np.flatnonzero(pre)
+    look_mirrored = np.zeros(n, bool)
+    small = np.minimum(table.width, table.height) < TINY_SIDE
+    tiny = small[a] | small[b]
+    if len(k):
+        split = np.asarray(table.split)
+        keep, look_mirrored[k], _ = _looks(table.thumb, a[k], b[k], per_image, mirrors,
+                                              same_group=split[a[k]] == split[b[k]],
+                                              floor=np.where(tiny[k], TINY_LOOK_FLOOR, -1.0))
+        k = k[keep]
+    k = k[np.lexsort((b[k], a[k]))]  # pairs of one image together: its features are reused
+    # unmirrored alignments first; a mirror only when no unmirrored alignment confirms the pair
+    # (so a near copy of a left-right symmetric image stays "near")
+    for mirrored in ((False, True) if mirrors else (False,)):
+        if mirrored:  # only pairs that look more alike mirrored than not can be mirrored copies
+            k = k[look_mirrored[k]]
+        if len(k) == 0:
+            break
+        base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
+                                else (CONFIRM_CORR, CONFIRM_FINE))
+        confirmed = []
+        for lo in range(0, len(k), CONFIRM_BLOCK):
+            kk = k[lo:lo + CONFIRM_BLOCK]
+            sc = row_scores(table.thumb, a[kk], b[kk], mirrors=False, mirrored_only=mirrored)
+            min_corr = np.where(tiny[kk], max(base_corr, TINY_CONFIRM_CORR), base_corr)
+            min_fine = np.where(tiny[kk], max(base_fine, TINY_CONFIRM_FINE), base_fine)
+            good = (sc.corr >= min_corr) & (sc.fine >= min_fine) & (sc.texture >= CONFIRM_TEXTURE)
+            better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
+            upd = kk[better]
+            corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
+            ca[upd], cb[upd], mir[upd] = sc.crop_a[better], sc.crop_b[better], mirrored
+            ok[kk[good]] = True
+            confirmed.append(good)
+        k = k[~np.concatenate(confirmed)]
+    return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb)
+
+
+_LOOK = 16  # side of the cheap look-alike comparison
+
+
+def _look_vectors(thumbs: np.ndarray) -> np.ndarray:
+    """(P, _LOOK*_LOOK) float32 unit vectors: thumbnails box-reduced to 16x16, mean removed."""
+    f = THUMB_SIZE // _LOOK
+    t = thumbs.astype(np.float32).reshape(len(thumbs), _LOOK, f, _LOOK, f).mean(axis=(2, 4))
+    t -= t.mean(axis=(1, 2), keepdims=True)
+    v = t.reshape(len(thumbs), -1)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
+
+
+def _looks(thumb: np.ndarray, a: np.ndarray, b: np.ndarray, k: int | None, mirrors: bool,
+           same_group: np.ndarray | None = None, floor: np.ndarray | float = -1.0
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cheap look-alike comparison of candidate pairs (16x16, whole images): the indices of the
+    pairs among the k best-correlating candidates of a or of b (all with k None), so the expensive
+    confirmation only sees an image's closest look-alikes, pairs across splits first (they are the
+    leaks; `same_group` marks the others) and none correlating below `floor`; per pair whether it
+    correlates better mirrored; and the correlations."""
+    rows, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    v = _look_vectors(thumb[rows])
+    ia, ib = inv[:len(a)], inv[len(a):]
+    score = np.empty(len(a), np.float32)
+    mirrored = np.zeros(len(a), bool)
+    for lo in range(0, len(a), 1 << 16):
+        sl = slice(lo, lo + (1 << 16))
+        va, vb = v[ia[sl]], v[ib[sl]]
+        s = np.einsum("pd,pd->p", va, vb)
+        if mirrors:
+            vbm = vb.reshape(-1, _LOOK, _LOOK)[:, :, ::-1].reshape(len(vb), -1)
+            sm = np.einsum("pd,pd->p", va, vbm)
+            mirrored[sl] = sm > s
+            s = np.maximum(s, sm)
+        score[sl] = s
+    above = score >= floor
+    rank = -score + (2.0 * same_group if same_group is not None else 0.0)  # correlations are <= 1
+    keep = np.flatnonzero(above)
+    if k is not None:
+        keep = keep[closest_either_side(a[keep], b[keep], rank[keep], k)]
+    return keep, mirrored, score
