@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="split(s) the normalization mean/std come from, comma-separated (default: train)")
     s.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     s.add_argument("--quiet", action="store_true", help="no progress line or summary")
+    s.add_argument("--progress-every", type=float, default=None, metavar="SECONDS",
+                   help="when stderr is not a terminal (a log file, CI), print a progress line every "
+                        "SECONDS (default 10); on a terminal the progress line is live")
     b = sub.add_parser("bench", help="scan throughput versus Pillow decoding alone, and peak memory")
     b.add_argument("root")
     b.add_argument("--repeats", type=int, default=3)
@@ -73,6 +76,7 @@ def _scan(args: argparse.Namespace) -> int:
     from .core.layout import LayoutError, discover, split_name
     from .core.leakage import scan_leakage
     from .core.scan import scan
+    from .cli_progress import DEFAULT_LINE_INTERVAL, ProgressPrinter
 
     try:
         layout = discover(args.root)
@@ -83,7 +87,8 @@ def _scan(args: argparse.Namespace) -> int:
         print(f"error: no image files found under {layout.root} "
               f"({len(layout.skipped)} other entries skipped)", file=sys.stderr)
         return EXIT_USAGE
-    problem = _check_output(args.json) or _check_workers(args.workers)
+    problem = (_check_output(args.json) or _check_workers(args.workers)
+               or _check_progress_every(args.progress_every))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -96,10 +101,12 @@ def _scan(args: argparse.Namespace) -> int:
             print(f"error: --source names unknown split(s) {', '.join(unknown)}; "
                   f"splits found: {', '.join(layout.splits)}", file=sys.stderr)
             return EXIT_USAGE
-    show = not args.quiet and sys.stderr.isatty()
-    result = scan(layout, workers=args.workers, on_progress=_print_progress if show else None)
-    if show:
-        print(file=sys.stderr)
+    printer = None if args.quiet else ProgressPrinter(interval=args.progress_every or DEFAULT_LINE_INTERVAL)
+    try:
+        result = scan(layout, workers=args.workers, on_progress=printer)
+    finally:
+        if printer:
+            printer.finish()
     source = source or default_source(result)
     findings = scan_leakage(result, source)
     try:
@@ -148,14 +155,8 @@ def _check_workers(workers: int | None) -> str | None:
     return "--workers must be 1 or more" if workers is not None and workers < 1 else None
 
 
-def _print_progress(p) -> None:
-    from .core.formatting import clock
-
-    rate = p.done / p.elapsed if p.elapsed > 0 else 0.0
-    splits = " ".join(f"{name} {d}/{t}" for name, (d, t) in p.per_split.items())
-    line = (f"\r{p.done}/{p.total} ({100 * p.fraction:.0f}%) [{splits}] {rate:.0f} img/s "
-            f"ETA {clock(p.eta)} failed {p.failed}")
-    print(line.ljust(100), end="", file=sys.stderr, flush=True)
+def _check_progress_every(seconds: float | None) -> str | None:
+    return "--progress-every must be more than 0 seconds" if seconds is not None and not seconds > 0 else None
 
 
 def _print_summary(result, doc: dict, out: str | None) -> None:
