@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from .core.decode import READ_FORMATS
 from .core.layout import discover
 from .core.scan import default_workers, scan, worker_pool
 
@@ -23,7 +24,7 @@ def _load_only(paths: list[str]) -> float:
     cpu0 = time.process_time()
     for p in paths:
         try:
-            with Image.open(p) as im:
+            with Image.open(p, formats=READ_FORMATS) as im:
                 im.load()
         except Exception:
             pass
@@ -36,7 +37,7 @@ def _pil_loader(paths: list[str]) -> float:
     for p in paths:
         try:
             with open(p, "rb") as fh:
-                Image.open(fh).convert("RGB")
+                Image.open(fh, formats=READ_FORMATS).convert("RGB")
         except Exception:
             pass
     return time.process_time() - cpu0

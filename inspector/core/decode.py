@@ -18,6 +18,11 @@ from .table import (FLAG_16BIT, FLAG_16BIT_COLOUR, FLAG_ALPHA, FLAG_ANIMATED, FL
 _EXIF_ORIENTATION = 0x0112
 _SINGLE_CHANNEL_8BIT = {"L": None, "1": FLAG_BILEVEL, "LA": FLAG_ALPHA, "La": FLAG_ALPHA}
 _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+# The only decoders a dataset may reach. Pillow would otherwise pick any plugin by the file's
+# first bytes, and its EPS plugin runs Ghostscript (``gs`` from PATH) on the file: a dataset
+# from the internet must never make us execute a program. (A JPEG with extra frames, as phones
+# write, still opens through the JPEG decoder, as format MPO.)
+READ_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
 _EXTENSION_FORMATS = {
     ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".gif": "GIF",
     ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
@@ -60,7 +65,7 @@ def decode(abspath: str) -> Decoded:
             # Pillow refuses images above 2x MAX_IMAGE_PIXELS and only warns above 1x; we refuse
             # above 1x, at open time, before any pixel buffer is allocated.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(abspath) as im:
+            with Image.open(abspath, formats=READ_FORMATS) as im:
                 return _decode_open(im, abspath, nbytes)
     except DecodeError:
         raise
@@ -160,7 +165,7 @@ def _bomb_reason(abspath: str) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             Image.MAX_IMAGE_PIXELS = None
-            with Image.open(abspath) as im:
+            with Image.open(abspath, formats=READ_FORMATS) as im:
                 w, h = im.size
         dims = f"{w} x {h} = {w * h:,} pixels"
     except Exception:

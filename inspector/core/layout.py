@@ -140,15 +140,16 @@ def discover(root: str) -> DatasetLayout:
     if kind != "flat":
         _skip_beside_splits(layout, split_dirs, images_dir.path if kind == "yolo" else None)
     real_root = os.path.realpath(root)
-    seen_dirs: set[str] = set()
-    # A link inside one split that leads back to the root or to another split's folder must not
-    # pull that split's images into this one: those folders are only walked as their own split.
-    reserved = {os.path.realpath(p) for _, p in split_dirs} | ({real_root} if kind != "flat" else set())
+    # A link inside a split that leads back to the root (or to YOLO's images/) would pull every
+    # split into this one: not followed. Any other folder, linked into several splits or a split
+    # folder that is itself a link to another (val -> train), is walked once per split it appears
+    # in, so its images count in each and a copy across splits is found as leakage.
+    reserved = {real_root, os.path.realpath(images_dir.path)} if kind == "yolo" else \
+        {real_root} if kind == "splits" else set()
     for split, path in sorted(split_dirs, key=lambda sp: (_split_sort_key(sp[0]), sp[1])):
         if split not in layout.splits:
             layout.splits.append(split)
-        _walk(layout, real_root, path, split, split_root=path, seen=seen_dirs,
-              reserved=reserved - {os.path.realpath(path)})
+        _walk(layout, real_root, path, split, split_root=path, seen=set(), reserved=reserved)
     layout.files.sort(key=lambda f: (_split_sort_key(f.split), f.path))
     layout.skipped.sort(key=lambda s: s.path)
     layout.broken.sort(key=lambda s: s.path)
@@ -188,11 +189,11 @@ def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_roo
         real = os.path.realpath(folder)
         if real in reserved:
             rel, _ = _rel(layout, folder)
-            layout.skipped.append(Skipped(rel, split, "link to the dataset root or another split's folder; not followed"))
+            layout.skipped.append(Skipped(rel, split, "link back to the dataset root; not followed"))
             continue
         if real in seen:
             rel, _ = _rel(layout, folder)
-            layout.skipped.append(Skipped(rel, split, "folder visited already (symbolic-link loop or second link to it)"))
+            layout.skipped.append(Skipped(rel, split, "folder visited already in this split (symbolic-link loop or second link to it)"))
             continue
         seen.add(real)
         try:
