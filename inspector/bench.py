@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from .core.decode import READ_FORMATS
-from .core.layout import discover
+from .core.sources import complete, open_source
 from .core.scan import default_workers, scan, worker_pool
 
 
@@ -80,7 +80,7 @@ def _peak_rss_mb() -> tuple[float, float]:
 
 def run(root: str, repeats: int = 3, workers: int | None = None) -> dict:
     workers = workers or default_workers()
-    layout = discover(root)
+    layout = complete(open_source(root))
     paths = [f.abspath for f in layout.files]
     print(f"{len(paths)} files under {root}; {workers} worker processes; {repeats} interleaved runs, best kept")
     runs: dict[str, list[Measure]] = {"load": [], "loader": [], "scan": []}

@@ -19,7 +19,9 @@ def _parser() -> argparse.ArgumentParser:
                     "leakage checks. With no command, opens the window.")
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("scan", help="scan a dataset headless and optionally export JSON")
-    s.add_argument("root", help="dataset folder (train/val/test, YOLO images/..., or a flat folder)")
+    s.add_argument("root", metavar="SOURCE",
+                   help="dataset folder (train/val/test, YOLO images/..., or a flat folder), manifest "
+                        "(.csv/.tsv/.jsonl), Parquet file or folder, WebDataset .tar shard(s) or YOLO data.yaml")
     s.add_argument("--json", metavar="OUT", help="write the schema-1 export here (atomically); - for stdout")
     s.add_argument("--per-image", action="store_true", help="include one record per image in the export")
     s.add_argument("--source", default=None, metavar="SPLITS",
@@ -73,19 +75,22 @@ def _open_window(argv: list[str]) -> int:
 
 def _scan(args: argparse.Namespace) -> int:
     from .core.export import StatsSourceError, build_document, default_source, write_json_atomic
-    from .core.layout import LayoutError, discover, split_name
+    from .core.layout import LayoutError, split_name
     from .core.leakage import scan_leakage
     from .core.scan import scan
     from .cli_progress import DEFAULT_LINE_INTERVAL, ProgressPrinter
+    from .core.sources import discovering, open_source, prefetch
 
     try:
-        layout = discover(args.root)
+        layout = open_source(args.root)
+        prefetch(layout, 1)
     except LayoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not layout.files:
-        print(f"error: no image files found under {layout.root} "
-              f"({len(layout.skipped)} other entries skipped)", file=sys.stderr)
+        print(f"error: no image files found in {layout.uri or layout.root} "
+              f"({len(layout.skipped) + len(layout.broken)} other entries skipped or unreadable)",
+              file=sys.stderr)
         return EXIT_USAGE
     problem = (_check_output(args.json) or _check_workers(args.workers)
                or _check_progress_every(args.progress_every))
@@ -95,7 +100,7 @@ def _scan(args: argparse.Namespace) -> int:
     source = None
     if args.source:  # split names or their aliases (Valid, TESTING, dev...), any case
         source = [split_name(s.strip()) or s.strip() for s in args.source.split(",") if s.strip()]
-    if source:
+    if source and not discovering(layout):  # a manifest still being read: checked after the scan
         unknown = [s for s in source if s not in layout.splits]
         if unknown:
             print(f"error: --source names unknown split(s) {', '.join(unknown)}; "

@@ -88,7 +88,7 @@ def test_failures_are_listed_and_not_fatal(tmp_path):
 
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert cli.main(["scan", str(tmp_path / "missing")]) == 2
-    assert "No such folder" in capsys.readouterr().err
+    assert "No such file or folder" in capsys.readouterr().err
     (tmp_path / "empty" / "train").mkdir(parents=True)
     (tmp_path / "empty" / "train" / "notes.txt").write_text("x")
     assert cli.main(["scan", str(tmp_path / "empty")]) == 2

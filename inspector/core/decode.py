@@ -6,6 +6,7 @@ for 16-bit single-channel data, which we keep at full precision (scaled by 1/655
 """
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass
@@ -52,12 +53,27 @@ class Decoded:
         return 3 if self.image.mode == "RGB" else 1
 
 
-def decode(abspath: str) -> Decoded:
-    """Open, check and fully decode one file; raise DecodeError with a clear reason otherwise."""
-    try:
-        nbytes = os.path.getsize(abspath)
-    except OSError as exc:
-        raise DecodeError(_os_reason(exc)) from None
+Source = str | bytes
+
+
+def _open(source: Source) -> Image.Image:
+    return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source, formats=READ_FORMATS)
+
+
+def decode(source: Source, name: str | None = None) -> Decoded:
+    """Open, check and fully decode one image; raise DecodeError with a clear reason otherwise.
+
+    ``source`` is a file path or the encoded bytes (a tar member, a Parquet cell); ``name`` is the
+    item's file name when ``source`` is bytes, for the extension check.
+    """
+    if isinstance(source, bytes):
+        nbytes, name = len(source), name or ""
+    else:
+        name = name or source
+        try:
+            nbytes = os.path.getsize(source)
+        except OSError as exc:
+            raise DecodeError(_os_reason(exc)) from None
     if nbytes == 0:
         raise DecodeError("empty file (0 bytes)")
     try:
@@ -65,14 +81,14 @@ def decode(abspath: str) -> Decoded:
             # Pillow refuses images above 2x MAX_IMAGE_PIXELS and only warns above 1x; we refuse
             # above 1x, at open time, before any pixel buffer is allocated.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(abspath, formats=READ_FORMATS) as im:
-                return _decode_open(im, abspath, nbytes)
+            with _open(source) as im:
+                return _decode_open(im, name, nbytes)
     except DecodeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DecodeError(_bomb_reason(abspath)) from None
+        raise DecodeError(_bomb_reason(source)) from None
     except UnidentifiedImageError:
-        raise DecodeError(_not_an_image_reason(abspath)) from None
+        raise DecodeError(_not_an_image_reason(source)) from None
     except PermissionError:
         raise DecodeError("permission denied: the file cannot be read") from None
     except OSError as exc:
@@ -83,7 +99,7 @@ def decode(abspath: str) -> Decoded:
         raise DecodeError("not enough memory to decode this image") from None
 
 
-def _decode_open(im: Image.Image, abspath: str, nbytes: int) -> Decoded:
+def _decode_open(im: Image.Image, name: str, nbytes: int) -> Decoded:
     fmt = im.format or "unknown"
     mode = im.mode
     flags = 0
@@ -94,7 +110,7 @@ def _decode_open(im: Image.Image, abspath: str, nbytes: int) -> Decoded:
         flags |= FLAG_ANIMATED
     if _exif_orientation(im) not in (0, 1):
         flags |= FLAG_EXIF_ROTATED
-    expected = _EXTENSION_FORMATS.get(os.path.splitext(abspath)[1].lower())
+    expected = _EXTENSION_FORMATS.get(os.path.splitext(name)[1].lower())
     if expected and fmt != expected and not (expected == "JPEG" and fmt == "MPO"):  # MPO is a JPEG
         flags |= FLAG_WRONG_EXTENSION
     width, height = im.size
@@ -159,13 +175,13 @@ def _exif_orientation(im: Image.Image) -> int:
         return 1
 
 
-def _bomb_reason(abspath: str) -> str:
+def _bomb_reason(source: Source) -> str:
     limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             Image.MAX_IMAGE_PIXELS = None
-            with Image.open(abspath, formats=READ_FORMATS) as im:
+            with _open(source) as im:
                 w, h = im.size
         dims = f"{w} x {h} = {w * h:,} pixels"
     except Exception:
@@ -175,10 +191,13 @@ def _bomb_reason(abspath: str) -> str:
     return f"image too large ({dims}); refused above Pillow's limit of {limit:,} pixels (decompression-bomb protection)"
 
 
-def _not_an_image_reason(abspath: str) -> str:
+def _not_an_image_reason(source: Source) -> str:
     try:
-        with open(abspath, "rb") as fh:
-            head = fh.read(512)
+        if isinstance(source, bytes):
+            head = source[:512]
+        else:
+            with open(source, "rb") as fh:
+                head = fh.read(512)
     except OSError as exc:
         return _os_reason(exc)
     text = head.lstrip().lower()

@@ -217,6 +217,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
         "tool": {"name": TOOL_NAME, "version": __version__},
         "dataset": {
             "root": result.root, "layout": result.layout_kind, "splits": list(result.splits),
+            "source": {"kind": result.source_kind, "uri": result.source_uri or result.root},
             "classes": result.classes, "fingerprint": result.fingerprint, "mode": result.mode,
             "images": len(result.images), "failed": len(result.failures), "skipped": len(result.skipped),
         },

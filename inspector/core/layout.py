@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 SPLIT_ALIASES = {
@@ -39,6 +40,12 @@ class ImageFile:
     split: str
     label: str | None
     name_note: str | None = None  # set when the on-disk name is not valid UTF-8
+    # Identity for the cache: the file's size and mtime, or its container's (tar shard, Parquet file).
+    size: int = 0
+    mtime_ns: int = 0
+    # None for a plain file at ``abspath``; else a small picklable value (see core.sources.locators)
+    # telling a worker where the bytes are inside the container at ``abspath``.
+    locator: object = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,11 @@ class DatasetLayout:
     files: list[ImageFile] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     broken: list[Skipped] = field(default_factory=list)  # entries that cannot be read at all
+    source_kind: str = "folder"  # folder, manifest, parquet, webdataset or yolo (export: dataset.source)
+    uri: str = ""                # what the user opened (a folder, a file, a pattern or a URL)
+    storage_options: dict | None = None  # fsspec options for URL sources, handed to the workers
+    # Lazy sources: batches of items not discovered yet (core.sources.lazy drains it as a scan goes).
+    pending: Iterator[list[ImageFile]] | None = None
 
     @property
     def classes(self) -> dict[str, dict[str, int]]:
@@ -136,7 +148,7 @@ def discover(root: str) -> DatasetLayout:
     if not split_dirs:
         split_dirs = [("all", root)]
 
-    layout = DatasetLayout(root=root, kind=kind, splits=[])
+    layout = DatasetLayout(root=root, kind=kind, splits=[], uri=root)
     if kind != "flat":
         _skip_beside_splits(layout, split_dirs, images_dir.path if kind == "yolo" else None)
     real_root = os.path.realpath(root)
@@ -249,7 +261,7 @@ def _visit(layout: DatasetLayout, real_root: str, entry: os.DirEntry, split: str
     if label is not None:
         label = display_name(label)[0]
     note = "file name is not valid UTF-8; shown with replacement characters" if repaired else None
-    layout.files.append(ImageFile(rel, entry.path, split, label, note))
+    layout.files.append(ImageFile(rel, entry.path, split, label, note, st.st_size, st.st_mtime_ns))
 
 
 def _label(path: str, split_root: str) -> str | None:

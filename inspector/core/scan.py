@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,13 +28,15 @@ import xxhash
 
 from . import hashing
 from .decode import DecodeError, decode
-from .layout import DatasetLayout, ImageFile, Skipped, discover
+from . import sources
+from .layout import DatasetLayout, ImageFile, Skipped
 from .stats import SplitAccumulator, SplitStats, image_histogram, image_moments, size_summary
 from .table import FLAG_BAD_NAME, FLAG_NAMES, ImageTable
 
 INLINE_BELOW = 48          # tiny datasets: decoding in-process beats starting worker processes
 PROGRESS_INTERVAL = 0.1    # seconds between progress records
 SNAPSHOT_INTERVAL = 0.5    # seconds between partial per-split statistics for live display
+PREFETCH_PER_WORKER = 16 * 64  # items a lazy source lists before the scan starts (16 full chunks)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ScanProgress:
     per_split: dict[str, tuple[int, int]]  # split -> (done, total)
     current: str | None             # a path just finished, for display
     partial: dict[str, SplitStats] | None = None  # live statistics, every SNAPSHOT_INTERVAL
+    discovering: bool = False       # the source is still being listed: totals are so far, not final
 
     @property
     def fraction(self) -> float:
@@ -75,6 +78,8 @@ class ScanResult:
     workers: int
     fingerprint: str = ""
     extra: dict = field(default_factory=dict)
+    source_kind: str = "folder"    # DESIGN section 7: folder, manifest, parquet, webdataset, yolo
+    source_uri: str = ""
 
     @property
     def channels(self) -> int:
@@ -119,9 +124,10 @@ class _ChunkResult:
     cpu_seconds: float = 0.0  # worker CPU time spent on this chunk (benchmarks compare it)
 
 
-def measure_file(index: int, f: ImageFile) -> tuple[_Row, np.ndarray]:
-    """Decode one file and measure it; raises DecodeError with the reason."""
-    dec = decode(f.abspath)
+def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = None) -> tuple[_Row, np.ndarray]:
+    """Decode one item (its path or bytes, as read by the sources) and measure it; raises
+    DecodeError with the reason."""
+    dec = decode(f.abspath if payload is None else payload, f.path)
     hist = image_histogram(dec.image)
     moments = np.array(image_moments(hist))
     phash, thumb = hashing.perceptual_signature(dec.image)
@@ -135,7 +141,7 @@ def _flag_names(flags: int) -> list[str]:
     return [name for bit, name in FLAG_NAMES.items() if flags & bit]
 
 
-def _scan_chunk(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
+def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None = None) -> _ChunkResult:
     crash_on = os.environ.get("INSPECTOR_TEST_CRASH_ON")  # fault injection for the crash-isolation test
     if crash_on and multiprocessing.parent_process() is not None:
         if any(crash_on in f.path for _, f in items):
@@ -144,10 +150,13 @@ def _scan_chunk(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
     rows: list[_Row] = []
     failures: list[tuple[int, str]] = []
     accumulators: dict[str, SplitAccumulator] = {}
-    for index, f in items:
+    payloads = sources.iter_payloads((f for _, f in items), storage_options)
+    for (index, f), (_, payload) in zip(items, payloads):
         acc = accumulators.setdefault(f.split, SplitAccumulator())
         try:
-            row, hist = measure_file(index, f)
+            if isinstance(payload, sources.ReadError):
+                raise DecodeError(str(payload))
+            row, hist = measure_file(index, f, payload)
         except DecodeError as exc:
             failures.append((index, str(exc)))
             acc.failed += 1
@@ -189,17 +198,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _chunks(files: list[ImageFile], size: int) -> Iterable[list[tuple[int, ImageFile]]]:
-    for start in range(0, len(files), size):
-        yield [(i, files[i]) for i in range(start, min(start + size, len(files)))]
-
-
 class _Collector:
     """Merges chunk results into preallocated columns and per-split accumulators."""
 
     def __init__(self, layout: DatasetLayout) -> None:
         self.layout = layout
-        n = len(layout.files)
+        n = self.capacity = max(len(layout.files), 1)  # grows while a lazy source is discovered
         self.ok = np.zeros(n, bool)
         self.width = np.zeros(n, np.int32)
         self.height = np.zeros(n, np.int32)
@@ -207,7 +211,7 @@ class _Collector:
         self.format = np.zeros(n, np.int16)
         self.mode = np.zeros(n, np.int16)
         self.channels = np.zeros(n, np.int8)
-        self.stats = np.zeros((4, n, 3))  # mean, std, min, max in native channels (grey -> 3 copies)
+        self.stats = np.zeros((n, 4, 3))  # mean, std, min, max in native channels (grey -> 3 copies)
         self.content = np.zeros((n, 2), np.uint64)
         self.phash = np.zeros((n, hashing.N_VIEWS), np.uint64)
         self.thumb = np.zeros((n, hashing.THUMB_SIZE, hashing.THUMB_SIZE), np.uint8)
@@ -216,12 +220,38 @@ class _Collector:
         self.mode_names: list[str] = []
         self.failures: dict[int, str] = {}
         self.acc = {s: SplitAccumulator() for s in layout.splits}
-        for b in layout.broken:  # broken links and unreadable folders count as failed files
-            if b.split in self.acc:
-                self.acc[b.split].failed += 1
+        self.broken_counted = 0
         self.done = 0
         self.cpu_seconds = 0.0
         self.done_by_split = {s: 0 for s in layout.splits}
+        self.count_broken()
+
+    def count_broken(self) -> None:
+        """Broken links, unreadable folders and missing manifest files count as failed files
+        of their split (a lazy source lists more of them as it goes)."""
+        broken = self.layout.broken
+        for b in broken[self.broken_counted:]:
+            if b.split is not None:
+                self._split(b.split).failed += 1
+        self.broken_counted = len(broken)
+
+    def _split(self, split: str) -> SplitAccumulator:
+        if split not in self.acc:
+            self.acc[split] = SplitAccumulator()
+            self.done_by_split[split] = 0
+        return self.acc[split]
+
+    def _grow(self, needed: int) -> None:
+        """Enlarge every per-item column (first axis) to hold ``needed`` items."""
+        if needed <= self.capacity:
+            return
+        new = max(needed, 2 * self.capacity)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and value.shape[:1] == (self.capacity,):
+                grown = np.zeros((new, *value.shape[1:]), value.dtype)
+                grown[:self.capacity] = value
+                setattr(self, name, grown)
+        self.capacity = new
 
     def _code(self, names: list[str], value: str) -> int:
         if value not in names:
@@ -229,24 +259,26 @@ class _Collector:
         return names.index(value)
 
     def add(self, chunk: _ChunkResult, items: list[tuple[int, ImageFile]]) -> None:
+        self._grow(len(self.layout.files))
         i = chunk.index
         self.ok[i] = True
         self.width[i], self.height[i], self.nbytes[i] = chunk.numbers[:, 0], chunk.numbers[:, 1], chunk.numbers[:, 2]
         self.channels[i], self.flags[i] = chunk.numbers[:, 3], chunk.numbers[:, 4]
         self.format[i] = [self._code(self.format_names, fmt) for fmt, _ in chunk.names]
         self.mode[i] = [self._code(self.mode_names, mode) for _, mode in chunk.names]
-        self.stats[:, i, :] = chunk.moments.transpose(1, 0, 2)
+        self.stats[i] = chunk.moments
         self.content[i] = chunk.content
         self.phash[i] = chunk.phash
         self.thumb[i] = chunk.thumb
         for i, reason in chunk.failures:
             self.failures[i] = reason
         for split, acc in chunk.accumulators.items():
-            self.acc[split].merge(acc)
+            self._split(split).merge(acc)
         self.cpu_seconds += chunk.cpu_seconds
         self.done += len(items)
         for _, f in items:
             self.done_by_split[f.split] += 1
+        self.count_broken()
 
     @property
     def mode_name(self) -> str:
@@ -259,8 +291,10 @@ class _Collector:
         return {s: a.finalize(s, mode) for s, a in self.acc.items()}
 
     def result(self, elapsed: float, workers: int) -> ScanResult:
+        self._grow(len(self.layout.files))
+        self.count_broken()
         layout, mode = self.layout, self.mode_name
-        keep = np.flatnonzero(self.ok)
+        keep = np.flatnonzero(self.ok[:len(layout.files)])
         c = 3 if mode == "RGB" else 1
         split_names = list(layout.splits)
         label_names = sorted({f.label for f in layout.files if f.label is not None})
@@ -274,13 +308,14 @@ class _Collector:
             width=self.width[keep], height=self.height[keep], nbytes=self.nbytes[keep],
             format_names=self.format_names, format=self.format[keep],
             mode_names=self.mode_names, mode=self.mode[keep],
-            mean=self.stats[0, keep, :c], std=self.stats[1, keep, :c],
-            min=self.stats[2, keep, :c], max=self.stats[3, keep, :c],
+            mean=self.stats[keep, 0, :c], std=self.stats[keep, 1, :c],
+            min=self.stats[keep, 2, :c], max=self.stats[keep, 3, :c],
             content_hash=self.content[keep], phash=self.phash[keep], thumb=self.thumb[keep],
             flags=self.flags[keep],
         )
         split_stats = {}
-        for s, acc in self.acc.items():
+        for s in split_names:
+            acc = self._split(s)
             rows = table.rows_in(s)
             split_stats[s] = acc.finalize(s, mode, size_summary(table.width[rows], table.height[rows],
                                                                 nbytes=table.nbytes[rows]))
@@ -294,6 +329,7 @@ class _Collector:
             skipped=list(layout.skipped), elapsed=elapsed, workers=workers,
             fingerprint=_fingerprint(table, failures),
             extra={"worker_cpu_seconds": self.cpu_seconds},
+            source_kind=layout.source_kind, source_uri=layout.uri,
         )
 
 
@@ -310,18 +346,21 @@ def _fingerprint(table: ImageTable, failures: list[Failure]) -> str:
 
 def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
               chunk_size: int | None = None) -> Generator[ScanProgress, None, ScanResult]:
-    """Scan a dataset root (or an already discovered layout); yield progress, return the result."""
+    """Scan a dataset source (a path any kind of ``sources.open_source``, or an opened layout);
+    yield progress, return the result. A lazy source is discovered as the scan goes."""
     t0 = time.perf_counter()
-    layout = discover(source) if isinstance(source, str) else source
-    files = layout.files
+    layout = sources.open_source(source) if isinstance(source, str) else source
     workers = workers or default_workers()
-    if len(files) < INLINE_BELOW:
+    # Enough chunks to balance cores and report progress, few enough to be cheap; a lazy source
+    # is discovered only as far as this decision needs.
+    sources.prefetch(layout, max(INLINE_BELOW, workers * PREFETCH_PER_WORKER))
+    if len(layout.files) < INLINE_BELOW:
         workers = 1
-    if chunk_size is None:  # enough chunks to balance cores and report progress, few enough to be cheap
-        chunk_size = int(min(64, max(4, math.ceil(len(files) / (workers * 16)))))
+    if chunk_size is None:
+        chunk_size = int(min(64, max(4, math.ceil(len(layout.files) / (workers * 16)))))
     collector = _Collector(layout)
-    totals = {s: len(layout.files_in(s)) for s in layout.splits}
-    pacer = _Pacer(t0, len(files))
+    totals = _Totals(layout)
+    pacer = _Pacer(t0)
 
     def progress(current: str | None, force: bool = False) -> ScanProgress | None:
         return pacer.progress(collector, totals, current, force)
@@ -329,14 +368,15 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     first = progress(None, force=True)
     assert first is not None
     yield first
+    chunks = sources.iter_chunks(layout, chunk_size)
     if workers == 1:
-        for items in _chunks(files, chunk_size):
-            collector.add(_scan_chunk(items), items)
+        for items in chunks:
+            collector.add(_scan_chunk(items, layout.storage_options), items)
             p = progress(items[-1][1].path)
             if p:
                 yield p
     else:
-        yield from _run_pool(files, chunk_size, workers, collector, progress)
+        yield from _run_pool(chunks, layout.storage_options, workers, collector, progress)
     result = collector.result(time.perf_counter() - t0, workers)
     last = progress(None, force=True)
     if last:
@@ -387,25 +427,24 @@ def _crash_result(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
                         failures, accumulators)
 
 
-def _isolated(items: list[tuple[int, ImageFile]], workers: int) -> _ChunkResult:
+def _isolated(items: list[tuple[int, ImageFile]], workers: int, storage_options: dict | None) -> _ChunkResult:
     """Run one file alone in the pool; if the pool dies now, that file is the culprit."""
     try:
-        return worker_pool(workers).submit(_scan_chunk, items).result()
+        return worker_pool(workers).submit(_scan_chunk, items, storage_options).result()
     except BrokenProcessPool:
         shutdown_pool()
         return _crash_result(items)
 
 
-def _run_pool(files, chunk_size, workers, collector, progress):
+def _run_pool(chunks, storage_options, workers, collector, progress):
     pending: deque[tuple[Future, list]] = deque()
-    chunks = iter(_chunks(files, chunk_size))
 
     def refill() -> None:
         while len(pending) < workers * 3:  # a few chunks in flight: bounded memory
             items = next(chunks, None)
             if items is None:
                 return
-            pending.append((worker_pool(workers).submit(_scan_chunk, items), items))
+            pending.append((worker_pool(workers).submit(_scan_chunk, items, storage_options), items))
 
     try:
         refill()
@@ -420,7 +459,7 @@ def _run_pool(files, chunk_size, workers, collector, progress):
                 pending.clear()
                 shutdown_pool()
                 for item in suspects:
-                    collector.add(_isolated([item], workers), [item])
+                    collector.add(_isolated([item], workers, storage_options), [item])
                     p = progress(item[1].path)
                     if p:
                         yield p
@@ -436,15 +475,33 @@ def _run_pool(files, chunk_size, workers, collector, progress):
             fut.cancel()
 
 
+class _Totals:
+    """Items per split discovered so far (final once the source is fully listed)."""
+
+    def __init__(self, layout: DatasetLayout) -> None:
+        self.layout = layout
+        self.counted = 0
+        self.per_split: dict[str, int] = {s: 0 for s in layout.splits}
+
+    def update(self) -> dict[str, int]:
+        files = self.layout.files
+        for f in files[self.counted:]:
+            self.per_split[f.split] = self.per_split.get(f.split, 0) + 1
+        self.counted = len(files)
+        for s in self.layout.splits:
+            self.per_split.setdefault(s, 0)
+        return {s: self.per_split[s] for s in self.layout.splits}
+
+
 class _Pacer:
     """Throttles progress records and estimates the time left."""
 
-    def __init__(self, t0: float, total: int) -> None:
-        self.t0, self.total = t0, total
+    def __init__(self, t0: float) -> None:
+        self.t0 = t0
         self.last = 0.0
         self.last_snapshot = 0.0
 
-    def progress(self, collector: _Collector, totals: dict[str, int], current: str | None,
+    def progress(self, collector: _Collector, totals: _Totals, current: str | None,
                  force: bool) -> ScanProgress | None:
         now = time.perf_counter()
         if not force and now - self.last < PROGRESS_INTERVAL:
@@ -452,18 +509,20 @@ class _Pacer:
         self.last = now
         elapsed = now - self.t0
         done = collector.done
+        discovering = sources.discovering(totals.layout)
+        total = len(totals.layout.files)
         eta = None
-        if 0 < done < self.total and elapsed > 0.2:
-            eta = (self.total - done) * elapsed / done
-        elif done >= self.total:
+        if 0 < done < total and elapsed > 0.2 and not discovering:
+            eta = (total - done) * elapsed / done
+        elif done >= total and not discovering:
             eta = 0.0
         partial = None
         if force or now - self.last_snapshot >= SNAPSHOT_INTERVAL:
             self.last_snapshot = now
             partial = collector.snapshot()
-        per_split = {s: (collector.done_by_split[s], totals[s]) for s in totals}
-        return ScanProgress(done, self.total, len(collector.failures), elapsed, eta, per_split,
-                            current, partial)
+        per_split = {s: (collector.done_by_split.get(s, 0), t) for s, t in totals.update().items()}
+        return ScanProgress(done, total, len(collector.failures), elapsed, eta, per_split,
+                            current, partial, discovering)
 
 
 def scan(source: str | DatasetLayout, *, workers: int | None = None,

@@ -1,0 +1,28 @@
+"""Small helpers the source kinds share: split names from file names, the sorted split list."""
+from __future__ import annotations
+
+import re
+
+from ..layout import SPLIT_ORDER, DatasetLayout, split_name
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+KNOWN_SPLITS = "train, val, test or an alias (training, valid, validation, dev, testing)"
+
+
+def split_from_name(name: str) -> str | None:
+    """The split a shard or Parquet file name starts with: ``train-00000-of-00004.parquet``,
+    ``validation_0001.tar``, ``test.tar`` (any case)."""
+    stem = name.split(".", 1)[0]
+    first = re.split(r"[-_.\s]", stem, maxsplit=1)[0]
+    return split_name(first)
+
+
+def order_splits(layout: DatasetLayout) -> None:
+    """Put the layout's splits in the canonical order (train, val, test, all, then others)."""
+    layout.splits.sort(key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
+
+
+def note_split(layout: DatasetLayout, split: str) -> None:
+    if split not in layout.splits:
+        layout.splits.append(split)
+        order_splits(layout)

@@ -1,0 +1,34 @@
+"""Where an item's bytes are inside its container: small picklable values sent to the workers.
+
+An item with ``locator = None`` is a plain file at ``ImageFile.abspath``; otherwise ``abspath`` is
+the container (a tar shard, a Parquet file) and the locator says where inside it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TarMember:
+    """A member of an uncompressed tar shard: its data starts at ``offset`` and is ``size`` bytes."""
+
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class ParquetRow:
+    """Row ``row`` of row group ``row_group``; the image is the ``bytes`` field of struct ``column``."""
+
+    row_group: int
+    row: int
+    column: str
+
+
+def container_key(locator: object, abspath: str) -> tuple | None:
+    """Items with the same key are read from one opened container (one tar, one row group)."""
+    if isinstance(locator, TarMember):
+        return ("tar", abspath)
+    if isinstance(locator, ParquetRow):
+        return ("parquet", abspath, locator.row_group)
+    return None
