@@ -536,3 +536,25 @@ def test_grey_file_and_rgb_file_with_the_same_pixels_are_exact_copies(tmp_path):
     assert result is not None and result.mode == "RGB"
     found = [f for f in leakage.scan_leakage(result) if f.kind in ("exact", "near")]
     assert [(f.kind, f.severity, f.paths) for f in found] == [("exact", "error", ("train/x/a.png", "test/x/b.png"))]
+
+
+def test_sequential_names_collide_as_one_finding_per_split_pair():
+    """img_000.png .. in every split: one grouped finding per pair of splits (count + examples),
+    not one per name; a name whose files are identical is an exact copy, not counted."""
+    items, k = [], 0
+    for split, n in (("train", 6), ("val", 5), ("test", 2)):
+        for i in range(n):
+            k += 1
+            items.append((f"{split}/a/img_{i:03d}.png", split, "a", texture(100 + k, (40, 30))))
+    same = texture(99, (40, 30))
+    items += [("train/a/same.png", "train", "a", same), ("val/a/same.png", "val", "a", same.copy())]
+    table = table_from_images(items)
+    found = [f for f in find_leakage(table, means_of(table)) if f.kind == "name_collision"]
+    by_splits = {f.splits: f for f in found}
+    assert sorted(by_splits) == [("train", "test"), ("train", "val"), ("val", "test")]
+    tv = by_splits[("train", "val")]
+    assert tv.message.startswith("Name collision: 5 file names appear in both train and val")
+    assert "'img_000.png', 'img_001.png', 'img_002.png' and 2 more" in tv.message
+    assert "same.png" not in tv.message
+    assert tv.paths == ("train/a/img_000.png", "val/a/img_000.png") and len(tv.rows) == 2
+    assert "2 file names appear in both val and test" in by_splits[("val", "test")].message

@@ -1,12 +1,11 @@
 """The leakage checks: exact and near duplicates across splits, label conflicts, the normalization
-source, file-name collisions and per-split drift, and `find_leakage`, which runs them all.
+source, per-split drift, and (from `names`) file-name collisions, and `find_leakage`, which runs them all.
 
 Large groups of exact duplicates are reported against the first file of their group (O(k), not
 O(k^2)), and the near search runs on one representative per (content, split).
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -15,6 +14,7 @@ from ..table import ImageTable
 from .candidates import NEAR_THRESHOLD, near_candidates
 from .confirmation import confirm_pairs
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
+from .names import name_collisions
 
 DRIFT_THRESHOLD = 0.05       # per-channel mean difference from train, 0-1 scale (about 13 grey levels)
 
@@ -107,33 +107,6 @@ def stats_source_findings(source_splits: Sequence[str]) -> list[Finding]:
     return [Finding("stats_source", severity, tuple(held_out), (), None, msg, ())]
 
 
-def _name_collisions(table: ImageTable, max_tries: int = 8) -> list[Finding]:
-    """Same basename in two splits with different content (info): one finding per name and pair
-    of splits, naming the first files (table order) whose contents differ."""
-    by_name: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for i, p in enumerate(table.paths):
-        by_name[p.rsplit("/", 1)[-1]][int(table.split[i])].append(i)
-    ch = np.asarray(table.content_hash, dtype=np.uint64)
-    findings = []
-    for name in sorted(by_name):
-        per_split = by_name[name]
-        if len(per_split) < 2:
-            continue
-        codes = sorted(per_split)
-        for x, cx in enumerate(codes):
-            for cy in codes[x + 1:]:
-                pair = next(((i, j) for i in per_split[cx][:max_tries] for j in per_split[cy][:max_tries]
-                             if (ch[i] != ch[j]).any()), None)
-                if pair is None:      # same content: an exact duplicate, reported as such
-                    continue
-                i, j = pair
-                msg = (f"Name collision: {describe(table, i)} and {describe(table, j)} share the file "
-                       f"name '{name}' but have different content (worth knowing if files are matched "
-                       f"by name, e.g. to labels or masks).")
-                findings.append(pair_finding(table, "name_collision", i, j, None, msg, severity="info"))
-    return findings
-
-
 def _drift_findings(split_means: Mapping[str, Sequence[float]], reference: str = "train",
                     threshold: float = DRIFT_THRESHOLD) -> list[Finding]:
     if reference not in split_means:
@@ -172,7 +145,7 @@ def find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[float]],
     findings += exact
     findings += _near_findings(table, rep, int(near_threshold), include_within_split, mirrors=mirrors)
     findings += stats_source_findings(list(source_splits))
-    findings += _name_collisions(table)
+    findings += name_collisions(table)
     findings += _drift_findings(split_means)
     return sort_findings(findings)
 
