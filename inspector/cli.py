@@ -76,7 +76,6 @@ def _open_window(argv: list[str]) -> int:
 def _scan(args: argparse.Namespace) -> int:
     from .core.export import StatsSourceError, build_document, default_source, write_json_atomic
     from .core.layout import LayoutError, split_name
-    from .core.leakage import scan_leakage
     from .core.scan import scan
     from .cli_progress import DEFAULT_LINE_INTERVAL, ProgressPrinter
     from .core.sources import discovering, open_source, prefetch
@@ -113,7 +112,7 @@ def _scan(args: argparse.Namespace) -> int:
         if printer:
             printer.finish()
     source = source or default_source(result)
-    findings = scan_leakage(result, source)
+    findings = _check_leakage(result, source, show)
     try:
         doc = build_document(result, findings, source_splits=source, per_image=args.per_image)
     except StatsSourceError as exc:
@@ -162,6 +161,25 @@ def _check_workers(workers: int | None) -> str | None:
 
 def _check_progress_every(seconds: float | None) -> str | None:
     return "--progress-every must be more than 0 seconds" if seconds is not None and not seconds > 0 else None
+
+
+def _check_leakage(result, source: list[str], show: bool) -> list:
+    """The leakage phase, with its own progress line on a terminal."""
+    from .core.formatting import clock
+    from .core.leakage import iter_scan_leakage
+    from .core.leakage.progress import drain
+
+    steps = iter_scan_leakage(result, source)
+    if not show:
+        return drain(steps)
+    while True:
+        try:
+            p = next(steps)
+        except StopIteration as stop:
+            print(file=sys.stderr)
+            return stop.value
+        line = f"\rleakage check: {p.stage} ({100 * p.fraction:.0f}%) ETA {clock(p.eta)}"
+        print(line.ljust(100), end="", file=sys.stderr, flush=True)
 
 
 def _print_summary(result, doc: dict, out: str | None) -> None:

@@ -8,7 +8,8 @@ No image is decoded again. The stages, one module each:
 - `candidates`: which pairs are worth a closer look (multi-index hashing on the view hashes);
 - `confirmation`: which candidates are copies (the thumbnails, over crop and mirror alignments);
 - `findings`: the `Finding` type, severities and the report's order;
-- `checks`: every check of a dataset (`find_leakage`, `scan_leakage`).
+- `checks`: every check of a dataset (`find_leakage`, `scan_leakage`, and their generators
+  `iter_find_leakage`, `iter_scan_leakage`, which report `progress.LeakageProgress`).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from ..table_from_images import table_from_images
 from .candidates import (CHUNK_BITS, GUARANTEED_RADIUS, HASH_NEIGHBOURS, N_CHUNKS, NEAR_THRESHOLD,
                          brute_force_pairs, closest_either_side, closest_per_query, mih_join,
                          near_candidates, view_distance)
-from .checks import DRIFT_THRESHOLD, find_leakage, scan_leakage, stats_source_findings
+from .checks import (DRIFT_THRESHOLD, find_leakage, iter_find_leakage, iter_scan_leakage, scan_leakage,
+                     stats_source_findings)
 from .confirmation import (ALIGN_CROPS, BRIGHTNESS_TOLERANCE, COLOUR_TOLERANCE, CONFIRM_BLOCK,
                            CONFIRM_CORR, CONFIRM_FINE, CONFIRM_NEIGHBOURS, CONFIRM_TEXTURE,
                            CONTRAST_TOLERANCE, MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE,
@@ -25,6 +27,7 @@ from .confirmation import (ALIGN_CROPS, BRIGHTNESS_TOLERANCE, COLOUR_TOLERANCE, 
                            PairScores, brightness_ratio, colour_difference, confirm_pairs,
                            contrast_ratio, row_scores)
 from .findings import KINDS, SEVERITIES, Finding, count_by_severity, pair_severity, sort_findings
+from .progress import LeakageProgress
 
 __all__ = [
     "ALIGN_CROPS", "BRIGHTNESS_TOLERANCE", "CHUNK_BITS", "COLOUR_TOLERANCE", "CONFIRM_BLOCK",
@@ -32,7 +35,7 @@ __all__ = [
     "DRIFT_THRESHOLD", "GUARANTEED_RADIUS", "HASH_NEIGHBOURS", "KINDS", "MIRROR_CONFIRM_CORR",
     "MIRROR_CONFIRM_FINE", "N_CHUNKS", "NEAR_THRESHOLD", "SEVERITIES", "THUMB_SIZE",
     "TINY_CONFIRM_CORR", "TINY_CONFIRM_FINE", "TINY_LOOK_FLOOR", "TINY_SIDE", "Finding",
-    "PairScores", "brightness_ratio", "brute_force_pairs", "closest_either_side",
+    "LeakageProgress", "iter_find_leakage", "iter_scan_leakage", "PairScores", "brightness_ratio", "brute_force_pairs", "closest_either_side",
     "closest_per_query", "colour_difference", "confirm_pairs", "contrast_ratio",
     "count_by_severity", "find_leakage", "mih_join", "near_candidates", "pair_severity",
     "row_scores", "scan_leakage", "sort_findings", "stats_source_findings", "table_from_images",

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .progress import Steps, drain, scaled
+
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distance)
 # ---------------------------------------------------------------------------------------------
 # Thresholds, measured with scripts/bench_leakage.py on the 2,000 real photo crops of /work/corpus2k
 # (many of them non-overlapping crops of the same 49 photographs, in different splits) plus 490
@@ -85,12 +88,19 @@ def closest_per_query(q: np.ndarray, m: np.ndarray, d: np.ndarray, k: int
 def mih_join(query: np.ndarray, index: np.ndarray, threshold: int,
              block: int = 1 << 22, per_query: int | None = None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (q, m, d) of query against index: see iter_mih_join."""
+    return drain(iter_mih_join(query, index, threshold, block, per_query))
+
+
+def iter_mih_join(query: np.ndarray, index: np.ndarray, threshold: int,
+                  block: int = 1 << 22, per_query: int | None = None) -> Steps[Pairs]:
     """Pairs (q, m, d): query[q] (uint64 (Q,)) against index[m] (uint64 (M, V), all views).
 
     A pair is returned (possibly more than once) when some view v has a 16-bit chunk equal to the
     same chunk of query[q] and d = hamming(query[q], index[m, v]) <= threshold. Every pair with a
     view within GUARANTEED_RADIUS bits is found. Memory is bounded by `block` candidates at a time
-    and, with `per_query`, by that many closest matches per query and chunk.
+    and, with `per_query`, by that many closest matches per query and chunk. Yields the fraction
+    done after each block.
     """
     query = np.ascontiguousarray(query, dtype=np.uint64).reshape(-1)
     index = np.ascontiguousarray(index, dtype=np.uint64)
@@ -139,6 +149,7 @@ def mih_join(query: np.ndarray, index: np.ndarray, threshold: int,
                 out_m.append(bm)
                 out_d.append(bd)
             lo = hi
+            yield (c + lo / len(live)) / N_CHUNKS
         if per_query is not None and len(out_q) > 1:  # keep at most per_query per query live
             merged = closest_per_query(np.concatenate(out_q), np.concatenate(out_m),
                                        np.concatenate(out_d), per_query)
@@ -175,28 +186,44 @@ def near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
     `per_image` bounds the work in crowds of look-alikes: a pair is kept when it is among the
     `per_image` closest candidates of either of its images (None: every pair).
     """
+    return drain(iter_near_candidates(phash, threshold, groups, cross_only, rows, per_image))
+
+
+def iter_near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
+                         groups: np.ndarray | None = None, cross_only: bool = False,
+                         rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS
+                         ) -> Steps[Pairs]:
+    """near_candidates as a stage: yields its fraction done, returns the pairs."""
     phash = np.asarray(phash, dtype=np.uint64)
     n = len(phash)
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     if groups is None:
-        return _candidates([(rows, rows)], phash, threshold, per_image)
+        return (yield from _candidates([(rows, rows)], phash, threshold, per_image, 0.0, 1.0))
     # Pairs across groups and pairs within a group are searched and capped apart, so that a crowd
     # of look-alikes inside one split (a burst of frames) cannot crowd out a copy in another split.
     g = np.asarray(groups)[rows]
     codes = np.unique(g)
-    cross = _candidates([(rows[g == c], rows[g != c]) for c in codes], phash, threshold, per_image)
+    cross_searches = [(rows[g == c], rows[g != c]) for c in codes]
+    within_searches = [] if cross_only else [(rows[g == c], rows[g == c]) for c in codes]
+    work = [len(q) * len(m) for q, m in cross_searches + within_searches]
+    split_at = sum(work[:len(cross_searches)]) / max(sum(work), 1)
+    cross = yield from _candidates(cross_searches, phash, threshold, per_image, 0.0, split_at)
     if cross_only:
         return cross
-    within = _candidates([(rows[g == c], rows[g == c]) for c in codes], phash, threshold, per_image)
+    within = yield from _candidates(within_searches, phash, threshold, per_image, split_at, 1.0)
     return tuple(np.concatenate([x, y]) for x, y in zip(cross, within))  # type: ignore[return-value]
 
 
 def _candidates(searches: list[tuple[np.ndarray, np.ndarray]], phash: np.ndarray, threshold: int,
-                per_image: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique pairs (i < j) found by searching each (query rows, index rows), capped per image."""
+                per_image: int | None, lo: float, hi: float) -> Steps[Pairs]:
+    """Unique pairs (i < j) found by searching each (query rows, index rows), capped per image;
+    the searches' progress is reported on [lo, hi], in proportion to their sizes."""
     parts_a, parts_b, parts_d = [], [], []
-    for q, m in searches:
-        qi, mi, d = mih_join(phash[q, 0], phash[m], threshold, per_query=per_image)
+    work = np.array([len(q) * len(m) for q, m in searches], np.float64)
+    edges = lo + (hi - lo) * np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
+    for (q, m), a0, a1 in zip(searches, edges[:-1], edges[1:]):
+        qi, mi, d = yield from scaled(iter_mih_join(phash[q, 0], phash[m], threshold,
+                                                    per_query=per_image), a0, a1)
         parts_a.append(q[qi])
         parts_b.append(m[mi])
         parts_d.append(d)

@@ -6,15 +6,19 @@ O(k^2)), and the near search runs on one representative per (content, split).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from ..table import ImageTable
-from .candidates import NEAR_THRESHOLD, near_candidates
-from .confirmation import confirm_pairs
+from .candidates import NEAR_THRESHOLD, Pairs, iter_near_candidates
+from .confirmation import Confirmed, iter_confirm_pairs
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
 from .names import name_collisions
+from .progress import LeakageProgress, PhaseClock, Steps, drain
+
+T = TypeVar("T")
 
 DRIFT_THRESHOLD = 0.05       # per-channel mean difference from train, 0-1 scale (about 13 grey levels)
 
@@ -60,20 +64,25 @@ def _exact_findings(table: ImageTable, include_within_split: bool) -> tuple[list
     return findings, rep
 
 
-def _near_findings(table: ImageTable, rep: np.ndarray, near_threshold: int,
-                   include_within_split: bool, mirrors: bool = True) -> list[Finding]:
+def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
+                     include_within_split: bool) -> Steps[Pairs]:
+    """Candidate pairs among one representative per (content, split), exact copies left out."""
     rows = np.flatnonzero(rep == np.arange(len(table)))
     if len(rows) < 2:
-        return []
-    a, b, d = near_candidates(table.phash, near_threshold, groups=np.asarray(table.split),
-                              cross_only=not include_within_split, rows=rows)
-    if len(a) == 0:
-        return []
+        e = np.zeros(0, np.int64)
+        return e, e.copy(), np.zeros(0, np.uint8)
+    a, b, d = yield from iter_near_candidates(table.phash, near_threshold, groups=np.asarray(table.split),
+                                              cross_only=not include_within_split, rows=rows)
     # exact duplicates (same content, different splits) are already reported as exact
     ch = np.asarray(table.content_hash, dtype=np.uint64)
     differ = (ch[a] != ch[b]).any(axis=1)
-    a, b, d = a[differ], b[differ], d[differ]
-    ok, is_mirror, sc = confirm_pairs(table, a, b, mirrors=mirrors)
+    return a[differ], b[differ], d[differ]
+
+
+def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,
+                   near_threshold: int) -> list[Finding]:
+    a, b, d = pairs
+    ok, is_mirror, sc = confirmed
     findings: list[Finding] = []
     for k in np.flatnonzero(ok):
         i, j, dist = int(a[k]), int(b[k]), float(d[k])
@@ -140,19 +149,45 @@ def find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[float]],
     `split_means` maps a split to its per-channel mean (0-1 scale), for drift against train.
     `source_splits` are the splits the exported normalization statistics come from.
     """
+    return drain(iter_find_leakage(table, split_means, source_splits, near_threshold,
+                                   include_within_split, mirrors))
+
+
+def iter_find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[float]],
+                      source_splits: Sequence[str] = ("train",), near_threshold: int = NEAR_THRESHOLD,
+                      include_within_split: bool = True, mirrors: bool = True
+                      ) -> Generator[LeakageProgress, None, list[Finding]]:
+    """find_leakage as a generator: yields LeakageProgress a few times a second (stop iterating
+    to cancel: the work stops at the next block), returns the findings."""
+    clock = PhaseClock()
     findings: list[Finding] = []
-    exact, rep = _exact_findings(table, include_within_split)
+    exact, rep = yield from clock.run("exact duplicates", _quick(_exact_findings, table, include_within_split))
     findings += exact
-    findings += _near_findings(table, rep, int(near_threshold), include_within_split, mirrors=mirrors)
+    pairs = yield from clock.run("candidate search",
+                                 _near_candidates(table, rep, int(near_threshold), include_within_split))
+    confirmed = yield from clock.run("confirmation", iter_confirm_pairs(table, pairs[0], pairs[1], mirrors=mirrors))
+    findings += _near_findings(table, pairs, confirmed, int(near_threshold))
     findings += stats_source_findings(list(source_splits))
-    findings += name_collisions(table)
+    findings += yield from clock.run("names and drift", _quick(name_collisions, table))
     findings += _drift_findings(split_means)
     return sort_findings(findings)
+
+
+def _quick(fn: Callable[..., T], *args: object) -> Steps[T]:
+    """A stage that is one quick call (no progress of its own to report)."""
+    yield 0.0
+    return fn(*args)
 
 
 def scan_leakage(result, source_splits: Sequence[str] = ("train",)) -> list[Finding]:
     """find_leakage for a ScanResult: drift is measured on each non-empty split's exact,
     pixel-weighted mean (the split statistics), not on an average of per-image means."""
+    return drain(iter_scan_leakage(result, source_splits))
+
+
+def iter_scan_leakage(result, source_splits: Sequence[str] = ("train",)
+                      ) -> Generator[LeakageProgress, None, list[Finding]]:
+    """scan_leakage as a generator of LeakageProgress (see iter_find_leakage)."""
     split_means = {name: [float(v) for v in st.mean] for name, st in result.split_stats.items()
                    if st.images}
-    return find_leakage(result.images, split_means, source_splits=source_splits)
+    return (yield from iter_find_leakage(result.images, split_means, source_splits=source_splits))

@@ -24,6 +24,9 @@ import numpy as np
 from ..hashing import GRID, THUMB_SIZE
 from ..table import ImageTable
 from .candidates import closest_either_side
+from .progress import Steps, drain, scaled
+
+LOOK_SHARE = 0.15  # share of the confirmation's time spent in the cheap look-alike comparison
 
 CONFIRM_CORR = 0.96          # thumbnail correlation after removing the mean, best alignment
 CONFIRM_FINE = 0.45          # correlation of the fine detail (see _fine)
@@ -52,7 +55,7 @@ COLOUR_TOLERANCE = 0.08      # per-channel colour cast (channel mean - grey) / (
 # an image's hash candidates whose thumbnails correlate best (a cheap 16x16 comparison) go on to
 # the full confirmation. A copy is its original's closest look-alike by far, so it is not crowded out.
 CONFIRM_NEIGHBOURS = 5
-CONFIRM_BLOCK = 4096         # candidate pairs confirmed at a time (bounds memory)
+CONFIRM_BLOCK = 512          # candidate pairs confirmed at a time (bounds memory and the time between progress reports)
 # Tiny pairs need near pixel identity, which already shows in the cheap 16x16 comparison: copies
 # (JPEG q60, brightness) correlate >= 0.998 there, 99.7% of look-alike digit pairs below 0.98.
 TINY_LOOK_FLOOR = 0.98
@@ -235,9 +238,18 @@ def colour_difference(mean: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
     return np.abs(cast[a] - cast[b]).max(axis=1)
 
 
+Confirmed = tuple[np.ndarray, np.ndarray, "PairScores"]   # (is_copy, is_mirror, scores) per pair
+
+
 def confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors: bool = True,
-                  per_image: int | None = CONFIRM_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, PairScores]:
+                  per_image: int | None = CONFIRM_NEIGHBOURS) -> Confirmed:
     """(is_copy, is_mirror, scores) for candidate pairs (row arrays a, b)."""
+    return drain(iter_confirm_pairs(table, a, b, mirrors, per_image))
+
+
+def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors: bool = True,
+                       per_image: int | None = CONFIRM_NEIGHBOURS) -> Steps[Confirmed]:
+    """confirm_pairs as a stage: yields its fraction done after each block of pairs."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     if len(a) == 0:
@@ -257,10 +269,11 @@ def confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors: bool
     tiny = small[a] | small[b]
     if len(k):
         split = np.asarray(table.split)
-        keep, look_mirrored[k], _ = _looks(table.thumb, a[k], b[k], per_image, mirrors,
-                                              same_group=split[a[k]] == split[b[k]],
-                                              floor=np.where(tiny[k], TINY_LOOK_FLOOR, -1.0))
+        keep, look_mirrored[k], _ = yield from scaled(
+            _looks(table.thumb, a[k], b[k], per_image, mirrors, same_group=split[a[k]] == split[b[k]],
+                   floor=np.where(tiny[k], TINY_LOOK_FLOOR, -1.0)), 0.0, LOOK_SHARE)
         k = k[keep]
+    yield LOOK_SHARE
     k = k[np.lexsort((b[k], a[k]))]  # pairs of one image together: its features are reused
     # unmirrored alignments first; a mirror only when no unmirrored alignment confirms the pair
     # (so a near copy of a left-right symmetric image stays "near")
@@ -284,6 +297,8 @@ def confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors: bool
             ca[upd], cb[upd], mir[upd] = sc.crop_a[better], sc.crop_b[better], mirrored
             ok[kk[good]] = True
             confirmed.append(good)
+            done = (lo + len(kk)) / len(k)
+            yield (LOOK_SHARE + (1 - LOOK_SHARE) * (0.8 * done if not mirrored else 0.8 + 0.2 * done))
         k = k[~np.concatenate(confirmed)]
     return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb)
 
@@ -302,14 +317,17 @@ def _look_vectors(thumbs: np.ndarray) -> np.ndarray:
 
 def _looks(thumb: np.ndarray, a: np.ndarray, b: np.ndarray, k: int | None, mirrors: bool,
            same_group: np.ndarray | None = None, floor: np.ndarray | float = -1.0
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           ) -> Steps[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """A cheap look-alike comparison of candidate pairs (16x16, whole images): the indices of the
     pairs among the k best-correlating candidates of a or of b (all with k None), so the expensive
     confirmation only sees an image's closest look-alikes, pairs across splits first (they are the
     leaks; `same_group` marks the others) and none correlating below `floor`; per pair whether it
-    correlates better mirrored; and the correlations."""
+    correlates better mirrored; and the correlations. Yields its fraction done."""
     rows, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    v = _look_vectors(thumb[rows])
+    v = np.empty((len(rows), _LOOK * _LOOK), np.float32)
+    for lo in range(0, len(rows), 1 << 13):
+        v[lo:lo + (1 << 13)] = _look_vectors(thumb[rows[lo:lo + (1 << 13)]])
+        yield 0.4 * min(1.0, (lo + (1 << 13)) / len(rows))
     ia, ib = inv[:len(a)], inv[len(a):]
     score = np.empty(len(a), np.float32)
     mirrored = np.zeros(len(a), bool)
@@ -323,6 +341,7 @@ def _looks(thumb: np.ndarray, a: np.ndarray, b: np.ndarray, k: int | None, mirro
             mirrored[sl] = sm > s
             s = np.maximum(s, sm)
         score[sl] = s
+        yield 0.4 + 0.4 * min(1.0, (lo + (1 << 16)) / len(a))
     above = score >= floor
     rank = -score + (2.0 * same_group if same_group is not None else 0.0)  # correlations are <= 1
     keep = np.flatnonzero(above)

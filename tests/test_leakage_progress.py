@@ -1,0 +1,104 @@
+"""The leakage phase as a generator: progress a few times a second, cancel by stopping, the same
+findings as the simple call; and the CLI's progress line for it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inspector import cli
+from inspector.core import leakage
+from inspector.core.leakage import confirmation
+from inspector.core.table_from_images import table_from_images
+
+
+def _crowd(n: int = 240, seed: int = 3) -> list:
+    """Tiny look-alike blobs over three splits (a crowd of candidates), plus planted copies."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:28, 0:28]
+    items = []
+    for i in range(n):
+        cy, cx, r = rng.uniform(10, 18), rng.uniform(10, 18), rng.uniform(4, 8)
+        a = 255.0 * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * r * r)) + rng.normal(0, 12, (28, 28))
+        im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+        split = ("train", "val", "test")[i % 3]
+        items.append((f"{split}/d/{i:04d}.png", split, "d", im))
+    return items
+
+
+def _means(table) -> dict:
+    return {s: table.mean[table.rows_in(s)].mean(axis=0).tolist() for s in table.split_names}
+
+
+def test_generator_reports_each_stage_in_order_and_returns_the_same_findings():
+    table = table_from_images(_crowd())
+    steps = leakage.iter_find_leakage(table, _means(table))
+    seen = []
+    while True:
+        try:
+            seen.append(next(steps))
+        except StopIteration as stop:
+            findings = stop.value
+            break
+    assert findings == leakage.find_leakage(table, _means(table))
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    stages = list(dict.fromkeys(p.stage for p in seen))
+    assert stages == ["exact duplicates", "candidate search", "confirmation", "names and drift"]
+    assert seen[-1].eta == 0.0 and all(p.elapsed >= 0 for p in seen)
+
+
+def test_confirmation_reports_between_blocks_and_stops_when_cancelled(monkeypatch):
+    """One progress report per block of confirmed pairs: a consumer that stops iterating (Cancel)
+    stops the work at the next block."""
+    monkeypatch.setattr(confirmation, "CONFIRM_BLOCK", 4)
+    table = table_from_images(_crowd())
+    a, b, _ = leakage.near_candidates(table.phash, leakage.NEAR_THRESHOLD, groups=np.asarray(table.split))
+    assert len(a) > 40
+    calls = []
+    real = confirmation.row_scores
+    monkeypatch.setattr(confirmation, "row_scores", lambda *args, **kw: calls.append(1) or real(*args, **kw))
+    steps = confirmation.iter_confirm_pairs(table, a, b)
+    reports = []
+    while sum(r > confirmation.LOOK_SHARE for r in reports) < 3:   # after the look-alike pass
+        reports.append(next(steps))
+    steps.close()
+    assert reports == sorted(reports) and reports[-1] < 1.0
+    assert len(calls) == 3           # one block of pairs per report, none after the stop
+    full = list(confirmation.iter_confirm_pairs(table, a, b))
+    assert len(calls) > 3 + 5 and len(full) > len(reports) and full[-1] == pytest.approx(1.0)
+
+
+def test_candidate_search_reports_per_block():
+    table = table_from_images(_crowd())
+    phash = table.phash
+    steps = leakage.candidates.iter_mih_join(phash[:, 0], phash, leakage.NEAR_THRESHOLD, block=64)
+    reports = []
+    while True:
+        try:
+            reports.append(next(steps))
+        except StopIteration as stop:
+            q, m, d = stop.value
+            break
+    assert len(reports) > leakage.N_CHUNKS and reports == sorted(reports) and reports[-1] == 1.0
+    ref = leakage.mih_join(phash[:, 0], phash, leakage.NEAR_THRESHOLD)
+    assert set(zip(q.tolist(), m.tolist())) == set(zip(ref[0].tolist(), ref[1].tolist()))
+
+
+class _Result:
+    """What iter_scan_leakage reads of a ScanResult."""
+
+    def __init__(self, table):
+        self.images = table
+        self.split_stats = {}
+
+
+def test_cli_prints_a_progress_line_for_the_leakage_check(capsys):
+    table = table_from_images(_crowd(60))
+    findings = cli._check_leakage(_Result(table), ["train"], show=True)
+    err = capsys.readouterr().err
+    assert "leakage check: candidate search" in err and "leakage check: confirmation" in err
+    assert "(100%) ETA 0:00" in err and err.endswith("\n")
+    assert findings == leakage.scan_leakage(_Result(table), ["train"])
+    assert cli._check_leakage(_Result(table), ["train"], show=False) == findings
+    assert capsys.readouterr().err == ""
