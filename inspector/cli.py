@@ -112,7 +112,7 @@ def _scan(args: argparse.Namespace) -> int:
         if printer:
             printer.finish()
     source = source or default_source(result)
-    findings = _check_leakage(result, source, show)
+    findings = _check_leakage(result, source, printer)
     try:
         doc = build_document(result, findings, source_splits=source, per_image=args.per_image)
     except StatsSourceError as exc:
@@ -163,23 +163,22 @@ def _check_progress_every(seconds: float | None) -> str | None:
     return "--progress-every must be more than 0 seconds" if seconds is not None and not seconds > 0 else None
 
 
-def _check_leakage(result, source: list[str], show: bool) -> list:
-    """The leakage phase, with its own progress line on a terminal."""
-    from .core.formatting import clock
+def _check_leakage(result, source: list[str], printer) -> list:
+    """The leakage phase, its progress shown by the scan's printer (None: quiet)."""
     from .core.leakage import iter_scan_leakage
     from .core.leakage.progress import drain
 
     steps = iter_scan_leakage(result, source)
-    if not show:
+    if printer is None:
         return drain(steps)
-    while True:
-        try:
-            p = next(steps)
-        except StopIteration as stop:
-            print(file=sys.stderr)
-            return stop.value
-        line = f"\rleakage check: {p.stage} ({100 * p.fraction:.0f}%) ETA {clock(p.eta)}"
-        print(line.ljust(100), end="", file=sys.stderr, flush=True)
+    try:
+        while True:
+            try:
+                printer(next(steps))
+            except StopIteration as stop:
+                return stop.value
+    finally:
+        printer.finish()
 
 
 def _print_summary(result, doc: dict, out: str | None) -> None:

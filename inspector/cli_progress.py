@@ -11,12 +11,13 @@ import time
 from typing import TextIO
 
 from .core.formatting import clock
+from .core.leakage.progress import LeakageProgress
 
 DEFAULT_LINE_INTERVAL = 10.0  # seconds between lines when stderr is not a terminal
 
 
 class ProgressPrinter:
-    """Prints `ScanProgress` records to a stream, either as one live line or as timed lines."""
+    """Prints `ScanProgress` (and the leakage phase's `LeakageProgress`) records to a stream, either as one live line or as timed lines."""
 
     def __init__(self, stream: TextIO | None = None, *, live: bool | None = None,
                  interval: float = DEFAULT_LINE_INTERVAL, clock_fn=time.monotonic) -> None:
@@ -34,7 +35,7 @@ class ProgressPrinter:
             self._pending_newline = True
             return
         now = self._now()
-        if now - self._last_line >= self.interval or p.done >= p.total:
+        if now - self._last_line >= self.interval or p.fraction >= 1.0:
             self._last_line = now
             print(text, file=self.stream, flush=True)
 
@@ -46,6 +47,8 @@ class ProgressPrinter:
 
 
 def format_progress(p) -> str:
+    if isinstance(p, LeakageProgress):
+        return f"leakage check: {p.stage} ({100 * p.fraction:.0f}%) ETA {clock(p.eta)}"
     rate = p.done / p.elapsed if p.elapsed > 0 else 0.0
     splits = " ".join(f"{name} {d}/{t}" for name, (d, t) in p.per_split.items())
     return (f"{p.done}/{p.total} ({100 * p.fraction:.0f}%) [{splits}] {rate:.0f} img/s "

@@ -57,7 +57,9 @@ def test_scan_with_stderr_in_a_pipe_prints_progress_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if "ETA" in line]
     assert len(lines) >= 2 and "\r" not in proc.stderr
-    assert lines[0].startswith("0/60 (0%) [train 0/60]") and lines[-1].startswith("60/60 (100%)")
+    scan_lines = [line for line in lines if not line.startswith("leakage check: ")]
+    assert scan_lines[0].startswith("0/60 (0%) [train 0/60]") and scan_lines[-1].startswith("60/60 (100%)")
+    assert lines[-1] == "leakage check: names and drift (100%) ETA 0:00"   # then the leakage phase
 
 
 def test_quiet_prints_no_progress_and_bad_interval_is_a_usage_error(tmp_path):

@@ -93,12 +93,20 @@ class _Result:
         self.split_stats = {}
 
 
-def test_cli_prints_a_progress_line_for_the_leakage_check(capsys):
+def test_cli_prints_a_progress_line_for_the_leakage_check():
+    import io
+
+    from inspector.cli_progress import ProgressPrinter
+
     table = table_from_images(_crowd(60))
-    findings = cli._check_leakage(_Result(table), ["train"], show=True)
-    err = capsys.readouterr().err
+    live = io.StringIO()
+    findings = cli._check_leakage(_Result(table), ["train"], ProgressPrinter(live, live=True))
+    err = live.getvalue()
     assert "leakage check: candidate search" in err and "leakage check: confirmation" in err
     assert "(100%) ETA 0:00" in err and err.endswith("\n")
     assert findings == leakage.scan_leakage(_Result(table), ["train"])
-    assert cli._check_leakage(_Result(table), ["train"], show=False) == findings
-    assert capsys.readouterr().err == ""
+    log = io.StringIO()   # not a terminal: the first line and the last one (100%) at least
+    assert cli._check_leakage(_Result(table), ["train"], ProgressPrinter(log, live=False)) == findings
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("leakage check: exact duplicates (0%)") and "(100%)" in lines[-1]
+    assert cli._check_leakage(_Result(table), ["train"], None) == findings
