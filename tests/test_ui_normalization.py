@@ -16,7 +16,7 @@ from PIL import Image
 
 from inspector.core import normalize as nz
 from inspector.core.scan import scan
-from inspector.ui import normalization_model as model
+from inspector.app import normalization as model
 from inspector.ui.normalization_view import NormalizationView
 
 SKY = "train/sky/blank_sky.png"
@@ -87,6 +87,13 @@ def view(qtbot):
     return v
 
 
+def render(qtbot, view, action, *, fails: bool = False) -> None:
+    """Run ``action`` and wait until the view shows the image (or says why it cannot): the
+    decoding and the panels are computed off the GUI thread."""
+    with qtbot.waitSignal(view.imageFailed if fails else view.imageShown, timeout=10_000):
+        action()
+
+
 def _pct(fraction: float) -> str:
     return f"below zero {100.0 * fraction:.1f}%"
 
@@ -94,7 +101,7 @@ def _pct(fraction: float) -> str:
 # --- tests ---------------------------------------------------------------------------------------
 
 
-def test_empty_state_shows_hints_not_errors(view, dataset):
+def test_empty_state_shows_hints_not_errors(view, dataset, qtbot):
     _, result = dataset
     assert "Open a dataset" in view.message_label.text()
     assert view.stack.currentIndex() == 0
@@ -108,10 +115,10 @@ def test_empty_state_shows_hints_not_errors(view, dataset):
     assert "Open a dataset" in view.message_label.text() and view.error_message is None
 
 
-def test_sky_standardized_panels_share_one_fixed_colour_scale(view, dataset):
+def test_sky_standardized_panels_share_one_fixed_colour_scale(view, dataset, qtbot):
     root, result = dataset
     view.set_result(result, ["train"])
-    view.show_image(result.images.paths.index(SKY))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index(SKY)))
     assert view.stack.currentIndex() == 1 and view.error_message is None
     dataset_panel, third = view.panels[1], view.panels[2]
     assert third.data.scheme == nz.PER_IMAGE
@@ -143,16 +150,16 @@ def test_sky_standardized_panels_share_one_fixed_colour_scale(view, dataset):
     assert max(amps) == pytest.approx((std / sky.std(axis=(0, 1))).max(), rel=0.01)
 
     # Images set later never auto-level: a textured image keeps the same fixed scale.
-    view.show_image(result.images.paths.index("train/texture/tex_0.png"))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index("train/texture/tex_0.png")))
     for panel in (dataset_panel, third):
         assert tuple(np.asarray(panel.image_item.getLevels(), float)) == lo_hi
     assert tuple(view.std_bar.levels()) == lo_hi
 
 
-def test_below_zero_labels_match_numpy_reference(view, dataset):
+def test_below_zero_labels_match_numpy_reference(view, dataset, qtbot):
     root, result = dataset
     view.set_result(result, ["train"])
-    view.show_image(result.images.paths.index(SKY))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index(SKY)))
     mean, std = _train_mean_std(root, result)
     x = _pixels(root, SKY) / 255.0
     ref_dataset = ((x - mean) / std) @ LUMA
@@ -166,14 +173,14 @@ def test_below_zero_labels_match_numpy_reference(view, dataset):
     assert "ReLU" in view.panels[1].stats.toolTip()
 
 
-def test_switching_scheme_and_channel_updates_panels(view, dataset):
+def test_switching_scheme_and_channel_updates_panels(view, dataset, qtbot):
     root, result = dataset
     view.set_result(result, ["train"])
-    view.show_image(result.images.paths.index(SKY))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index(SKY)))
     x = _pixels(root, SKY)
     mean, std = _train_mean_std(root, result)
 
-    view.set_third_scheme(nz.SYMMETRIC)
+    render(qtbot, view, lambda: view.set_third_scheme(nz.SYMMETRIC))
     third = view.panels[2]
     assert third.data.scheme == nz.SYMMETRIC and "[-1, 1]" in third.title.text()
     assert third.image_item is third.items["bounded"] and third.image_item.isVisible()
@@ -184,25 +191,25 @@ def test_switching_scheme_and_channel_updates_panels(view, dataset):
     ref = (x / 127.5 - 1) @ LUMA
     assert _pct(float(np.mean(ref < 0))) in third.stats.text()
 
-    view.set_channel(0)  # R
+    render(qtbot, view, lambda: view.set_channel(0))  # R
     ref_r = x[:, :, 0] / 127.5 - 1
     np.testing.assert_allclose(third.image_item.image, ref_r, atol=1e-6)
     assert _pct(float(np.mean(ref_r < 0))) in third.stats.text()
     np.testing.assert_allclose(view.panels[1].image_item.image, (x[:, :, 0] / 255 - mean[0]) / std[0], atol=1e-5)
 
-    view.set_third_scheme(nz.MINMAX)
+    render(qtbot, view, lambda: view.set_third_scheme(nz.MINMAX))
     assert third.image_item.image.min() == pytest.approx(0.0) and third.image_item.image.max() == pytest.approx(1.0)
     assert _pct(0.0) in third.stats.text()
 
-    view.set_third_scheme(nz.PER_IMAGE)
+    render(qtbot, view, lambda: view.set_third_scheme(nz.PER_IMAGE))
     assert third.image_item is third.items["std"] and not third.items["bounded"].isVisible()
     assert not view.bounded_bar_view.isVisibleTo(view)
 
 
-def test_rendered_pixels_use_the_shared_colour_map(view, dataset):
+def test_rendered_pixels_use_the_shared_colour_map(view, dataset, qtbot):
     _, result = dataset
     view.set_result(result, ["train"])
-    view.show_image(result.images.paths.index(SKY))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index(SKY)))
     pixmap = view.grab()
     assert not pixmap.isNull() and pixmap.width() == 1500
     lo, hi = nz.STANDARDIZED_RANGE
@@ -216,7 +223,7 @@ def test_rendered_pixels_use_the_shared_colour_map(view, dataset):
         assert abs(got.red() - expected[0]) <= 3 and abs(got.blue() - expected[2]) <= 3
 
 
-def test_dataset_summary_and_recommendation(view, dataset):
+def test_dataset_summary_and_recommendation(view, dataset, qtbot):
     root, result = dataset
     view.set_result(result, ["train"])
     text = view.summary_text
@@ -236,9 +243,9 @@ def test_dataset_summary_and_recommendation(view, dataset):
     assert "Warning" not in rec
 
     # Statistics from train + val: a leakage warning, and the shown image is re-rendered.
-    view.show_image(result.images.paths.index(SKY))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index(SKY)))
     before = view.panels[1].summary.mean
-    view.set_result(result, ["train", "val"])
+    render(qtbot, view, lambda: view.set_result(result, ["train", "val"]))  # re-rendered with the new numbers
     assert "Warning" in view.recommendation_label.text()
     assert view.current_row == result.images.paths.index(SKY)
     assert view.panels[1].summary.mean != pytest.approx(before)
@@ -254,31 +261,31 @@ def test_most_amplified_button_shows_that_image(view, dataset, qtbot):
     assert view.current_row == target and "sky" in result.images.paths[target]
 
 
-def test_missing_file_shows_message(view, dataset, tmp_path):
+def test_missing_file_shows_message(view, dataset, tmp_path, qtbot):
     root, result = dataset
     view.set_result(result, ["train"])
     rel = "test/texture/test_tex.png"
     backup = tmp_path / "moved.png"
     os.replace(root / rel, backup)
     try:
-        view.show_image(result.images.paths.index(rel))
+        render(qtbot, view, lambda: view.show_image(result.images.paths.index(rel)), fails=True)
         assert view.stack.currentIndex() == 0
         assert "Cannot load" in view.message_label.text() and rel in view.message_label.text()
         assert view.error_message and rel in view.header_label.text().replace("\u200b", "")
-        view.set_third_scheme(nz.UNIT)  # settings changes while in the error state: no exception
+        render(qtbot, view, lambda: view.set_third_scheme(nz.UNIT), fails=True)  # settings changes while in the error state: no exception
     finally:
         os.replace(backup, root / rel)
-    view.set_third_scheme(nz.PER_IMAGE)
-    view.show_image(result.images.paths.index(SKY))
+    render(qtbot, view, lambda: view.set_third_scheme(nz.PER_IMAGE))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index(SKY)))
     assert view.stack.currentIndex() == 1 and view.error_message is None
-    view.show_image(10_000)
+    render(qtbot, view, lambda: view.show_image(10_000), fails=True)
     assert "No image #10000" in view.message_label.text()
 
 
-def test_set_result_none_clears(view, dataset):
+def test_set_result_none_clears(view, dataset, qtbot):
     _, result = dataset
     view.set_result(result, ["train"])
-    view.show_image(0)
+    render(qtbot, view, lambda: view.show_image(0))
     view.set_result(None, [])
     assert view.current_row is None and view.stack.currentIndex() == 0
     assert all(p.data is None for p in view.panels)
@@ -287,7 +294,6 @@ def test_set_result_none_clears(view, dataset):
 
 def test_large_images_are_computed_in_a_worker(view, dataset, qtbot, tmp_path):
     root, result = dataset
-    view.async_pixels = 0  # every image goes through the worker thread
     view.set_result(result, ["train"])
     with qtbot.waitSignal(view.imageShown, timeout=10_000):
         view.show_image(result.images.paths.index(SKY))
@@ -323,12 +329,12 @@ def _noise_train_and_flat(root, seed: int, dtype, top: int, flat_path: str, leve
     return flat, scan(str(root))
 
 
-def test_single_channel_dataset(view, tmp_path):
+def test_single_channel_dataset(view, tmp_path, qtbot):
     _, result = _noise_train_and_flat(tmp_path, 3, np.uint8, 256, "val/flat.png", 90, 200, (20, 24))
     assert result.mode == "L"
     view.set_result(result, ["train"])
     assert [view.channel_combo.itemText(i) for i in range(view.channel_combo.count())] == ["L"]
-    view.show_image(result.images.paths.index("val/flat.png"))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index("val/flat.png")))
     assert view.error_message is None
     assert view.panels[0].image_item.image.ndim == 2
     assert "L " in view.amp_label.text()
@@ -346,10 +352,10 @@ def test_display_is_subsampled_but_numbers_use_every_pixel():
     assert panels[1].display is None and "unavailable" in panels[1].message
 
 
-def test_sixteen_bit_images(view, tmp_path):
+def test_sixteen_bit_images(view, tmp_path, qtbot):
     flat, result = _noise_train_and_flat(tmp_path, 5, np.uint16, 65536, "test/flat16.png", 30000, 40000, (16, 20))
     view.set_result(result, ["train"])
-    view.show_image(result.images.paths.index("test/flat16.png"))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index("test/flat16.png")))
     assert view.error_message is None and "16-bit" in view.header_label.text().replace("\u200b", "")
     x = flat.astype(np.float64) / 65535.0
     train = np.concatenate([np.asarray(Image.open(tmp_path / f"train/t_{i}.png"), np.float64).ravel()
@@ -359,12 +365,12 @@ def test_sixteen_bit_images(view, tmp_path):
     assert _pct(float(np.mean(ref < 0))) in view.panels[1].stats.text()
 
 
-def test_unknown_source_split_is_explained(view, dataset):
+def test_unknown_source_split_is_explained(view, dataset, qtbot):
     _, result = dataset
     view.set_result(result, ["nonexistent"])
     assert "No normalization statistics" in view.summary_intro.text()
     assert not view.most_amplified_button.isEnabled()
-    view.show_image(result.images.paths.index(SKY))
+    render(qtbot, view, lambda: view.show_image(result.images.paths.index(SKY)))
     assert view.error_message is None  # the other panels still work
     assert view.panels[1].data.display is None and "unavailable" in view.panels[1].stats.text()
     assert view.panels[2].summary is not None and "unavailable" in view.amp_label.text()

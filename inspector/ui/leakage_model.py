@@ -1,4 +1,4 @@
-"""Leakage findings as a Qt table: a column model, a filter proxy, and the plain-English texts.
+"""Leakage findings as a Qt table: a column model and a filter proxy (the texts: ``app.findings``).
 
 ``FindingsModel`` keeps the findings in a list and their sort keys in numpy arrays; sorting is a
 stable ``np.lexsort`` over those keys (a model layout change), never a Python comparison per pair,
@@ -17,63 +17,15 @@ from PySide6.QtCore import (QAbstractItemModel, QAbstractTableModel, QModelIndex
                             QPersistentModelIndex, QSortFilterProxyModel, Qt)
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 
+from ..app.findings import SEVERITY_HELP, format_distance, kind_help, kind_label, kind_order, severity_rank, split_joiner
+from ..core.leakage import SEVERITIES
 from .theme import SEVERITY_COLORS
-
-SEVERITIES = ("error", "warning", "info")          # most severe first
-SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
-SEVERITY_PLURAL = {"error": "errors", "warning": "warnings", "info": "info"}
-SEVERITY_HELP = {
-    "error": "error: between train and test; the test score is inflated by images the model trained on",
-    "warning": "warning: between train and val, or val and test; model selection and early stopping are biased",
-    "info": "info: within one split, or worth knowing without being leakage in itself",
-}
-
-KINDS = ("exact", "near", "mirror", "label_conflict", "stats_source", "name_collision", "drift")
-KIND_HELP = {
-    "exact": "exact: identical decoded pixels in two splits, whatever the file format or name: "
-             "the model is tested on an image it trained on",
-    "near": "near: a re-encoded, resized, slightly cropped or brightness-shifted copy (perceptual-hash "
-            "distance at or under the threshold): the same photo in two splits",
-    "mirror": "mirror: a horizontally flipped copy; with flip augmentation the model has effectively "
-              "trained on it",
-    "label_conflict": "label conflict: the same image carries different classes; at least one label is "
-                      "wrong, and no model can get both right",
-    "stats_source": "stats source: the normalization mean/std were computed with val or test data, so "
-                    "evaluation data leaks into preprocessing",
-    "name_collision": "name collision: the same file name in two splits with different content; not "
-                      "leakage, but merging or tracking files by name will go wrong",
-    "drift": "drift: a split's per-channel mean differs from train's by more than the threshold; the "
-             "splits may not come from the same distribution",
-}
-PAIR_KINDS = frozenset({"exact", "near", "mirror", "label_conflict"})  # distance in hash bits
 
 COLUMNS = ("Severity", "Kind", "Splits", "Distance", "Classes", "Files", "Message")
 COL_SEVERITY, COL_KIND, COL_SPLITS, COL_DISTANCE, COL_CLASSES, COL_FILES, COL_MESSAGE = range(len(COLUMNS))
 
 FindingRole = Qt.ItemDataRole.UserRole        # the Finding object of the row
 FindingIndexRole = Qt.ItemDataRole.UserRole + 1  # its index in the list given to set_findings
-
-
-def kind_label(kind: str) -> str:
-    return kind.replace("_", " ")
-
-
-def kind_help(kind: str) -> str:
-    return KIND_HELP.get(kind, kind_label(kind))
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, -1)
-
-
-def format_distance(kind: str, distance: float | None) -> str:
-    if distance is None or (isinstance(distance, float) and np.isnan(distance)):
-        return "—"
-    if kind == "exact" and distance == 0:
-        return "0 (identical)"
-    if kind in PAIR_KINDS:
-        return f"{distance:g} bits" if float(distance).is_integer() else f"{distance:.2f} bits"
-    return f"{distance:.3f}"
 
 
 def severity_icon(severity: str, side: int = 10) -> QIcon:
@@ -124,7 +76,7 @@ class FindingsModel(QAbstractTableModel):
         self.generation += 1
         self.findings = list(findings)
         n = len(self.findings)
-        self.kind_names = list(KINDS) + sorted({f.kind for f in self.findings} - set(KINDS))
+        self.kind_names = kind_order({f.kind for f in self.findings})
         kind_index = {k: i for i, k in enumerate(self.kind_names)}
         self.severity_rank = np.array([severity_rank(f.severity) for f in self.findings], np.int8)
         self.kind_code = np.array([kind_index[f.kind] for f in self.findings], np.int16)
@@ -154,7 +106,7 @@ class FindingsModel(QAbstractTableModel):
             classes = classes[:1]
         names = [os.path.basename(p) for p in self._paths(f, table)]
         files = " ↔ ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
-        joiner = " ↔ " if f.kind in PAIR_KINDS or f.kind == "name_collision" else ", "
+        joiner = split_joiner(f.kind)
         return (f.severity, kind_label(f.kind), joiner.join(f.splits), format_distance(f.kind, f.distance),
                 " ↔ ".join(classes), files or "—", f.message)
 
@@ -314,7 +266,7 @@ class FindingsProxy(QSortFilterProxyModel):
         if src is None:
             return
         # Index rank + 1: an unknown severity (rank -1) is always shown.
-        sev_ok = np.array([True] + [s in self._severities for s in sorted(SEVERITY_RANK, key=SEVERITY_RANK.get)])
+        sev_ok = np.array([True] + [s in self._severities for s in sorted(SEVERITIES, key=severity_rank)])
         mask = sev_ok[src.severity_rank.astype(np.int64) + 1]
         if self._kinds is not None and len(mask):
             kind_ok = np.array([k in self._kinds for k in src.kind_names], bool)

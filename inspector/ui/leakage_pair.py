@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButt
 from inspector.core.decode import DecodeError, decode
 from inspector.core.formatting import human_bytes
 
-from .leakage_model import PAIR_KINDS, SEVERITY_COLORS, format_distance, kind_help, kind_label
+from ..app.findings import format_distance, kind_help, kind_label, split_joiner
+from .theme import SEVERITY_COLORS
 from .wrap import breakable, path_label
 
 PREVIEW_SIDE = 512   # longest side of a cached preview, in pixels
@@ -262,7 +263,7 @@ class PairView(QWidget):
         bits = [f"<span style='color:{color}; font-weight:bold'>{html.escape(finding.severity.upper())}</span>",
                 f"<b>{html.escape(kind_label(finding.kind))}</b>"]
         if finding.splits:
-            joiner = " ↔ " if finding.kind in PAIR_KINDS or finding.kind == "name_collision" else ", "
+            joiner = split_joiner(finding.kind)
             bits.append(html.escape(joiner.join(finding.splits)))
         if finding.distance is not None:
             word = "mean difference" if finding.kind == "drift" else "distance"

@@ -15,10 +15,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QSplitter, QStackedWidget, QTableView, QToolButton, QVBoxLayout,
                                QWidget)
 
-from .leakage_model import (COL_CLASSES, COL_DISTANCE, COL_FILES, COL_KIND, COL_MESSAGE,
-                            COL_SEVERITY, COL_SPLITS, KINDS, SEVERITIES, SEVERITY_COLORS,
-                            SEVERITY_HELP, SEVERITY_PLURAL, FindingsModel, FindingsProxy,
-                            kind_help, kind_label, severity_icon)
+from ..app.findings import SEVERITY_HELP, SEVERITY_PLURAL, kind_help, kind_label, kind_order
+from ..core.leakage import SEVERITIES, count_by_severity
+from .leakage_model import (COL_CLASSES, COL_DISTANCE, COL_FILES, COL_KIND, COL_MESSAGE, COL_SEVERITY,
+                            COL_SPLITS, FindingsModel, FindingsProxy, severity_icon)
+from .theme import SEVERITY_COLORS
 from .leakage_pair import PairView
 
 GENERAL_HELP = ("Severity: train ↔ test error · train ↔ val, val ↔ test warning · within a split info. "
@@ -79,7 +80,7 @@ class LeakagePanel(QWidget):
         self.result = None
         self.findings: list = []
         self.threshold: float | None = None
-        self._counts: Counter[str] = Counter()
+        self._counts: dict[str, int] = count_by_severity([])
 
         # --- filter bar: severity chips, kind combo, shown count
         self.chips = {s: SeverityChip(s) for s in SEVERITIES}
@@ -193,7 +194,7 @@ class LeakagePanel(QWidget):
         self.result = result
         self.findings = list(findings)
         self.threshold = threshold if threshold is not None else _core_constant("NEAR_THRESHOLD")
-        self._counts = Counter(f.severity for f in self.findings)
+        self._counts = count_by_severity(self.findings)
         for s, chip in self.chips.items():
             chip.blockSignals(True)
             chip.setChecked(keep_severities is None or s in keep_severities)
@@ -231,7 +232,7 @@ class LeakagePanel(QWidget):
         return self._counts.get("error", 0)
 
     def count_by_severity(self) -> dict[str, int]:
-        return {s: self._counts.get(s, 0) for s in SEVERITIES}
+        return dict(self._counts)
 
     def set_severity_filter(self, severities) -> None:
         """List only these severities (the chips follow)."""
@@ -299,7 +300,7 @@ class LeakagePanel(QWidget):
         combo.blockSignals(True)
         combo.clear()
         combo.addItem(f"All kinds ({len(self.findings)})", None)
-        for kind in list(KINDS) + sorted(set(counts) - set(KINDS)):
+        for kind in kind_order(counts):
             if counts.get(kind):
                 combo.addItem(f"{kind_label(kind)} ({counts[kind]})", kind)
                 combo.setItemData(combo.count() - 1, kind_help(kind), Qt.ItemDataRole.ToolTipRole)

@@ -1,30 +1,36 @@
-"""The main window: open a dataset, scan it in the background, show per-split statistics, the image
-list, the normalization view and the leakage panel, and export.
+"""The main window: the composition of the session's views, its actions and its controllers.
 
-Threading: every long job (scan + leakage search, export, demo generation) runs
-in a ``worker.Worker`` on its own QThread. Worker signals arrive queued in bound slots of this
-window, which first check that the sender is still the current job (a superseded scan keeps
-running until it notices its abort flag; its late signals are ignored). Live statistics are
-coalesced by a short timer so a flood of progress records cannot starve the event loop.
+State lives in ``inspector.app.session.Session`` (no Qt): root, scan phase, result, findings,
+normalization source and numbers, selection. The window subscribes its widgets to the session's
+events (``_bind_session``) and forwards user actions to the session or to a controller:
+
+- ``scan_controller.ScanController`` runs the scan worker and feeds the session (stale workers
+  are ignored there);
+- ``window_actions`` builds the actions, menus and toolbar; ``window_settings`` restores and
+  saves what the window remembers;
+- ``runner.BackgroundRunner`` decodes for the preview and the normalization view (latest request
+  wins); ``worker.WorkerRunner`` runs the scan, export and demo jobs, each on its own QThread.
+
+A new panel is one ``add_tab(widget, title, tip)`` call in ``_build_widgets`` (its Ctrl+N shortcut
+follows) plus the session events it renders, connected in ``_bind_session``.
 """
 from __future__ import annotations
 
 import html
 import os
-from collections import Counter
 from collections.abc import Sequence
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFrame, QLabel, QMainWindow, QScrollArea, QTabWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSettings, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
-from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings
+from ..app.opening import dataset_folder_of
+from ..app.session import Phase, Session
 from ..core.formatting import count
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanProgress, ScanResult
-from . import dialogs, notices
-from .export_actions import LIBRARIES, copy_snippet, suggested_export_path, write_export
+from . import dialogs, notices, window_actions, window_settings
+from .export_controller import ExportController
 from .image_list import ImageList
 from .leakage_panel import LeakagePanel
 from .message_bar import MessageArea
@@ -32,16 +38,15 @@ from .normalization_view import NormalizationView
 from .preview import ImagePreview
 from .progress_panel import ProgressPanel
 from .recent import RecentFolders
-from .source_selector import SourceSelector, leaky_sources
-from .splitters import side_by_side
+from .runner import BackgroundRunner
+from .scan_controller import ScanController
+from .splitters import scrolling, side_by_side
 from .statistics_panel import StatisticsPanel
-from .theme import THEMES, app_icon, apply_theme, current_theme
-from .worker import CallWorker, ScanWorker, WorkerRunner, with_stats_source
+from .theme import app_icon, apply_theme, current_theme
+from .worker import CallWorker, WorkerRunner
 
 APP_TITLE = "Dataset Inspector"
-LIVE_UPDATE_MS = 150          # coalescing delay for live statistics (they arrive every 0.5 s)
 STOP_TIMEOUT_MS = 5000        # how long closing waits for running workers
-START_DELAY_MS = 30           # the cleared window repaints before the scan thread starts
 TAB_STATS, TAB_IMAGES, TAB_NORMALIZATION, TAB_LEAKAGE = range(4)
 
 
@@ -63,43 +68,48 @@ class MainWindow(QMainWindow):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
-        self.scan_workers = scan_workers
-        self.root: str | None = None
-        self.result: ScanResult | None = None
-        self.findings: list | None = None      # None: not checked (yet, or the check failed)
-        self.source: list[str] = []
+        self.session = Session()
         self.runner = WorkerRunner(self)
+        self.panel_runner = BackgroundRunner(self)
+        self.scan = ScanController(self.session, self.runner, workers=scan_workers, parent=self)
         self.recent = RecentFolders(self.settings)
-        self._scan_worker: ScanWorker | None = None
-        self._export_worker: CallWorker | None = None
+        self.exporter = ExportController(self)
+        self.exporter.finished.connect(self.exportFinished)
+        self.exporter.failed.connect(self.exportFailed)
+        self.exporter.finished.connect(self._update_actions)
+        self.exporter.failed.connect(self._update_actions)
         self._demo_worker: CallWorker | None = None
-        self._pending_live: ScanProgress | None = None
-        self._last_partial: ScanProgress | None = None
         self._syncing_selection = False
-        self._leakage_error: str | None = None
-        self._scan_done = True
+        self._displayed: ScanResult | None = None   # the result the views show (set by the stages)
+        self._findings_shown = False                 # the leakage panel shows the session's findings
         self._stages: list = []  # display work queued one event-loop turn apart (_enqueue_stages)
-        self._dataset_std: list[float] | None = None
 
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build_widgets()
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        window_actions.install(self)
         self._connect()
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
-        self._live_timer.setInterval(LIVE_UPDATE_MS)
-        self._live_timer.timeout.connect(self._apply_live)
+        self._bind_session()
         self._stage_timer = QTimer(self)
         self._stage_timer.setSingleShot(True)
         self._stage_timer.setInterval(0)
         self._stage_timer.timeout.connect(self._run_next_stage)
-        self._restore_settings()
+        window_settings.restore(self)
         self._update_actions()
         self.statusBar().showMessage("Open a dataset folder (Ctrl+O) or drop one on the window.")
+
+    # ================================================================== state (read-only views of the session)
+
+    root = property(lambda self: self.session.root)
+    result = property(lambda self: self.session.result)
+    findings = property(lambda self: self.session.findings)
+    source = property(lambda self: list(self.session.source))
+
+    @property
+    def scanning(self) -> bool:
+        """True while a scan or its leakage search runs."""
+        return self.scan.scanning
 
     # ================================================================== construction
 
@@ -108,21 +118,19 @@ class MainWindow(QMainWindow):
         self.progress = ProgressPanel()
         self.stats_panel = StatisticsPanel()
         self.image_list = ImageList()
-        self.preview = ImagePreview()
+        self.preview = ImagePreview(runner=self.panel_runner)
         self.images_splitter = side_by_side("imagesSplitter", self.image_list, self.preview, (3, 1))
-        self.normalization = NormalizationView()
+        self.normalization = NormalizationView(runner=self.panel_runner)
         self.leakage = LeakagePanel()
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(_scrolling(self.stats_panel), "Statistics")
-        self.tabs.addTab(self.images_splitter, "Images")
-        self.tabs.addTab(self.normalization, "Normalization")
-        self.tabs.addTab(self.leakage, "Leakage")
-        self.tabs.setTabToolTip(TAB_STATS, "Per-split mean, std, histograms and image properties (Ctrl+1)")
-        self.tabs.setTabToolTip(TAB_IMAGES, "Every image with its statistics: sort, filter, preview (Ctrl+2)")
-        self.tabs.setTabToolTip(TAB_NORMALIZATION, "What dataset and per-image normalization do to an image (Ctrl+3)")
-        self.tabs.setTabToolTip(TAB_LEAKAGE, "Duplicates and other leakage between splits (Ctrl+4)")
+        self.add_tab(scrolling(self.stats_panel), "Statistics",
+                     "Per-split mean, std, histograms and image properties")
+        self.add_tab(self.images_splitter, "Images", "Every image with its statistics: sort, filter, preview")
+        self.add_tab(self.normalization, "Normalization",
+                     "What dataset and per-image normalization do to an image")
+        self.add_tab(self.leakage, "Leakage", "Duplicates and other leakage between splits")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -138,129 +146,17 @@ class MainWindow(QMainWindow):
         self.dataset_label.setMaximumWidth(640)  # a long root path is clipped, never widens the window
         self.statusBar().addPermanentWidget(self.dataset_label)
 
-    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "",
-                checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setToolTip(tip + (f" ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-                                     if shortcut is not None else ""))
-            action.setStatusTip(tip)
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        return action
-
-    def _build_actions(self) -> None:
-        style = self.style()
-        sp = style.StandardPixmap
-        self.open_action = self._action("&Open Folder…", self._ask_open, QKeySequence.StandardKey.Open,
-                                        "Open a dataset folder")
-        self.open_action.setIcon(style.standardIcon(sp.SP_DirOpenIcon))
-        self.demo_action = self._action("Open &Demo Dataset", self.open_demo, None,
-                                        "Open the built-in demo dataset (generated on first use)")
-        self.rescan_action = self._action("&Rescan", self.rescan, "F5", "Scan the dataset again")
-        self.rescan_action.setShortcuts([QKeySequence("F5"), QKeySequence("Ctrl+R")])
-        self.rescan_action.setIcon(style.standardIcon(sp.SP_BrowserReload))
-        self.cancel_action = self._action("&Cancel Scan", self.cancel_scan, "Esc",
-                                          "Stop the running scan; the statistics so far stay, marked partial")
-        self.cancel_action.setIcon(style.standardIcon(sp.SP_BrowserStop))
-        self.export_action = self._action("&Export JSON…", self.export_json, "Ctrl+E",
-                                          "Write the statistics, normalization and leakage findings as JSON "
-                                          "(the same schema-1 document as the command line)")
-        self.export_action.setIcon(style.standardIcon(sp.SP_DialogSaveButton))
-        self.per_image_action = self._action("Include Per-Image Records in Export", self._on_per_image, None,
-                                             "Add one record per image (path, size, mean, std, amplification)",
-                                             checkable=True)
-        self.snippet_actions: dict[str, QAction] = {}
-        for key, label in LIBRARIES:
-            shortcut = "Ctrl+Shift+C" if key == "torchvision" else None
-            act = self._action(f"{label}", self._on_snippet_action, shortcut,
-                               f"Copy a {label} normalization snippet with this dataset's mean/std")
-            act.setData(key)
-            self.snippet_actions[key] = act
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit")
-        self.theme_actions: dict[str, QAction] = {}
-        group = QActionGroup(self)
-        for name in THEMES:
-            act = self._action(f"{name.capitalize()} Theme", self._on_theme_action, None,
-                               f"Use the {name} palette", checkable=True)
-            act.setData(name)
-            group.addAction(act)
-            self.theme_actions[name] = act
-        self.toggle_theme_action = self._action("Toggle Dark/Light", self._toggle_theme, "Ctrl+Shift+L",
-                                                "Switch between the dark and light palettes")
-        self.tab_actions = []
-        for k, name in enumerate(("Statistics", "Images", "Normalization", "Leakage")):
-            act = self._action(f"Show {name}", self._on_tab_action, f"Ctrl+{k + 1}", f"Show the {name} tab")
-            act.setData(k)
-            self.tab_actions.append(act)
-        self.find_action = self._action("Find Images by Path", self._find, QKeySequence.StandardKey.Find,
-                                        "Filter the image list by path")
-        self.amplified_action = self._action("Most Amplified Images", self._most_amplified, "Ctrl+M",
-                                             "List the images per-image standardization stretches the most")
-        self.about_action = self._action("&About", self._about, None, "About Dataset Inspector")
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addAction(self.demo_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.rescan_action)
-        file_menu.addAction(self.cancel_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.export_action)
-        file_menu.addAction(self.per_image_action)
-        self.snippet_menu = file_menu.addMenu("Copy &Snippet")
-        self.snippet_menu.setToolTipsVisible(True)
-        for act in self.snippet_actions.values():
-            self.snippet_menu.addAction(act)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        view = bar.addMenu("&View")
-        for act in self.tab_actions:
-            view.addAction(act)
-        view.addSeparator()
-        view.addAction(self.find_action)
-        view.addAction(self.amplified_action)
-        view.addSeparator()
-        for act in self.theme_actions.values():
-            view.addAction(act)
-        view.addAction(self.toggle_theme_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
-
-    def _build_toolbar(self) -> None:
-        tb = self.addToolBar("Main")
-        tb.setObjectName("mainToolbar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.addAction(self.open_action)
-        tb.addAction(self.rescan_action)
-        tb.addAction(self.cancel_action)
-        tb.addSeparator()
-        tb.addAction(self.export_action)
-        snippet_button = QToolButton()
-        snippet_button.setText("Copy Snippet")
-        snippet_button.setToolTip("Copy a normalization snippet for a training library to the clipboard")
-        snippet_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        snippet_button.setMenu(self.snippet_menu)
-        snippet_button.setIcon(self.style().standardIcon(self.style().StandardPixmap.SP_FileDialogDetailedView))
-        snippet_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.snippet_button = snippet_button
-        tb.addWidget(snippet_button)
-        tb.addSeparator()
-        self.source_selector = SourceSelector()
-        tb.addWidget(self.source_selector)
+    def add_tab(self, widget: QWidget, title: str, tip: str) -> int:
+        """Add a panel as a tab (before ``window_actions.install``: its Ctrl+N follows the order)."""
+        index = self.tabs.addTab(widget, title)
+        self.tabs.setTabToolTip(index, f"{tip} (Ctrl+{index + 1})" if index < 9 else tip)
+        return index
 
     def _connect(self) -> None:
         self.progress.cancelRequested.connect(self.cancel_scan)
-        self.image_list.imageSelected.connect(self._on_image_selected)
-        self.image_list.failureSelected.connect(self.preview.show_failure)
-        self.image_list.selectionCleared.connect(self.preview.clear)
+        self.image_list.imageSelected.connect(self.session.select_image)
+        self.image_list.failureSelected.connect(self._on_failure_selected)
+        self.image_list.selectionCleared.connect(self.session.clear_selection)
         self.preview.showInNormalization.connect(self._show_in_normalization)
         self.leakage.imageRequested.connect(self.show_image_in_list)
         self.normalization.rowRequested.connect(self._on_normalization_row)
@@ -268,16 +164,31 @@ class MainWindow(QMainWindow):
         self.stats_panel.leakageLinkActivated.connect(lambda: self.tabs.setCurrentIndex(TAB_LEAKAGE))
         self.stats_panel.histograms.log_box.toggled.connect(
             lambda on: self.settings.setValue("view/histogramLog", on))
+        self.scan.progress.connect(self.progress.update_progress)
+        self.scan.live.connect(self._on_live)
+        self.scan.phaseText.connect(self._on_phase_text)
+        self.scan.failed.connect(self._on_scan_failed)
+        self.scan.ended.connect(self._on_scan_ended)
+
+    def _bind_session(self) -> None:
+        events = self.session.events
+        events.root.connect(self._on_root)
+        events.layout.connect(self._on_layout)
+        events.result.connect(self._on_result)
+        events.source.connect(self._on_source)
+        events.normalization.connect(self._on_normalization)
+        events.findings.connect(self._on_findings)
+        events.phase.connect(self._on_phase)
+        events.selection.connect(self._on_selection)
 
     # ================================================================== opening and scanning
 
     def open_folder(self, path: str) -> None:
-        """Open and scan a dataset folder (menu, recent list, drop, command line, tests)."""
-        path = os.path.abspath(os.path.expanduser(str(path)))
-        self._stop_jobs()
-        self.root = path
-        self.source = []  # a new dataset starts from the default source (train)
-        self._clear_dataset()
+        """Open and scan a dataset (menu, recent list, drop, command line, tests). An image file
+        opens the dataset it belongs to."""
+        path = dataset_folder_of(os.path.abspath(os.path.expanduser(str(path))))
+        self.scan.stop()
+        self.session.open(path)  # a new dataset starts from the default source (train)
         self.setWindowTitle(f"{os.path.basename(path) or path} — {APP_TITLE}")
         self._start_scan()
 
@@ -294,146 +205,77 @@ class MainWindow(QMainWindow):
     def rescan(self) -> None:
         if self.root is None:
             return
-        self._stop_jobs()
-        self._clear_dataset(keep_messages=False)
+        self.scan.stop()
+        self.session.open(self.root, keep_source=True)
         self._start_scan()
 
     def cancel_scan(self) -> None:
-        worker = self._scan_worker
-        if worker is None:
+        if not self.scan.cancel():
             return
-        worker.abort()
         self.progress.set_phase("Cancelling…")
         self.progress.cancel_button.setEnabled(False)
         self.cancel_action.setEnabled(False)
 
-    @property
-    def scanning(self) -> bool:
-        """True while a scan or its leakage search runs."""
-        return self._scan_worker is not None and not self._scan_done
-
     def _start_scan(self) -> None:
-        assert self.root is not None
-        source = self.source if self.source else None
-        worker = ScanWorker(self.root, workers=self.scan_workers, source_splits=source)
-        worker.layoutFound.connect(self._on_layout)
-        worker.progress.connect(self._on_progress)
-        worker.scanned.connect(self._on_scanned)
-        worker.phase.connect(self._on_phase)
-        worker.finished.connect(self._on_scan_finished)
-        worker.leakageFailed.connect(self._on_scan_leakage_failed)
-        worker.cancelled.connect(self._on_scan_cancelled)
-        worker.ended.connect(self._on_scan_ended)
-        self._scan_worker = worker
-        self._scan_done = False
-        self.progress.start(self.root)
+        root = self.session.root
+        assert root is not None
+        self.scan.start()
+        self.progress.start(root)
         self.stats_panel.set_state("listing files…")
         self.image_list.show_waiting("Scanning: every image is listed here when the scan has finished.")
-        self.statusBar().showMessage(f"Scanning {self.root}…")
-        # Start the thread a moment later: the window first repaints its cleared views without
-        # competing with the folder listing for the GIL (that overlap was the longest stall).
-        QTimer.singleShot(START_DELAY_MS, self, lambda: self._launch_scan(worker))
+        self.statusBar().showMessage(f"Scanning {root}…")
         self._update_actions()
-        self.scanStarted.emit(self.root)
+        self.scanStarted.emit(root)
 
-    def _launch_scan(self, worker: ScanWorker) -> None:
-        if worker is self._scan_worker:  # else superseded before it started: drop it
-            self.runner.start(worker, on_error=self._on_scan_error)
-
-    def _stop_jobs(self) -> None:
-        """Abandon the current scan (it stops at its next check; its late signals are ignored)."""
-        if self._scan_worker is not None:
-            self._scan_worker.abort()
-        self._scan_worker = None
-        self._live_timer.stop()
-        self._pending_live = None
-
-    def _clear_dataset(self, keep_messages: bool = False) -> None:
+    def _on_root(self, _root: str) -> None:
+        """A dataset is (re)opened: every view forgets the previous one."""
         self._stages.clear()  # drops the remaining display stages of an earlier result
-        self.result = None
-        self._dataset_std = None
-        self.findings = None
-        self._leakage_error = None
-        self._last_partial = None
-        if not keep_messages:
-            self.messages.clear()
+        self._displayed = None
+        self._findings_shown = False
+        self.messages.clear()
         self.stats_panel.set_result(None)
         self.stats_panel.set_normalization(None)
         self.stats_panel.set_leakage_errors(0, {})
         self.image_list.set_result(None)
         self.preview.clear()
-        self.normalization.set_result(None, [])
+        self.normalization.set_result(None, [], scanning=True)
         self.leakage.set_findings(None, [])
         self._update_leakage_badge()
         self.source_selector.set_splits([], [])
         self.dataset_label.setText("")
 
-    # ------------------------------------------------------------------ worker slots
-
-    def _is_current(self, worker: object) -> bool:
-        return worker is not None and worker is self._scan_worker
-
-    @Slot(object)
     def _on_layout(self, layout: DatasetLayout) -> None:
-        if not self._is_current(self.sender()):
-            return
         self._notice("layout", notices.layout_notice(layout))
         self.recent.add(layout.root)  # a folder that exists and holds images: worth reopening
-        self.dataset_label.setText(f"{layout.root} · {len(layout.files):,} image files · "
+        self.dataset_label.setText(f"{layout.root} · {count(len(layout.files), 'image file')} · "
                                    f"splits {', '.join(layout.splits)}")
 
     @Slot(object)
-    def _on_progress(self, p: ScanProgress) -> None:
-        worker = self.sender()
-        if not self._is_current(worker) or worker.aborted:  # records queued before a cancel
-            return
-        self.progress.update_progress(p)
-        if p.partial is not None:
-            self._pending_live = p
-            if not self._live_timer.isActive():
-                self._live_timer.start()
-
-    @Slot()
-    def _apply_live(self) -> None:
-        p, self._pending_live = self._pending_live, None
-        if p is None or p.partial is None or self._scan_worker is None:
-            return
-        self._last_partial = p
+    def _on_live(self, p: ScanProgress) -> None:
         mode = next(iter(p.partial.values())).mode if p.partial else "RGB"
         self.stats_panel.set_live(p.partial, mode, p.done, p.total)
 
     @Slot(str)
-    def _on_phase(self, text: str) -> None:
-        if not self._is_current(self.sender()):
-            return
-        self.progress.set_phase(text)  # the statistics themselves are final (see _on_scanned)
+    def _on_phase_text(self, text: str) -> None:
+        self.progress.set_phase(text)  # the statistics themselves are final (see _on_result)
         self.statusBar().showMessage(text)
         self.scanPhase.emit(text)
 
-    @Slot(object)
-    def _on_scanned(self, result: ScanResult) -> None:
-        """Final statistics: show them now; the leakage search still runs in the worker."""
-        if not self._is_current(self.sender()):
-            return
-        self._live_timer.stop()
-        self._pending_live = None
-        self.result = result
-        self.findings = None
-        valid = [s for s in self.source if s in result.splits]
-        self.source = valid or default_source(result)
+    def _on_result(self, result: ScanResult | None) -> None:
+        if result is None:
+            return  # cleared with the root
         # Each view gets its own turn of the event loop: on a big dataset putting everything on
         # screen at once would freeze the window for the sum of them.
         self._enqueue_stages(self._show_statistics, self._show_images, self._show_normalization,
                              self._show_statistics_done)
 
-    @Slot(object, object)
-    def _on_scan_finished(self, result: ScanResult, findings: list | None) -> None:
-        if not self._is_current(self.sender()) or result is not self.result:
-            return
-        self.findings = findings
-        self._scan_done = True
-        self.progress.finish(notices.dataset_summary(result))
-        self._enqueue_stages(self._show_findings, self._show_result_done)
+    def _on_phase(self, phase: Phase) -> None:
+        if phase is Phase.DONE and self.result is not None:
+            self.progress.finish(notices.dataset_summary(self.result))
+            self._enqueue_stages(self._show_findings, self._show_result_done)
+        elif phase is Phase.CANCELLED:
+            self._show_cancelled()
+        self._update_actions()
 
     def _enqueue_stages(self, *stages) -> None:
         self._stages.extend(stages)
@@ -453,27 +295,30 @@ class MainWindow(QMainWindow):
         self.source_selector.set_splits(self.result.splits, self.source)
         self.source_selector.blockSignals(False)
         self.stats_panel.set_result(self.result)
-        self._refresh_normalization()
+        self._show_numbers()
 
     def _show_images(self) -> None:
-        self.image_list.set_result(self.result, self._dataset_std)
+        self.image_list.set_result(self.result, self.session.dataset_std)
 
     def _show_normalization(self) -> None:
-        self.normalization.set_result(self.result, list(self.source))
+        self.normalization.set_result(self.result, self.source)
 
     def _show_statistics_done(self) -> None:
         result = self.result
         assert result is not None
+        self._displayed = result
         self._source_warning()
-        self.tabs.setTabText(TAB_LEAKAGE, "Leakage (checking…)")
+        if self.session.phase is Phase.CHECKING:
+            self.tabs.setTabText(TAB_LEAKAGE, "Leakage (checking…)")
         self.dataset_label.setText(
-            f"{result.root} · {len(result.images):,} images · {len(result.failures):,} failed · "
+            f"{result.root} · {count(len(result.images), 'image')} · {len(result.failures):,} failed · "
             f"{len(result.skipped):,} skipped · mode {result.mode}")
         self._update_actions()
         self.statisticsShown.emit(result)
 
     def _show_findings(self) -> None:
         self.leakage.set_findings(self.result, self.findings or [])
+        self._findings_shown = True
         self._update_leakage_badge()
 
     def _show_result_done(self) -> None:
@@ -486,46 +331,33 @@ class MainWindow(QMainWindow):
         self.scanFinished.emit(result)
 
     @Slot(str)
-    def _on_scan_leakage_failed(self, message: str) -> None:
-        if self._is_current(self.sender()):
-            self._leakage_error = message
-
-    @Slot(str)
-    def _on_scan_error(self, message: str) -> None:
-        if not self._is_current(self.sender()):
-            return
-        self._scan_done = True
+    def _on_scan_failed(self, message: str) -> None:
         self.messages.show_message("scan", "error", _escape(message),
                                    action=("Open Another Folder…", self._ask_open))
         self.stats_panel.set_state("no statistics: the folder could not be scanned")
+        self.normalization.set_result(None, [])
         self.statusBar().showMessage("The folder could not be scanned.", 8000)
         self.progress.finish(f"<b>{_escape(self.root or '')}</b> could not be scanned (see the message above).")
         self._update_actions()
         self.scanFailed.emit(message)
 
-    @Slot()
-    def _on_scan_cancelled(self) -> None:
-        if not self._is_current(self.sender()):
-            return
-        self._scan_done = True
-        self._live_timer.stop()
+    def _show_cancelled(self) -> None:
         if self.result is not None:  # cancelled during the leakage search: the statistics are final
             self.progress.finish(notices.dataset_summary(self.result) + " · leakage not checked")
             self.messages.show_message(
                 "scan", "warning", "Leakage check cancelled: the statistics are complete, but export needs "
                                    "the leakage findings.", action=("Rescan", self.rescan))
             self.tabs.setTabText(TAB_LEAKAGE, "Leakage (not checked)")
-            self._update_actions()
+            self.statusBar().showMessage("Leakage check cancelled.", 8000)
             self.scanCancelled.emit()
             return
-        p = self._pending_live or self._last_partial
-        self._pending_live = None
+        p = self.scan.take_partial()
         if p is not None and p.partial:
-            mode = next(iter(p.partial.values())).mode
-            self.stats_panel.set_live(p.partial, mode, p.done, p.total)
+            self._on_live(p)
             self.stats_panel.set_state(f"partial: scan cancelled after {p.done:,} of {p.total:,} files")
         else:
             self.stats_panel.set_state("scan cancelled before any statistics")
+        self.normalization.set_result(None, [])
         self.messages.show_message("scan", "warning",
                                    "Scan cancelled: the statistics shown are partial and cannot be exported.",
                                    action=("Rescan", self.rescan))
@@ -533,14 +365,10 @@ class MainWindow(QMainWindow):
         done = f" after {p.done:,} of {p.total:,} files" if p is not None else ""
         self.progress.finish(f"<b>{_escape(os.path.basename(self.root or ''))}</b>: scan cancelled{done}; "
                              "the statistics are partial. Rescan with F5.")
-        self._update_actions()
         self.scanCancelled.emit()
 
     @Slot()
     def _on_scan_ended(self) -> None:
-        if not self._is_current(self.sender()):
-            return
-        self._scan_worker = None
         self.progress.finish()
         self._update_actions()
 
@@ -571,12 +399,11 @@ class MainWindow(QMainWindow):
         self._notice("broken", notices.undecodable_splits_notice(result))
         self._notice("failures", notices.failures_notice(result), action=("Show", self._show_failures))
         if self.findings is None:
-            self._notice("leakage", notices.leakage_failed_notice(self._leakage_error),
+            self._notice("leakage", notices.leakage_failed_notice(self.session.leakage_error),
                          action=("Rescan", self.rescan))
 
     def _source_warning(self) -> None:
-        has_train = self.result is not None and "train" in self.result.splits
-        self._notice("source", notices.source_notice(leaky_sources(self.source) if has_train else []),
+        self._notice("source", notices.source_notice(self.session.leaky_sources),
                      action=("Use Train Only", self._use_train_only), closable=False)
 
     def _show_failures(self) -> None:
@@ -586,69 +413,73 @@ class MainWindow(QMainWindow):
     # ================================================================== normalization source
 
     def set_source_splits(self, splits: Sequence[str]) -> None:
-        """Choose the splits the exported mean/std come from. The findings are updated at once:
-        only the stats_source finding depends on this choice (see worker.with_stats_source)."""
-        if self.result is None:
-            return
-        splits = [s for s in splits if s in self.result.splits] or default_source(self.result)
-        if list(splits) == self.source:
-            return
-        self.source = list(splits)
-        if self.source_selector.selected() != self.source:
-            self.source_selector.blockSignals(True)
-            self.source_selector.set_selected(self.source)
-            self.source_selector.blockSignals(False)
-        self._refresh_normalization()
-        self.image_list.set_dataset_std(self._dataset_std)
-        self.normalization.set_result(self.result, list(self.source))
-        self._source_warning()
-        if self.findings is not None:
-            self.findings = with_stats_source(self.findings, self.source)
-            self.leakage.set_findings(self.result, self.findings)
-            self._update_leakage_badge()
-            self.leakageUpdated.emit(self.findings)
+        """Choose the splits the exported mean/std come from (the session updates the findings)."""
+        self.session.set_source(list(splits))
 
     def _use_train_only(self) -> None:
         self.set_source_splits(["train"])
 
-    def _refresh_normalization(self) -> None:
-        """Update the exported-normalization line and the source std (None when the source splits
-        hold no readable pixel: then there is nothing to export or paste)."""
-        assert self.result is not None
-        try:
-            mean, std, max_value = normalization_stats(self.result, self.source)
-        except StatsSourceError as exc:
-            self._dataset_std = None
-            self.stats_panel.set_normalization(self.source, problem=_escape(str(exc)))
+    def _on_source(self, source: list[str]) -> None:
+        if self._displayed is not self.result:
+            return  # the display stages show the new result's source themselves
+        if self.source_selector.selected() != source:
+            self.source_selector.blockSignals(True)
+            self.source_selector.set_selected(source)
+            self.source_selector.blockSignals(False)
+        self._source_warning()
+
+    def _on_normalization(self, _numbers) -> None:
+        if self._displayed is not self.result or self.result is None:
+            return
+        self._show_numbers()
+        self.image_list.set_dataset_std(self.session.dataset_std)
+        self.normalization.set_result(self.result, self.source)
+
+    def _show_numbers(self) -> None:
+        """The exported-normalization line, and its warnings (none when the source has no pixel)."""
+        numbers = self.session.normalization
+        assert numbers is not None
+        if numbers.problem is not None:
+            self.stats_panel.set_normalization(self.source, problem=_escape(numbers.problem))
             self._notice("normalization", None)
         else:
-            self._dataset_std = std
-            self.stats_panel.set_normalization(self.source, mean, std, max_value)
-            self._notice("normalization", notices.normalization_notice(result_warnings(self.result, self.source, std)))
+            self.stats_panel.set_normalization(self.source, list(numbers.mean), list(numbers.std), numbers.max_value)
+            self._notice("normalization", notices.normalization_notice(numbers.warnings))
         self._update_actions()
 
+    def _on_findings(self, findings) -> None:
+        if not self._findings_shown or findings is None:
+            return  # a finished scan's findings are shown by its display stages
+        self.leakage.set_findings(self.result, findings)
+        self._update_leakage_badge()
+        self.leakageUpdated.emit(findings)
+
     def _update_leakage_badge(self) -> None:
-        errors = self.leakage.error_count() if self.findings else 0
-        by_split: Counter[str] = Counter()
-        for f in self.findings or []:
-            if f.severity == "error":
-                for s in set(f.splits):
-                    by_split[s] += 1
-        text = f"Leakage ({errors} error{'s' if errors != 1 else ''})" if errors else "Leakage"
+        errors = self.session.error_count
+        text = f"Leakage ({count(errors, 'error')})" if errors else "Leakage"
         self.tabs.setTabText(TAB_LEAKAGE, text)
         icon = self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxWarning) if errors else QIcon()
         self.tabs.setTabIcon(TAB_LEAKAGE, icon)
-        self.stats_panel.set_leakage_errors(errors, by_split)
+        self.stats_panel.set_leakage_errors(errors, self.session.errors_by_split())
 
     # ================================================================== selection
 
-    @Slot(int)
-    def _on_image_selected(self, row: int) -> None:
+    def _on_selection(self, selection) -> None:
+        if selection.image_row is None:
+            if selection.empty:
+                self.preview.clear()
+            return
         if self.result is None:
             return
+        row = selection.image_row
         self.preview.show_row(self.result, row, self.image_list.model.amplification_of(row))
         if not self._syncing_selection:
             self.normalization.show_image(row)
+
+    @Slot(str, str, str)
+    def _on_failure_selected(self, path: str, split: str, reason: str) -> None:
+        self.session.clear_selection()
+        self.preview.show_failure(path, split, reason)
 
     @Slot(int)
     def show_image_in_list(self, row: int) -> None:
@@ -683,50 +514,8 @@ class MainWindow(QMainWindow):
 
     def export_json(self, path: str | None = None) -> None:
         """Write the schema-1 document (atomically, in a worker). Asks for a path when none is given."""
-        if not self._can_export():
-            return
-        assert self.result is not None
-        if not path:
-            start = str(self.settings.value("export/lastDir", "") or "")
-            path = dialogs.choose_export_path(self, suggested_export_path(self.result, start or None))
-            if not path:
-                return
-        self.settings.setValue("export/lastDir", os.path.dirname(os.path.abspath(path)))
-        worker = CallWorker(write_export, self.result, list(self.findings or []), list(self.source), path,
-                            self.per_image_action.isChecked())
-        worker.returned.connect(self._on_exported)
-        self._export_worker = worker
-        self.statusBar().showMessage(f"Exporting to {path}…")
-        self.runner.start(worker, on_error=self._on_export_error)
+        self.exporter.export(path, per_image=self.per_image_action.isChecked())
         self._update_actions()
-
-    def _can_export(self) -> bool:
-        # A result is only ever the current scan's (a new scan clears it first).
-        return (self.result is not None and self.findings is not None and self._export_worker is None
-                and self._dataset_std is not None)
-
-    @Slot(object)
-    def _on_exported(self, path: str) -> None:
-        if self.sender() is not self._export_worker:
-            return
-        self._export_worker = None
-        self.messages.hide_message("export")
-        note = ""
-        if self.findings and any(f.kind == "stats_source" for f in self.findings):
-            note = " (with a stats_source finding: the normalization uses val or test data)"
-        self.statusBar().showMessage(f"Exported to {path}{note}", 10000)
-        self._update_actions()
-        self.exportFinished.emit(path)
-
-    @Slot(str)
-    def _on_export_error(self, message: str) -> None:
-        if self.sender() is not self._export_worker:
-            return
-        self._export_worker = None
-        self.statusBar().clearMessage()  # not "Exporting..." any more
-        self.messages.show_message("export", "error", "Export failed: " + _escape(message))
-        self._update_actions()
-        self.exportFailed.emit(message)
 
     def _on_snippet_action(self) -> None:
         action = self.sender()
@@ -734,18 +523,7 @@ class MainWindow(QMainWindow):
             self.copy_snippet(str(action.data()))
 
     def copy_snippet(self, library: str) -> str | None:
-        if self.result is None:
-            return None
-        try:
-            text = copy_snippet(self.result, self.source, library)
-        except StatsSourceError as exc:
-            self.messages.show_message("snippet", "error", "No snippet: " + _escape(str(exc)))
-            return None
-        label = dict(LIBRARIES).get(library, library)
-        leak = " (includes val/test data!)" if leaky_sources(self.source) and "train" in self.result.splits else ""
-        self.statusBar().showMessage(f"Copied the {label} snippet (mean/std of {'+'.join(self.source)}){leak}.",
-                                     6000)
-        return text
+        return self.exporter.copy_snippet(library)
 
     def _on_per_image(self) -> None:
         self.settings.setValue("export/perImage", self.per_image_action.isChecked())
@@ -754,13 +532,12 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_result = self.result is not None
-        # The worker thread outlives the scan by a moment (it winds down after ``finished``).
-        scanning = self._scan_worker is not None and not self._scan_done
+        scanning = self.scanning
         self.rescan_action.setEnabled(self.root is not None and not scanning)
         self.cancel_action.setEnabled(scanning)
-        self.export_action.setEnabled(self._can_export())
+        self.export_action.setEnabled(self.exporter.can_export)
         # Snippets and export need normalization numbers: none when the source has no readable pixel.
-        numbers = has_result and self._dataset_std is not None
+        numbers = has_result and self.session.dataset_std is not None
         for act in self.snippet_actions.values():
             act.setEnabled(numbers)
         self.snippet_button.setEnabled(numbers)
@@ -809,12 +586,13 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def dropped_folder(urls: Sequence[QUrl]) -> str | None:
-        """The dataset folder in a drop: a folder, or the folder of a dropped file."""
+        """The dataset in a drop: a folder, or the dataset a dropped image file belongs to."""
         for url in urls:
             if url.isLocalFile():
                 path = url.toLocalFile()
-                if os.path.isdir(path):
-                    return path
+                folder = dataset_folder_of(path)
+                if os.path.isdir(folder):
+                    return folder
         return None
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
@@ -833,41 +611,15 @@ class MainWindow(QMainWindow):
 
     # ================================================================== settings and closing
 
-    def _restore_settings(self) -> None:
-        s = self.settings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        for key, splitter, default in (("window/statsSplitter", self.stats_panel.splitter, [860, 560]),
-                                       ("window/imagesSplitter", self.images_splitter, [1030, 440])):
-            value = s.value(key)
-            if not (isinstance(value, QByteArray) and not value.isEmpty() and splitter.restoreState(value)):
-                splitter.setSizes(default)
-        self.tabs.setCurrentIndex(_int(s.value("window/tab", 0), 0, self.tabs.count() - 1))
-        self.per_image_action.setChecked(_bool(s.value("export/perImage", False)))
-        self.stats_panel.histograms.log_box.setChecked(_bool(s.value("view/histogramLog", False)))
-        theme = str(s.value("view/theme", "light"))
-        self.set_theme(theme if theme in THEMES else "light")
-
     def save_settings(self) -> None:
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("window/statsSplitter", self.stats_panel.splitter.saveState())
-        s.setValue("window/imagesSplitter", self.images_splitter.saveState())
-        s.setValue("window/tab", self.tabs.currentIndex())
-        s.sync()
+        window_settings.save(self)
 
     def shutdown(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
         """Stop every worker (abort, then wait with a time limit). True when all have stopped."""
-        self._stop_jobs()
+        self.scan.stop()
         ok = self.runner.stop_all(timeout_ms)
         self.preview.wait_idle(timeout_ms)
+        self.normalization.wait_idle(timeout_ms)
         return ok
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
@@ -878,33 +630,3 @@ class MainWindow(QMainWindow):
 
 def _escape(text: str) -> str:
     return html.escape(text)
-
-
-def _int(value, lo: int, hi: int) -> int:
-    try:
-        return min(hi, max(lo, int(value)))
-    except (TypeError, ValueError):
-        return lo
-
-
-def _bool(value) -> bool:
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes")
-    return bool(value)
-
-
-def _scrolling(panel: QWidget) -> QScrollArea:
-    """The panel fills the tab and, in a window too short for its minimum height, scrolls
-    instead of squeezing its plots to unreadable slivers."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    # QScrollArea asks the layout of its widget (not the widget) for height-for-width; a plain
-    # container hides the panel's wrapped labels from it, so only the minimum height counts.
-    holder = QWidget()
-    layout = QVBoxLayout(holder)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(panel)
-    area.setWidget(holder)
-    return area

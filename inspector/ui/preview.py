@@ -1,8 +1,8 @@
 """Preview of the selected image with its statistics.
 
-The file is decoded off the GUI thread (a QRunnable on the global pool: a 6000 x 4000 photo takes
-a few hundred milliseconds) into a display-sized QImage (QImage, unlike QPixmap, may be built in
-any thread); only the newest request is shown. Display only: statistics come from the scan.
+The file is decoded off the GUI thread (on a lane of ``runner.BackgroundRunner``: a 6000 x 4000
+photo takes a few hundred milliseconds) into a display-sized QImage (QImage, unlike QPixmap, may be
+built in any thread); only the newest request is shown. Display only: statistics come from the scan.
 """
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import os
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 from ..core.decode import DecodeError, decode
 from ..core.scan import ScanResult
+from .runner import BackgroundRunner, shared_runner
 from .theme import channel_names
 
 MAX_SIDE = 1600  # display copy: enough for a 4K screen panel, small enough to move quickly
@@ -35,25 +36,6 @@ def to_qimage(im: Image.Image) -> QImage:
     fmt = QImage.Format.Format_RGB888 if im.mode == "RGB" else QImage.Format.Format_Grayscale8
     bpl = im.width * (3 if im.mode == "RGB" else 1)
     return QImage(data, im.width, im.height, bpl, fmt).copy()  # copy: detach from the bytes object
-
-
-class _LoadSignals(QObject):
-    loaded = Signal(int, QImage, str)  # request id, image (null on error), error message
-
-
-class _LoadTask(QRunnable):
-    def __init__(self, request: int, path: str, signals: _LoadSignals) -> None:
-        super().__init__()
-        self.request, self.path, self.signals = request, path, signals
-
-    def run(self) -> None:
-        try:
-            image = to_qimage(decode(self.path).image)
-            self.signals.loaded.emit(self.request, image, "")
-        except DecodeError as exc:
-            self.signals.loaded.emit(self.request, QImage(), str(exc))
-        except Exception as exc:  # display only: any failure becomes a message in the panel
-            self.signals.loaded.emit(self.request, QImage(), f"{type(exc).__name__}: {exc}")
 
 
 class ScaledImageLabel(QLabel):
@@ -95,7 +77,7 @@ class ImagePreview(QWidget):
 
     showInNormalization = Signal(int)  # image row
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, runner: BackgroundRunner | None = None) -> None:
         super().__init__(parent)
         self._image_label = ScaledImageLabel("Select an image in the list")
         self._image_label.setObjectName("previewImage")
@@ -112,17 +94,12 @@ class ImagePreview(QWidget):
         layout.addWidget(self._image_label, 3)
         layout.addWidget(self._info, 2)
         layout.addWidget(self._button)
-        self._signals = _LoadSignals(self)
-        self._signals.loaded.connect(self._on_loaded)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # one decode at a time; stale requests are dropped on arrival
-        self._request = 0
-        self._pending_path = ""
+        self._lane = (runner or shared_runner()).lane(self)
         self._row: int | None = None
         self.loaded_path: str | None = None  # the file whose pixels are on screen (tests)
 
     def clear(self) -> None:
-        self._request += 1
+        self._lane.cancel()
         self._row = None
         self.loaded_path = None
         self._image_label.set_source(None, "Select an image in the list")
@@ -164,7 +141,7 @@ class ImagePreview(QWidget):
         self._load(os.path.join(result.root, *path.split("/")))
 
     def show_failure(self, path: str, split: str | None, reason: str) -> None:
-        self._request += 1
+        self._lane.cancel()
         self._row = None
         self._button.setEnabled(False)
         self.loaded_path = None
@@ -176,21 +153,19 @@ class ImagePreview(QWidget):
     # -------------------------------------------------------------- loading
 
     def _load(self, abspath: str) -> None:
-        self._request += 1
         if not self._image_label.has_image():
             self._image_label.setText("Loading…")  # keep the previous image meanwhile: no flicker
-        self._pool.start(_LoadTask(self._request, abspath, self._signals))
-        self._pending_path = abspath
+        self._lane.submit(lambda: to_qimage(decode(abspath).image),
+                          lambda image: self._on_loaded(abspath, image), self._on_load_error)
 
-    @Slot(int, QImage, str)
-    def _on_loaded(self, request: int, image: QImage, error: str) -> None:
-        if request != self._request:
-            return  # a newer selection superseded this one
-        if image.isNull():
-            self._image_label.set_source(None, f"Cannot show this file: {error}")
-            return
-        self.loaded_path = self._pending_path
+    def _on_loaded(self, abspath: str, image: QImage) -> None:
+        self.loaded_path = abspath
         self._image_label.set_source(QPixmap.fromImage(image))
+
+    def _on_load_error(self, exc: BaseException) -> None:
+        # Display only: any failure becomes a message in the panel.
+        error = str(exc) if isinstance(exc, DecodeError) else f"{type(exc).__name__}: {exc}"
+        self._image_label.set_source(None, f"Cannot show this file: {error}")
 
     def _on_button(self) -> None:
         if self._row is not None:
@@ -198,4 +173,4 @@ class ImagePreview(QWidget):
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Wait for the decode thread (shutdown and tests)."""
-        return self._pool.waitForDone(timeout_ms)
+        return self._lane.wait_idle(timeout_ms)

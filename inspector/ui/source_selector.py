@@ -10,13 +10,10 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
+from ..app.session import leaky_sources
+
 TIP = ("Splits whose pixels give the normalization mean and std (export, snippets, amplification).\n"
        "Use train only: statistics from val or test leak evaluation data into training.")
-
-
-def leaky_sources(source: Sequence[str]) -> list[str]:
-    """Source splits other than train (the ones that leak), when a train split exists."""
-    return [s for s in source if s != "train"]
 
 
 class SourceSelector(QWidget):
@@ -34,7 +31,6 @@ class SourceSelector(QWidget):
         self._warning = QLabel()
         self._warning.setObjectName("sourceWarning")
         self._layout.addWidget(self._warning)
-        self._has_train = False
         self.setEnabled(False)
 
     def set_splits(self, splits: Sequence[str], selected: Sequence[str]) -> None:
@@ -42,7 +38,6 @@ class SourceSelector(QWidget):
             self._layout.removeWidget(box)
             box.deleteLater()
         self._boxes = {}
-        self._has_train = "train" in splits
         for k, name in enumerate(splits):
             box = QCheckBox(name)
             box.setChecked(name in selected)
@@ -80,6 +75,6 @@ class SourceSelector(QWidget):
         self.changed.emit(self.selected())
 
     def _update_warning(self) -> None:
-        leaks = leaky_sources(self.selected()) if self._has_train else []
+        leaks = leaky_sources(self.selected(), list(self._boxes))
         self._warning.setText(f"⚠ includes {' + '.join(leaks)}" if leaks else "")
         self._warning.setVisible(bool(leaks))

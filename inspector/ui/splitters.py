@@ -1,8 +1,8 @@
-"""Two panes side by side, the way every tab of the window splits its width."""
+"""Two panes side by side, the way every tab of the window splits its width; a panel that scrolls."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 
 def side_by_side(name: str, left: QWidget, right: QWidget, stretch: tuple[int, int]) -> QSplitter:
@@ -16,3 +16,20 @@ def side_by_side(name: str, left: QWidget, right: QWidget, stretch: tuple[int, i
     splitter.setStretchFactor(1, stretch[1])
     splitter.setChildrenCollapsible(False)
     return splitter
+
+
+def scrolling(panel: QWidget) -> QScrollArea:
+    """The panel fills the tab and, in a window too short for its minimum height, scrolls
+    instead of squeezing its plots to unreadable slivers."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # QScrollArea asks the layout of its widget (not the widget) for height-for-width; a plain
+    # container hides the panel's wrapped labels from it, so only the minimum height counts.
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel)
+    area.setWidget(holder)
+    return area

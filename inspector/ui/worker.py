@@ -2,8 +2,8 @@
 
 ``Worker.run()`` is a fixed template: ``started``, then ``work()``, any exception routed to
 ``errored``, ``cancelled`` when aborted, and ``ended`` always last (it stops the thread).
-Long work is a generator (``core.scan.iter_scan``, driven by ``core.scan.scan``): the abort flag is checked between yields and
-``gen.close()`` shuts the process pool down. Workers never touch widgets: every signal crosses to
+The scan job itself is Qt-free (``app.scan_job.run_scan_job``); the abort flag is checked between
+the core scan's progress records, and closing the scan shuts the process pool down. Workers never touch widgets: every signal crosses to
 the GUI thread queued, and slots there do the drawing.
 
 ``WorkerRunner`` keeps running workers and their threads referenced (a QThread collected while
@@ -11,7 +11,6 @@ running aborts the process) and, on shutdown, asks them to stop and waits with a
 """
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -21,15 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..core.layout import DatasetLayout, LayoutError, discover
-from ..core.scan import ScanProgress, ScanResult, scan
-
-# Fewer progress records than the core produces would hide nothing; more would only cost the GUI.
-MIN_PROGRESS_INTERVAL = 0.08  # seconds between forwarded progress records without live statistics
-
-
-class UserFacingError(Exception):
-    """An error whose message is meant for the user as is (no traceback): a bad folder, say."""
+from ..app.scan_job import ScanCallbacks, UserFacingError, lower_thread_priority, run_scan_job
 
 
 class Worker(QObject):
@@ -95,97 +86,11 @@ class ScanWorker(Worker):
         self.source_splits = list(source_splits) if source_splits else None
 
     def work(self) -> None:
-        lower_thread_priority()
-        try:
-            layout = discover(self.root)
-        except LayoutError as exc:
-            raise UserFacingError(str(exc)) from None
-        if not layout.files:
-            raise UserFacingError(no_images_message(layout))
-        self.layoutFound.emit(layout)
-        if self.aborted:
-            return
-        result = self._scan(layout)
-        if result is None or self.aborted:
-            return
-        self.scanned.emit(result)  # the window shows the statistics while the leakage search runs
-        self.phase.emit("Checking for duplicates and leakage between splits…")
-        findings: list | None
-        try:
-            findings = run_leakage(result, self.source_splits)
-        except Exception as exc:  # keep the statistics: a failed leakage search must not lose the scan
-            traceback.print_exc(file=sys.stderr)
-            self.leakageFailed.emit(f"{type(exc).__name__}: {exc}")
-            findings = None
-        if not self.aborted:
-            self.finished.emit(result, findings)
-
-    def _scan(self, layout: DatasetLayout) -> ScanResult | None:
-        last_emit = 0.0
-
-        def forward(p: ScanProgress) -> None:
-            nonlocal last_emit
-            now = time.perf_counter()
-            # Throttle: live statistics always pass (they come every 0.5 s), plain counts at most
-            # every MIN_PROGRESS_INTERVAL, and the final record always.
-            if p.partial is not None or now - last_emit >= MIN_PROGRESS_INTERVAL or p.done >= p.total:
-                last_emit = now
-                self.progress.emit(p)
-
-        # Abort takes effect at the next progress record: the scan is closed, its queued work dropped.
-        return scan(layout, workers=self.workers, on_progress=forward, should_cancel=lambda: self.aborted)
-
-
-BACKGROUND_NICE = 10
-
-
-def lower_thread_priority(increment: int = BACKGROUND_NICE) -> bool:
-    """Run this worker thread, and the decoding processes it spawns, below the GUI's priority.
-
-    On Linux the nice value belongs to the calling thread and is inherited by the processes it
-    starts, so the GUI thread keeps full priority while the scan saturates every core: on a
-    2-core machine the window then stays responsive instead of getting a third of a core.
-    Elsewhere (macOS) it lowers the whole process, which costs nothing relative to the GUI.
-    """
-    if not hasattr(os, "nice") or not sys.platform.startswith("linux"):
-        return False
-    try:
-        os.nice(increment)
-        return True
-    except OSError:
-        return False
-
-
-def no_images_message(layout: DatasetLayout) -> str:
-    """The message for a folder with nothing to scan: what was found instead, and what we expect."""
-    where = layout.root
-    if not layout.skipped and not layout.broken:
-        return (f"The folder {where} is empty: no image files were found. Expected train/, val/ and "
-                "test/ folders (or a folder of images).")
-    found = len(layout.skipped) + len(layout.broken)
-    examples = ", ".join(s.path for s in (layout.skipped + layout.broken)[:3])
-    return (f"No image files were found in {where}: {found} other entr{'y' if found == 1 else 'ies'} "
-            f"skipped ({examples}{', …' if found > 3 else ''}). Images are .jpg .png .bmp .gif "
-            ".tif .webp files in train/, val/ and test/ folders.")
-
-
-def run_leakage(result: ScanResult, source_splits: Sequence[str] | None) -> list:
-    """find_leakage with the split means; source_splits defaults to train (core default_source)."""
-    from ..core.export import default_source
-    from ..core.leakage import scan_leakage
-
-    source = [s for s in (source_splits or []) if s in result.splits] or default_source(result)
-    return scan_leakage(result, source)
-
-
-def with_stats_source(findings: Sequence, source_splits: Sequence[str]) -> list:
-    """The findings ``find_leakage(..., source_splits=source_splits)`` returns, derived from the
-    findings of another source choice: only the stats_source finding depends on the source, so a
-    change of source is instant instead of a new duplicate search (tens of seconds on 20k images)."""
-    from ..core import leakage
-
-    kept = [f for f in findings if f.kind != "stats_source"]
-    return list(leakage.sort_findings(kept + leakage.stats_source_findings(list(source_splits))))
+        report = ScanCallbacks(layout=self.layoutFound.emit, progress=self.progress.emit,
+                               scanned=self.scanned.emit, phase=self.phase.emit,
+                               finished=self.finished.emit, leakage_failed=self.leakageFailed.emit)
+        run_scan_job(self.root, workers=self.workers, source_splits=self.source_splits,
+                     should_cancel=lambda: self.aborted, report=report)
 
 
 class CallWorker(Worker):

@@ -1,0 +1,88 @@
+"""Export and snippets of the window: the schema-1 JSON written in a worker, the snippet copied.
+
+Reads the session (result, findings, source and its numbers); reports in the window's message
+area and status bar. ``finished(path)`` / ``failed(message)`` follow every export.
+"""
+from __future__ import annotations
+
+import html
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from . import dialogs
+from .export_actions import LIBRARIES, copy_snippet, suggested_export_path, write_export
+from .worker import CallWorker
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class ExportController(QObject):
+    finished = Signal(str)   # path written
+    failed = Signal(str)     # user-facing message
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.session = window.session
+        self.worker: CallWorker | None = None
+
+    @property
+    def can_export(self) -> bool:
+        return self.session.can_export and self.worker is None
+
+    def export(self, path: str | None = None, *, per_image: bool = False) -> None:
+        """Write the schema-1 document (atomically, in a worker). Asks for a path when none is given."""
+        w, s = self.window, self.session
+        if not self.can_export:
+            return
+        assert s.result is not None
+        if not path:
+            start = str(w.settings.value("export/lastDir", "") or "")
+            path = dialogs.choose_export_path(w, suggested_export_path(s.result, start or None))
+            if not path:
+                return
+        w.settings.setValue("export/lastDir", os.path.dirname(os.path.abspath(path)))
+        worker = CallWorker(write_export, s.result, list(s.findings or []), list(s.source), path, per_image)
+        worker.returned.connect(self._on_exported)
+        self.worker = worker
+        w.statusBar().showMessage(f"Exporting to {path}…")
+        w.runner.start(worker, on_error=self._on_error)
+
+    @Slot(object)
+    def _on_exported(self, path: str) -> None:
+        if self.sender() is not self.worker:
+            return
+        self.worker = None
+        self.window.messages.hide_message("export")
+        note = ""
+        if self.session.findings and any(f.kind == "stats_source" for f in self.session.findings):
+            note = " (with a stats_source finding: the normalization uses val or test data)"
+        self.window.statusBar().showMessage(f"Exported to {path}{note}", 10000)
+        self.finished.emit(path)
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        if self.sender() is not self.worker:
+            return
+        self.worker = None
+        self.window.statusBar().clearMessage()  # not "Exporting..." any more
+        self.window.messages.show_message("export", "error", "Export failed: " + html.escape(message))
+        self.failed.emit(message)
+
+    def copy_snippet(self, library: str) -> str | None:
+        """Put a normalization snippet for ``library`` on the clipboard; None when there are no numbers."""
+        s = self.session
+        if s.result is None or s.normalization is None:
+            return None
+        if s.normalization.problem is not None:
+            self.window.messages.show_message("snippet", "error", "No snippet: " + html.escape(s.normalization.problem))
+            return None
+        text = copy_snippet(s.result, s.source, library)
+        label = dict(LIBRARIES).get(library, library)
+        leak = " (includes val/test data!)" if s.leaky_sources else ""
+        self.window.statusBar().showMessage(
+            f"Copied the {label} snippet (mean/std of {'+'.join(s.source)}){leak}.", 6000)
+        return text
