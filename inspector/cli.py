@@ -17,6 +17,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="main.py",
         description="Dataset Inspector: exact per-split image statistics, normalization preview and "
                     "leakage checks. With no command, opens the window.")
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command")
     s = sub.add_parser("scan", help="scan a dataset headless and optionally export JSON")
     s.add_argument("root", metavar="SOURCE",
@@ -42,10 +44,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"scan", "bench", "demo", "-h", "--help"}
-    if not argv or argv[0] not in commands:
+    if _names_a_dataset(argv):
         return _open_window(argv)
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(argv)  # a typo of a command: argparse's "invalid choice", exit 2
     try:
         if args.command == "scan":
             return _scan(args)
@@ -68,8 +69,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
+def _names_a_dataset(argv: list[str]) -> bool:
+    """No arguments, or a first argument that is a path or URL rather than a command or option:
+    the window opens on it."""
+    if not argv:
+        return True
+    first = argv[0]
+    if first.startswith("-") or first in ("scan", "bench", "demo"):
+        return False
+    return os.path.exists(first) or os.sep in first or "/" in first or "://" in first
+
+
 def _open_window(argv: list[str]) -> int:
-    from .ui.app import run_app
+    from .ui.app import display_problem, run_app
+
+    problem = display_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     return run_app(argv)
 
 
@@ -202,8 +219,8 @@ def _print_summary(result, doc: dict, out: str | None) -> None:
         counts[f["severity"]] = counts.get(f["severity"], 0) + 1
     if counts:
         print("leakage: " + ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())))
-    for f in doc["leakage"]:
-        if f["severity"] == "error":
+    for f in doc["leakage"]:  # what each error and warning says (info stays in the export)
+        if f["severity"] in ("error", "warning"):
             print(f"  [{f['severity']}] {f['message']}")
     if out:
         print(f"wrote {out}")

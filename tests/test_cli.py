@@ -130,6 +130,33 @@ def test_flat_root_is_split_all(tmp_path):
     assert doc["normalization"]["source_splits"] == ["all"]
 
 
+def test_version_and_a_mistyped_command(tmp_path, capsys):
+    from inspector import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0 and __version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["scna", str(tmp_path)])  # a typo of "scan", not a folder to open a window on
+    assert exc.value.code == 2 and "invalid choice: 'scna'" in capsys.readouterr().err
+
+
+def test_no_display_is_a_message_not_a_crash(tmp_path, capsys, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert cli.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no display" in err and "main.py scan" in err
+
+
+def test_summary_says_what_each_warning_is(dataset, capsys):
+    assert cli.main(["scan", str(dataset), "--source", "train,val"]) == 0
+    out = capsys.readouterr().out
+    assert "1 warning" in out
+    assert "[warning] Normalization statistics are computed from train, val" in out
+
+
 def test_core_has_no_qt_imports():
     import ast
 

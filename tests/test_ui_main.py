@@ -625,7 +625,8 @@ def test_demo_is_generated_off_the_gui_thread(qtbot, make_window, tmp_path, monk
     assert window.root == str(demo)
 
 
-def test_run_app_opens_the_folder_given_on_the_command_line(qtbot, tmp_path, monkeypatch):
+@pytest.mark.parametrize("given", ["", "train/cat/cat_0.png"])  # the folder, or an image in it
+def test_run_app_opens_the_folder_given_on_the_command_line(qtbot, tmp_path, monkeypatch, given):
     from inspector.cli import main
 
     root = small_dataset(tmp_path / "cli")
@@ -643,7 +644,7 @@ def test_run_app_opens_the_folder_given_on_the_command_line(qtbot, tmp_path, mon
         return 0
 
     monkeypatch.setattr(QApplication, "exec", fake_exec)
-    assert main([str(root)]) == 0
+    assert main([str(root / given) if given else str(root)]) == 0
     assert seen == {"root": str(root), "name": "Dataset Inspector"}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,17 @@ def freeze_startup_objects() -> None:
     tens of milliseconds, whichever thread triggers it: the window would freeze that long."""
     gc.collect()
     gc.freeze()
+
+
+def display_problem() -> str | None:
+    """Why the window cannot open here (no display on Linux), before Qt aborts the process with
+    a platform-plugin message; None when it can."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+            "For a headless run use: main.py scan SOURCE --json OUT.json (see main.py --help)")
 
 
 def run_app(argv: Sequence[str]) -> int:
