@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--progress-every", type=float, default=None, metavar="SECONDS",
                    help="when stderr is not a terminal (a log file, CI), print a progress line every "
                         "SECONDS (default 10); on a terminal the progress line is live")
+    s.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="run the scan on a Dask scheduler (tcp://host:8786), or local:N to start a "
+                        "local cluster of N worker processes (needs the 'cluster' extra)")
+    s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an fsspec option for a SOURCE behind a URL (s3://, gs://, file://), e.g. "
+                        "endpoint_url=http://127.0.0.1:9000 or anon=true; repeatable")
     b = sub.add_parser("bench", help="scan throughput versus Pillow decoding alone, and peak memory")
     b.add_argument("root")
     b.add_argument("--repeats", type=int, default=3)
@@ -96,19 +102,27 @@ def _scan(args: argparse.Namespace) -> int:
     from .core.scan import scan
     from .cli_progress import DEFAULT_LINE_INTERVAL, ProgressPrinter
     from .core.sources import discovering, open_source, prefetch
+    from .core.storage_options import INSTALL_HINT, StorageOptionError, missing_support, parse_storage_options
 
     try:
-        layout = open_source(args.root)
+        options = parse_storage_options(args.storage_option)
+        problem = missing_support(args.root, options)
+        if problem:
+            raise LayoutError(problem)
+        layout = open_source(args.root, options)
         prefetch(layout, 1)
-    except LayoutError as exc:
+    except (LayoutError, StorageOptionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ImportError as exc:  # fsspec is there but not this storage's package (s3fs, gcsfs)
+        print(f"error: {args.root}: {exc} ({INSTALL_HINT} brings s3fs)", file=sys.stderr)
         return EXIT_USAGE
     if not layout.files:
         print(f"error: no image files found in {layout.uri or layout.root} "
               f"({len(layout.skipped) + len(layout.broken)} other entries skipped or unreadable)",
               file=sys.stderr)
         return EXIT_USAGE
-    problem = (_check_output(args.json) or _check_workers(args.workers)
+    problem = (_check_output(args.json) or _check_workers(args.workers, args.dask)
                or _check_progress_every(args.progress_every))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -122,12 +136,22 @@ def _scan(args: argparse.Namespace) -> int:
             print(f"error: --source names unknown split(s) {', '.join(unknown)}; "
                   f"splits found: {', '.join(layout.splits)}", file=sys.stderr)
             return EXIT_USAGE
+    cluster = None
+    if args.dask:  # connected before any work: an unreachable scheduler is a usage error
+        from .core.cluster import ClusterError, DaskCluster
+        try:
+            cluster = DaskCluster.connect(args.dask)
+        except ClusterError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     printer = None if args.quiet else ProgressPrinter(interval=args.progress_every or DEFAULT_LINE_INTERVAL)
     try:
-        result = scan(layout, workers=args.workers, on_progress=printer)
+        result = scan(layout, workers=args.workers, on_progress=printer, cluster=cluster)
     finally:
         if printer:
             printer.finish()
+        if cluster is not None:
+            cluster.close()
     source = source or default_source(result)
     findings = _check_leakage(result, source, printer)
     try:
@@ -172,7 +196,9 @@ def _check_output(path: str | None) -> str | None:
     return None
 
 
-def _check_workers(workers: int | None) -> str | None:
+def _check_workers(workers: int | None, dask: str | None = None) -> str | None:
+    if workers is not None and dask:
+        return "--workers sets the local process pool; with --dask the cluster's workers run the scan"
     return "--workers must be 1 or more" if workers is not None and workers < 1 else None
 
 

@@ -134,3 +134,22 @@ def test_rgb_dataset_with_grey_image_replicates_channel(tmp_path):
     ref = np.concatenate([np.repeat(grey.reshape(-1, 1) / 255.0, 3, axis=1), np.zeros((16, 3))])
     assert_close(st.mean, ref.mean(axis=0))
     assert st.mean[0] == st.mean[1] == st.mean[2]
+
+
+def test_mean_of_image_std_does_not_depend_on_how_images_are_grouped():
+    """Chunks differ with the worker count and the cluster: every grouping must give the same bits."""
+    rng = np.random.default_rng(7)
+    stds = rng.random((60, 3)) * 0.5
+    hist = np.zeros((3, 256), np.int64)
+    results = []
+    for group in (1, 4, 7, 60):
+        total = stats.SplitAccumulator()
+        for start in range(0, len(stds), group):
+            part = stats.SplitAccumulator()
+            for s in stds[start:start + group]:
+                part.add(hist, s, "RGB", "PNG", [])
+            total.merge(part)
+        results.append(total.mean_of_image_std("RGB").tolist())
+    assert all(r == results[0] for r in results)
+    exact = [math.fsum(stds[:, c]) / 60 for c in range(3)]  # fsum: the correctly rounded sum
+    np.testing.assert_allclose(results[0], exact, rtol=1e-15)

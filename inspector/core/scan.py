@@ -57,6 +57,7 @@ class ScanProgress:
     current: str | None             # a path just finished, for display
     partial: dict[str, SplitStats] | None = None  # live statistics, every SNAPSHOT_INTERVAL
     discovering: bool = False       # the source is still being listed: totals are so far, not final
+    per_worker: dict[str, int] | None = None  # images done per cluster worker (Dask scans only)
 
     @property
     def fraction(self) -> float:
@@ -224,6 +225,7 @@ class _Collector:
         self.done = 0
         self.cpu_seconds = 0.0
         self.done_by_split = {s: 0 for s in layout.splits}
+        self.done_by_worker: dict[str, int] = {}  # filled by cluster scans
         self.count_broken()
 
     def count_broken(self) -> None:
@@ -345,16 +347,19 @@ def _fingerprint(table: ImageTable, failures: list[Failure]) -> str:
 
 
 def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
-              chunk_size: int | None = None) -> Generator[ScanProgress, None, ScanResult]:
+              chunk_size: int | None = None, cluster=None) -> Generator[ScanProgress, None, ScanResult]:
     """Scan a dataset source (a path any kind of ``sources.open_source``, or an opened layout);
-    yield progress, return the result. A lazy source is discovered as the scan goes."""
+    yield progress, return the result. A lazy source is discovered as the scan goes.
+
+    ``cluster`` (a ``core.cluster.DaskCluster``) runs the chunks on its workers instead of the
+    local process pool."""
     t0 = time.perf_counter()
     layout = sources.open_source(source) if isinstance(source, str) else source
-    workers = workers or default_workers()
+    workers = cluster.threads() if cluster is not None else (workers or default_workers())
     # Enough chunks to balance cores and report progress, few enough to be cheap; a lazy source
     # is discovered only as far as this decision needs.
     sources.prefetch(layout, max(INLINE_BELOW, workers * PREFETCH_PER_WORKER))
-    if len(layout.files) < INLINE_BELOW:
+    if len(layout.files) < INLINE_BELOW and cluster is None:
         workers = 1
     if chunk_size is None:
         chunk_size = int(min(64, max(4, math.ceil(len(layout.files) / (workers * 16)))))
@@ -369,7 +374,9 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     assert first is not None
     yield first
     chunks = sources.iter_chunks(layout, chunk_size)
-    if workers == 1:
+    if cluster is not None:
+        yield from cluster.run_chunks(chunks, layout.storage_options, collector, progress)
+    elif workers == 1:
         for items in chunks:
             collector.add(_scan_chunk(items, layout.storage_options), items)
             p = progress(items[-1][1].path)
@@ -522,15 +529,16 @@ class _Pacer:
             partial = collector.snapshot()
         per_split = {s: (collector.done_by_split.get(s, 0), t) for s, t in totals.update().items()}
         return ScanProgress(done, total, len(collector.failures), elapsed, eta, per_split,
-                            current, partial, discovering)
+                            current, partial, discovering,
+                            dict(collector.done_by_worker) or None)
 
 
 def scan(source: str | DatasetLayout, *, workers: int | None = None,
          on_progress: Callable[[ScanProgress], None] | None = None,
-         should_cancel: Callable[[], bool] | None = None) -> ScanResult | None:
+         should_cancel: Callable[[], bool] | None = None, cluster=None) -> ScanResult | None:
     """Run a whole scan; returns None when ``should_cancel`` asked to stop. An exception in a
     callback (Ctrl+C included) closes the scan, dropping its queued work, before it propagates."""
-    gen = iter_scan(source, workers=workers)
+    gen = iter_scan(source, workers=workers, cluster=cluster)
     try:
         while True:
             p = next(gen)

@@ -119,6 +119,27 @@ def _pct_key(q: float) -> str:
     return f"p{q:g}"
 
 
+_FIXED_BITS = 1074  # 2**-1074 is float64's smallest step: every finite float is a multiple of it
+
+
+def exact_fixed(values: np.ndarray) -> np.ndarray:
+    """Floats as exact integers on the 2**-1074 grid (an object array of Python ints), so that
+    sums of them are exact whatever the order or grouping (chunks, workers, machines). A
+    non-finite value stays as it is and makes its sum NaN, as a float sum would."""
+    out = np.empty(len(values), object)
+    for k, v in enumerate(np.asarray(values, np.float64).tolist()):
+        if math.isfinite(v):
+            num, den = v.as_integer_ratio()  # den is a power of two
+            out[k] = num << (_FIXED_BITS + 1 - den.bit_length())
+        else:
+            out[k] = v
+    return out
+
+
+def _exact_zeros(channels: int) -> np.ndarray:
+    return np.array([0] * channels, object)
+
+
 @dataclass
 class SplitAccumulator:
     """Running, mergeable sums for one split. Single-channel and colour images are kept apart
@@ -129,8 +150,10 @@ class SplitAccumulator:
     hist_l16: np.ndarray | None = None
     images_rgb: int = 0
     images_l: int = 0
-    std_sum_rgb: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    std_sum_l: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    # Sums of per-image std as exact fixed-point integers (exact_fixed): the "mean of image std"
+    # must not depend on how the images were cut into chunks.
+    std_sum_rgb: np.ndarray = field(default_factory=lambda: _exact_zeros(3))
+    std_sum_l: np.ndarray = field(default_factory=lambda: _exact_zeros(1))
     failed: int = 0
     modes: Counter = field(default_factory=Counter)
     formats: Counter = field(default_factory=Counter)
@@ -141,7 +164,7 @@ class SplitAccumulator:
         if hist.shape[0] == 3:
             self.hist_rgb += hist
             self.images_rgb += 1
-            self.std_sum_rgb += image_std
+            self.std_sum_rgb += exact_fixed(image_std)
         else:
             if hist.shape[1] == 65536:
                 if self.hist_l16 is None:
@@ -150,7 +173,7 @@ class SplitAccumulator:
             else:
                 self.hist_l += hist
             self.images_l += 1
-            self.std_sum_l += image_std
+            self.std_sum_l += exact_fixed(image_std)
         self.modes[mode] += 1
         self.formats[fmt] += 1
         self.flags.update(flag_names)
@@ -186,7 +209,8 @@ class SplitAccumulator:
         if n == 0:
             return np.full(3 if mode == "RGB" else 1, math.nan)
         total = self.std_sum_l if mode == "L" else self.std_sum_rgb + self.std_sum_l
-        return total / n
+        return np.array([t / (n << _FIXED_BITS) if isinstance(t, int) else math.nan for t in total],
+                        np.float64)  # int / int: the correctly rounded quotient
 
     def finalize(self, name: str, mode: str, sizes: dict | None = None) -> "SplitStats":
         hist = self.histogram(mode)
