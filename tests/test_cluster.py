@@ -145,8 +145,13 @@ def test_a_file_that_crashes_its_worker_fails_alone_as_in_the_local_pool(dataset
 def test_cancel_cancels_the_pending_tasks(dataset, two_workers, monkeypatch):
     submitted = []
     real_submit = two_workers.client.submit
-    monkeypatch.setattr(two_workers.client, "submit",
-                        lambda *a, **k: submitted.append(1) or real_submit(*a, **k))
+
+    def counting_submit(*args, **kwargs):
+        fut = real_submit(*args, **kwargs)
+        submitted.append(fut.key)
+        return fut
+
+    monkeypatch.setattr(two_workers.client, "submit", counting_submit)
     layout = discover(str(dataset))
     gen = iter_scan(layout, chunk_size=1, cluster=two_workers)
     next(gen)  # the first record comes before any work
@@ -154,10 +159,10 @@ def test_cancel_cancels_the_pending_tasks(dataset, two_workers, monkeypatch):
     gen.close()
     assert 0 < len(submitted) < len(layout.files)  # a bounded window, never the whole dataset
 
-    def scheduler_tasks(dask_scheduler=None) -> int:
-        return len(dask_scheduler.tasks)
+    def known(keys, dask_scheduler=None) -> list:
+        return [k for k in keys if k in dask_scheduler.tasks]
 
-    assert wait_until(lambda: two_workers.client.run_on_scheduler(scheduler_tasks) == 0)
+    assert wait_until(lambda: not two_workers.client.run_on_scheduler(known, submitted))
 
 
 def test_unreachable_scheduler_is_a_usage_error_before_any_work(dataset, tmp_path, monkeypatch, capsys):
