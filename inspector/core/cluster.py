@@ -31,6 +31,10 @@ LOCAL_PREFIX = "local:"
 # On one machine a worker that dies is almost always a decoder crash, not a lost machine: rerun
 # a task once, then split it per item (Dask's default of 3 costs many worker restarts per file).
 LOCAL_ALLOWED_FAILURES = 1
+# One task per worker thread at a time (Dask's default sends 1.1x, i.e. two to a one-thread
+# worker): a worker that dies then takes only the task that killed it, so an innocent chunk is
+# never counted against its allowed failures and crash isolation blames only the culprit.
+LOCAL_SATURATION = 1.0
 
 
 class ClusterError(Exception):
@@ -132,10 +136,12 @@ class DaskCluster:
         local = None
         try:
             if spec.local_workers:
-                local = distributed.LocalCluster(
-                    n_workers=spec.local_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR,
-                    scheduler_kwargs={"allowed_failures": LOCAL_ALLOWED_FAILURES})
+                import dask
+                with dask.config.set({"distributed.scheduler.worker-saturation": LOCAL_SATURATION}):
+                    local = distributed.LocalCluster(
+                        n_workers=spec.local_workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=logging.ERROR,
+                        scheduler_kwargs={"allowed_failures": LOCAL_ALLOWED_FAILURES})
                 client = distributed.Client(local, timeout=timeout)
             else:
                 client = distributed.Client(spec.address, timeout=timeout)
