@@ -64,13 +64,17 @@ def default_source(result: ScanResult) -> list[str]:
     return [result.splits[0]]
 
 
+SNIPPET_DIGITS = 8  # significant digits: float32 precision, so a pasted snippet reproduces the export
+
+
 def _fmt(values: Sequence[float]) -> str:
-    return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
+    return "[" + ", ".join(f"{v:.{SNIPPET_DIGITS}g}" for v in values) + "]"
 
 
 def snippets(mean: Sequence[float], std: Sequence[float], mode: str, max_pixel_value: int = 255,
              source: Sequence[str] = ("train",)) -> dict[str, str]:
-    """Ready-to-paste code for each library, using the exported numbers (0-1 scale unless noted)."""
+    """Ready-to-paste code for each library, using the exported numbers (0-1 scale unless noted),
+    written to float32 precision on each library's own scale (Keras: 0-255 and variance)."""
     m, s = _fmt(mean), _fmt(std)
     m255 = _fmt([v * max_pixel_value for v in mean])
     s255 = _fmt([v * max_pixel_value for v in std])
