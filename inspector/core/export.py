@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
+from .atomic import atomic_text_file
 from .normalize import amplification
 from .scan import ScanResult
 from .stats import mean_std, to_256_bins, to_grid16
@@ -243,20 +242,6 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
 
 def write_json_atomic(doc: dict, path: str) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: never a half-written file."""
-    path = os.path.abspath(path)
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1, ensure_ascii=False, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_text_file(path, ".json") as fh:
+        json.dump(doc, fh, indent=1, ensure_ascii=False, allow_nan=False)
+        fh.write("\n")
