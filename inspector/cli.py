@@ -9,6 +9,8 @@ import tempfile
 import sys
 from collections.abc import Sequence
 
+from . import cli_outputs
+
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 
 
@@ -39,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
                    help="an fsspec option for a SOURCE behind a URL (s3://, gs://, file://), e.g. "
                         "endpoint_url=http://127.0.0.1:9000 or anon=true; repeatable")
+    cli_outputs.add_arguments(s)
     b = sub.add_parser("bench", help="scan throughput versus Pillow decoding alone, and peak memory")
     b.add_argument("root")
     b.add_argument("--repeats", type=int, default=3)
@@ -123,7 +126,8 @@ def _scan(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     problem = (_check_output(args.json) or _check_workers(args.workers, args.dask)
-               or _check_progress_every(args.progress_every))
+               or _check_progress_every(args.progress_every)
+               or next(filter(None, (_check_output(p, flag, ex) for flag, p, ex in cli_outputs.output_paths(args))), None))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -168,31 +172,35 @@ def _scan(args: argparse.Namespace) -> int:
         except OSError as exc:  # the disk filled up or the folder went away during the scan
             print(f"error: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
+    problem = cli_outputs.write_outputs(args, result, layout, doc, findings, source, options)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     for warning in doc["normalization"]["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet and args.json != "-":
-        _print_summary(result, doc, args.json)
-    return EXIT_OK
+        _print_summary(result, doc, [p for p in (args.json, args.html, args.drop_list) if p])
+    return cli_outputs.gate_status(args, doc)
 
 
-def _check_output(path: str | None) -> str | None:
-    """Refuse an export path we could not write, before spending a scan on it."""
+def _check_output(path: str | None, flag: str = "--json", example: str = "stats.json") -> str | None:
+    """Refuse an output path we could not write, before spending a scan on it."""
     if not path or path == "-":
         return None
     full = os.path.abspath(path)
     if os.path.isdir(full):
-        return f"--json {path} is a folder; give a file name, e.g. {os.path.join(path, 'stats.json')}"
+        return f"{flag} {path} is a folder; give a file name, e.g. {os.path.join(path, example)}"
     folder = os.path.dirname(full)
     if not os.path.isdir(folder):
-        return f"--json {path}: folder {folder} does not exist"
+        return f"{flag} {path}: folder {folder} does not exist"
     if not os.access(folder, os.W_OK):
-        return f"--json {path}: folder {folder} is not writable"
+        return f"{flag} {path}: folder {folder} is not writable"
     try:  # the real test (read-only mounts, /proc, quotas): create and remove a file there
-        fd, probe = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=".tmp-", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        return f"--json {path}: cannot create files in {folder} ({exc.strerror or exc})"
+        return f"{flag} {path}: cannot create files in {folder} ({exc.strerror or exc})"
     return None
 
 
@@ -224,7 +232,7 @@ def _check_leakage(result, source: list[str], printer) -> list:
         printer.finish()
 
 
-def _print_summary(result, doc: dict, out: str | None) -> None:
+def _print_summary(result, doc: dict, outputs: list[str]) -> None:
     norm = doc["normalization"]
     print(f"{result.root}: {len(result.images)} images decoded, {len(result.failures)} failed, "
           f"{len(result.skipped)} skipped; mode {result.mode}; {result.elapsed:.1f} s with "
@@ -248,7 +256,7 @@ def _print_summary(result, doc: dict, out: str | None) -> None:
     for f in doc["leakage"]:  # what each error and warning says (info stays in the export)
         if f["severity"] in ("error", "warning"):
             print(f"  [{f['severity']}] {f['message']}")
-    if out:
+    for out in outputs:
         print(f"wrote {out}")
 
 

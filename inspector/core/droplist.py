@@ -250,8 +250,9 @@ def drop_list(table: ImageTable, findings: Iterable[Any], side: str = "train") -
             kept = [w for w in g.adj[b] if w not in dropped] or sorted(g.adj[b])
             partner_bin = min(kept, key=lambda w: (_KIND_ORDER[g.edge_kind(b, w)], _first_path(g, w)))
             kind, partner, pb = g.edge_kind(b, partner_bin), _first_path(g, partner_bin), g.bins[partner_bin]
-            reason = (f"{_describe_partner(kind)} {partner} ({pb.split}), which stays; "
-                      f"one decision for a group of {size} files in {n_splits} splits")
+            reason = f"{_describe_partner(kind)} {partner} ({pb.split}), which stays"
+            if size > 2:
+                reason += f"; one decision for a group of {size} copies in {n_splits} splits"
             for r in g.bins[b].rows:
                 rows.append(DropRow(table.paths[r], g.bins[b].split, kind, partner, reason))
     return sorted(rows, key=lambda r: r.path)
