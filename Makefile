@@ -11,13 +11,15 @@ ROOT ?=
 QT_DEBS := libgl1 libegl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 \
            fonts-dejavu-core xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
            libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0
+# Headless Chromium: the tests render the HTML report in a real browser and look at the screenshot.
+TEST_DEBS := chromium
 
 .PHONY: run test setup system-deps bench screenshots clean
 
 setup: $(STAMP)
 
 system-deps:
-	@missing=$$(for p in $(QT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(QT_DEBS) $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages: $$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -2,7 +2,8 @@
 
 Built from the export document (so it shows exactly what the JSON says) plus the normalization
 recommendation and thumbnails of the images that findings name. Plots are inline SVG drawn here,
-thumbnails embedded JPEG data URIs, the CSS inline; no script. Usage::
+thumbnails embedded JPEG data URIs (each distinct picture once, as a CSS class), the CSS inline;
+no script. Usage::
 
     html = build_report(doc, recommendation=recommendation_for(result, sources),
                         thumbnails=Thumbnails(layout_loader(layout)))
@@ -79,7 +80,7 @@ def build_report(doc: dict, *, recommendation: nz.Recommendation | None = None,
         f"{thumbs.over_limit} image(s) past the report's image limit are named without a thumbnail."
         if thumbs.over_limit else "")
     return document("Dataset report", subtitle, [(a, t) for a, t, _ in parts],
-                    "".join(html for _, _, html in parts), footer.strip())
+                    "".join(html for _, _, html in parts), footer.strip(), thumbs.css())
 
 
 def write_report(html: str, path: str) -> None:

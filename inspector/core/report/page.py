@@ -61,10 +61,10 @@ svg .grid{stroke:#e6e9ee;stroke-width:1}
 .finding .msg{font-size:13px;color:#333;overflow-wrap:anywhere;margin:6px 0 0}
 .pair{display:flex;gap:10px;flex-wrap:wrap}
 figure{margin:0;flex:1 1 140px;min-width:0}
-figure .img{height:128px;display:flex;align-items:center;justify-content:center;background:#eef0f3;
+figure .img{height:128px;display:flex;align-items:center;justify-content:center;background-color:#eef0f3;
 border-radius:4px;overflow:hidden}
-figure img{max-width:100%;max-height:128px;image-rendering:auto}
-figure img.tiny{image-rendering:pixelated;width:96px;height:auto;max-height:none}
+figure .pic{background-color:#eef0f3;background-position:center;background-size:contain;background-repeat:no-repeat}
+figure .pic.tiny{background-size:auto 96px;image-rendering:pixelated}
 figure figcaption{font-size:12px;color:var(--muted);overflow-wrap:anywhere;margin-top:3px}
 figure .none{font-size:12px;color:var(--muted);padding:8px;text-align:center}
 details{margin:8px 0}summary{cursor:pointer;color:var(--accent)}
@@ -118,10 +118,11 @@ def section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{body}</section>'
 
 
-def document(title: str, subtitle: str, nav: Sequence[tuple[str, str]], body: str, footer: str) -> str:
+def document(title: str, subtitle: str, nav: Sequence[tuple[str, str]], body: str, footer: str,
+             extra_css: str = "") -> str:
     links = "".join(f'<a href="#{esc(a)}">{esc(t)}</a>' for a, t in nav)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            f"<title>{esc(title)}</title><style>{CSS}{extra_css}</style></head><body>"
             f'<header class="top"><h1>{esc(title)}</h1><div class="sub">{esc(subtitle)}</div></header>'
             f"<nav>{links}</nav><main>{body}</main><footer>{esc(footer)}</footer></body></html>\n")

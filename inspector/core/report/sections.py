@@ -175,14 +175,14 @@ def balance_section(doc: dict) -> str:
 
 
 def _figure(path: str, split: str | None, thumbs: Thumbnails, tiny: bool) -> str:
-    uri = thumbs.uri(path)
-    if uri:
-        img = f'<img src="{uri}" alt="{esc(path)}"' + (' class="tiny"' if tiny else "") + ">"
+    cls = thumbs.css_class(path)
+    if cls:
+        img = f'<div class="img pic {cls}{" tiny" if tiny else ""}" role="img" aria-label="{esc(path)}"></div>'
     else:
         why = thumbs.failed.get(path) or "not embedded (report image limit reached)"
-        img = f'<div class="none">no thumbnail: {esc(why)}</div>'
+        img = f'<div class="img"><div class="none">no thumbnail: {esc(why)}</div></div>'
     cap = esc(path) + (f" <b>({esc(split)})</b>" if split else "")
-    return f'<figure><div class="img">{img}</div><figcaption>{cap}</figcaption></figure>'
+    return f"<figure>{img}<figcaption>{cap}</figcaption></figure>"
 
 
 def _finding_card(f: dict, thumbs: Thumbnails, tiny: bool) -> str:

@@ -1,6 +1,6 @@
 """Thumbnails for the report: each image a finding names is read again (only for this), shrunk to
 at most `THUMB_SIDE` pixels and embedded as a JPEG data URI. Bounded: at most `MAX_THUMBNAILS`
-distinct images per report (about 4 KB each), so 500 findings stay well under 10 MB."""
+distinct pictures per report (about 5 KB each), so 500 findings stay well under 10 MB."""
 from __future__ import annotations
 
 import base64
@@ -17,32 +17,47 @@ Loader = Callable[[str], "bytes | str | None"]   # item id -> encoded bytes, a f
 
 
 class Thumbnails:
-    """Data URIs by item id, made once per id; `failed` says why an image has none."""
+    """Thumbnails by item id, made once per id. Each distinct picture is embedded once, as a CSS class
+    (`css()`), however many findings show it; `failed` says why an image has none."""
 
     def __init__(self, load: Loader | None, limit: int = MAX_THUMBNAILS) -> None:
         self._load = load
         self._limit = limit
-        self._uris: dict[str, str | None] = {}
+        self._class_of: dict[str, str | None] = {}
+        self._by_uri: dict[str, str] = {}        # data URI -> class: exact copies share one picture
         self.failed: dict[str, str] = {}
-        self.embedded = 0
         self.over_limit = 0
 
-    def uri(self, item: str) -> str | None:
-        if item in self._uris:
-            return self._uris[item]
+    @property
+    def embedded(self) -> int:
+        return len(self._by_uri)
+
+    def css_class(self, item: str) -> str | None:
+        """The class whose background is this item's thumbnail, or None (see `failed`)."""
+        if item in self._class_of:
+            return self._class_of[item]
         if self._load is None:
             return None
         if self.embedded >= self._limit:
-            self._uris[item] = None
+            self._class_of[item] = None
             self.over_limit += 1
             return None
         try:
-            self._uris[item] = make_thumbnail(self._load(item))
-            self.embedded += self._uris[item] is not None
+            uri = make_thumbnail(self._load(item))
         except Exception as exc:  # a file changed or vanished since the scan: listed, not fatal
-            self._uris[item] = None
+            uri = None
             self.failed[item] = f"{type(exc).__name__}: {exc}"
-        return self._uris[item]
+        if uri is None:
+            self._class_of[item] = None
+            self.failed.setdefault(item, "the source cannot be read again")
+            return None
+        cls = self._by_uri.setdefault(uri, f"i{len(self._by_uri)}")
+        self._class_of[item] = cls
+        return cls
+
+    def css(self) -> str:
+        # .pic.iN outranks the figure's own background rules whatever their order
+        return "".join(f'.pic.{cls}{{background-image:url("{uri}")}}' for uri, cls in self._by_uri.items())
 
 
 def make_thumbnail(source: "bytes | str | None") -> str | None:
