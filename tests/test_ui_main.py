@@ -209,7 +209,7 @@ def test_live_statistics_while_scanning(qtbot, make_window, demo_root, monkeypat
     assert window.image_list.count_label.text().startswith("Showing 183 of 183 images")
 
 
-def test_statistics_shown_while_leakage_search_runs(qtbot, make_window, demo_root, monkeypatch):
+def test_statistics_shown_while_leakage_search_runs(qtbot, make_window, demo_root, monkeypatch, tmp_path):
     release = threading.Event()
     real = worker_module.run_leakage
 
@@ -241,7 +241,16 @@ def test_statistics_shown_while_leakage_search_runs(qtbot, make_window, demo_roo
     assert window.result is not None and window.findings is None
     assert "Leakage check cancelled" in window.messages.texts()["scan"]
     assert window.stats_panel.state_label.text().startswith("exact")
-    assert not window.export_action.isEnabled() and window.rescan_action.isEnabled()
+    assert window.rescan_action.isEnabled() and not window.cancel_action.isEnabled()
+    assert "Checking" not in window.statusBar().currentMessage()  # the phase it was in is over
+    # The statistics are complete, so they can be exported; the file says nothing of duplicates.
+    assert window.export_action.isEnabled()
+    with qtbot.waitSignal(window.exportFinished, timeout=SCAN_TIMEOUT) as exported:
+        window.export_json(str(tmp_path / "unchecked.json"))
+    doc = json.loads(Path(exported.args[0]).read_text(encoding="utf-8"))
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["leakage"] == [] and doc["normalization"]["source_splits"] == ["train"]
+    assert "leakage not checked" in window.statusBar().currentMessage()
 
 
 def test_scan_with_worker_processes(qtbot, make_window, demo_root):

@@ -51,6 +51,12 @@ DISPLAY_MAX_SIDE = 1024      # larger images are shown subsampled (numbers still
 ASYNC_PIXELS = 256 * 256     # above this many pixels the view computes in a worker thread
 
 
+def too_amplified(amplification: float) -> bool:
+    """Whether per-image standardization stretches an image enough to warn about it (the image
+    list, the preview and the normalization view all highlight by this one rule)."""
+    return amplification > nz.AMPLIFICATION_WARN_FACTOR
+
+
 def panel_range(scheme: str) -> tuple[float, float]:
     """Colour scale and histogram x range of a panel."""
     if scheme == ORIGINAL:
@@ -121,7 +127,7 @@ def dataset_context(result: ScanResult, source_splits: list[str] | None) -> Data
     amp = nz.summarize_amplification(table.mean, table.std, std_a)
     fractions = {s: nz.fraction_below_zero_from_histogram(hist, s, mean_a, std_a)
                  for s in (nz.UNIT, nz.SYMMETRIC, nz.DATASET)}
-    rec = nz.recommend(amp, mean_a, std_a, fractions, sources)
+    rec = nz.recommend(amp, mean_a, std_a, fractions, sources, has_train="train" in result.splits)
     return DatasetContext(result, sources, mean_a, std_a, max_value, amp, fractions, rec, note=note)
 
 

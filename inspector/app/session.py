@@ -200,8 +200,22 @@ class Session:
     # ------------------------------------------------------------------ derived
 
     @property
+    def leakage_unchecked(self) -> bool:
+        """The statistics are final but the leakage search was cancelled."""
+        return self.phase is Phase.CANCELLED and self.result is not None and self.findings is None
+
+    @property
     def can_export(self) -> bool:
-        return self.result is not None and self.findings is not None and self.dataset_std is not None
+        """Final statistics with numbers to export, and the leakage checked (or its check cancelled
+        by the user: the export then holds the one check that needs no search, stats_source)."""
+        checked = self.findings is not None or self.leakage_unchecked
+        return self.result is not None and checked and self.dataset_std is not None
+
+    @property
+    def export_findings(self) -> list[Finding]:
+        if self.findings is not None:
+            return list(self.findings)
+        return with_stats_source([], self.source) if self.leakage_unchecked else []
 
     @property
     def severity_counts(self) -> dict[str, int]:

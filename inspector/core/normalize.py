@@ -462,12 +462,14 @@ def recommend(
     train_std: Sequence[float] | np.ndarray,
     fractions_below_zero: Mapping[str, np.ndarray] | None = None,
     source_splits: Sequence[str] = ("train",),
+    has_train: bool = True,
 ) -> Recommendation:
     """Deterministic, data-driven advice on which normalization to use.
 
     Rules, in the order the sentences appear:
     1. Leakage: if ``source_splits`` include "val" or "test", warn that the statistics must be
-       recomputed on train only.
+       recomputed on train only. A dataset without a train split (``has_train`` False) has no
+       leak-free choice: say where the numbers come from instead, without a warning.
     2. Default advice: dataset standardization with the train mean/std (quoted to 4 decimals, 0-1
        scale). Reasons: it is the same affine map for every image, so it never invents contrast,
        and it is what ImageNet-style pipelines expect.
@@ -490,11 +492,15 @@ def recommend(
         return Recommendation("No images to base a recommendation on.", facts)
     sentences: list[str] = []
     warnings: list[str] = []
-    leak = _leakage_sentence(sources)
-    if leak:
-        sentences.append(leak)
-        warnings.append(leak)
-    sentences.append(_default_sentence(mean, std, sources))
+    if has_train:
+        leak = _leakage_sentence(sources)
+        if leak:
+            sentences.append(leak)
+            warnings.append(leak)
+    else:
+        sentences.append(f"There is no train split, so the mean/std come from {', '.join(sources)}; "
+                         "compute them on the split you train on, never on one you evaluate on.")
+    sentences.append(_default_sentence(mean, std, sources, held_out=has_train))
     amp_text, amp_warns = _amplification_sentence(summary)
     sentences.append(amp_text)
     if amp_warns:
@@ -524,8 +530,9 @@ def _leakage_sentence(sources: list[str]) -> str:
             f"data ({', '.join(held_out)}); recompute them on train only, or the evaluation leaks.")
 
 
-def _default_sentence(mean: np.ndarray, std: np.ndarray, sources: list[str]) -> str:
-    if any(s in ("val", "test") for s in sources):  # never recommend numbers that leak
+def _default_sentence(mean: np.ndarray, std: np.ndarray, sources: list[str], held_out: bool = True) -> str:
+    """``held_out``: val and test are evaluation splits here (there is a train split)."""
+    if held_out and any(s in ("val", "test") for s in sources):  # never recommend numbers that leak
         clean = [s for s in sources if s not in ("val", "test")]
         return ("Use dataset standardization, with the mean and std of "
                 + (" + ".join(clean) + " alone" if clean else "the training split")

@@ -45,7 +45,7 @@ class ExportController(QObject):
             if not path:
                 return
         w.settings.setValue("export/lastDir", os.path.dirname(os.path.abspath(path)))
-        worker = CallWorker(write_export, s.result, list(s.findings or []), list(s.source), path, per_image)
+        worker = CallWorker(write_export, s.result, s.export_findings, list(s.source), path, per_image)
         worker.returned.connect(self._on_exported)
         self.worker = worker
         w.statusBar().showMessage(f"Exporting to {path}…")
@@ -58,7 +58,9 @@ class ExportController(QObject):
         self.worker = None
         self.window.messages.hide_message("export")
         note = ""
-        if self.session.findings and any(f.kind == "stats_source" for f in self.session.findings):
+        if self.session.leakage_unchecked:
+            note = " (leakage not checked: no duplicate findings in the file; Rescan to check)"
+        elif any(f.kind == "stats_source" for f in self.session.export_findings):
             note = " (with a stats_source finding: the normalization uses val or test data)"
         self.window.statusBar().showMessage(f"Exported to {path}{note}", 10000)
         self.finished.emit(path)

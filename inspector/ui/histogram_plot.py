@@ -92,6 +92,8 @@ class HistogramPlot(QWidget):
         """Draw the overlays. ``live``: partial statistics of a running scan (the value axis then
         only moves when the bars outgrow it or shrink a lot, see ``_fit_y``)."""
         self._shown = (stats, mode, live)
+        if not live:  # a readout of the previous dataset (other splits, other channels) would lie
+            self._readout.setText(" ")
         stats = {k: v for k, v in (stats or {}).items()}
         mode = mode or (next(iter(stats.values())).mode if stats else "RGB")
         if mode != self._mode:
@@ -264,6 +266,9 @@ class HistogramPlot(QWidget):
                          f"({st.images:,} images)")
         title = "Histograms of pixel values, % of each split's pixels per value"
         self._legend_label.setText(f"{title}: " + "&nbsp;&nbsp;&nbsp;".join(parts) if parts else title)
+
+    def readout_text(self) -> str:
+        return self._readout.text().strip()
 
     def _on_mouse(self, event) -> None:
         pos = event[0]

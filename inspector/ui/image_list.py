@@ -11,6 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal,
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QToolButton, QVBoxLayout, QWidget)
 
+from ..core.formatting import count
 from ..core.scan import ScanResult
 from .image_model import AMP, PATH, ImageListModel, RowFilter
 from .theme import channel_names
@@ -140,6 +141,7 @@ class ImageList(QWidget):
         self.view.scrollToTop()
         if self.model.rowCount():
             self.select_view_row(0)
+            self.view.scrollTo(self.model.index(0, AMP))  # the column sorted by, even in a narrow window
 
     def select_image_row(self, image_row: int) -> bool:
         """Select an image by its row in result.images, clearing the filters if they hide it."""
@@ -196,9 +198,12 @@ class ImageList(QWidget):
     @Slot()
     def _apply_filter(self) -> None:
         self._search_timer.stop()
+        had_current = self.view.currentIndex().isValid()
         self.model.set_filter(RowFilter(split=self.split_box.currentData(), label=self.class_box.currentData(),
                                         status=self.status_box.currentData() or "all",
                                         text=self.search.text().strip()))
+        if had_current and not self.view.currentIndex().isValid():
+            self.selectionCleared.emit()  # the filter hid the selected row: nothing is selected now
 
     def show_waiting(self, text: str) -> None:
         """Say why the list is empty (a scan is running), instead of "Showing 0 of 0 images"."""
@@ -208,9 +213,9 @@ class ImageList(QWidget):
     def _update_count(self) -> None:
         images, failed = self.model.visible_counts()
         total, total_failed = self.model.image_count, self.model.failure_count
-        text = f"Showing {images:,} of {total:,} images"
+        text = f"Showing {images:,} of {count(total, 'image')}"
         if total_failed:
-            text += f" and {failed:,} of {total_failed:,} failed files"
+            text += f" and {failed:,} of {count(total_failed, 'failed file')}"
         self.count_label.setText(text)
 
     @Slot(QModelIndex, QModelIndex)

@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from ..app.normalization import too_amplified
 from ..core.formatting import human_bytes
 from ..core.normalize import amplification, max_amplification
 from ..core.scan import Failure
@@ -52,7 +53,6 @@ HEADER_TIPS = {
 }
 
 STATUS_FILTERS = ("all", "decoded", "failed", "converted")
-AMP_WARN = 10.0  # amplification from which a row is highlighted
 
 
 @dataclass(frozen=True)
@@ -384,7 +384,7 @@ class ImageListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if src >= self._n:
                 return QColor("#D64541")
-            if col == AMP and self._amp_max[src] >= AMP_WARN:
+            if col == AMP and too_amplified(float(self._amp_max[src])):
                 return QColor("#E08A1E")
             return None
         if role == Qt.ItemDataRole.UserRole:

@@ -345,8 +345,8 @@ class MainWindow(QMainWindow):
         if self.result is not None:  # cancelled during the leakage search: the statistics are final
             self.progress.finish(notices.dataset_summary(self.result) + " · leakage not checked")
             self.messages.show_message(
-                "scan", "warning", "Leakage check cancelled: the statistics are complete, but export needs "
-                                   "the leakage findings.", action=("Rescan", self.rescan))
+                "scan", "warning", "Leakage check cancelled: the statistics are complete and can be exported, "
+                                   "but without duplicate findings (not checked).", action=("Rescan", self.rescan))
             self.tabs.setTabText(TAB_LEAKAGE, "Leakage (not checked)")
             self.statusBar().showMessage("Leakage check cancelled.", 8000)
             self.scanCancelled.emit()

@@ -59,7 +59,6 @@ from .theme import warn_color
 from .wrap import breakable, path_label
 
 COLOR_MAP = "CET-D1"          # diverging, perceptually uniform, neutral grey at the centre
-WARN_AMPLIFICATION = nz.AMPLIFICATION_WARN_FACTOR  # header highlight above this factor
 SUMMARY_MAX_SHARE = 0.5      # the dataset summary takes at most this share of the height by default
 BUSY_HINT_MS = 250            # show "Computing..." only if a worker result takes longer than this
 
@@ -104,7 +103,7 @@ class NormalizationView(QWidget):
         self.amp_label.setWordWrap(True)
         self.amp_label.setToolTip(
             "Amplification = source-split std / this image's std, per channel (0-1 scale), with the\n"
-            f"std floor of core.normalize.STD_FLOOR. Above {WARN_AMPLIFICATION:g}x per-image standardization\n"
+            f"std floor of core.normalize.STD_FLOOR. Above {nz.AMPLIFICATION_WARN_FACTOR:g}x per-image standardization\n"
             "turns this image's faint detail and noise into full-contrast texture.")
         main.addWidget(self.header_label)
         main.addWidget(self.amp_label)
@@ -438,14 +437,14 @@ class NormalizationView(QWidget):
         cells = []
         for n, a in zip(names, amp):
             text = f"{n} {fmt_amp(float(a))}"
-            if a > WARN_AMPLIFICATION:
+            if model.too_amplified(float(a)):
                 text = f'<span style="color:{warn_color()}; font-weight:600;">{text}</span>'
             cells.append(text)
         src = " + ".join(ctx.sources)
         warn = ""
-        if float(np.max(amp)) > WARN_AMPLIFICATION:
+        if model.too_amplified(float(np.max(amp))):
             warn = (f' <span style="color:{warn_color()};">\u2014 per-image standardization would stretch this '
-                    f"image more than {WARN_AMPLIFICATION:g}x</span>")
+                    f"image more than {nz.AMPLIFICATION_WARN_FACTOR:g}x</span>")
         self.amp_label.setText(f"amplification ({e(src)} std / image std): " + "  ".join(cells) + warn)
 
     # The summary's widgets, under the names tests and the screenshots script use.

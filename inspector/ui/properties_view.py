@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTabWidget, QTableView, QTextBrowser,
                                QWidget)
 
+from ..app.dataset_facts import decoded_class_counts
 from ..core.formatting import human_bytes
 from ..core.scan import ScanResult
 from ..core.stats import SplitStats
@@ -129,8 +130,8 @@ def summary_html(stats: Mapping[str, SplitStats], result: ScanResult | None) -> 
         [_counts(stats[s].flags) for s in names])
     row("Failed", "Files that could not be decoded (see Failures)", [f"{stats[s].failed:,}" for s in names])
     if result is not None:
-        classes = result.classes
-        row("Classes", "Images per class (first folder below the split)",
+        classes = decoded_class_counts(result)
+        row("Classes", "Decoded images per class (first folder below the split); failed files are in no class",
             [(f"{len(classes.get(s, {}))}: " + _counts(classes.get(s, {}))) if classes.get(s) else "none"
              for s in names])
     head = "".join(f"<th align='left'>{html.escape(s)}</th>" for s in names)

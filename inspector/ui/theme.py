@@ -59,27 +59,43 @@ def _palette(theme: str) -> QPalette:
     return p
 
 
-def stylesheet(theme: str) -> str:
-    """resources/style.qss with the theme's few substitutions (QSS has no variables)."""
-    path = RESOURCES / "style.qss"
+MUTED_NAMES = ("muted", "hint")  # object names of labels drawn in the muted colour
+
+
+def stylesheet() -> str:
+    """resources/style.qss: one stylesheet for both themes (see its header)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return (RESOURCES / "style.qss").read_text(encoding="utf-8")
     except OSError:
         return ""
-    muted = "#9aa0a6" if theme == "dark" else "#5f6368"
-    border = "#45484d" if theme == "dark" else "#d0d0d0"
-    return text.replace("@muted", muted).replace("@border", border)
 
 
 def apply_theme(app: QApplication, theme: str) -> str:
-    """Apply a palette + stylesheet to the whole application; returns the theme actually applied."""
+    """Apply a theme to the whole application; returns the theme actually applied.
+
+    Switching only changes the palette: the style and the stylesheet are set once, because
+    setting either again re-polishes every widget (measured 0.2 s and 0.9 s with the demo open)."""
     global _current
     theme = theme if theme in THEMES else "light"
-    app.setStyle("Fusion")
+    if not app.property("fusionStyle"):  # app.style() names the stylesheet's proxy, not Fusion
+        app.setStyle("Fusion")
+        app.setProperty("fusionStyle", True)
     app.setPalette(_palette(theme))
-    app.setStyleSheet(stylesheet(theme))
+    qss = stylesheet()
+    if app.styleSheet() != qss:
+        app.setStyleSheet(qss)
     _current = theme
+    for widget in app.allWidgets():
+        if widget.objectName() in MUTED_NAMES:
+            style_muted(widget, theme)
     return theme
+
+
+def style_muted(widget: QWidget, theme: str | None = None) -> None:
+    """Draw a label's text in the muted colour of the theme (the palette's colour, not QSS)."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, muted_color(theme))
+    widget.setPalette(palette)
 
 
 def current_theme() -> str:
