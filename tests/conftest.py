@@ -74,3 +74,24 @@ def make_window(qtbot, qt_settings):
         qtbot.waitUntil(lambda: bool(gone), timeout=5000)
     # pyqtgraph's context menus are parentless widgets kept alive by reference cycles.
     gc.collect()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server on localhost (moto's server mode, as s3fs's own tests use),
+    started on a free port for the session and stopped after it. Yields the fsspec storage
+    options that reach it and an s3fs filesystem to put test data there."""
+    import logging
+
+    moto_server = pytest.importorskip("moto.server")
+    s3fs = pytest.importorskip("s3fs")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in test output
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    options = {"endpoint_url": f"http://{host}:{port}", "key": "testing", "secret": "testing"}
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+    try:
+        yield options, fs
+    finally:
+        server.stop()

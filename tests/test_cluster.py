@@ -17,6 +17,7 @@ from inspector.core.export import build_document, default_source
 from inspector.core.layout import discover
 from inspector.core.leakage import scan_leakage
 from inspector.core.scan import iter_scan, scan, shutdown_pool
+from inspector.core.sources import open_source
 
 distributed = pytest.importorskip("distributed")
 
@@ -140,6 +141,21 @@ def test_a_file_that_crashes_its_worker_fails_alone_as_in_the_local_pool(dataset
     crashed = [f for f in result.failures if "crashed" in f.reason]
     assert [f.path for f in crashed] == [culprit]
     assert export(result) == local
+
+
+def test_workers_read_an_s3_source_themselves(two_workers, s3_server, tmp_path):
+    options, fs = s3_server
+    root = tmp_path / "set"
+    make_good_images(root, "train", 12, modes=("RGB", "L", "P"), label="cat", seed=5)
+    make_good_images(root, "val", 6, modes=("RGB",), label="cat", seed=6)
+    fs.mkdir("cluster-tests")
+    fs.put(str(root) + "/", "cluster-tests/set/", recursive=True)
+    layout = open_source("s3://cluster-tests/set", options)
+    assert all(f.abspath.startswith("s3://") for f in layout.files)  # only S3 holds the pixels
+    remote, local = export(scan(layout, cluster=two_workers)), export(scan(str(root), workers=1))
+    for doc in (remote, local):
+        del doc["dataset"]["root"], doc["dataset"]["source"]["uri"]
+    assert remote == local
 
 
 def test_cancel_cancels_the_pending_tasks(dataset, two_workers, monkeypatch):

@@ -138,10 +138,12 @@ class DaskCluster:
             if spec.local_workers:
                 import dask
                 with dask.config.set({"distributed.scheduler.worker-saturation": LOCAL_SATURATION}):
+                    # On 127.0.0.1 only; no dashboard, and its HTTP endpoint on a free port.
                     local = distributed.LocalCluster(
                         n_workers=spec.local_workers, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.ERROR,
-                        scheduler_kwargs={"allowed_failures": LOCAL_ALLOWED_FAILURES})
+                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                        scheduler_kwargs={"allowed_failures": LOCAL_ALLOWED_FAILURES,
+                                          "dashboard": False, "dashboard_address": "127.0.0.1:0"})
                 client = distributed.Client(local, timeout=timeout)
             else:
                 client = distributed.Client(spec.address, timeout=timeout)
