@@ -2,15 +2,14 @@
 a lost worker costs time not data, a crashing file fails alone, cancel empties the cluster."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from imagefactory import make_bad_inputs, make_good_images
+from processhelpers import process_gone, wait_until
 from inspector import cli
 from inspector.core import cluster as cluster_mod
 from inspector.core.export import build_document, default_source
@@ -36,24 +35,6 @@ def run_to_end(gen):
             records.append(next(gen))
     except StopIteration as stop:
         return stop.value, records
-
-
-def wait_until(condition, timeout: float = 20.0) -> bool:
-    """Poll a cluster state (not a timing assertion: the timeout only bounds a hung cluster)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def process_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ")[-1].startswith("Z")  # a zombie is dead, only not reaped
-    except FileNotFoundError:
-        return True
 
 
 def set_worker_env(cluster, name: str, value: str | None) -> None:
@@ -209,9 +190,9 @@ def test_without_the_cluster_extra_the_flag_says_what_to_install(dataset, monkey
 
 def test_cli_scan_on_a_local_cluster_writes_the_local_export(dataset, tmp_path):
     out_cluster, out_local = tmp_path / "cluster.json", tmp_path / "local.json"
-    for out, extra in ((out_cluster, ["--dask", "local:2"]), (out_local, [])):
-        proc = subprocess.run([sys.executable, str(REPO / "main.py"), "scan", str(dataset), "--json",
-                               str(out), "--per-image", "--quiet", *extra],
-                              cwd=str(REPO), capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, str(REPO / "main.py"), "scan", str(dataset), "--json",
+                           str(out_cluster), "--per-image", "--quiet", "--dask", "local:2"],
+                          cwd=str(REPO), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert cli.main(["scan", str(dataset), "--json", str(out_local), "--per-image", "--quiet"]) == 0
     assert out_cluster.read_bytes() == out_local.read_bytes()

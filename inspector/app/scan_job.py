@@ -16,6 +16,7 @@ from ..core.export import default_source
 from ..core.layout import DatasetLayout, LayoutError, discover
 from ..core.leakage import Finding, scan_leakage, sort_findings, stats_source_findings
 from ..core.scan import ScanProgress, ScanResult, scan
+from .cluster_link import ClusterError, ClusterLink
 
 # Fewer progress records than the core produces would hide nothing; more would only cost the GUI.
 MIN_PROGRESS_INTERVAL = 0.08  # seconds between forwarded progress records without live statistics
@@ -40,9 +41,11 @@ class ScanCallbacks:
 
 
 def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str] | None,
-                 should_cancel: Callable[[], bool], report: ScanCallbacks) -> None:
-    """Discover ROOT, scan it, then search for leakage. Raises ``UserFacingError`` for a folder
-    that cannot be scanned; a failed leakage search keeps the statistics (``leakage_failed``)."""
+                 should_cancel: Callable[[], bool], report: ScanCallbacks,
+                 cluster_link: ClusterLink | None = None) -> None:
+    """Discover ROOT, scan it (on ``cluster_link``'s Dask cluster when it has an address), then
+    search for leakage. Raises ``UserFacingError`` for a folder that cannot be scanned or a
+    cluster that cannot be reached; a failed leakage search keeps the statistics (``leakage_failed``)."""
     lower_thread_priority()
     try:
         layout = discover(root)
@@ -51,10 +54,14 @@ def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str]
     if not layout.files:
         raise UserFacingError(no_images_message(layout))
     report.layout(layout)
+    try:
+        cluster = cluster_link.connect() if cluster_link is not None else None
+    except ClusterError as exc:
+        raise UserFacingError(str(exc)) from None
     if should_cancel():
         return
     result = scan(layout, workers=workers, on_progress=_throttled(report.progress),
-                  should_cancel=should_cancel)  # cancel takes effect at the next progress record
+                  should_cancel=should_cancel, cluster=cluster)  # cancel: at the next progress record
     if result is None or should_cancel():
         return
     report.scanned(result)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 

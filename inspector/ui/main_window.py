@@ -618,6 +618,7 @@ class MainWindow(QMainWindow):
         """Stop every worker (abort, then wait with a time limit). True when all have stopped."""
         self.scan.stop()
         ok = self.runner.stop_all(timeout_ms)
+        self.scan.cluster.close()  # a local Dask cluster's processes end with the window
         self.preview.wait_idle(timeout_ms)
         self.normalization.wait_idle(timeout_ms)
         return ok

@@ -38,6 +38,11 @@ class ProgressPanel(QFrame):
         self.current.setObjectName("muted")
         self.current.setMinimumWidth(80)
         self.current.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.workers = QLabel()  # per-worker counts of a Dask scan; hidden for local scans
+        self.workers.setObjectName("muted")
+        self.workers.setMinimumWidth(60)
+        self.workers.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.workers.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the scan (Esc). The statistics so far stay on screen, marked partial.")
         self.cancel_button.clicked.connect(self.cancelRequested)
@@ -53,6 +58,7 @@ class ProgressPanel(QFrame):
         row.addLayout(self._split_row, 3)
         row.addWidget(self.status, 3)
         row.addWidget(self.current, 2)
+        row.addWidget(self.workers, 2)
         row.addWidget(self.cancel_button)
 
         self.summary = QLabel(IDLE_HINT)
@@ -78,6 +84,7 @@ class ProgressPanel(QFrame):
         self.overall.setRange(0, 0)  # busy indicator while the folder is being listed
         self.overall.setValue(0)
         self.status.setText("listing files…")
+        self.workers.hide()
         self.current.setText(root)
         self.cancel_button.setEnabled(True)
         self._stack.setCurrentIndex(1)
@@ -98,10 +105,22 @@ class ProgressPanel(QFrame):
             bar.setValue(done)
             bar.setFormat(_fitting(bar, [f"{split} {done:,}/{total:,}", f"{split} {100 * done // max(total, 1)}%",
                                          f"{100 * done // max(total, 1)}%"]))
+        if p.per_worker:
+            self._show_workers(p.per_worker)
         if p.current:
             metrics = QFontMetrics(self.current.font())
             self.current.setText(metrics.elidedText(p.current, Qt.TextElideMode.ElideMiddle,
                                                     max(80, self.current.width())))
+
+    def _show_workers(self, per_worker: dict[str, int]) -> None:
+        """Images done per cluster worker: counts in the strip, each worker's address in the tip."""
+        counts = sorted(per_worker.items())
+        text = f"{len(counts)} worker{'s' if len(counts) != 1 else ''}: " + " · ".join(f"{n:,}" for _, n in counts)
+        metrics = QFontMetrics(self.workers.font())
+        self.workers.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(60, self.workers.width())))
+        self.workers.setToolTip("Images measured by each Dask worker:\n" + "\n".join(
+            f"{address.removeprefix('tcp://')}: {n:,}" for address, n in counts))
+        self.workers.show()
 
     def set_phase(self, text: str) -> None:
         self.overall.setRange(0, 0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from ..app.cluster_link import ClusterLink
 from ..app.session import Session
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanProgress, ScanResult
@@ -39,6 +40,7 @@ class ScanController(QObject):
         self.session = session
         self.runner = runner
         self.workers = workers
+        self.cluster = ClusterLink()  # the Dask cluster the scans run on, when the user set one
         self.worker: ScanWorker | None = None
         self.last_partial: ScanProgress | None = None   # the newest live statistics shown
         self._pending_live: ScanProgress | None = None
@@ -58,7 +60,8 @@ class ScanController(QObject):
         root = self.session.root
         assert root is not None
         self.stop()
-        worker = ScanWorker(root, workers=self.workers, source_splits=self.session.source or None)
+        worker = ScanWorker(root, workers=self.workers, source_splits=self.session.source or None,
+                            cluster_link=self.cluster)
         worker.layoutFound.connect(self._on_layout)
         worker.progress.connect(self._on_progress)
         worker.scanned.connect(self._on_scanned)

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QToolButton
 
+from . import cluster_setting
 from .export_actions import LIBRARIES
 from .source_selector import SourceSelector
 from .theme import THEMES
@@ -54,6 +55,9 @@ def _build_actions(w: MainWindow) -> None:
     w.cancel_action = make_action(w, "&Cancel Scan", w.cancel_scan, "Esc",
                                      "Stop the running scan; the statistics so far stay, marked partial")
     w.cancel_action.setIcon(style.standardIcon(sp.SP_BrowserStop))
+    w.cluster_action = make_action(w, "Dask &Cluster…", lambda: cluster_setting.ask(w), None,
+                                   "Run scans on a Dask scheduler (or a local cluster) instead of this "
+                                   "machine's processes")
     w.export_action = make_action(w, "&Export JSON…", w.export_json, "Ctrl+E",
                                      "Write the statistics, normalization and leakage findings as JSON "
                                      "(the same schema-1 document as the command line)")
@@ -103,6 +107,7 @@ def _build_menus(w: MainWindow) -> None:
     file_menu.addSeparator()
     file_menu.addAction(w.rescan_action)
     file_menu.addAction(w.cancel_action)
+    file_menu.addAction(w.cluster_action)
     file_menu.addSeparator()
     file_menu.addAction(w.export_action)
     file_menu.addAction(w.per_image_action)

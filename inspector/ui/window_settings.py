@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray
 
+from . import cluster_setting
 from .theme import THEMES
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ def restore(w: MainWindow) -> None:
     w.stats_panel.histograms.log_box.setChecked(to_bool(s.value("view/histogramLog", False)))
     theme = str(s.value("view/theme", "light"))
     w.set_theme(theme if theme in THEMES else "light")
+    cluster_setting.restore(w)
 
 
 def save(w: MainWindow) -> None:

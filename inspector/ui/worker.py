@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from ..app.cluster_link import ClusterLink
 from ..app.scan_job import ScanCallbacks, UserFacingError, lower_thread_priority, run_scan_job
 
 
@@ -79,10 +80,11 @@ class ScanWorker(Worker):
     leakageFailed = Signal(str)
 
     def __init__(self, root: str, *, workers: int | None = None,
-                 source_splits: Sequence[str] | None = None) -> None:
+                 source_splits: Sequence[str] | None = None, cluster_link: ClusterLink | None = None) -> None:
         super().__init__()
         self.root = root
         self.workers = workers
+        self.cluster_link = cluster_link
         self.source_splits = list(source_splits) if source_splits else None
 
     def work(self) -> None:
@@ -90,7 +92,7 @@ class ScanWorker(Worker):
                                scanned=self.scanned.emit, phase=self.phase.emit,
                                finished=self.finished.emit, leakage_failed=self.leakageFailed.emit)
         run_scan_job(self.root, workers=self.workers, source_splits=self.source_splits,
-                     should_cancel=lambda: self.aborted, report=report)
+                     should_cancel=lambda: self.aborted, report=report, cluster_link=self.cluster_link)
 
 
 class CallWorker(Worker):
