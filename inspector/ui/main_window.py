@@ -9,7 +9,8 @@ events (``_bind_session``) and forwards user actions to the session or to a cont
 - ``window_actions`` builds the actions, menus and toolbar; ``window_settings`` restores and
   saves what the window remembers;
 - ``runner.BackgroundRunner`` decodes for the preview and the normalization view (latest request
-  wins); ``worker.WorkerRunner`` runs the scan, export and demo jobs, each on its own QThread.
+  wins); ``worker.WorkerRunner`` runs the scan, export and demo jobs, each on its own QThread;
+  ``stages.Stages`` spreads putting a new result on screen over turns of the event loop.
 
 A new panel is one ``add_tab(widget, title, tip)`` call in ``_build_widgets`` (its Ctrl+N shortcut
 follows) plus the session events it renders, connected in ``_bind_session``.
@@ -20,8 +21,8 @@ import html
 import os
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSettings, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtCore import QSettings, QUrl, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from ..app.opening import dataset_folder_of
@@ -41,8 +42,9 @@ from .recent import RecentFolders
 from .runner import BackgroundRunner
 from .scan_controller import ScanController
 from .splitters import scrolling, side_by_side
+from .stages import Stages
 from .statistics_panel import StatisticsPanel
-from .theme import app_icon, apply_theme, current_theme
+from .theme import app_icon, apply_theme
 from .worker import CallWorker, WorkerRunner
 
 APP_TITLE = "Dataset Inspector"
@@ -82,7 +84,7 @@ class MainWindow(QMainWindow):
         self._syncing_selection = False
         self._displayed: ScanResult | None = None   # the result the views show (set by the stages)
         self._findings_shown = False                 # the leakage panel shows the session's findings
-        self._stages: list = []  # display work queued one event-loop turn apart (_enqueue_stages)
+        self.stages = Stages(self)  # display work queued one event-loop turn apart
 
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(app_icon())
@@ -91,10 +93,6 @@ class MainWindow(QMainWindow):
         window_actions.install(self)
         self._connect()
         self._bind_session()
-        self._stage_timer = QTimer(self)
-        self._stage_timer.setSingleShot(True)
-        self._stage_timer.setInterval(0)
-        self._stage_timer.timeout.connect(self._run_next_stage)
         window_settings.restore(self)
         self._update_actions()
         self.statusBar().showMessage("Open a dataset folder (Ctrl+O) or drop one on the window.")
@@ -229,7 +227,7 @@ class MainWindow(QMainWindow):
 
     def _on_root(self, _root: str) -> None:
         """A dataset is (re)opened: every view forgets the previous one."""
-        self._stages.clear()  # drops the remaining display stages of an earlier result
+        self.stages.clear()  # drops the remaining display stages of an earlier result
         self._displayed = None
         self._findings_shown = False
         self.messages.clear()
@@ -266,28 +264,16 @@ class MainWindow(QMainWindow):
             return  # cleared with the root
         # Each view gets its own turn of the event loop: on a big dataset putting everything on
         # screen at once would freeze the window for the sum of them.
-        self._enqueue_stages(self._show_statistics, self._show_images, self._show_normalization,
+        self.stages.add(self._show_statistics, self._show_images, self._show_normalization,
                              self._show_statistics_done)
 
     def _on_phase(self, phase: Phase) -> None:
         if phase is Phase.DONE and self.result is not None:
             self.progress.finish(notices.dataset_summary(self.result))
-            self._enqueue_stages(self._show_findings, self._show_result_done)
+            self.stages.add(self._show_findings, self._show_result_done)
         elif phase is Phase.CANCELLED:
             self._show_cancelled()
         self._update_actions()
-
-    def _enqueue_stages(self, *stages) -> None:
-        self._stages.extend(stages)
-        if not self._stage_timer.isActive():
-            self._stage_timer.start()
-
-    @Slot()
-    def _run_next_stage(self) -> None:
-        if self._stages:
-            self._stages.pop(0)()
-        if self._stages:
-            self._stage_timer.start()
 
     def _show_statistics(self) -> None:
         assert self.result is not None
@@ -332,12 +318,12 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_scan_failed(self, message: str) -> None:
-        self.messages.show_message("scan", "error", _escape(message),
+        self.messages.show_message("scan", "error", html.escape(message),
                                    action=("Open Another Folder…", self._ask_open))
         self.stats_panel.set_state("no statistics: the folder could not be scanned")
         self.normalization.set_result(None, [])
         self.statusBar().showMessage("The folder could not be scanned.", 8000)
-        self.progress.finish(f"<b>{_escape(self.root or '')}</b> could not be scanned (see the message above).")
+        self.progress.finish(f"<b>{html.escape(self.root or '')}</b> could not be scanned (see the message above).")
         self._update_actions()
         self.scanFailed.emit(message)
 
@@ -363,7 +349,7 @@ class MainWindow(QMainWindow):
                                    action=("Rescan", self.rescan))
         self.statusBar().showMessage("Scan cancelled.", 8000)
         done = f" after {p.done:,} of {p.total:,} files" if p is not None else ""
-        self.progress.finish(f"<b>{_escape(os.path.basename(self.root or ''))}</b>: scan cancelled{done}; "
+        self.progress.finish(f"<b>{html.escape(os.path.basename(self.root or ''))}</b>: scan cancelled{done}; "
                              "the statistics are partial. Rescan with F5.")
         self.scanCancelled.emit()
 
@@ -385,7 +371,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_demo_error(self, message: str) -> None:
         self._demo_worker = None
-        self.messages.show_message("demo", "error", "The demo dataset could not be created: " + _escape(message))
+        self.messages.show_message("demo", "error", "The demo dataset could not be created: " + html.escape(message))
 
     # ================================================================== notices
 
@@ -440,7 +426,7 @@ class MainWindow(QMainWindow):
         numbers = self.session.normalization
         assert numbers is not None
         if numbers.problem is not None:
-            self.stats_panel.set_normalization(self.source, problem=_escape(numbers.problem))
+            self.stats_panel.set_normalization(self.source, problem=html.escape(numbers.problem))
             self._notice("normalization", None)
         else:
             self.stats_panel.set_normalization(self.source, list(numbers.mean), list(numbers.std), numbers.max_value)
@@ -517,11 +503,6 @@ class MainWindow(QMainWindow):
         self.exporter.export(path, per_image=self.per_image_action.isChecked())
         self._update_actions()
 
-    def _on_snippet_action(self) -> None:
-        action = self.sender()
-        if isinstance(action, QAction):
-            self.copy_snippet(str(action.data()))
-
     def copy_snippet(self, library: str) -> str | None:
         return self.exporter.copy_snippet(library)
 
@@ -565,22 +546,6 @@ class MainWindow(QMainWindow):
         self.theme_actions[applied].setChecked(True)
         self.stats_panel.histograms.set_theme(applied)
         self.settings.setValue("view/theme", applied)
-
-    def _on_theme_action(self) -> None:
-        action = self.sender()
-        if isinstance(action, QAction):
-            self.set_theme(str(action.data()))
-
-    def _toggle_theme(self) -> None:
-        self.set_theme("light" if current_theme() == "dark" else "dark")
-
-    def _on_tab_action(self) -> None:
-        action = self.sender()
-        if isinstance(action, QAction):
-            self.tabs.setCurrentIndex(int(action.data()))
-
-    def _about(self) -> None:
-        dialogs.show_about(self)
 
     # ================================================================== drag and drop
 
@@ -627,7 +592,3 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)
-
-
-def _escape(text: str) -> str:
-    return html.escape(text)

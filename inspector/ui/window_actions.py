@@ -12,13 +12,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QToolButton
 
-from . import cluster_setting
+from . import cluster_setting, dialogs
 from .export_actions import LIBRARIES
 from .source_selector import SourceSelector
-from .theme import THEMES
+from .theme import THEMES, current_theme
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+
+def other_theme() -> str:
+    return "light" if current_theme() == "dark" else "dark"
 
 
 def install(w: MainWindow) -> None:
@@ -68,7 +72,7 @@ def _build_actions(w: MainWindow) -> None:
     w.snippet_actions: dict[str, QAction] = {}
     for key, label in LIBRARIES:
         shortcut = "Ctrl+Shift+C" if key == "torchvision" else None
-        act = make_action(w, f"{label}", w._on_snippet_action, shortcut,
+        act = make_action(w, f"{label}", lambda _=False, key=key: w.copy_snippet(key), shortcut,
                           f"Copy a {label} normalization snippet with this dataset's mean/std")
         act.setData(key)
         w.snippet_actions[key] = act
@@ -76,17 +80,17 @@ def _build_actions(w: MainWindow) -> None:
     w.theme_actions: dict[str, QAction] = {}
     group = QActionGroup(w)
     for name in THEMES:
-        act = make_action(w, f"{name.capitalize()} Theme", w._on_theme_action, None,
+        act = make_action(w, f"{name.capitalize()} Theme", lambda _=False, name=name: w.set_theme(name), None,
                           f"Use the {name} palette", checkable=True)
         act.setData(name)
         group.addAction(act)
         w.theme_actions[name] = act
-    w.toggle_theme_action = make_action(w, "Toggle Dark/Light", w._toggle_theme, "Ctrl+Shift+L",
+    w.toggle_theme_action = make_action(w, "Toggle Dark/Light", lambda: w.set_theme(other_theme()), "Ctrl+Shift+L",
                                            "Switch between the dark and light palettes")
     w.tab_actions = []
     for k in range(w.tabs.count()):  # Ctrl+1... in tab order, for every tab the window has
         name = w.tabs.tabText(k)
-        act = make_action(w, f"Show {name}", w._on_tab_action, f"Ctrl+{k + 1}" if k < 9 else None,
+        act = make_action(w, f"Show {name}", lambda _=False, k=k: w.tabs.setCurrentIndex(k), f"Ctrl+{k + 1}" if k < 9 else None,
                           f"Show the {name} tab")
         act.setData(k)
         w.tab_actions.append(act)
@@ -94,7 +98,7 @@ def _build_actions(w: MainWindow) -> None:
                                    "Filter the image list by path")
     w.amplified_action = make_action(w, "Most Amplified Images", w._most_amplified, "Ctrl+M",
                                         "List the images per-image standardization stretches the most")
-    w.about_action = make_action(w, "&About", w._about, None, "About Dataset Inspector")
+    w.about_action = make_action(w, "&About", lambda: dialogs.show_about(w), None, "About Dataset Inspector")
 
 
 def _build_menus(w: MainWindow) -> None:
