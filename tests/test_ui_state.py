@@ -123,5 +123,8 @@ def test_switching_the_theme_only_changes_the_palette(qtbot, make_window, monkey
     assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() < 80
     muted = window.dataset_label.palette().color(QPalette.ColorRole.WindowText)
     assert muted == theme.muted_color("dark")
+    dark_base = QApplication.instance().palette().color(QPalette.ColorRole.Base)
+    for table in (window.stats_panel.table, window.image_list.view, window.leakage.table):  # styled by QSS
+        assert table.palette().color(QPalette.ColorRole.Base) == dark_base
     window.toggle_theme_action.trigger()
     assert window.dataset_label.palette().color(QPalette.ColorRole.WindowText) == theme.muted_color("light")
