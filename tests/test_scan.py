@@ -190,3 +190,23 @@ def test_permission_denied_is_a_listed_reason_even_as_root(tmp_path, monkeypatch
     result = scan(str(tmp_path), workers=1)
     assert [f.reason for f in result.failures] == ["permission denied: the file cannot be read"]
     assert result.split_stats["train"].images == 2 and result.split_stats["train"].failed == 1
+
+
+def test_failed_rows_leave_every_per_image_column_aligned(tmp_path, monkeypatch):
+    """Rows of failed files are squeezed out of the per-image columns in place (in blocks smaller
+    than the data here): each remaining row must still hold its own image's values."""
+    import inspector.core.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "_COMPACT_BLOCK", 3)
+    make_good_images(tmp_path / "clean", "train", 20, modes=("RGB", "L"), seed=7)
+    clean = scan(str(tmp_path / "clean"), workers=1).images
+    dirty_root = tmp_path / "dirty"
+    make_good_images(dirty_root, "train", 20, modes=("RGB", "L"), seed=7)
+    for name in ("aaa.png", "img_0004a.png", "img_0009a.png", "zzz.png"):  # first, middle, last
+        (dirty_root / "train" / name).write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    result = scan(str(dirty_root), workers=1)
+    dirty = result.images
+    assert len(result.failures) == 4 and dirty.paths == clean.paths
+    for column in ("width", "height", "nbytes", "format", "mode", "mean", "std", "min", "max",
+                   "content_hash", "phash", "thumb", "flags", "split", "label"):
+        np.testing.assert_array_equal(getattr(dirty, column), getattr(clean, column), err_msg=column)

@@ -31,7 +31,7 @@ _MAGIC = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million items without a dict each (~100 bytes saved per item)
 class ImageFile:
     """One candidate image: ``path`` is relative to ROOT with ``/`` separators (display-safe UTF-8)."""
 

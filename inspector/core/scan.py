@@ -199,6 +199,9 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_COMPACT_BLOCK = 1 << 16  # rows moved at a time when the decoded rows are compacted
+
+
 class _Collector:
     """Merges chunk results into preallocated columns and per-split accumulators."""
 
@@ -292,11 +295,32 @@ class _Collector:
         mode = self.mode_name
         return {s: a.finalize(s, mode) for s, a in self.acc.items()}
 
+    def _compact(self, keep: np.ndarray) -> None:
+        """Move the decoded rows (`keep`, increasing) to the front of every per-item column, in
+        place and in blocks, then trim spare capacity: at a million images a fancy-indexed copy
+        of every column would double the scan's peak memory for a moment. The collector is done
+        after this; its columns belong to the result."""
+        k = len(keep)
+        columns = [(name, value) for name, value in vars(self).items()
+                   if isinstance(value, np.ndarray) and value.shape[:1] == (self.capacity,)]
+        if k and keep[-1] != k - 1:  # some rows failed (keep is increasing: else it is 0..k-1)
+            for _, value in columns:
+                for lo in range(0, k, _COMPACT_BLOCK):  # keep[i] >= i: a block only reads rows not yet overwritten
+                    hi = min(lo + _COMPACT_BLOCK, k)
+                    value[lo:hi] = value[keep[lo:hi]]
+        if self.capacity > k + k // 8 + 1024:  # a lazy source's doubled columns: give the rest back
+            for name, value in columns:
+                setattr(self, name, value[:k].copy())
+                del value
+            self.capacity = k
+
     def result(self, elapsed: float, workers: int) -> ScanResult:
         self._grow(len(self.layout.files))
         self.count_broken()
         layout, mode = self.layout, self.mode_name
         keep = np.flatnonzero(self.ok[:len(layout.files)])
+        self._compact(keep)  # the table takes these columns over: no second copy of them
+        k = len(keep)
         c = 3 if mode == "RGB" else 1
         split_names = list(layout.splits)
         label_names = sorted({f.label for f in layout.files if f.label is not None})
@@ -307,13 +331,13 @@ class _Collector:
             split=np.array([split_names.index(f.split) for f in files], np.int16),
             label_names=label_names,
             label=np.array([label_index.get(f.label, -1) for f in files], np.int32),
-            width=self.width[keep], height=self.height[keep], nbytes=self.nbytes[keep],
-            format_names=self.format_names, format=self.format[keep],
-            mode_names=self.mode_names, mode=self.mode[keep],
-            mean=self.stats[keep, 0, :c], std=self.stats[keep, 1, :c],
-            min=self.stats[keep, 2, :c], max=self.stats[keep, 3, :c],
-            content_hash=self.content[keep], phash=self.phash[keep], thumb=self.thumb[keep],
-            flags=self.flags[keep],
+            width=self.width[:k], height=self.height[:k], nbytes=self.nbytes[:k],
+            format_names=self.format_names, format=self.format[:k],
+            mode_names=self.mode_names, mode=self.mode[:k],
+            mean=self.stats[:k, 0, :c], std=self.stats[:k, 1, :c],
+            min=self.stats[:k, 2, :c], max=self.stats[:k, 3, :c],
+            content_hash=self.content[:k], phash=self.phash[:k], thumb=self.thumb[:k],
+            flags=self.flags[:k],
         )
         split_stats = {}
         for s in split_names:
