@@ -27,6 +27,7 @@ import numpy as np
 import xxhash
 
 from . import hashing
+from .memory import release_free_memory
 from .decode import DecodeError, decode
 from . import sources
 from .layout import DatasetLayout, ImageFile, Skipped
@@ -409,6 +410,7 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     else:
         yield from _run_pool(chunks, layout.storage_options, workers, collector, progress)
     result = collector.result(time.perf_counter() - t0, workers)
+    release_free_memory()  # chunk buffers of the merge: the window lives on after the scan
     last = progress(None, force=True)
     if last:
         yield last

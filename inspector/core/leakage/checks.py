@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ..memory import release_free_memory
 from ..table import ImageTable
 from .candidates import NEAR_THRESHOLD, Pairs, iter_near_candidates
 from .confirmation import Confirmed, iter_confirm_pairs
@@ -190,4 +191,6 @@ def iter_scan_leakage(result, source_splits: Sequence[str] = ("train",)
     """scan_leakage as a generator of LeakageProgress (see iter_find_leakage)."""
     split_means = {name: [float(v) for v in st.mean] for name, st in result.split_stats.items()
                    if st.images}
-    return (yield from iter_find_leakage(result.images, split_means, source_splits=source_splits))
+    findings = yield from iter_find_leakage(result.images, split_means, source_splits=source_splits)
+    release_free_memory()  # the search's block buffers: resident memory falls back to the data
+    return findings

@@ -1,0 +1,31 @@
+"""Giving freed memory back to the operating system.
+
+After the scan and the leakage search, hundreds of megabytes of numpy block buffers are freed, but
+glibc keeps most of them in the process heap (blocks under its adaptive mmap threshold of up to
+32 MB live there), so the resident size stays at the peak: measured on 100,000 images, 650 MB
+resident after the search against 165 MB of live data. ``malloc_trim(0)`` returns those pages;
+it costs a few milliseconds. A no-op where the C library has no such call (macOS, Windows, musl).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_free_memory() -> bool:
+    """Return the heap's free pages to the OS; True when the C library could do it."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
