@@ -154,6 +154,7 @@ def test_selecting_a_pair_shows_both_images(panel, scanned, qtbot):
     pair = panel.pair
     qtbot.waitUntil(lambda: pair.finding is target)
     assert pair.stack.currentIndex() == 1
+    qtbot.waitUntil(lambda: not (pair.left.loading or pair.right.loading), timeout=10_000)  # decoded off the GUI thread
     for side in (pair.left, pair.right):
         assert not side.image.source_pixmap().isNull()
         assert side.image.pixmap() is not None and not side.image.pixmap().isNull()

@@ -99,6 +99,7 @@ def test_counts_in_the_status_bar_agree_with_their_number(qtbot, make_window, tm
     scan(qtbot, window, str(tmp_path / "one"))
     assert "· 1 image ·" in window.dataset_label.text()
     assert window.image_list.count_label.text() == "Showing 1 of 1 image"
+    assert "train</b> (1 image)" in window.stats_panel.histograms._legend_label.text()
 
 
 def test_no_train_split_is_not_told_to_use_train_only(qtbot, make_window, tmp_path):
@@ -128,3 +129,33 @@ def test_switching_the_theme_only_changes_the_palette(qtbot, make_window, monkey
         assert table.palette().color(QPalette.ColorRole.Base) == dark_base
     window.toggle_theme_action.trigger()
     assert window.dataset_label.palette().color(QPalette.ColorRole.WindowText) == theme.muted_color("light")
+
+
+def test_nothing_decodes_on_the_gui_thread(qtbot, make_window, demo_root, monkeypatch):
+    """Preview, normalization view and leakage pair all decode on the background runner."""
+    import threading
+
+    from inspector.app import normalization
+    from inspector.ui import leakage_pair, preview
+
+    calls: list[bool] = []
+    for module in (normalization, preview, leakage_pair):
+        real = module.decode
+
+        def recording(*args, real=real, **kwargs):
+            calls.append(threading.current_thread() is threading.main_thread())
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, "decode", recording)
+    window = make_window()
+    scan(qtbot, window, demo_root)
+    with qtbot.waitSignal(window.normalization.imageShown, timeout=10_000):
+        assert window.image_list.select_path(BLANK_SKY)
+    qtbot.waitUntil(lambda: window.preview.loaded_path is not None, timeout=10_000)
+    window.tabs.setCurrentIndex(3)
+    window.leakage.table.selectRow(0)
+    pair = window.leakage.pair
+    qtbot.waitUntil(lambda: pair.finding is not None and not (pair.left.loading or pair.right.loading),
+                    timeout=10_000)
+    assert not pair.left.image.source_pixmap().isNull()
+    assert len(calls) >= 4 and not any(calls)  # image, preview and both sides of the pair

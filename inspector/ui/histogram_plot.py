@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ..core.formatting import count
 from ..core.stats import SplitStats
 from .theme import CHANNEL_LONG, channel_names, current_theme, plot_colors, split_color
 
@@ -263,7 +264,7 @@ class HistogramPlot(QWidget):
         for k, (split, st) in enumerate(stats.items()):
             colour = split_color(split, k).name()
             parts.append(f"<span style='color:{colour}; font-size:14pt'>■</span>&nbsp;<b>{split}</b> "
-                         f"({st.images:,} images)")
+                         f"({count(st.images, 'image')})")
         title = "Histograms of pixel values, % of each split's pixels per value"
         self._legend_label.setText(f"{title}: " + "&nbsp;&nbsp;&nbsp;".join(parts) if parts else title)
 

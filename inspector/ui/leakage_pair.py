@@ -1,7 +1,7 @@
 """The pair view of the leakage panel: the two files of a finding side by side.
 
-Loading the two images is display work done in the GUI thread on selection, so it stays small:
-each file is decoded once, shrunk to ``PREVIEW_SIDE`` with Pillow's reducing resize, and kept in a
+Each file is decoded off the GUI thread (a lane of ``runner.BackgroundRunner`` per side: the
+newest selection wins), shrunk to ``PREVIEW_SIDE`` with Pillow's reducing resize, and kept in a
 small cache; the label only rescales that small pixmap when it is resized.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from inspector.core.formatting import human_bytes
 
 from ..app.findings import format_distance, kind_help, kind_label, split_joiner
 from .theme import SEVERITY_COLORS
+from .runner import shared_runner
 from .wrap import breakable, path_label
 
 PREVIEW_SIDE = 512   # longest side of a cached preview, in pixels
@@ -63,21 +64,22 @@ class PreviewCache:
     def clear(self) -> None:
         self._items.clear()
 
-    def get(self, abspath: str) -> QPixmap | str:
-        """A pixmap, or the reason the file cannot be shown."""
+    def lookup(self, abspath: str) -> QPixmap | str | None:
+        """A pixmap, the reason the file cannot be shown, or None when it was not loaded yet."""
         if abspath in self._items:
             self._items.move_to_end(abspath)
             return self._items[abspath]
-        try:
-            value: QPixmap | str = QPixmap.fromImage(load_preview(abspath))
-        except DecodeError as exc:
-            value = f"cannot display: {exc}"
-        except Exception as exc:  # a preview must never take the panel down
-            value = f"cannot display: {type(exc).__name__}: {exc}"
+        return None
+
+    def store(self, abspath: str, value: QPixmap | str) -> None:
         self._items[abspath] = value
         while len(self._items) > self.size:
             self._items.popitem(last=False)
-        return value
+
+
+def cannot_display(exc: BaseException) -> str:
+    """A preview must never take the panel down: any failure is a line of text."""
+    return f"cannot display: {exc}" if isinstance(exc, DecodeError) else f"cannot display: {type(exc).__name__}: {exc}"
 
 
 class ImageLabel(QLabel):
@@ -132,6 +134,7 @@ class ImagePanel(QWidget):
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.row: int | None = None
+        self._lane = shared_runner().lane(self)
         self.title = QLabel(f"<b>{title}</b>")
         self.choice = QComboBox()          # other files of a finding with more than two
         self.choice.setVisible(False)
@@ -169,6 +172,7 @@ class ImagePanel(QWidget):
     def show_row(self, result, row: int | None, cache: PreviewCache | None) -> None:
         self.row = row
         self.button.setEnabled(row is not None)
+        self._lane.cancel()
         if result is None or row is None or cache is None:
             self.image.set_source(None, "")
             self.path_label.setText("")
@@ -177,13 +181,20 @@ class ImagePanel(QWidget):
         t = result.images
         path = t.paths[row]
         split, label = t.split_of(row), t.label_of(row)
-        pix = cache.get(os.path.join(result.root, path))
-        if isinstance(pix, QPixmap):
-            self.image.set_source(pix)
-            self.image.setToolTip("")
+        abspath = os.path.join(result.root, path)
+        cached = cache.lookup(abspath)
+        if cached is None:
+            self.image.set_source(None, "Loading…")
+
+            def loaded(value: QPixmap | str) -> None:
+                cache.store(abspath, value)
+                self._show_pixmap(value)
+
+            self._lane.submit(lambda: load_preview(abspath),
+                              lambda image: loaded(QPixmap.fromImage(image)),
+                              lambda exc: loaded(cannot_display(exc)))
         else:
-            self.image.set_source(None, pix)
-            self.image.setToolTip(pix)
+            self._show_pixmap(cached)
         self.path_label.setText(breakable(path))
         self.path_label.setToolTip(os.path.join(result.root, path))
         fmt = t.format_names[int(t.format[row])] if len(t.format_names) else ""
@@ -194,6 +205,18 @@ class ImagePanel(QWidget):
             parts.append(fmt)
         parts.append(human_bytes(int(t.nbytes[row])))
         self.meta_label.setText(" · ".join(parts))
+
+    def _show_pixmap(self, value: QPixmap | str) -> None:
+        if isinstance(value, QPixmap):
+            self.image.set_source(value)
+            self.image.setToolTip("")
+        else:
+            self.image.set_source(None, value)
+            self.image.setToolTip(value)
+
+    @property
+    def loading(self) -> bool:
+        return self._lane.busy
 
 
 class PairView(QWidget):

@@ -39,7 +39,7 @@ from .normalization_view import NormalizationView
 from .preview import ImagePreview
 from .progress_panel import ProgressPanel
 from .recent import RecentFolders
-from .runner import BackgroundRunner
+from .runner import shared_runner
 from .scan_controller import ScanController
 from .splitters import scrolling, side_by_side
 from .stages import Stages
@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.session = Session()
         self.runner = WorkerRunner(self)
-        self.panel_runner = BackgroundRunner(self)
+        self.panel_runner = shared_runner()  # the one runner of every panel that decodes
         self.scan = ScanController(self.session, self.runner, workers=scan_workers, parent=self)
         self.recent = RecentFolders(self.settings)
         self.exporter = ExportController(self)
