@@ -56,7 +56,8 @@ def as_parquet(root: Path, out: Path, *, layout: str = "data") -> Path:
     features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(names=["cat", "dog"])})
     rows = image_rows(root)
     for split in SPLITS:
-        mine = [(str(p), lab) for p, s, lab in rows if s == split]
+        # Embedded bytes, as on the hub (push_to_hub embeds them); the file name kept as path.
+        mine = [({"bytes": p.read_bytes(), "path": p.name}, lab) for p, s, lab in rows if s == split]
         ds = datasets.Dataset.from_dict({"image": [p for p, _ in mine], "label": [lab for _, lab in mine]},
                                         features=features)
         target = out / "data" / f"{split}-00000-of-00001.parquet"
@@ -75,14 +76,14 @@ def as_shards(root: Path, out: Path, per_shard: int = 9) -> Path:
         pattern = str(out / f"{split}-%06d.tar")
         with wds.ShardWriter(pattern, maxcount=per_shard, verbose=0) as sink:
             for i, (p, s, lab) in enumerate(r for r in rows if r[1] == split):
-                sink.write({"__key__": f"{lab}_{p.stem}", "png": p.read_bytes(), "cls": lab})
+                sink.write({"__key__": f"{lab}/{p.stem}", "png": p.read_bytes(), "cls": lab})
     return out
 
 
 def as_yolo(root: Path, out: Path) -> Path:
     """A YOLO dataset: images/{split}/ folders and a data.yaml naming them and the classes."""
     for p, s, lab in image_rows(root):
-        dest = out / "images" / s / f"{lab}_{p.name}"
+        dest = out / "images" / s / lab / p.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(p, dest)
     (out / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\ntest: images/test\n"

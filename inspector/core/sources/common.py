@@ -17,9 +17,13 @@ def split_from_name(name: str) -> str | None:
     return split_name(first)
 
 
+def split_rank(split: str) -> tuple[int, str]:
+    """Sort key of the canonical split order (train, val, test, all, then others by name)."""
+    return (SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER), split)
+
+
 def order_splits(layout: DatasetLayout) -> None:
-    """Put the layout's splits in the canonical order (train, val, test, all, then others)."""
-    layout.splits.sort(key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
+    layout.splits.sort(key=split_rank)
 
 
 def note_split(layout: DatasetLayout, split: str) -> None:

@@ -6,6 +6,7 @@ and one seek per member, and a chunk of Parquet rows one row-group read.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 
@@ -87,8 +88,10 @@ def _parquet_rows(group: list[ImageFile], storage_options: dict | None):
     first: ParquetRow = group[0].locator  # type: ignore[assignment]
     try:
         with storage.open_binary(group[0].abspath, storage_options) as fh:
-            table = pq.ParquetFile(fh).read_row_group(first.row_group, columns=[f"{first.column}.bytes"])
-        cells = table.column(0).combine_chunks().field("bytes")
+            table = pq.ParquetFile(fh).read_row_group(first.row_group, columns=[first.column])
+        cells = table.column(0).combine_chunks()
+        data = cells.field("bytes")
+        paths = cells.field("path") if cells.type.get_field_index("path") >= 0 else None
     except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ArrowException... keep the reason
         reason = ReadError(f"Parquet row group {first.row_group} cannot be read: {exc}")
         for f in group:
@@ -99,8 +102,14 @@ def _parquet_rows(group: list[ImageFile], storage_options: dict | None):
         if row >= len(cells):
             yield f, ReadError(f"Parquet row group {first.row_group} has only {len(cells)} rows")
             continue
-        value = cells[row].as_py()
-        if not value:
-            yield f, ReadError("this row holds no image bytes")
-        else:
+        value = data[row].as_py()
+        if value:
             yield f, value
+            continue
+        # The datasets Image feature may hold only a path (images not embedded): read that file.
+        path = paths[row].as_py() if paths is not None else None
+        if not path:
+            yield f, ReadError("this row holds no image bytes and no path")
+            continue
+        target = path if storage.is_url(path) or os.path.isabs(path) else storage.join(storage.parent(f.abspath), path)
+        yield f, _plain(ImageFile(f.path, target, f.split, f.label), storage_options)

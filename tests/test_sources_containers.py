@@ -1,0 +1,153 @@
+"""Parquet, WebDataset and YOLO sources written by the ecosystem's own tools give the folder scan's
+statistics and findings; their damaged inputs are listed failures, the rest scanned."""
+from __future__ import annotations
+
+import tarfile
+
+import pyarrow.parquet as pq
+import pytest
+
+from inspector.core import sources
+from inspector.core.scan import scan
+from inspector.core.sources.webdataset import expand_braces
+from sourcefactory import as_parquet, as_shards, as_yolo, make_image_set
+from test_sources import assert_same_scan, export
+
+
+@pytest.fixture(scope="module")
+def image_set(tmp_path_factory):
+    return make_image_set(tmp_path_factory.mktemp("set") / "folder")
+
+
+@pytest.fixture(scope="module")
+def folder_doc(image_set, tmp_path_factory):
+    return export(str(image_set), tmp_path_factory.mktemp("folder-doc"))
+
+
+@pytest.fixture(scope="module")
+def hub(image_set, tmp_path_factory):
+    return as_parquet(image_set, tmp_path_factory.mktemp("hub") / "ds")
+
+
+@pytest.fixture(scope="module")
+def shards(image_set, tmp_path_factory):
+    return as_shards(image_set, tmp_path_factory.mktemp("wds") / "shards")
+
+
+def test_parquet_folder_gives_the_folder_statistics(hub, folder_doc, tmp_path):
+    doc = export(str(hub), tmp_path)
+    assert doc["dataset"]["source"] == {"kind": "parquet", "uri": str(hub)}
+    # Classes too (ClassLabel names from the schema); row ids FILE#ROW hold no file name to collide.
+    assert_same_scan(doc, folder_doc, leave_out=("name_collision",))
+    assert any(f["paths"][0].startswith("data/train-00000-of-00001.parquet#") for f in doc["leakage"])
+
+
+def test_one_parquet_file_takes_its_split_from_the_name(hub, tmp_path):
+    layout = sources.complete(sources.open_source(str(hub / "data" / "val-00000-of-00001.parquet")))
+    assert layout.splits == ["val"] and layout.source_kind == "parquet"
+    assert layout.files[0].path == "val-00000-of-00001.parquet#0"
+    assert {f.label for f in layout.files} == {"cat", "dog"}
+
+
+def test_parquet_chunks_keep_to_one_row_group(image_set, tmp_path):
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"image": [str(p) for p in sorted(image_set.rglob("*.png"))]},
+                                    features=datasets.Features({"image": datasets.Image()}))
+    out = tmp_path / "train.parquet"
+    ds.to_parquet(str(out), batch_size=7)  # row groups of 7 rows; rows hold paths, not bytes
+    layout = sources.open_source(str(out))
+    chunks = list(sources.iter_chunks(layout, 4))
+    assert len(chunks) > 2 and max(len(c) for c in chunks) == 7
+    assert pq.ParquetFile(out).metadata.num_row_groups > 3
+    for chunk in chunks:
+        assert len({f.locator.row_group for _, f in chunk}) == 1
+    assert sorted(i for c in chunks for i, _ in c) == list(range(len(layout.files)))
+    result = scan(layout, workers=1)  # path-only rows: the files they name are read
+    assert not result.failures and len(result.images) == len(layout.files)
+
+
+def test_corrupt_row_group_fails_its_rows_only(hub, tmp_path):
+    import datasets
+
+    good = hub / "data" / "train-00000-of-00001.parquet"
+    ds = datasets.Dataset.from_parquet(str(good))
+    out = tmp_path / "train-00000-of-00001.parquet"
+    ds.to_parquet(str(out), batch_size=8)
+    meta = pq.ParquetFile(out).metadata
+    rg = meta.row_group(1)
+    col = rg.column(0)  # image.bytes of row group 1: overwrite its data pages with garbage
+    start = col.dictionary_page_offset or col.data_page_offset
+    data = bytearray(out.read_bytes())
+    data[start:start + col.total_compressed_size] = b"\xff" * col.total_compressed_size
+    out.write_bytes(bytes(data))
+    doc = export(str(out), tmp_path)
+    failed = [f for f in doc["failures"]]
+    assert len(failed) == rg.num_rows
+    assert all("row group 1 cannot be read" in f["reason"] for f in failed)
+    assert doc["splits"]["train"]["images"] == meta.num_rows - rg.num_rows
+    assert doc["splits"]["train"]["failed"] == rg.num_rows
+
+
+def test_shards_give_the_folder_statistics(shards, folder_doc, tmp_path):
+    doc = export(str(shards), tmp_path)
+    assert doc["dataset"]["source"] == {"kind": "webdataset", "uri": str(shards)}
+    assert_same_scan(doc, folder_doc)  # labels from the .cls members
+    assert any(p.startswith("train-000000.tar/") for f in doc["leakage"] for p in f["paths"])
+
+
+def test_brace_pattern_and_single_shard(shards, tmp_path):
+    n_train = len(list(shards.glob("train-*.tar")))
+    assert n_train >= 2
+    pattern = str(shards / f"train-{{000000..{n_train - 1:06d}}}.tar")
+    layout = sources.complete(sources.open_source(pattern))
+    assert layout.source_kind == "webdataset" and layout.splits == ["train"]
+    assert len(layout.files) == 20 and layout.files[0].path.startswith("train-000000.tar/")
+    one = sources.complete(sources.open_source(str(shards / "val-000000.tar")))
+    assert one.splits == ["val"] and len(one.files) == 9
+    assert expand_braces("a-{08..10}.tar") == ["a-08.tar", "a-09.tar", "a-10.tar"]
+
+
+def test_missing_shard_of_a_pattern_is_listed(shards, tmp_path):
+    layout = sources.complete(sources.open_source(str(shards / "train-{000000..000009}.tar")))
+    missing = [b for b in layout.broken if "no such shard" in b.reason]
+    assert len(missing) == 10 - len(list(shards.glob("train-*.tar")))
+    assert len(layout.files) == 20
+
+
+def test_truncated_tar_member_is_a_failure_and_the_rest_scanned(shards, tmp_path):
+    src = shards / "test-000000.tar"
+    with tarfile.open(src) as tf:
+        members = [m for m in tf.getmembers() if m.name.endswith(".png")]
+    cut = members[3].offset_data + members[3].size // 2
+    out = tmp_path / "test-000000.tar"
+    out.write_bytes(src.read_bytes()[:cut])
+    doc = export(str(out), tmp_path)
+    reasons = {f["path"]: f["reason"] for f in doc["failures"]}
+    assert "truncated tar member" in reasons[f"test-000000.tar/{members[3].name}"]
+    assert "cut short" in reasons["test-000000.tar"]
+    assert doc["splits"]["test"]["images"] == 3
+
+
+def test_yolo_yaml_gives_the_folder_statistics(image_set, folder_doc, tmp_path):
+    yaml_path = as_yolo(image_set, tmp_path / "yolo")
+    doc = export(str(yaml_path), tmp_path)
+    assert doc["dataset"]["source"] == {"kind": "yolo", "uri": str(yaml_path)}
+    assert_same_scan(doc, folder_doc, classes=False, leave_out=("label_conflict",))  # no image labels
+    folder = export(str(tmp_path / "yolo"), tmp_path)  # the same root as a folder: same ids too
+    def paths(d):  # the folder scan reads classes off images/{split}/CLASS/: it has label conflicts
+        return [f["paths"] for f in d["leakage"] if f["kind"] != "label_conflict"]
+    assert paths(doc) == paths(folder) and paths(doc)
+
+
+def test_yolo_list_files_and_lists(image_set, tmp_path):
+    yaml_path = as_yolo(image_set, tmp_path / "yolo")
+    root = yaml_path.parent
+    train = sorted(p.relative_to(root) for p in (root / "images" / "train").rglob("*.png"))
+    (root / "train.txt").write_text("".join(f"./{p}\n" for p in train[:5]) + "images/train/none.png\n")
+    yaml_path.write_text("train: train.txt\nval: [images/val, images/test]\nnames: [cat, dog]\n")
+    layout = sources.open_source(str(yaml_path))
+    assert layout.splits == ["train", "val"]
+    assert [f.path for f in layout.files_in("train")] == [str(p) for p in train[:5]]
+    assert len(layout.files_in("val")) == sum(1 for s in ("val", "test") for _ in (root / "images" / s).rglob("*.png"))
+    assert [b.path for b in layout.broken] == ["images/train/none.png"]
