@@ -25,7 +25,6 @@ Colour scales (see ``normalization_view`` for the widgets):
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +33,7 @@ from ..core import normalize as nz
 from ..core.decode import DecodeError, decode
 from ..core.export import StatsSourceError, default_source, normalization_stats, source_histogram
 from ..core.scan import ScanResult
+from ..core.sources import ReadError, image_payload
 
 ORIGINAL = "original"
 LUMINANCE = -1  # channel selector value for the luminance (luma-weighted mix of channels)
@@ -169,11 +169,10 @@ def load_image(result: ScanResult, row: int) -> LoadedImage:
     if not 0 <= row < len(table):
         raise ImageLoadError(f"No image #{row}: the scan has {len(table)} images.")
     rel = table.paths[row]
-    abspath = os.path.join(result.root, *rel.split("/"))
     try:
-        im = decode(abspath).image
+        im = decode(image_payload(result, rel), rel).image
         raw = np.asarray(im)
-    except DecodeError as exc:
+    except (DecodeError, ReadError) as exc:
         raise ImageLoadError(f"Cannot load {rel}: {exc}") from None
     except OSError as exc:  # anything decode does not classify (e.g. the file vanished mid-read)
         raise ImageLoadError(f"Cannot load {rel}: {exc}") from None

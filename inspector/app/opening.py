@@ -5,6 +5,27 @@ import os
 
 from ..core.layout import IMAGE_EXTENSIONS, split_name
 
+# Files that are datasets themselves: manifests, Parquet, tar shards, YOLO data.yaml.
+SOURCE_FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".tar", ".yaml", ".yml")
+
+
+def is_source_file(path: str) -> bool:
+    return os.path.isfile(path) and path.lower().endswith(SOURCE_FILE_SUFFIXES)
+
+
+SOURCE_KIND_NAMES = {"folder": "Folder", "manifest": "Manifest", "parquet": "Parquet",
+                     "webdataset": "WebDataset shards", "yolo": "YOLO data.yaml"}
+
+
+def source_text(kind: str, uri: str) -> str:
+    """How the window names an opened dataset: its kind, then where it is."""
+    return f"{SOURCE_KIND_NAMES.get(kind, kind)}: {uri}"
+
+
+def openable(path: str) -> bool:
+    """A folder, or a file that is a dataset source (what the window can open)."""
+    return os.path.isdir(path) or is_source_file(path)
+
 
 def dataset_folder_of(path: str) -> str:
     """The dataset an image file belongs to: the folder above its split folder (``root`` for

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..core.export import default_source
-from ..core.layout import DatasetLayout, LayoutError, discover
+from ..core.layout import DatasetLayout, LayoutError
 from ..core.leakage import Finding, scan_leakage, sort_findings, stats_source_findings
 from ..core.scan import ScanProgress, ScanResult, scan
+from ..core.sources import open_source, prefetch
 from .cluster_link import ClusterError, ClusterLink
 
 # Fewer progress records than the core produces would hide nothing; more would only cost the GUI.
@@ -43,12 +44,14 @@ class ScanCallbacks:
 def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str] | None,
                  should_cancel: Callable[[], bool], report: ScanCallbacks,
                  cluster_link: ClusterLink | None = None) -> None:
-    """Discover ROOT, scan it (on ``cluster_link``'s Dask cluster when it has an address), then
-    search for leakage. Raises ``UserFacingError`` for a folder that cannot be scanned or a
-    cluster that cannot be reached; a failed leakage search keeps the statistics (``leakage_failed``)."""
+    """Open ROOT (a folder or any other dataset source), scan it (on ``cluster_link``'s Dask
+    cluster when it has an address), then search for leakage. Raises ``UserFacingError`` for a
+    source that cannot be scanned or a cluster that cannot be reached; a failed leakage search
+    keeps the statistics (``leakage_failed``)."""
     lower_thread_priority()
     try:
-        layout = discover(root)
+        layout = open_source(root)
+        prefetch(layout, 1)  # a manifest is read as the scan goes: enough to know it lists images
     except LayoutError as exc:
         raise UserFacingError(str(exc)) from None
     if not layout.files:
@@ -111,7 +114,12 @@ def lower_thread_priority(increment: int = BACKGROUND_NICE) -> bool:
 
 def no_images_message(layout: DatasetLayout) -> str:
     """The message for a folder with nothing to scan: what was found instead, and what we expect."""
-    where = layout.root
+    where = layout.uri or layout.root
+    if layout.source_kind != "folder":
+        found = len(layout.skipped) + len(layout.broken)
+        examples = "; ".join(f"{s.path}: {s.reason}" for s in (layout.skipped + layout.broken)[:3])
+        return (f"No images were found in the {layout.source_kind} {where}"
+                + (f" ({found} entr{'y' if found == 1 else 'ies'} not usable: {examples})." if found else "."))
     if not layout.skipped and not layout.broken:
         return (f"The folder {where} is empty: no image files were found. Expected train/, val/ and "
                 "test/ folders (or a folder of images).")

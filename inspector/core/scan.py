@@ -82,6 +82,9 @@ class ScanResult:
     extra: dict = field(default_factory=dict)
     source_kind: str = "folder"    # DESIGN section 7: folder, manifest, parquet, webdataset, yolo
     source_uri: str = ""
+    # The items behind the table's rows (same order): how to read an image again for display.
+    items: list[ImageFile] = field(default_factory=list)
+    storage_options: dict | None = None
 
     @property
     def channels(self) -> int:
@@ -356,7 +359,8 @@ class _Collector:
             skipped=list(layout.skipped), elapsed=elapsed, workers=workers,
             fingerprint=_fingerprint(table, failures),
             extra={"worker_cpu_seconds": self.cpu_seconds},
-            source_kind=layout.source_kind, source_uri=layout.uri,
+            source_kind=layout.source_kind, source_uri=layout.uri, items=files,
+            storage_options=layout.storage_options,
         )
 
 

@@ -14,6 +14,17 @@ def choose_folder(parent: QWidget | None, start_dir: str = "") -> str | None:
     return path or None
 
 
+SOURCE_FILE_FILTER = ("Dataset files (*.csv *.tsv *.jsonl *.parquet *.tar *.yaml *.yml);;"
+                      "Manifests (*.csv *.tsv *.jsonl);;Parquet (*.parquet);;WebDataset shards (*.tar);;"
+                      "YOLO data.yaml (*.yaml *.yml);;All files (*)")
+
+
+def choose_source_file(parent: QWidget | None, start_dir: str = "") -> str | None:
+    """Ask for a dataset file (manifest, Parquet, tar shard, YOLO data.yaml); None when cancelled."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open a dataset file", start_dir, SOURCE_FILE_FILTER)
+    return path or None
+
+
 def choose_export_path(parent: QWidget | None, suggested: str) -> str | None:
     """Ask where to write the JSON export; None when cancelled."""
     path, _ = QFileDialog.getSaveFileName(parent, "Export statistics as JSON", suggested,

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButt
 
 from inspector.core.decode import DecodeError, decode
 from inspector.core.formatting import human_bytes
+from inspector.core.scan import ScanResult
+from inspector.core.sources import ReadError, image_payload
 
 from ..app.findings import format_distance, kind_help, kind_label, split_joiner
 from .theme import SEVERITY_COLORS
@@ -46,9 +48,10 @@ def pil_to_qimage(im: Image.Image) -> QImage:
     return QImage(im.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def load_preview(abspath: str, side: int = PREVIEW_SIDE) -> QImage:
-    """Decode ``abspath`` as training would see it and shrink it to at most ``side`` pixels."""
-    im = _to_8bit(decode(abspath).image)
+def load_preview(source: str | bytes, side: int = PREVIEW_SIDE, name: str | None = None) -> QImage:
+    """Decode ``source`` (a path or the encoded bytes) as training would see it and shrink it to
+    at most ``side`` pixels."""
+    im = _to_8bit(decode(source, name).image)
     if max(im.size) > side:
         im.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return pil_to_qimage(im)
@@ -79,7 +82,7 @@ class PreviewCache:
 
 def cannot_display(exc: BaseException) -> str:
     """A preview must never take the panel down: any failure is a line of text."""
-    return f"cannot display: {exc}" if isinstance(exc, DecodeError) else f"cannot display: {type(exc).__name__}: {exc}"
+    return f"cannot display: {exc}" if isinstance(exc, (DecodeError, ReadError)) else f"cannot display: {type(exc).__name__}: {exc}"
 
 
 class ImageLabel(QLabel):
@@ -190,7 +193,7 @@ class ImagePanel(QWidget):
                 cache.store(abspath, value)
                 self._show_pixmap(value)
 
-            self._lane.submit(lambda: load_preview(abspath),
+            self._lane.submit(lambda: load_preview(image_payload(result, path), name=path),
                               lambda image: loaded(QPixmap.fromImage(image)),
                               lambda exc: loaded(cannot_display(exc)))
         else:

@@ -25,7 +25,7 @@ from PySide6.QtCore import QSettings, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
-from ..app.opening import dataset_folder_of
+from ..app.opening import dataset_folder_of, openable, source_text
 from ..app.session import Phase, Session
 from ..core.formatting import count
 from ..core.layout import DatasetLayout
@@ -244,8 +244,11 @@ class MainWindow(QMainWindow):
 
     def _on_layout(self, layout: DatasetLayout) -> None:
         self._notice("layout", notices.layout_notice(layout))
-        self.recent.add(layout.root)  # a folder that exists and holds images: worth reopening
-        self.dataset_label.setText(f"{layout.root} · {count(len(layout.files), 'image file')} · "
+        self.recent.add(layout.uri or layout.root)  # a source that exists and holds images: worth reopening
+        listed = count(len(layout.files), "image file")
+        if layout.pending is not None:
+            listed = f"{len(layout.files):,}+ image files (still listing)"
+        self.dataset_label.setText(f"{source_text(layout.source_kind, layout.uri or layout.root)} · {listed} · "
                                    f"splits {', '.join(layout.splits)}")
 
     @Slot(object)
@@ -297,7 +300,8 @@ class MainWindow(QMainWindow):
         if self.session.phase is Phase.CHECKING:
             self.tabs.setTabText(TAB_LEAKAGE, "Leakage (checking…)")
         self.dataset_label.setText(
-            f"{result.root} · {count(len(result.images), 'image')} · {len(result.failures):,} failed · "
+            f"{source_text(result.source_kind, result.source_uri or result.root)} · "
+            f"{count(len(result.images), 'image')} · {len(result.failures):,} failed · "
             f"{len(result.skipped):,} skipped · mode {result.mode}")
         self._update_actions()
         self.statisticsShown.emit(result)
@@ -538,6 +542,12 @@ class MainWindow(QMainWindow):
         if path:
             self.open_folder(path)
 
+    def _ask_open_file(self) -> None:
+        start = self.root or (self.recent_folders() or [""])[0]
+        path = dialogs.choose_source_file(self, os.path.dirname(start) if start else "")
+        if path:
+            self.open_folder(path)
+
     # ================================================================== theme, tabs, about
 
     def set_theme(self, name: str) -> None:
@@ -556,7 +566,7 @@ class MainWindow(QMainWindow):
             if url.isLocalFile():
                 path = url.toLocalFile()
                 folder = dataset_folder_of(path)
-                if os.path.isdir(folder):
+                if openable(folder):  # a folder, or a manifest, Parquet, tar shard or data.yaml
                     return folder
         return None
 

@@ -22,7 +22,10 @@ def _bold_list(names: Sequence[str], joiner: str = ", ") -> str:
 
 
 def layout_notice(layout: DatasetLayout) -> Notice | None:
-    """What is unusual about the folder structure: no split folders, missing or empty splits."""
+    """What is unusual about the folder structure: no split folders, missing or empty splits.
+    Nothing while a manifest is still being read: its splits are not all known yet."""
+    if layout.pending is not None:
+        return None
     if layout.kind == "flat":
         return ("info", f"No train/val/test folders in {html.escape(layout.root)}: the whole folder is "
                         "scanned as one split called <b>all</b>. Leakage between splits cannot be checked.")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QTextBrowser, QV
 
 from ..core.decode import DecodeError, decode
 from ..core.scan import ScanResult
+from ..core.sources import ReadError, image_payload
 from .runner import BackgroundRunner, shared_runner
 from .theme import channel_names
 
@@ -138,7 +139,7 @@ class ImagePreview(QWidget):
                 "standardization stretches this image than dataset standardization.</p>"
                 if amplification is not None else "")
         self._info.setHtml("<br>".join(lines) + table + note)
-        self._load(os.path.join(result.root, *path.split("/")))
+        self._load(result, path)
 
     def show_failure(self, path: str, split: str | None, reason: str) -> None:
         self._lane.cancel()
@@ -152,10 +153,12 @@ class ImagePreview(QWidget):
 
     # -------------------------------------------------------------- loading
 
-    def _load(self, abspath: str) -> None:
+    def _load(self, result: ScanResult, path: str) -> None:
+        """Decode the image off the GUI thread: a file, or bytes read from a tar shard or Parquet."""
         if not self._image_label.has_image():
             self._image_label.setText("Loading…")  # keep the previous image meanwhile: no flicker
-        self._lane.submit(lambda: to_qimage(decode(abspath).image),
+        abspath = os.path.join(result.root, *path.split("/"))  # what loaded_path reports
+        self._lane.submit(lambda: to_qimage(decode(image_payload(result, path), path).image),
                           lambda image: self._on_loaded(abspath, image), self._on_load_error)
 
     def _on_loaded(self, abspath: str, image: QImage) -> None:
@@ -164,7 +167,7 @@ class ImagePreview(QWidget):
 
     def _on_load_error(self, exc: BaseException) -> None:
         # Display only: any failure becomes a message in the panel.
-        error = str(exc) if isinstance(exc, DecodeError) else f"{type(exc).__name__}: {exc}"
+        error = str(exc) if isinstance(exc, (DecodeError, ReadError)) else f"{type(exc).__name__}: {exc}"
         self._image_label.set_source(None, f"Cannot show this file: {error}")
 
     def _on_button(self) -> None:

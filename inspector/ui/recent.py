@@ -1,4 +1,5 @@
-"""Recently opened dataset folders, kept in QSettings (most recent first)."""
+"""Recently opened datasets (folders, manifests, Parquet, shards, data.yaml), kept in QSettings
+(most recent first)."""
 from __future__ import annotations
 
 import os
@@ -37,10 +38,10 @@ class RecentFolders:
         for k, path in enumerate(paths):
             action = menu.addAction(f"&{k + 1} {path}" if k < 9 else path)
             action.setData(path)
-            exists = os.path.isdir(path)
+            exists = os.path.exists(path) or ("{" in path and os.path.isdir(os.path.dirname(path)))
             action.setEnabled(exists)
             if not exists:
-                action.setToolTip("This folder no longer exists")
+                action.setToolTip("This dataset no longer exists")
             action.triggered.connect(lambda _checked=False, p=path: open_path(p))  # GUI thread only
         if not paths:
             menu.addAction("No recent folders").setEnabled(False)

@@ -51,6 +51,9 @@ def _build_actions(w: MainWindow) -> None:
     w.open_action = make_action(w, "&Open Folder…", w._ask_open, QKeySequence.StandardKey.Open,
                                    "Open a dataset folder")
     w.open_action.setIcon(style.standardIcon(sp.SP_DirOpenIcon))
+    w.open_file_action = make_action(w, "Open &File…", w._ask_open_file, "Ctrl+Shift+O",
+                                     "Open a dataset file: a manifest (.csv, .tsv, .jsonl), Parquet, "
+                                     "a WebDataset .tar shard or a YOLO data.yaml")
     w.demo_action = make_action(w, "Open &Demo Dataset", w.open_demo, None,
                                    "Open the built-in demo dataset (generated on first use)")
     w.rescan_action = make_action(w, "&Rescan", w.rescan, "F5", "Scan the dataset again")
@@ -105,6 +108,7 @@ def _build_menus(w: MainWindow) -> None:
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(w.open_action)
+    file_menu.addAction(w.open_file_action)
     w.recent_menu = file_menu.addMenu("Open &Recent")
     w.recent_menu.aboutToShow.connect(w._fill_recent_menu)
     file_menu.addAction(w.demo_action)

@@ -20,13 +20,13 @@ import re
 from ..layout import DatasetLayout, ImageFile, LayoutError
 from . import storage
 from .lazy import complete, discovering, iter_chunks, prefetch
-from .reader import Payload, ReadError, iter_payloads, read_bytes
+from .reader import Payload, ReadError, image_payload, iter_payloads, read_bytes
 
 KINDS = ("folder", "manifest", "parquet", "webdataset", "yolo")
 _BRACES = re.compile(r"\{\d+\.\.\d+\}")
 
 __all__ = ["KINDS", "DatasetLayout", "ImageFile", "LayoutError", "Payload", "ReadError", "complete",
-           "detect_kind", "discovering", "iter_chunks", "iter_payloads", "open_source", "prefetch",
+           "detect_kind", "discovering", "image_payload", "iter_chunks", "iter_payloads", "open_source", "prefetch",
            "read_bytes", "storage"]
 
 

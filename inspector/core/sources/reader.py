@@ -49,6 +49,20 @@ def read_bytes(item: ImageFile, storage_options: dict | None = None) -> bytes:
     return payload
 
 
+def image_payload(result, path: str) -> Payload:
+    """What ``decode`` needs to show the image with id ``path`` of a finished scan again: its
+    local path, or its bytes read from the container or URL (raises ReadError)."""
+    index = result.extra.get("_item_index")
+    if index is None:  # built once per result, on first use (the window's previews)
+        index = result.extra["_item_index"] = {f.path: f for f in result.items}
+    item = index.get(path)
+    if item is None:  # a failed file, or a result made without items: a file under the root
+        return os.path.join(result.root, *path.split("/"))
+    if item.locator is None and not storage.is_url(item.abspath):
+        return item.abspath
+    return read_bytes(item, result.storage_options)
+
+
 def _plain(f: ImageFile, storage_options: dict | None) -> Payload | ReadError:
     if not storage.is_url(f.abspath):
         return f.abspath  # decode opens local files itself: no extra copy, same speed as before
