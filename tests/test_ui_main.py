@@ -468,10 +468,10 @@ def test_copy_snippet_puts_export_numbers_on_clipboard(qtbot, make_window, tmp_p
 # ----------------------------------------------------------------------------- bad folders
 
 @pytest.mark.parametrize("kind, expected", [
-    ("missing", "No such folder"),
+    ("missing", "No such file or folder"),
     ("empty", "is empty"),
     ("no_images", "No image files were found"),
-    ("file", "Not a folder"),
+    ("file", "Not a dataset source"),
 ])
 def test_bad_folder_gives_a_clear_message(qtbot, make_window, tmp_path, kind, expected):
     root = tmp_path / "dataset"
