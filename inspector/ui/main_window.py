@@ -25,7 +25,7 @@ from PySide6.QtCore import QSettings, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
-from ..app.opening import dataset_folder_of, openable, source_text
+from ..app.opening import dataset_folder_of, openable
 from ..app.session import Phase, Session
 from ..core.formatting import count
 from ..core.layout import DatasetLayout
@@ -245,11 +245,7 @@ class MainWindow(QMainWindow):
     def _on_layout(self, layout: DatasetLayout) -> None:
         self._notice("layout", notices.layout_notice(layout))
         self.recent.add(layout.uri or layout.root)  # a source that exists and holds images: worth reopening
-        listed = count(len(layout.files), "image file")
-        if layout.pending is not None:
-            listed = f"{len(layout.files):,}+ image files (still listing)"
-        self.dataset_label.setText(f"{source_text(layout.source_kind, layout.uri or layout.root)} · {listed} · "
-                                   f"splits {', '.join(layout.splits)}")
+        self.dataset_label.setText(notices.layout_label(layout))
 
     @Slot(object)
     def _on_live(self, p: ScanProgress) -> None:
@@ -299,10 +295,7 @@ class MainWindow(QMainWindow):
         self._source_warning()
         if self.session.phase is Phase.CHECKING:
             self.tabs.setTabText(TAB_LEAKAGE, "Leakage (checking…)")
-        self.dataset_label.setText(
-            f"{source_text(result.source_kind, result.source_uri or result.root)} · "
-            f"{count(len(result.images), 'image')} · {len(result.failures):,} failed · "
-            f"{len(result.skipped):,} skipped · mode {result.mode}")
+        self.dataset_label.setText(notices.result_label(result))
         self._update_actions()
         self.statisticsShown.emit(result)
 
@@ -536,15 +529,11 @@ class MainWindow(QMainWindow):
     def _fill_recent_menu(self) -> None:
         self.recent.fill_menu(self.recent_menu, self.open_folder)
 
-    def _ask_open(self) -> None:
+    def _ask_open(self, *, file: bool = False) -> None:
+        """File > Open Folder, or with ``file`` File > Open File (manifest, Parquet, shard, data.yaml)."""
         start = self.root or (self.recent_folders() or [""])[0]
-        path = dialogs.choose_folder(self, os.path.dirname(start) if start else "")
-        if path:
-            self.open_folder(path)
-
-    def _ask_open_file(self) -> None:
-        start = self.root or (self.recent_folders() or [""])[0]
-        path = dialogs.choose_source_file(self, os.path.dirname(start) if start else "")
+        choose = dialogs.choose_source_file if file else dialogs.choose_folder
+        path = choose(self, os.path.dirname(start) if start else "")
         if path:
             self.open_folder(path)
 

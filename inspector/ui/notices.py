@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 
+from ..app.opening import source_text
 from ..core.formatting import count
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanResult
@@ -44,6 +45,21 @@ def layout_notice(layout: DatasetLayout) -> Notice | None:
     if not notes:
         return None
     return ("warning" if ("train" in missing or empty) else "info", " ".join(notes))
+
+
+def layout_label(layout: DatasetLayout) -> str:
+    """The status-bar line for a dataset being scanned: its kind, where it is, what is listed."""
+    listed = count(len(layout.files), "image file")
+    if layout.pending is not None:  # a manifest read as the scan goes
+        listed = f"{len(layout.files):,}+ image files (still listing)"
+    return f"{source_text(layout.source_kind, layout.uri or layout.root)} · {listed} · splits {', '.join(layout.splits)}"
+
+
+def result_label(result: ScanResult) -> str:
+    """The status-bar line for a scanned dataset."""
+    return (f"{source_text(result.source_kind, result.source_uri or result.root)} · "
+            f"{count(len(result.images), 'image')} · {len(result.failures):,} failed · "
+            f"{len(result.skipped):,} skipped · mode {result.mode}")
 
 
 def undecodable_splits_notice(result: ScanResult) -> Notice | None:

@@ -51,7 +51,7 @@ def _build_actions(w: MainWindow) -> None:
     w.open_action = make_action(w, "&Open Folder…", w._ask_open, QKeySequence.StandardKey.Open,
                                    "Open a dataset folder")
     w.open_action.setIcon(style.standardIcon(sp.SP_DirOpenIcon))
-    w.open_file_action = make_action(w, "Open &File…", w._ask_open_file, "Ctrl+Shift+O",
+    w.open_file_action = make_action(w, "Open &File…", lambda: w._ask_open(file=True), "Ctrl+Shift+O",
                                      "Open a dataset file: a manifest (.csv, .tsv, .jsonl), Parquet, "
                                      "a WebDataset .tar shard or a YOLO data.yaml")
     w.demo_action = make_action(w, "Open &Demo Dataset", w.open_demo, None,
