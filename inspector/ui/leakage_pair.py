@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButt
 
 from inspector.core.decode import DecodeError, decode
 from inspector.core.formatting import human_bytes
-from inspector.core.scan import ScanResult
 from inspector.core.sources import ReadError, image_payload
 
 from ..app.findings import format_distance, kind_help, kind_label, split_joiner
