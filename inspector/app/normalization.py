@@ -48,7 +48,6 @@ ORIGINAL_RANGE: tuple[float, float] = (0.0, 1.0)
 ORIGINAL_BINS = 64           # 4 grey levels per bin on 8-bit data
 
 DISPLAY_MAX_SIDE = 1024      # larger images are shown subsampled (numbers still use every pixel)
-ASYNC_PIXELS = 256 * 256     # above this many pixels the view computes in a worker thread
 
 
 def too_amplified(amplification: float) -> bool:
