@@ -16,7 +16,8 @@ from PIL import Image
 
 from .core.decode import READ_FORMATS
 from .core.sources import complete, open_source
-from .core.scan import default_workers, scan, worker_pool
+from .core.pool import local_pool
+from .core.scan import default_workers, scan
 
 
 def _load_only(paths: list[str]) -> float:
@@ -64,7 +65,7 @@ def decode_throughput(paths: list[str], workers: int, fn=_load_only, chunk: int 
 
 def scan_throughput(layout, workers: int) -> Measure:
     """The full scan, its workers already started (as for the decode runs)."""
-    _warm(worker_pool(workers), workers)
+    local_pool(workers).warm()
     t0 = time.perf_counter()
     result = scan(layout, workers=workers)
     elapsed = time.perf_counter() - t0

@@ -1,17 +1,28 @@
 """Command line: ``python main.py [ROOT]`` opens the window; ``python main.py scan ROOT --json OUT``
-runs the same engine headless (DESIGN section 5). Exit status: 0 finished, 2 usage error, 130 interrupted."""
+runs the same engine headless (DESIGN section 5). Exit status: 0 finished, 2 usage error,
+130 interrupted (Ctrl+C), 143 terminated (SIGTERM: the same clean stop as Ctrl+C)."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import tempfile
 import sys
 from collections.abc import Sequence
 
 from . import cli_outputs
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, ``Popen.terminate()``, process managers), raised in the main thread
+    like Ctrl+C, so the scan stops its workers and removes its temporary file the same way."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="split(s) the normalization mean/std come from, comma-separated (default: train)")
     s.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     s.add_argument("--quiet", action="store_true", help="no progress line or summary")
+    s.add_argument("--decode-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="a file that takes longer to decode is stopped and listed as a failure "
+                        "(default 30; 0 for no limit)")
     s.add_argument("--progress-every", type=float, default=None, metavar="SECONDS",
                    help="when stderr is not a terminal (a log file, CI), print a progress line every "
                         "SECONDS (default 10); on a terminal the progress line is live")
@@ -56,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _names_a_dataset(argv):
         return _open_window(argv)
     args = _parser().parse_args(argv)  # a typo of a command: argparse's "invalid choice", exit 2
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if args.command == "scan":
             return _scan(args)
@@ -72,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                       file=sys.stderr)
                 return EXIT_USAGE
             return EXIT_OK
+    except Terminated:
+        print("\nterminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -126,7 +144,7 @@ def _scan(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     problem = (_check_output(args.json) or _check_workers(args.workers, args.dask)
-               or _check_progress_every(args.progress_every)
+               or _check_progress_every(args.progress_every) or _check_decode_timeout(args.decode_timeout)
                or next(filter(None, (_check_output(p, flag, ex) for flag, p, ex in cli_outputs.output_paths(args))), None))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -150,7 +168,8 @@ def _scan(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     printer = None if args.quiet else ProgressPrinter(interval=args.progress_every or DEFAULT_LINE_INTERVAL)
     try:
-        result = scan(layout, workers=args.workers, on_progress=printer, cluster=cluster)
+        result = scan(layout, workers=args.workers, on_progress=printer, cluster=cluster,
+                      decode_timeout=args.decode_timeout or None)
     finally:
         if printer:
             printer.finish()
@@ -202,6 +221,10 @@ def _check_output(path: str | None, flag: str = "--json", example: str = "stats.
     except OSError as exc:
         return f"{flag} {path}: cannot create files in {folder} ({exc.strerror or exc})"
     return None
+
+
+def _check_decode_timeout(seconds: float) -> str | None:
+    return "--decode-timeout must be 0 (no limit) or more" if not seconds >= 0 else None
 
 
 def _check_workers(workers: int | None, dask: str | None = None) -> str | None:

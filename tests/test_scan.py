@@ -187,7 +187,7 @@ def test_permission_denied_is_a_listed_reason_even_as_root(tmp_path, monkeypatch
             raise PermissionError(13, "Permission denied", locked)
         return real_open(fp, *args, **kwargs)
     monkeypatch.setattr(decode_module.Image, "open", guarded_open)
-    result = scan(str(tmp_path), workers=1)
+    result = scan(str(tmp_path), in_process=True)  # the patch lives in this process
     assert [f.reason for f in result.failures] == ["permission denied: the file cannot be read"]
     assert result.split_stats["train"].images == 2 and result.split_stats["train"].failed == 1
 

@@ -177,7 +177,6 @@ def test_scan_of_a_lazy_manifest_equals_the_listed_one(image_set, tmp_path, monk
     monkeypatch.setattr(sources.manifest, "BATCH", 5)
     monkeypatch.setattr(sources.lazy, "LOOKAHEAD", 8)
     monkeypatch.setattr(scan_module, "PREFETCH_PER_WORKER", 1)
-    monkeypatch.setattr(scan_module, "INLINE_BELOW", 1)
     monkeypatch.setattr(scan_module, "PROGRESS_INTERVAL", 0.0)
     gen = scan_module.iter_scan(sources.open_source(str(out)), workers=1, chunk_size=4)
     records = []

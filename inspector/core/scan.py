@@ -2,25 +2,22 @@
 
 ``iter_scan`` is a generator (the superqt worker pattern): it yields ``ScanProgress`` records and
 returns the ``ScanResult``. The CLI prints the progress records; the window's worker thread
-forwards them as Qt signals. Cancelling is closing the generator (``gen.close()``): the process
-pool is shut down and pending chunks are dropped.
+forwards them as Qt signals. Cancelling is closing the generator (``gen.close()``): the work in
+flight is dropped at once (busy worker processes are killed, not waited for).
 
-Work is cut into chunks of files decoded in worker processes (one per core). At most a few
-chunks are in flight, and per-image columns are preallocated, so memory is bounded by the
-number of images times a fixed row size, never by pixel data.
+Work is cut into chunks of files (``_scan_chunk``) run by a ``ChunkExecutor`` (core/pool.py: the
+local worker processes, with a per-file time limit; core/dispatch.py recovers lost chunks and
+keeps the merge in chunk order). At most a few chunks are in flight, and per-image columns are
+preallocated, so memory is bounded by the number of images times a fixed row size, never by
+pixel data.
 """
 from __future__ import annotations
 
-import atexit
 import math
 import multiprocessing
 import os
-import signal
 import time
-from collections.abc import Callable, Generator
-from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,14 +27,18 @@ from . import hashing
 from .memory import release_free_memory
 from .decode import DecodeError, decode
 from . import sources
+from .dispatch import run_chunks
 from .layout import DatasetLayout, ImageFile, Skipped
+from .pool import CRASH_REASON, DEFAULT_TIME_LIMIT, ChunkExecutor, Mark, local_pool, no_mark
+from .pool import shutdown_pool  # noqa: F401  (re-exported: the pool is stopped through the scan)
 from .stats import SplitAccumulator, SplitStats, image_histogram, image_moments, size_summary
 from .table import FLAG_BAD_NAME, FLAG_NAMES, ImageTable
 
-INLINE_BELOW = 48          # tiny datasets: decoding in-process beats starting worker processes
 PROGRESS_INTERVAL = 0.1    # seconds between progress records
 SNAPSHOT_INTERVAL = 0.5    # seconds between partial per-split statistics for live display
 PREFETCH_PER_WORKER = 16 * 64  # items a lazy source lists before the scan starts (16 full chunks)
+HEARTBEAT = 0.25           # longest wait for a chunk before a progress record (so cancel is prompt)
+CHUNK_FILES = 64           # most files in a chunk
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def _flag_names(flags: int) -> list[str]:
     return [name for bit, name in FLAG_NAMES.items() if flags & bit]
 
 
-def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None = None) -> _ChunkResult:
+def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None = None,
+                mark: Mark = no_mark) -> _ChunkResult:
     crash_on = os.environ.get("INSPECTOR_TEST_CRASH_ON")  # fault injection for the crash-isolation test
     if crash_on and multiprocessing.parent_process() is not None:
         if any(crash_on in f.path for _, f in items):
@@ -158,6 +160,7 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
     payloads = sources.iter_payloads((f for _, f in items), storage_options)
     for (index, f), (_, payload) in zip(items, payloads):
         acc = accumulators.setdefault(f.split, SplitAccumulator())
+        mark(index)  # the pool's time limit runs from here
         try:
             if isinstance(payload, sources.ReadError):
                 raise DecodeError(str(payload))
@@ -187,11 +190,6 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         thumb=np.array([r.thumb for r in rows], np.uint8).reshape(k, hashing.THUMB_SIZE, hashing.THUMB_SIZE),
         failures=failures, accumulators=accumulators, cpu_seconds=time.process_time() - cpu0,
     )
-
-
-def _worker_init() -> None:
-    # Ctrl+C is handled by the parent, which shuts the pool down; workers stay quiet.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # ----------------------------------------------------------------------------- parent side
@@ -376,22 +374,30 @@ def _fingerprint(table: ImageTable, failures: list[Failure]) -> str:
 
 
 def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
-              chunk_size: int | None = None, cluster=None) -> Generator[ScanProgress, None, ScanResult]:
+              chunk_size: int | None = None, decode_timeout: float | None = DEFAULT_TIME_LIMIT,
+              executor: ChunkExecutor | None = None, in_process: bool = False, cluster=None,
+              ) -> Generator[ScanProgress, None, ScanResult]:
     """Scan a dataset source (a path any kind of ``sources.open_source``, or an opened layout);
     yield progress, return the result. A lazy source is discovered as the scan goes.
 
-    ``cluster`` (a ``core.cluster.DaskCluster``) runs the chunks on its workers instead of the
-    local process pool."""
+    Files are decoded in worker processes (``executor``, by default this machine's pool), never
+    in the caller's, however few: there a file that takes longer than ``decode_timeout`` seconds
+    (None or 0: no limit) is stopped and listed as a failure, and a cancel does not wait for a
+    decode in flight. ``in_process`` decodes in the calling process instead, without those
+    guarantees (for tests that patch the decoder). ``cluster`` (a ``core.cluster.DaskCluster``)
+    runs the chunks on its workers instead of the local process pool."""
     t0 = time.perf_counter()
     layout = sources.open_source(source) if isinstance(source, str) else source
     workers = cluster.threads() if cluster is not None else (workers or default_workers())
-    # Enough chunks to balance cores and report progress, few enough to be cheap; a lazy source
-    # is discovered only as far as this decision needs.
-    sources.prefetch(layout, max(INLINE_BELOW, workers * PREFETCH_PER_WORKER))
-    if len(layout.files) < INLINE_BELOW and cluster is None:
-        workers = 1
+    # Enough chunks to keep every worker busy and report progress (about 16 per worker; one file
+    # each for a few files, so 20 huge photos still spread over the cores), few enough to be
+    # cheap; a lazy source is discovered only as far as this decision needs.
+    sources.prefetch(layout, workers * PREFETCH_PER_WORKER)
+    known = len(layout.files)
     if chunk_size is None:
-        chunk_size = int(min(64, max(4, math.ceil(len(layout.files) / (workers * 16)))))
+        chunk_size = int(min(CHUNK_FILES, max(1, math.ceil(known / (workers * 16)))))
+    if cluster is None:  # no more processes than chunks: a few files need one worker
+        workers = 1 if in_process else min(workers, max(1, math.ceil(known / chunk_size)))
     collector = _Collector(layout)
     totals = _Totals(layout)
     pacer = _Pacer(t0)
@@ -403,16 +409,23 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     assert first is not None
     yield first
     chunks = sources.iter_chunks(layout, chunk_size)
+    options = layout.storage_options
     if cluster is not None:
-        yield from cluster.run_chunks(chunks, layout.storage_options, collector, progress)
-    elif workers == 1:
-        for items in chunks:
-            collector.add(_scan_chunk(items, layout.storage_options), items)
-            p = progress(items[-1][1].path)
-            if p:
-                yield p
+        yield from cluster.run_chunks(chunks, options, collector, progress)
+        pieces: Iterable[tuple[_ChunkResult, list] | None] = ()
+    elif in_process:
+        pieces = ((_scan_chunk(c, options), c) for c in chunks)
     else:
-        yield from _run_pool(chunks, layout.storage_options, workers, collector, progress)
+        executor = executor or local_pool(workers, decode_timeout or None)
+        pieces = run_chunks(executor, _scan_chunk, (options,), chunks, _failed_result, HEARTBEAT)
+    current = None
+    for piece in pieces:
+        if piece is not None:
+            collector.add(*piece)
+            current = piece[1][-1][1].path
+        p = progress(current)
+        if p:
+            yield p
     result = collector.result(time.perf_counter() - t0, workers)
     release_free_memory()  # chunk buffers of the merge: the window lives on after the scan
     last = progress(None, force=True)
@@ -421,39 +434,13 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     return result
 
 
-_POOL: ProcessPoolExecutor | None = None
-_POOL_SIZE = 0
-
-
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool kept between scans: a rescan (or the benchmark) skips process start-up.
-
-    Spawned, never forked: the window's process holds Qt threads, which fork would copy in a
-    broken state.
-    """
-    global _POOL, _POOL_SIZE
-    if (_POOL is None or _POOL_SIZE != workers or getattr(_POOL, "_broken", False)
-            or getattr(_POOL, "_shutdown_thread", False)):
-        shutdown_pool()
-        ctx = multiprocessing.get_context("spawn")
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
-        _POOL_SIZE = workers
-    return _POOL
-
-
-def shutdown_pool() -> None:
-    global _POOL
-    if _POOL is not None:
-        _POOL.shutdown(wait=False, cancel_futures=True)
-        _POOL = None
-
-
-atexit.register(shutdown_pool)
-
-
 def _crash_result(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
     """A file that kills its worker process (a decoder crash) becomes a listed failure."""
-    failures = [(i, "the image decoder crashed on this file (worker process died)") for i, _ in items]
+    return _failed_result(items, CRASH_REASON)
+
+
+def _failed_result(items: list[tuple[int, ImageFile]], reason: str) -> _ChunkResult:
+    """A chunk result listing ``items`` as failures (a file past the time limit, a crash)."""
     accumulators: dict[str, SplitAccumulator] = {}
     for _, f in items:
         accumulators.setdefault(f.split, SplitAccumulator()).failed += 1
@@ -461,55 +448,7 @@ def _crash_result(items: list[tuple[int, ImageFile]]) -> _ChunkResult:
     return _ChunkResult(empty, np.zeros((0, 5), np.int64), [], np.zeros((0, 4, 3)),
                         np.zeros((0, 2), np.uint64), np.zeros((0, hashing.N_VIEWS), np.uint64),
                         np.zeros((0, hashing.THUMB_SIZE, hashing.THUMB_SIZE), np.uint8),
-                        failures, accumulators)
-
-
-def _isolated(items: list[tuple[int, ImageFile]], workers: int, storage_options: dict | None) -> _ChunkResult:
-    """Run one file alone in the pool; if the pool dies now, that file is the culprit."""
-    try:
-        return worker_pool(workers).submit(_scan_chunk, items, storage_options).result()
-    except BrokenProcessPool:
-        shutdown_pool()
-        return _crash_result(items)
-
-
-def _run_pool(chunks, storage_options, workers, collector, progress):
-    pending: deque[tuple[Future, list]] = deque()
-
-    def refill() -> None:
-        while len(pending) < workers * 3:  # a few chunks in flight: bounded memory
-            items = next(chunks, None)
-            if items is None:
-                return
-            pending.append((worker_pool(workers).submit(_scan_chunk, items, storage_options), items))
-
-    try:
-        refill()
-        while pending:
-            fut, items = pending.popleft()  # in order: deterministic merge
-            try:
-                chunk = fut.result()
-            except BrokenProcessPool:
-                # A file killed its worker (a decoder crash): every chunk in flight is lost. Re-run
-                # those files one at a time in a fresh pool, so only the culprit fails.
-                suspects = items + [item for _, chunk_items in pending for item in chunk_items]
-                pending.clear()
-                shutdown_pool()
-                for item in suspects:
-                    collector.add(_isolated([item], workers, storage_options), [item])
-                    p = progress(item[1].path)
-                    if p:
-                        yield p
-                refill()
-                continue
-            collector.add(chunk, items)
-            refill()
-            p = progress(items[-1][1].path)
-            if p:
-                yield p
-    finally:
-        for fut, _ in pending:  # cancelled or failed: drop queued work, keep the pool
-            fut.cancel()
+                        [(i, reason) for i, _ in items], accumulators)
 
 
 class _Totals:
@@ -565,10 +504,14 @@ class _Pacer:
 
 def scan(source: str | DatasetLayout, *, workers: int | None = None,
          on_progress: Callable[[ScanProgress], None] | None = None,
-         should_cancel: Callable[[], bool] | None = None, cluster=None) -> ScanResult | None:
+         should_cancel: Callable[[], bool] | None = None,
+         decode_timeout: float | None = DEFAULT_TIME_LIMIT, in_process: bool = False,
+         executor: ChunkExecutor | None = None, cluster=None) -> ScanResult | None:
     """Run a whole scan; returns None when ``should_cancel`` asked to stop. An exception in a
-    callback (Ctrl+C included) closes the scan, dropping its queued work, before it propagates."""
-    gen = iter_scan(source, workers=workers, cluster=cluster)
+    callback (Ctrl+C included) closes the scan, dropping its work in flight, before it propagates.
+    Progress comes at least every HEARTBEAT seconds, so a cancel is honoured within about that."""
+    gen = iter_scan(source, workers=workers, decode_timeout=decode_timeout, in_process=in_process,
+                    executor=executor, cluster=cluster)
     try:
         while True:
             p = next(gen)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 
-from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 ORGANIZATION = "dataset-inspector"
 APPLICATION = "Dataset Inspector"
@@ -48,6 +50,22 @@ def display_problem() -> str | None:
             "For a headless run use: main.py scan SOURCE --json OUT.json (see main.py --help)")
 
 
+def close_on_terminal_signals(window: QWidget) -> None:
+    """Ctrl+C in the terminal (SIGINT) and a plain ``kill`` (SIGTERM) close the window as its
+    close button does, so the scan and its worker processes stop cleanly. Python runs signal
+    handlers only when it has control, and Qt's event loop is C++: the signal's wake-up byte is
+    watched by a socket notifier, whose slot hands control to Python at once."""
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+    notifier.activated.connect(lambda *_: reader.recv(64))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    window._signal_sockets = (reader, writer)  # type: ignore[attr-defined]  # Qt does not own them
+
+
 def run_app(argv: Sequence[str]) -> int:
     """Open the main window on ``argv[0]`` (a dataset folder) or, without one, on the demo dataset."""
     args = [a for a in argv if a]
@@ -59,6 +77,7 @@ def run_app(argv: Sequence[str]) -> int:
     app.setWindowIcon(app_icon())
     window = MainWindow()
     window.show()
+    close_on_terminal_signals(window)
     freeze_startup_objects()
     # Start after the window is on screen, so the first paint is never delayed by the scan set-up.
     if args:

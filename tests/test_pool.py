@@ -1,0 +1,110 @@
+"""The worker pool: a per-file time limit, cancels that do not wait, lost chunks recovered."""
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from hostile import slow_progressive_jpeg
+from imagefactory import make_good_images
+from inspector.core import dispatch, pool
+from inspector.core.scan import scan
+
+
+def test_a_file_past_the_time_limit_is_a_listed_failure_and_its_worker_replaced(tmp_path):
+    make_good_images(tmp_path, "train", 6, modes=("RGB",))
+    slow = [slow_progressive_jpeg(tmp_path / "train" / f"slow{i}.jpg") for i in range(2)]
+    seen: set = set()
+
+    def watch(_p) -> None:
+        seen.update(w.process for w in (pool.current_pool() or pool.LocalPool(0))._workers)
+
+    result = scan(str(tmp_path), workers=2, decode_timeout=1, on_progress=watch)
+    failed = {f.path: f.reason for f in result.failures}
+    assert set(failed) == {f"train/{p.name}" for p in slow}
+    assert all("time limit" in reason for reason in failed.values())
+    assert result.split_stats["train"].images == 6 and result.split_stats["train"].failed == 2
+    killed = [p for p in seen if p.exitcode == -signal.SIGKILL]
+    assert len(killed) == 2  # the two stuck workers; replacements finished the other files
+
+
+def test_cancel_kills_the_decode_in_flight_instead_of_waiting(tmp_path):
+    make_good_images(tmp_path, "train", 2, modes=("RGB",))
+    slow_progressive_jpeg(tmp_path / "train" / "slow.jpg")
+    busy: list = []
+
+    def decoding_the_slow_file() -> bool:
+        p = pool.current_pool() or pool.LocalPool(0)
+        busy[:] = [w.process for w in p._workers if w.running_item()[0] is not None]
+        return bool(busy)
+
+    # No time limit: only the cancel can end this decode early.
+    assert scan(str(tmp_path), workers=1, decode_timeout=None, should_cancel=decoding_the_slow_file) is None
+    assert busy and all(p.exitcode == -signal.SIGKILL for p in busy)
+    again = scan(str(tmp_path), workers=1, decode_timeout=0.5)  # a fresh worker takes over
+    assert [f.path for f in again.failures] == ["train/slow.jpg"]
+
+
+class _Lossy:
+    """An executor that runs chunks in this process and loses the ones it is told to."""
+
+    capacity = 3
+
+    def __init__(self, lose) -> None:
+        self.lose, self.ended, self.next, self.cancelled = lose, [], 0, False
+        self.lost_before: set = set()
+
+    def submit(self, fn, items, *args):
+        ticket, self.next = self.next, self.next + 1
+        key = tuple(items)
+        lost = None if key in self.lost_before else self.lose(items)  # each chunk lost once at most
+        self.lost_before.add(key)
+        self.ended.append((ticket, lost if lost else fn(items, *args)))
+        return ticket
+
+    def wait(self, timeout):
+        ended, self.ended = self.ended[::-1], []  # out of order on purpose
+        return ended
+
+    def cancel(self):
+        self.cancelled = True
+
+
+def _measure(items):
+    return [i for i, _ in items]
+
+
+def _failed(items, reason):
+    return [(i, reason) for i, _ in items]
+
+
+@pytest.mark.parametrize("lost, failures", [
+    (lambda items: pool.ChunkLost(5, "too slow") if any(i == 5 for i, _ in items) else None,
+     [(5, "too slow")]),                                                  # culprit known
+    (lambda items: pool.ChunkLost(None, "stopped", innocent=True)
+     if items[0][0] == 4 and len(items) == 4 else None, []),              # never ran: as it was
+    (lambda items: pool.ChunkLost(None, "crashed") if any(i == 6 for i, _ in items) else None,
+     [(6, "crashed")]),                                                   # unknown: one at a time
+])
+def test_lost_chunks_are_recovered_and_merged_in_order(lost, failures):
+    items = [(i, f"file{i}") for i in range(12)]
+    chunks = iter([items[k:k + 4] for k in range(0, 12, 4)])
+    pieces = [p for p in dispatch.run_chunks(_Lossy(lost), _measure, (), chunks, _failed, 0.0) if p]
+    got = [x for result, _ in pieces for x in result]
+    assert [x for x in got if isinstance(x, tuple)] == failures
+    assert sorted(x for x in got if not isinstance(x, tuple)) == [i for i in range(12) if (i, "too slow") not in failures
+                                                                  and (i, "crashed") not in failures]
+    firsts = [piece_items[0][0] for _, piece_items in pieces]
+    assert firsts == sorted(firsts)  # chunk order, whatever order they ended in
+
+
+def test_closing_the_run_cancels_work_in_flight():
+    class Stuck(_Lossy):
+        def wait(self, timeout):
+            return []  # nothing ever ends: the run only beats
+
+    stuck = Stuck(lambda items: None)
+    run = dispatch.run_chunks(stuck, _measure, (), iter([[(0, "a")], [(1, "b")]]), _failed, 0.0)
+    assert next(run) is None and not stuck.cancelled
+    run.close()
+    assert stuck.cancelled
