@@ -19,11 +19,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inspector.bench import _warm  # noqa: E402
 from inspector.core.cluster import DaskCluster  # noqa: E402
 from inspector.core.export import build_document, default_source  # noqa: E402
 from inspector.core.leakage import scan_leakage  # noqa: E402
-from inspector.core.scan import default_workers, scan, worker_pool  # noqa: E402
+from inspector.core.pool import local_pool  # noqa: E402
+from inspector.core.scan import default_workers, scan  # noqa: E402
 from inspector.core.sources import complete, open_source  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def main() -> None:
     cpu = {"pool": float("inf"), "cluster": float("inf")}  # worker CPU ms per image: robust to neighbours
     exports = {}
     with DaskCluster.connect(f"local:{workers}", timeout=60) as cluster:
-        _warm(worker_pool(workers), workers)
+        local_pool(workers).warm()
         scan(layout, cluster=cluster)  # workers import the scan code once, as the pool's have
         for k in range(args.repeats):
             for side, run in (("pool", lambda: scan(layout, workers=workers)),
