@@ -9,9 +9,11 @@ import os
 import signal
 import tempfile
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from . import cli_outputs
+from .terminal import escaped_streams
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 130, 143
 
@@ -23,6 +25,15 @@ class Terminated(KeyboardInterrupt):
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
+
+
+@contextmanager
+def _terminate_like_ctrl_c() -> Iterator[None]:
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,10 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if _names_a_dataset(argv):
         return _open_window(argv)
     args = _parser().parse_args(argv)  # a typo of a command: argparse's "invalid choice", exit 2
-    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if args.command == "scan":
-            return _scan(args)
+            with _terminate_like_ctrl_c(), escaped_streams(stdout=args.json != "-"):
+                return _scan(args)
         if args.command == "bench":
             from .bench import run
             run(args.root, repeats=args.repeats, workers=args.workers)
@@ -183,8 +194,10 @@ def _scan(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.json == "-":
-        json.dump(doc, sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
-        print()
+        problem = _write_stdout(doc)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     elif args.json:
         try:
             write_json_atomic(doc, args.json)
@@ -202,13 +215,30 @@ def _scan(args: argparse.Namespace) -> int:
     return cli_outputs.gate_status(args, doc)
 
 
+def _write_stdout(doc: dict) -> str | None:
+    """The export on standard output; why not, when it is closed or full."""
+    try:
+        sys.stdout.write(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        # Nothing more may go to that stream, not even the interpreter's flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return f"cannot write the export to standard output ({exc.strerror or exc})"
+    return None
+
+
 def _check_output(path: str | None, flag: str = "--json", example: str = "stats.json") -> str | None:
     """Refuse an output path we could not write, before spending a scan on it."""
+    from .core.atomic import not_regular_reason
+
     if not path or path == "-":
         return None
     full = os.path.abspath(path)
     if os.path.isdir(full):
         return f"{flag} {path} is a folder; give a file name, e.g. {os.path.join(path, example)}"
+    reason = not_regular_reason(full)
+    if reason:
+        return f"{flag} {path}: {reason}"
     folder = os.path.dirname(full)
     if not os.path.isdir(folder):
         return f"{flag} {path}: folder {folder} does not exist"

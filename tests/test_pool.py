@@ -108,3 +108,16 @@ def test_closing_the_run_cancels_work_in_flight():
     assert next(run) is None and not stuck.cancelled
     run.close()
     assert stuck.cancelled
+
+
+def test_a_second_scan_while_the_first_holds_the_pool_gets_its_own(tmp_path):
+    make_good_images(tmp_path, "train", 6, modes=("RGB",))
+    inner = []
+
+    def nested(_p) -> None:
+        if not inner:  # the window opening a new folder while the last scan winds down
+            inner.append(scan(str(tmp_path), workers=1))
+
+    outer = scan(str(tmp_path), workers=1, on_progress=nested)
+    assert inner[0].images.paths == outer.images.paths
+    assert (inner[0].images.content_hash == outer.images.content_hash).all()

@@ -29,7 +29,8 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait as wait_for
 from typing import Any, Protocol
@@ -302,6 +303,8 @@ class LocalPool:
 
 
 _POOL: LocalPool | None = None
+_POOL_LOCK = threading.Lock()
+_POOL_IN_USE = False
 
 
 def local_pool(workers: int, time_limit: float | None = DEFAULT_TIME_LIMIT) -> LocalPool:
@@ -311,6 +314,29 @@ def local_pool(workers: int, time_limit: float | None = DEFAULT_TIME_LIMIT) -> L
         _POOL = LocalPool(workers, time_limit)
     _POOL.resize(workers, time_limit)
     return _POOL
+
+
+@contextmanager
+def pool_for_scan(workers: int, time_limit: float | None = DEFAULT_TIME_LIMIT) -> Iterator[LocalPool]:
+    """A pool serves one scan at a time: the process's shared pool when no other scan holds it
+    (a rescan skips start-up), else a private one for this scan, stopped after it. (A new folder
+    opened in the window starts its scan while the superseded one is still winding down.)"""
+    global _POOL_IN_USE
+    with _POOL_LOCK:
+        shared = not _POOL_IN_USE
+        if shared:
+            _POOL_IN_USE = True
+            pool = local_pool(workers, time_limit)
+    if not shared:
+        pool = LocalPool(workers, time_limit)
+    try:
+        yield pool
+    finally:
+        if shared:
+            with _POOL_LOCK:
+                _POOL_IN_USE = False
+        else:
+            pool.shutdown()
 
 
 def current_pool() -> LocalPool | None:

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Generator, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,7 @@ from .decode import DecodeError, decode
 from . import sources
 from .dispatch import run_chunks
 from .layout import DatasetLayout, ImageFile, Skipped
-from .pool import CRASH_REASON, DEFAULT_TIME_LIMIT, ChunkExecutor, Mark, local_pool, no_mark
+from .pool import CRASH_REASON, DEFAULT_TIME_LIMIT, ChunkExecutor, Mark, no_mark, pool_for_scan
 from .pool import shutdown_pool  # noqa: F401  (re-exported: the pool is stopped through the scan)
 from .stats import SplitAccumulator, SplitStats, image_histogram, image_moments, size_summary
 from .table import FLAG_BAD_NAME, FLAG_NAMES, ImageTable
@@ -415,17 +416,19 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
         pieces: Iterable[tuple[_ChunkResult, list] | None] = ()
     elif in_process:
         pieces = ((_scan_chunk(c, options), c) for c in chunks)
-    else:
-        executor = executor or local_pool(workers, decode_timeout or None)
-        pieces = run_chunks(executor, _scan_chunk, (options,), chunks, _failed_result, HEARTBEAT)
-    current = None
-    for piece in pieces:
-        if piece is not None:
-            collector.add(*piece)
-            current = piece[1][-1][1].path
-        p = progress(current)
-        if p:
-            yield p
+    with ExitStack() as stack:
+        if cluster is None and not in_process:
+            executor = executor or stack.enter_context(pool_for_scan(workers, decode_timeout or None))
+            pieces = run_chunks(executor, _scan_chunk, (options,), chunks, _failed_result, HEARTBEAT)
+            stack.callback(pieces.close)  # its work in flight is cancelled before the pool is let go
+        current = None
+        for piece in pieces:
+            if piece is not None:
+                collector.add(*piece)
+                current = piece[1][-1][1].path
+            p = progress(current)
+            if p:
+                yield p
     result = collector.result(time.perf_counter() - t0, workers)
     release_free_memory()  # chunk buffers of the merge: the window lives on after the scan
     last = progress(None, force=True)

@@ -6,6 +6,7 @@ pair of splits with the count and a few examples, never one finding per name.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 
 import numpy as np
@@ -23,7 +24,9 @@ def name_collisions(table: ImageTable, max_tries: int = 8) -> list[Finding]:
     so the pair view shows an example; the message gives the count and the first names."""
     by_name: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, p in enumerate(table.paths):
-        by_name[p.rsplit("/", 1)[-1]][int(table.split[i])].append(i)
+        # One name however it is spelled: macOS writes the decomposed (NFD) form of an accented
+        # name that Linux and Windows usually keep composed (NFC).
+        by_name[unicodedata.normalize("NFC", p.rsplit("/", 1)[-1])][int(table.split[i])].append(i)
     ch = np.asarray(table.content_hash, dtype=np.uint64)
     # (split code x, split code y) -> [(name, row in x, row in y)], names in sorted order
     collided: dict[tuple[int, int], list[tuple[str, int, int]]] = defaultdict(list)
