@@ -172,13 +172,23 @@ def thumbnail_from_grid(g: np.ndarray) -> np.ndarray:
 
 
 def perceptual_signature(im: Image.Image) -> tuple[np.ndarray, np.ndarray]:
-    """(uint64 (N_VIEWS,) view hashes, uint8 (THUMB_SIZE, THUMB_SIZE) grey thumbnail of the whole image).
+    """(view hashes, thumbnail): see signature_and_grid."""
+    hashes, thumb, _ = signature_and_grid(im)
+    return hashes, thumb
+
+
+def signature_and_grid(im: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(uint64 (N_VIEWS,) view hashes, uint8 (THUMB_SIZE, THUMB_SIZE) grey thumbnail of the whole
+    image, float32 (GRID, GRID) grey grid).
 
     `im` is the canonical decoded image: "RGB" or "L" (8-bit), or "I;16"/"I" (16-bit single channel).
     The thumbnail is the whole image squashed to a square, box-averaged in floating point and
     contrast-stretched to 0..255 (its own min and max); a flat image gives all zeros. Absolute
     brightness and contrast are in the table's per-image mean and std, not in the thumbnail.
+    The third value is the float32 (GRID, GRID) grey grid itself, for the per-image sharpness
+    measures (validation/properties.py), so they cost no second pass over the pixels.
     """
     small = _grey_small(im, GRID)
     thumb = small.reduce(GRID // THUMB_SIZE) if GRID != THUMB_SIZE else small
-    return hashes_from_grid(np.asarray(small, dtype=np.float32)), stretch_u8(np.asarray(thumb))
+    grid = np.asarray(small, dtype=np.float32)
+    return hashes_from_grid(grid), stretch_u8(np.asarray(thumb)), grid

@@ -26,6 +26,7 @@ import xxhash
 
 from . import hashing
 from .memory import release_free_memory
+from .validation import properties
 from .decode import DecodeError, decode
 from . import sources
 from .dispatch import run_chunks
@@ -113,6 +114,7 @@ class _Row:
     phash: np.ndarray
     thumb: np.ndarray
     flags: int
+    properties: np.ndarray  # float64 (N_PROPERTIES,), see validation/properties.py
 
 
 @dataclass
@@ -129,6 +131,8 @@ class _ChunkResult:
     failures: list[tuple[int, str]]
     accumulators: dict[str, SplitAccumulator]
     cpu_seconds: float = 0.0  # worker CPU time spent on this chunk (benchmarks compare it)
+    # float64 (k, N_PROPERTIES): brightness, contrast, sharpness, ... (validation/properties.py)
+    properties: np.ndarray = field(default_factory=lambda: np.zeros((0, properties.N_PROPERTIES)))
 
 
 def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = None) -> tuple[_Row, np.ndarray]:
@@ -137,10 +141,11 @@ def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = Non
     dec = decode(f.abspath if payload is None else payload, f.path)
     hist = image_histogram(dec.image)
     moments = np.array(image_moments(hist))
-    phash, thumb = hashing.perceptual_signature(dec.image)
+    phash, thumb, grid = hashing.signature_and_grid(dec.image)
     flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
+    props = properties.measure(dec.image, hist, moments[0], moments[1], grid)
     row = _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
-               moments, hashing.content_hash(dec.image), phash, thumb, flags)
+               moments, hashing.content_hash(dec.image), phash, thumb, flags, props)
     return row, hist
 
 
@@ -189,6 +194,7 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         content=np.array([r.content_hash for r in rows], np.uint64).reshape(k, 2),
         phash=np.array([r.phash for r in rows], np.uint64).reshape(k, hashing.N_VIEWS),
         thumb=np.array([r.thumb for r in rows], np.uint8).reshape(k, hashing.THUMB_SIZE, hashing.THUMB_SIZE),
+        properties=np.array([r.properties for r in rows], np.float64).reshape(k, properties.N_PROPERTIES),
         failures=failures, accumulators=accumulators, cpu_seconds=time.process_time() - cpu0,
     )
 
@@ -223,6 +229,7 @@ class _Collector:
         self.phash = np.zeros((n, hashing.N_VIEWS), np.uint64)
         self.thumb = np.zeros((n, hashing.THUMB_SIZE, hashing.THUMB_SIZE), np.uint8)
         self.flags = np.zeros(n, np.uint16)
+        self.properties = np.full((n, properties.N_PROPERTIES), np.nan)
         self.format_names: list[str] = []
         self.mode_names: list[str] = []
         self.failures: dict[int, str] = {}
@@ -278,6 +285,7 @@ class _Collector:
         self.content[i] = chunk.content
         self.phash[i] = chunk.phash
         self.thumb[i] = chunk.thumb
+        self.properties[i] = chunk.properties
         for i, reason in chunk.failures:
             self.failures[i] = reason
         for split, acc in chunk.accumulators.items():
@@ -340,7 +348,7 @@ class _Collector:
             mean=self.stats[:k, 0, :c], std=self.stats[:k, 1, :c],
             min=self.stats[:k, 2, :c], max=self.stats[:k, 3, :c],
             content_hash=self.content[:k], phash=self.phash[:k], thumb=self.thumb[:k],
-            flags=self.flags[:k],
+            flags=self.flags[:k], properties=self.properties[:k],
         )
         split_stats = {}
         for s in split_names:

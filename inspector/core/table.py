@@ -54,6 +54,9 @@ class ImageTable:
     phash: np.ndarray            # uint64 (N, V): perceptual hashes of V views (see hashing.py)
     thumb: np.ndarray            # uint8 (N, T, T): small grey thumbnail for near-duplicate confirmation
     flags: np.ndarray            # uint16 (N,), FLAG_* bits
+    # float64 (N, P) per-image properties (validation/properties.py COLUMNS); None when a table
+    # was built without them (then property drift and image issues are not measured)
+    properties: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
