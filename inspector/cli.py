@@ -286,6 +286,8 @@ def _check_leakage(result, source: list[str], printer) -> list:
 
 
 def _print_summary(result, doc: dict, outputs: list[str]) -> None:
+    from .core.validation.summary import summary_lines
+
     norm = doc["normalization"]
     print(f"{result.root}: {len(result.images)} images decoded, {len(result.failures)} failed, "
           f"{len(result.skipped)} skipped; mode {result.mode}; {result.elapsed:.1f} s with "
@@ -309,6 +311,8 @@ def _print_summary(result, doc: dict, outputs: list[str]) -> None:
     for f in doc["leakage"]:  # what each error and warning says (info stays in the export)
         if f["severity"] in ("error", "warning"):
             print(f"  [{f['severity']}] {f['message']}")
+    for line in summary_lines(doc):
+        print(line)
     for out in outputs:
         print(f"wrote {out}")
 

@@ -91,6 +91,7 @@ class _Result:
     def __init__(self, table):
         self.images = table
         self.split_stats = {}
+        self.classes = {}
 
 
 def test_cli_prints_a_progress_line_for_the_leakage_check():

@@ -13,6 +13,7 @@ from .atomic import atomic_text_file
 from .normalize import amplification
 from .scan import ScanResult
 from .stats import mean_std, to_256_bins, to_grid16
+from .validation import class_balance, extra_fields, flagged_images, image_quality
 
 SCHEMA_VERSION = 1
 TOOL_NAME = "dataset-inspector"
@@ -150,7 +151,15 @@ def split_document(result: ScanResult, name: str) -> dict:
 
 def finding_document(f: Any) -> dict:
     return {"kind": f.kind, "severity": f.severity, "splits": list(f.splits), "paths": list(f.paths),
-            "distance": None if f.distance is None else float(f.distance), "message": f.message}
+            "distance": None if f.distance is None else float(f.distance), "message": f.message,
+            **extra_fields(f)}
+
+
+def validation_document(result: ScanResult) -> dict:
+    """balance, quality and quality_issues (DESIGN section 10)."""
+    quality = image_quality(result)
+    return {"balance": class_balance(result.classes), "quality": quality.summary,
+            "quality_issues": flagged_images(result.images, quality.scores, quality.flags)}
 
 
 def _amplification(image_std: np.ndarray, dataset_std: Sequence[float]) -> np.ndarray:
@@ -235,6 +244,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
         "failures": [{"path": f.path, "split": f.split, "reason": f.reason} for f in result.failures],
         "skipped": [{"path": s.path, "split": s.split, "reason": s.reason} for s in result.skipped],
     }
+    doc.update(validation_document(result))
     if per_image:
         doc["images"] = images_document(result, std)
     return doc

@@ -181,8 +181,9 @@ def _quick(fn: Callable[..., T], *args: object) -> Steps[T]:
 
 
 def scan_leakage(result, source_splits: Sequence[str] = ("train",)) -> list[Finding]:
-    """find_leakage for a ScanResult: drift is measured on each non-empty split's exact,
-    pixel-weighted mean (the split statistics), not on an average of per-image means."""
+    """find_leakage for a ScanResult, plus the validation findings (label and property drift,
+    missing and new classes). Drift is measured on each non-empty split's exact, pixel-weighted
+    mean (the split statistics), not on an average of per-image means."""
     return drain(iter_scan_leakage(result, source_splits))
 
 
@@ -193,4 +194,5 @@ def iter_scan_leakage(result, source_splits: Sequence[str] = ("train",)
                    if st.images}
     findings = yield from iter_find_leakage(result.images, split_means, source_splits=source_splits)
     release_free_memory()  # the search's block buffers: resident memory falls back to the data
-    return findings
+    from ..validation import validation_findings  # built on Finding, so imported here, not at the top
+    return sort_findings(findings + validation_findings(result))

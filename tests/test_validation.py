@@ -1,0 +1,213 @@
+"""Class balance, label and property drift, and image issues on scanned datasets."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from inspector.cli import main
+from inspector.core import hashing
+from inspector.core.export import build_document
+from inspector.core.leakage import scan_leakage
+from inspector.core.scan import scan
+from inspector.core.stats import image_histogram, image_moments
+from inspector.core.validation import ISSUES, image_quality, validate
+from inspector.core.validation import properties as P
+from imagefactory import write_image
+
+HERE = Path(__file__).parent
+SCHEMAS = [json.loads((HERE / name).read_text()) for name in ("export-v1.schema.json", "validation.schema.json")]
+
+
+def _check_schema(doc: dict) -> None:
+    for schema in SCHEMAS:
+        jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+
+
+def photo_like(seed: int, size: tuple[int, int] = (96, 72)) -> Image.Image:
+    """A colour image with detail at every scale (sum of upsampled noise octaves)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    acc = np.zeros((h, w, 3))
+    for octave in (4, 8, 16, 32, 96):
+        small = rng.normal(0, 1, (max(2, h * octave // 96), max(2, w * octave // 96), 3))
+        acc += np.asarray(Image.fromarray(small.astype(np.float32)[..., 0]).resize((w, h), Image.BICUBIC))[..., None] \
+            * rng.uniform(0.5, 1.5, 3) / np.sqrt(octave)
+    acc = (acc - acc.mean()) / (acc.std() + 1e-9) * 50 + rng.uniform(90, 160, 3)
+    return Image.fromarray(np.clip(acc, 0, 255).astype(np.uint8))
+
+
+def _props(im: Image.Image) -> np.ndarray:
+    hist = image_histogram(im)
+    m = np.array(image_moments(hist))
+    _, _, grid = hashing.signature_and_grid(im)
+    return P.measure(im, hist, m[0], m[1], grid)
+
+
+def test_properties_equal_float64_references():
+    im = photo_like(1)
+    a = np.asarray(im, dtype=np.float64) / 255
+    p = _props(im)
+    luma = np.array([0.299, 0.587, 0.114])
+    assert p[P.BRIGHTNESS] == pytest.approx(float(a.mean(axis=(0, 1)) @ luma), rel=1e-9)
+    assert p[P.CONTRAST] == pytest.approx(float(a.std(axis=(0, 1)) @ luma), rel=1e-9)
+    hi, lo = a.max(axis=2), a.min(axis=2)
+    sample = np.asarray(im.resize((32, 32), Image.NEAREST), dtype=np.float64)
+    sat = np.where(sample.max(axis=2) > 0, np.ptp(sample, axis=2) / np.maximum(sample.max(axis=2), 1), 0)
+    assert p[P.SATURATION] == pytest.approx(sat.mean(), rel=1e-9)
+    assert p[P.DARK] == pytest.approx(max(np.quantile(np.round(a[..., c] * 255), 0.99, method="inverted_cdf")
+                                          for c in range(3)) / 255)
+    assert p[P.LIGHT] == pytest.approx(min(np.quantile(np.round(a[..., c] * 255), 0.05, method="inverted_cdf")
+                                           for c in range(3)) / 255)
+    assert 0 <= lo.min() <= hi.max() <= 1
+    grey = im.convert("L")
+    g = _props(grey)
+    assert g[P.SATURATION] == 0 and g[P.COLOUR_SPREAD] == 0
+    assert g[P.BRIGHTNESS] == pytest.approx(np.asarray(grey, dtype=np.float64).mean() / 255, rel=1e-9)
+
+
+def test_blur_lowers_sharpness_and_detail_and_noise_has_full_detail():
+    im = photo_like(2, (160, 120))
+    blurred = im.filter(ImageFilter.GaussianBlur(6))
+    p, b = _props(im), _props(blurred)
+    assert b[P.SHARPNESS] < 0.5 * p[P.SHARPNESS]
+    assert b[P.DETAIL] < 0.5 * p[P.DETAIL]
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 128), dtype=np.uint8))
+    assert _props(noise)[P.DETAIL] > 0.8
+
+
+def _dataset(root: Path, counts: dict[str, dict[str, int]], size=(96, 72), transform=None) -> Path:
+    seed = 0
+    for split, classes in counts.items():
+        for cls, n in classes.items():
+            for k in range(n):
+                seed += 1
+                im = photo_like(seed, size)
+                if transform:
+                    im = transform(split, im)
+                write_image(root / split / cls / f"{cls}_{k:03d}.png", im)
+    return root
+
+
+def _kinds(findings, kind):
+    return [f for f in findings if f.kind == kind]
+
+
+def test_missing_new_class_and_label_drift(tmp_path):
+    root = _dataset(tmp_path / "d", {"train": {"big": 40, "small": 8},
+                                    "val": {"big": 4, "small": 20, "extra": 2},
+                                    "test": {"big": 12}})
+    result = scan(str(root), workers=1)
+    findings = scan_leakage(result)
+    missing = _kinds(findings, "missing_class")
+    assert [(f.splits, f.severity, f.classes) for f in missing] == [(("test", "train"), "warning", ("small",))]
+    new = _kinds(findings, "new_class")
+    assert [(f.splits, f.severity, f.classes) for f in new] == [(("val", "train"), "error", ("extra",))]
+    drift = _kinds(findings, "label_drift")
+    assert [f.splits[0] for f in drift] == ["val"]  # 12 test images: too few to tell 100% from 83%
+    assert drift[0].statistic == "cramers_v" and drift[0].value >= drift[0].threshold
+    doc = build_document(result, findings)
+    _check_schema(doc)
+    assert doc["balance"]["train"]["imbalance_ratio"] == 5.0
+    assert doc["balance"]["test"]["counts"] == {"big": 12}
+    label = next(f for f in doc["leakage"] if f["kind"] == "label_drift")
+    assert {"property", "statistic", "value", "threshold", "p_value"} <= set(label)
+
+
+def test_same_distribution_gives_no_validation_finding(tmp_path):
+    root = _dataset(tmp_path / "d", {"train": {"a": 30, "b": 30}, "val": {"a": 15, "b": 15}})
+    findings = validate(scan(str(root), workers=1)).findings
+    assert findings == []
+
+
+def test_blurred_val_gives_sharpness_drift_and_downscaled_test_size_drift(tmp_path):
+    def change(split, im):
+        if split == "val":
+            return im.filter(ImageFilter.GaussianBlur(3))
+        if split == "test":
+            return im.resize((im.width // 2, im.height // 2), Image.BILINEAR)
+        return im
+
+    root = _dataset(tmp_path / "d", {"train": {"a": 40}, "val": {"a": 30}, "test": {"a": 30}},
+                    size=(128, 96), transform=change)
+    result = scan(str(root), workers=1)
+    drift = {(f.splits[0], f.property): f for f in validate(result).findings if f.kind == "property_drift"}
+    assert drift[("val", "sharpness")].severity == "error"
+    assert drift[("val", "sharpness")].statistic == "ks"
+    for prop in ("width", "height", "area", "file_size"):
+        assert drift[("test", prop)].severity == "error" and drift[("test", prop)].value == 1.0
+    assert ("val", "width") not in drift and ("test", "aspect_ratio") not in drift
+    doc = build_document(result, scan_leakage(result))
+    _check_schema(doc)
+
+
+def _planted(kind: str, rng: np.random.Generator, base: Image.Image) -> Image.Image:
+    a = np.asarray(base, dtype=np.float64)
+    if kind == "dark":
+        return Image.fromarray((a * rng.uniform(0.03, 0.12)).round().astype(np.uint8))
+    if kind == "light":
+        return Image.fromarray((255 - (255 - a) * rng.uniform(0.03, 0.12)).round().astype(np.uint8))
+    if kind == "blurry":
+        return base.filter(ImageFilter.GaussianBlur(rng.uniform(0.06, 0.1) * min(base.size)))
+    if kind == "low_information":
+        flat = np.clip(rng.integers(30, 220, 3) + rng.normal(0, 1.0, (base.height, base.width, 1)), 0, 255)
+        return Image.fromarray(np.broadcast_to(flat, (base.height, base.width, 3)).round().astype(np.uint8))
+    if kind == "odd_aspect_ratio":
+        return base.resize((base.width, max(4, int(base.width * rng.uniform(0.1, 0.3)))))
+    if kind == "odd_size":
+        return base.resize((base.width // 6, base.height // 6))
+    if kind == "grayscale":
+        return base.convert("L").convert("RGB")
+    raise AssertionError(kind)
+
+
+def test_planted_image_issues_are_flagged_and_exported(tmp_path):
+    rng = np.random.default_rng(7)
+    root = tmp_path / "d"
+    for k in range(40):
+        write_image(root / "train" / f"clean_{k:02d}.png", photo_like(100 + k, (144, 108)))
+    for k, kind in enumerate(ISSUES):
+        for j in range(2):
+            im = _planted(kind, rng, photo_like(300 + 10 * k + j, (144, 108)))
+            write_image(root / "val" / f"{kind}_{j}.png", im)
+    result = scan(str(root), workers=1)
+    quality = image_quality(result)
+    t = result.images
+    for i, path in enumerate(t.paths):
+        issues = quality.issues_of(i)
+        if path.startswith("train/"):
+            assert issues == [], path
+        else:
+            planted = path.split("/")[1].rsplit("_", 1)[0]
+            assert planted in issues, (path, issues)
+    doc = build_document(result, scan_leakage(result))
+    _check_schema(doc)
+    assert doc["quality"]["grayscale"] == {"train": 0, "val": 2}
+    flagged = {q["path"] for q in doc["quality_issues"]}
+    assert flagged == {p for p in t.paths if p.startswith("val/")}
+    assert all(set(q["scores"]) == set(ISSUES) for q in doc["quality_issues"])
+
+
+def test_grey_dataset_is_not_flagged_grayscale(tmp_path):
+    root = tmp_path / "d"
+    for k in range(6):
+        write_image(root / "train" / f"g{k}.png", photo_like(k).convert("L"))
+    result = scan(str(root), workers=1)
+    assert result.mode == "L"
+    assert image_quality(result).summary["grayscale"] == {"train": 0}
+
+
+def test_cli_summary_names_missing_class_and_issue_counts(tmp_path, capsys):
+    root = _dataset(tmp_path / "d", {"train": {"big": 30, "small": 5}, "test": {"big": 10}})
+    out = tmp_path / "out.json"
+    assert main(["scan", str(root), "--json", str(out), "--workers", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "class imbalance (largest / smallest class): train 6.0" in text
+    assert "[warning] 1 class(es) of train have no image in test: small" in text
+    doc = json.loads(out.read_text())
+    _check_schema(doc)
+    assert [f["classes"] for f in doc["leakage"] if f["kind"] == "missing_class"] == [["small"]]
