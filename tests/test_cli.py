@@ -153,8 +153,9 @@ def test_no_display_is_a_message_not_a_crash(tmp_path, capsys, monkeypatch):
 def test_summary_says_what_each_warning_is(dataset, capsys):
     assert cli.main(["scan", str(dataset), "--source", "train,val"]) == 0
     out = capsys.readouterr().out
-    assert "1 warning" in out
+    assert "3 warning" in out  # the stats source, and val and test each lack one of train's classes
     assert "[warning] Normalization statistics are computed from train, val" in out
+    assert "[warning] 1 class(es) of train have no image in val: dog" in out
 
 
 def test_core_has_no_qt_imports():
