@@ -19,6 +19,7 @@ from inspector.core.layout import discover
 from inspector.core.leakage import scan_leakage
 from inspector.core.report import Thumbnails, build_report, layout_loader, recommendation_for
 from inspector.core.report.thumbs import THUMB_SIDE, make_thumbnail
+from inspector.core.report.sections import MAX_ISSUE_ITEMS
 from inspector.core.scan import scan
 
 
@@ -82,8 +83,9 @@ def test_every_finding_appears_with_both_thumbnails(demo_report):
     _, _, doc, html = demo_report
     assert doc["leakage"]
     p = _parse(html)
-    named = {path for f in doc["leakage"] for path in f["paths"]}
-    assert len(p.pictures) == sum(len(f["paths"]) for f in doc["leakage"])
+    flagged = [q["path"] for q in doc["quality_issues"][:MAX_ISSUE_ITEMS]]  # image issues have pictures too
+    named = {path for f in doc["leakage"] for path in f["paths"]} | set(flagged)
+    assert len(p.pictures) == sum(len(f["paths"]) for f in doc["leakage"]) + len(flagged)
     assert {item for item, _ in p.pictures} == named
     thumbs = _thumbnails(html)
     assert {cls for _, cls in p.pictures} == set(thumbs)      # every picture defined, each once
@@ -132,7 +134,8 @@ def test_new_finding_kinds_and_image_issues_render_from_the_export(demo_report, 
     assert "label_drift" in html and "chi2_p" in html and "0.0012" in html and "new_class" in html
     assert 'id="quality"' in html and "blurry" in html and "dark 0.031" in html
     assert f'aria-label="{dark}"' in html
-    assert 'id="quality"' not in build_report(demo_report[2])     # no keys, no section
+    bare = {k: v for k, v in demo_report[2].items() if k not in ("quality", "quality_issues")}
+    assert 'id="quality"' not in build_report(bare)     # no keys, no section
 
 
 def test_an_image_gone_since_the_scan_is_named_not_fatal(demo_report):
