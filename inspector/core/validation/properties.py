@@ -38,8 +38,8 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 
 def _percentile_bin(cum: np.ndarray, q: float) -> np.ndarray:
     """Per channel, the lowest bin holding the q-quantile of the pixels (cum: (C, bins) cumsum)."""
-    target = np.ceil(q * cum[:, -1]).clip(min=1)
-    return np.array([int(np.searchsorted(c, t)) for c, t in zip(cum, target)])
+    target = np.maximum(np.ceil(q * cum[:, -1:]), 1)
+    return (cum < target).sum(axis=1)
 
 
 def histogram_properties(hist: np.ndarray, mean: np.ndarray, std: np.ndarray) -> tuple[float, ...]:
@@ -52,12 +52,12 @@ def histogram_properties(hist: np.ndarray, mean: np.ndarray, std: np.ndarray) ->
     cum = np.cumsum(hist, axis=1)
     dark = float(_percentile_bin(cum, 0.99).max()) / scale
     light = float(_percentile_bin(cum, 0.05).min()) / scale
+    # entropy = log2(n) - sum(h log2 h) / n, with 0 log 0 = 0 (log2 of 1 is 0)
     n = float(cum[0, -1])
-    p = hist / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ent = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
+    h_log_h = (hist * np.log2(np.maximum(hist, 1))).sum(axis=1)
+    ent = math.log2(n) - float(h_log_h.min()) / n  # the channel with the largest entropy
     bits = math.log2(hist.shape[1])  # 8 for 8-bit data, 16 for 16-bit
-    return brightness, contrast, dark, light, float(ent.max()) / bits
+    return brightness, contrast, dark, light, ent / bits
 
 
 def grid_properties(grid: np.ndarray, full_scale: float) -> tuple[float, float]:
@@ -68,12 +68,13 @@ def grid_properties(grid: np.ndarray, full_scale: float) -> tuple[float, float]:
     what is shown (0.02-0.5 on real photos); a blurred image has lost its finest band and its
     one-step differences are half its two-step ones, so detail falls to 0; white noise gives 1.
     """
-    g = grid.astype(np.float64) / full_scale
-    d1 = np.concatenate(((g[:, 1:] - g[:, :-1]).ravel(), (g[1:] - g[:-1]).ravel()))
-    d2 = np.concatenate(((g[:, 2:] - g[:, :-2]).ravel(), (g[2:] - g[:-2]).ravel()))
-    e1, e2 = float(d1 @ d1) / d1.size, float(d2 @ d2) / d2.size
-    sharpness = math.sqrt(e1)
-    detail = 2.0 * math.sqrt(e1 / e2) - 1.0 if e2 > 1e-12 else 0.0
+    g = grid  # float32 is plenty for a ratio of sums; one-step and two-step differences:
+    h1, v1 = g[:, 1:] - g[:, :-1], g[1:] - g[:-1]
+    h2, v2 = g[:, 2:] - g[:, :-2], g[2:] - g[:-2]
+    e1 = (float(np.vdot(h1, h1)) + float(np.vdot(v1, v1))) / (h1.size + v1.size)
+    e2 = (float(np.vdot(h2, h2)) + float(np.vdot(v2, v2))) / (h2.size + v2.size)
+    sharpness = math.sqrt(e1) / full_scale
+    detail = 2.0 * math.sqrt(e1 / e2) - 1.0 if e2 > 1e-12 * full_scale ** 2 else 0.0
     return sharpness, max(0.0, detail)
 
 
@@ -81,23 +82,21 @@ def colour_properties(im: Image.Image) -> tuple[float, float]:
     """(saturation, colour_spread) of SAMPLE_SIDE^2 pixels sampled from an RGB image; (0, 0) for grey."""
     if im.mode != "RGB":
         return 0.0, 0.0
-    s = np.asarray(im.resize((SAMPLE_SIDE, SAMPLE_SIDE), Image.NEAREST), dtype=np.int16)
-    hi = s.max(axis=2)
-    lo = s.min(axis=2)
-    spread = hi - lo
-    sat = np.where(hi > 0, spread / np.maximum(hi, 1), 0.0)
+    s = np.asarray(im.resize((SAMPLE_SIDE, SAMPLE_SIDE), Image.NEAREST))
+    # channel planes, not reductions over the last axis of length 3 (about 3x slower)
+    r, g, b = s[..., 0], s[..., 1], s[..., 2]
+    hi = np.maximum(np.maximum(r, g), b)
+    spread = hi - np.minimum(np.minimum(r, g), b)  # uint8: hi >= min
+    sat = spread / np.maximum(hi, 1)  # 0 where hi is 0 (spread is 0 there)
     return float(sat.mean()), float(spread.max()) / 255.0
 
 
 def measure(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
             grid: np.ndarray) -> np.ndarray:
     """float64 (N_PROPERTIES,) for one canonical image (RGB, L or I;16)."""
-    out = np.full(N_PROPERTIES, np.nan)
     if not np.all(np.isfinite(mean)):
-        return out
+        return np.full(N_PROPERTIES, np.nan)
     b, c, dark, light, ent = histogram_properties(hist, mean, std)
     sharp, detail = grid_properties(grid, 65535.0 if im.mode.startswith("I") else 255.0)
     sat, spread = colour_properties(im)
-    out[[BRIGHTNESS, CONTRAST, DARK, LIGHT, ENTROPY]] = b, c, dark, light, ent
-    out[[SHARPNESS, DETAIL, SATURATION, COLOUR_SPREAD]] = sharp, detail, sat, spread
-    return out
+    return np.array([b, c, sharp, sat, dark, light, ent, spread, detail])
