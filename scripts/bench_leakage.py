@@ -36,6 +36,9 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_families  # noqa: E402
 
 from inspector.core import leakage  # noqa: E402
 from inspector.core.hashing import N_VIEWS, perceptual_signature  # noqa: E402
@@ -332,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", help="build the planted folder here and keep it")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-corpus", action="store_true")
+    bench_families.main_args(ap)
     args = ap.parse_args(argv)
+    if args.families:
+        bench_families.run_from_args(args)
+        return 0
     threshold = leakage.NEAR_THRESHOLD
     if not args.skip_corpus and Path(args.corpus).is_dir():
         manifest = json.loads(Path(args.manifest).read_text()) if Path(args.manifest).is_file() else None

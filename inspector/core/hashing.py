@@ -6,9 +6,11 @@
 scan's workers from the canonical decoded image (no second decode later):
 
 - N_VIEWS 64-bit DCT hashes (pHash style) of several views of the image: the whole image, the
-  image with a 3% and a 6% border removed, and the mirrors of those three. A pair's hash distance
-  is the least distance between one image's whole-image hash (view 0) and any view of the other,
-  so slightly cropped and mirrored copies land close.
+  image with a 3% and a 6% border removed, its mirror, and its four corners with 8% cut from two
+  sides. A pair's hash distance is the least distance between one image's whole-image hash
+  (view 0) and any view of the other, so cropped (also off-centre) and mirrored copies land close.
+- Uniform bars on opposite sides (letterboxing, padding to a square, any colour) are trimmed first
+  (`content_box`), so a padded copy hashes like its original.
 - A THUMB_SIZE x THUMB_SIZE grey thumbnail (uint8) of the whole image, squashed to a square and
   contrast-stretched (its own min..max onto 0..255), for the finer confirmation in leakage/confirmation.py,
   which compares it against crops and mirrors of the other image's thumbnail.
@@ -17,7 +19,7 @@ Why these choices (measured on 2,000 real photo crops plus 350 planted near copi
 - Grey is computed in floating point and the thumbnail is stretched: with a plain 8-bit thumbnail
   of a smooth sky the fine detail is below one grey level and copies cannot be told from look-alike
   skies; stretched, a JPEG q60 copy of a smooth sky still correlates >= 0.5 in fine detail.
-- 32x32 is enough (1,024 bytes + N_VIEWS*8 = 1,072 bytes per image): with it the confirmation
+- 32x32 is enough (1,024 bytes + N_VIEWS*8 = 1,088 bytes per image): with it the confirmation
   finds 339 of 350 planted near copies with no false pair (scripts/bench_leakage.py); the copies
   it misses are lost earlier, at the hash stage. Stretched 8-bit and float 32x32 thumbnails scored
   the same, so 8 bits lose nothing once stretched.
@@ -38,10 +40,23 @@ from PIL import Image
 THUMB_SIZE = 32          # stored thumbnail side (uint8 grey): THUMB_SIZE**2 bytes per image
 GRID = 64                # working grid the hashes are computed on (not stored)
 HASH_SIDE = 32           # each view is resampled to HASH_SIDE x HASH_SIDE before the DCT
-CROPS = (0.0, 0.03, 0.06)  # border fraction removed on each side, per view
-N_VIEWS = 2 * len(CROPS)   # views: CROPS in order, then their horizontal mirrors
-VIEW_NAMES = tuple([f"crop {c:.0%}" for c in CROPS] + [f"mirror, crop {c:.0%}" for c in CROPS])
-MIRROR_VIEWS = frozenset(range(len(CROPS), N_VIEWS))
+# Views, each (rows kept, columns kept) as fractions of the side, and whether it is mirrored: the
+# whole image, centred crops of 3% and 6% a side, the mirror, and the four corners with 8% cut
+# from two sides (an off-centre crop of the original hashes close to one of those).
+CORNER = 0.08
+_VIEWS = (
+    ("whole", (0.0, 1.0), (0.0, 1.0), False),
+    ("crop 3%", (0.03, 0.97), (0.03, 0.97), False),
+    ("crop 6%", (0.06, 0.94), (0.06, 0.94), False),
+    ("mirror", (0.0, 1.0), (0.0, 1.0), True),
+    ("bottom right 92%", (CORNER, 1.0), (CORNER, 1.0), False),
+    ("bottom left 92%", (CORNER, 1.0), (0.0, 1.0 - CORNER), False),
+    ("top right 92%", (0.0, 1.0 - CORNER), (CORNER, 1.0), False),
+    ("top left 92%", (0.0, 1.0 - CORNER), (0.0, 1.0 - CORNER), False),
+)
+N_VIEWS = len(_VIEWS)
+VIEW_NAMES = tuple(v[0] for v in _VIEWS)
+MIRROR_VIEWS = frozenset(i for i, v in enumerate(_VIEWS) if v[3])
 
 
 def content_hash(im: Image.Image) -> tuple[int, int]:
@@ -92,11 +107,17 @@ _SEL_V = np.array([v for _, v in _ORDER])
 _MIRROR_SIGN = np.where(_SEL_V % 2 == 1, -1.0, 1.0)
 
 _DCT = _dct_matrix(_K, HASH_SIDE)
-# One (K, GRID) matrix per crop: resample the crop to HASH_SIDE, then DCT.
-_VIEW_MATS = np.stack([
-    _DCT @ resample_matrix(HASH_SIDE, GRID, c * GRID, (1.0 - c) * GRID) for c in CROPS
-]).astype(np.float32)                                        # (n_crops, K, GRID)
-_VIEW_MATS_STACKED = _VIEW_MATS.reshape(-1, GRID)            # (n_crops*K, GRID)
+# One (K, GRID) matrix per kept interval of a side: resample it to HASH_SIDE, then DCT.
+_INTERVALS = sorted({v[1] for v in _VIEWS} | {v[2] for v in _VIEWS})
+_SIDE_MATS = np.stack([_DCT @ resample_matrix(HASH_SIDE, GRID, lo * GRID, hi * GRID)
+                       for lo, hi in _INTERVALS]).astype(np.float32)          # (n_intervals, K, GRID)
+_SIDE_MATS_STACKED = _SIDE_MATS.reshape(-1, GRID)                           # (n_intervals*K, GRID)
+_VIEW_ROWS = [_INTERVALS.index(v[1]) for v in _VIEWS if not v[3]]
+_VIEW_COLS = [_INTERVALS.index(v[2]) for v in _VIEWS if not v[3]]
+_VIEW_ORDER = [i for i, v in enumerate(_VIEWS) if not v[3]] + [i for i, v in enumerate(_VIEWS) if v[3]]
+# a mirror view is the sign-flipped hash of the unmirrored view with the same (symmetric) crop
+_MIRROR_OF = [next(k for k, w in enumerate(v for v in _VIEWS if not v[3]) if w[1:3] == v[1:3])
+              for v in _VIEWS if v[3]]
 
 
 def _grey_small(im: Image.Image, side: int = GRID) -> Image.Image:
@@ -114,15 +135,84 @@ def _grey_small(im: Image.Image, side: int = GRID) -> Image.Image:
     if mode not in ("RGB", "L", "F", "I") and not mode.startswith("I;16"):
         im = im.convert("RGB")
     f = im.convert("F") if im.mode != "F" else im
+    small = _reduced(f, side)
+    if min(f.size) >= GRID and content_box(np.asarray(small)) is not None:
+        # bars seen on the reduced grid: find their exact edges at full resolution (rare, so the
+        # cost is paid by padded images only), and reduce the picture inside them
+        box = content_box(np.asarray(f))
+        if box is not None:
+            small = _reduced(f.crop(box), side)
+    return small.resize((side, side), Image.BOX)
+
+
+def _reduced(f: Image.Image, side: int) -> Image.Image:
+    """`f` box-reduced by the largest integer factor that keeps it at least `side` px a side."""
     w, h = f.size
     k = min(w, h) // side
-    if k >= 2:
-        # Reduce a centred box whose sides are multiples of k: no partial boxes at one edge, so a
-        # mirrored or re-sized copy stays aligned with the original to a small fraction of a pixel.
-        bw, bh = w - w % k, h - h % k
-        x0, y0 = (w - bw) // 2, (h - bh) // 2
-        f = f.reduce(k, box=(x0, y0, x0 + bw, y0 + bh))
-    return f.resize((side, side), Image.BOX)
+    if k < 2:
+        return f
+    # Reduce a centred box whose sides are multiples of k: no partial boxes at one edge, so a
+    # mirrored or re-sized copy stays aligned with the original to a small fraction of a pixel.
+    bw, bh = w - w % k, h - h % k
+    x0, y0 = (w - bw) // 2, (h - bh) // 2
+    return f.reduce(k, box=(x0, y0, x0 + bw, y0 + bh))
+
+
+TRIM_TOLERANCE = 0.012   # a bar's lines vary by at most this fraction of the image's grey range
+TRIM_MIN = 0.02          # bars narrower than this fraction of the side are left alone
+JPEG_BLOCK = 8
+
+
+def content_box(a: np.ndarray, blend: int = 1) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) inside uniform bars (letterboxing, padding to a square) of a grey image,
+    or None when there are none.
+
+    A bar is a run of lines at an edge that are uniform and of one value; bars are trimmed only in
+    pairs, on opposite sides, of about equal width and the same value (a centred paste onto a
+    canvas), so that a smooth sky along one edge of a photo is never taken for padding. The line
+    where a bar meets the picture is a blend of both (box reduction, JPEG): `blend` lines go with
+    the bar, since a sliver of bar left in changes a thumbnail more than a lost line of picture.
+    """
+    hh, ww = a.shape
+    rows = (a.max(axis=1), a.min(axis=1), a.mean(axis=1))
+    cols = (a.max(axis=0), a.min(axis=0), a.mean(axis=0))
+    span = float(rows[0].max() - rows[1].min())
+    if span <= 0:
+        return None
+    tol = TRIM_TOLERANCE * span
+    x0, y0, x1, y1 = 0, 0, ww, hh
+    left, right = _bars(cols, tol), _bars(tuple(c[::-1] for c in cols), tol)
+    if _paired(left, right, ww, tol):
+        x0, x1 = left[0] + blend, ww - right[0] - blend
+    top, bottom = _bars(rows, tol), _bars(tuple(r[::-1] for r in rows), tol)
+    if _paired(top, bottom, hh, tol):
+        y0, y1 = top[0] + blend, hh - bottom[0] - blend
+    if (x0, y0, x1, y1) == (0, 0, ww, hh) or min(x1 - x0, y1 - y0) < 8:
+        return None
+    return x0, y0, x1, y1
+
+
+def _bars(lines: tuple[np.ndarray, np.ndarray, np.ndarray], tol: float) -> tuple[int, float]:
+    """(number of leading lines that are uniform and of the first line's value, that value), from
+    the lines' max, min and mean; at most half of the lines; 0 for fewer than TRIM_MIN of them."""
+    hi, lo, mean = (x[:len(x) // 2] for x in lines)
+    ok = ((hi - lo) <= tol) & (np.abs(mean - mean[0]) <= tol)
+    n = int(np.argmin(ok)) if not ok.all() else len(ok)
+    if n < max(1, TRIM_MIN * len(lines)):
+        return 0, float(mean[0])
+    # JPEG rings where a bar meets the picture (up to one 8x8 block): lines there are not uniform
+    # but still average to the bar's value
+    ring = slice(n, n + JPEG_BLOCK)
+    near = (np.abs(mean[ring] - mean[0]) <= 2 * tol) & ((hi[ring] - lo[ring]) <= 16 * tol)
+    n += int(np.argmin(near)) if not near.all() else len(near)
+    return n, float(mean[0])
+
+
+def _paired(a: tuple[int, float], b: tuple[int, float], n: int, tol: float) -> bool:
+    """Bars on opposite sides that look like a centred paste: both there, same value, about equal."""
+    (na, va), (nb, vb) = a, b
+    return (min(na, nb) > 0 and abs(va - vb) <= tol
+            and abs(na - nb) <= 0.1 * max(na, nb) + 2 and na + nb < 0.9 * n)
 
 
 def grey_grid(im: Image.Image, side: int = GRID) -> np.ndarray:
@@ -130,7 +220,6 @@ def grey_grid(im: Image.Image, side: int = GRID) -> np.ndarray:
     return np.asarray(_grey_small(im, side), dtype=np.float32)
 
 
-_VIEW_MATS_T = np.ascontiguousarray(_VIEW_MATS.transpose(0, 2, 1))   # (n_crops, GRID, K)
 _SEL_FLAT = _SEL_U * _K + _SEL_V
 
 
@@ -140,15 +229,18 @@ def hashes_from_grid(g: np.ndarray) -> np.ndarray:
     Bit i of a hash is set when the i-th selected low-frequency AC coefficient exceeds the median
     of the 64 (balanced bits, which keeps the multi-index search's buckets even).
     """
-    n_crops = len(CROPS)
-    p = (_VIEW_MATS_STACKED @ g).reshape(n_crops, _K, GRID)          # columns transformed
-    coef = (p @ _VIEW_MATS_T).reshape(n_crops, _K * _K)               # (n_crops, K*K)
-    sel = coef[:, _SEL_FLAT]                                          # (n_crops, 64)
-    allv = np.concatenate([sel, sel * _MIRROR_SIGN], axis=0)          # (N_VIEWS, 64)
+    n_int = len(_INTERVALS)
+    rows = (_SIDE_MATS_STACKED @ g).reshape(n_int, _K, GRID)            # rows transformed, per interval
+    plain = np.stack([rows[r] @ _SIDE_MATS[c].T for r, c in zip(_VIEW_ROWS, _VIEW_COLS)])
+    sel = plain.reshape(len(plain), _K * _K)[:, _SEL_FLAT]              # (n_plain, 64)
+    allv = np.concatenate([sel, sel[_MIRROR_OF] * _MIRROR_SIGN], axis=0)  # plain views, then mirrors
     srt = np.sort(allv, axis=1)
     med = (srt[:, 31:32] + srt[:, 32:33]) * 0.5
     packed = np.packbits(allv > med, axis=1, bitorder="little")
-    return np.ascontiguousarray(packed).view("<u8").reshape(N_VIEWS).astype(np.uint64)
+    out = np.ascontiguousarray(packed).view("<u8").reshape(N_VIEWS).astype(np.uint64)
+    result = np.empty(N_VIEWS, np.uint64)
+    result[_VIEW_ORDER] = out
+    return result
 
 
 def stretch_u8(a: np.ndarray) -> np.ndarray:

@@ -20,21 +20,21 @@ from .candidates import (CHUNK_BITS, GUARANTEED_RADIUS, HASH_NEIGHBOURS, N_CHUNK
                          near_candidates, view_distance)
 from .checks import (DRIFT_THRESHOLD, find_leakage, iter_find_leakage, iter_scan_leakage, scan_leakage,
                      stats_source_findings)
-from .confirmation import (ALIGN_CROPS, BRIGHTNESS_TOLERANCE, COLOUR_TOLERANCE, CONFIRM_BLOCK,
+from .confirmation import (ALIGN_CROPS, CONFIRM_BLOCK,
                            CONFIRM_CORR, CONFIRM_FINE, CONFIRM_NEIGHBOURS, CONFIRM_TEXTURE,
                            CONTRAST_TOLERANCE, MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE,
-                           TINY_CONFIRM_CORR, TINY_CONFIRM_FINE, TINY_LOOK_FLOOR, TINY_SIDE,
+                           TINY_CONFIRM_CORR, TINY_CONFIRM_FINE, TINY_LOOK_FLOOR, TINY_SIDE, WIDE_FLOOR,
                            PairScores, brightness_ratio, colour_difference, confirm_pairs,
                            contrast_ratio, row_scores)
 from .findings import KINDS, SEVERITIES, Finding, count_by_severity, pair_severity, sort_findings
 from .progress import LeakageProgress
 
 __all__ = [
-    "ALIGN_CROPS", "BRIGHTNESS_TOLERANCE", "CHUNK_BITS", "COLOUR_TOLERANCE", "CONFIRM_BLOCK",
+    "ALIGN_CROPS", "CHUNK_BITS", "CONFIRM_BLOCK",
     "CONFIRM_CORR", "CONFIRM_FINE", "CONFIRM_NEIGHBOURS", "CONFIRM_TEXTURE", "CONTRAST_TOLERANCE",
     "DRIFT_THRESHOLD", "GUARANTEED_RADIUS", "HASH_NEIGHBOURS", "KINDS", "MIRROR_CONFIRM_CORR",
     "MIRROR_CONFIRM_FINE", "N_CHUNKS", "NEAR_THRESHOLD", "SEVERITIES", "THUMB_SIZE",
-    "TINY_CONFIRM_CORR", "TINY_CONFIRM_FINE", "TINY_LOOK_FLOOR", "TINY_SIDE", "Finding",
+    "TINY_CONFIRM_CORR", "TINY_CONFIRM_FINE", "TINY_LOOK_FLOOR", "TINY_SIDE", "WIDE_FLOOR", "Finding",
     "LeakageProgress", "iter_find_leakage", "iter_scan_leakage", "PairScores", "brightness_ratio", "brute_force_pairs", "closest_either_side",
     "closest_per_query", "colour_difference", "confirm_pairs", "contrast_ratio",
     "count_by_severity", "find_leakage", "mih_join", "near_candidates", "pair_severity",

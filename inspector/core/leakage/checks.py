@@ -15,6 +15,7 @@ from ..memory import release_free_memory
 from ..table import ImageTable
 from .candidates import NEAR_THRESHOLD, Pairs, iter_near_candidates
 from .confirmation import Confirmed, iter_confirm_pairs
+from .differences import describe as describe_differences
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
 from .names import name_collisions
 from .progress import LeakageProgress, PhaseClock, Steps, drain
@@ -88,15 +89,16 @@ def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,
     for k in np.flatnonzero(ok):
         i, j, dist = int(a[k]), int(b[k]), float(d[k])
         kind = "mirror" if is_mirror[k] else "near"
+        off = bool(sc.off_centre[k]) if sc.off_centre is not None else False
+        diff = describe_differences(table, i, j, float(sc.crop_a[k]), float(sc.crop_b[k]), off)
         if kind == "mirror":
             head = f"Mirrored copy: {describe(table, j)} is a horizontally flipped copy of {describe(table, i)}"
         else:
             head = f"Near duplicate: {describe(table, j)} is a near copy of {describe(table, i)}"
-        crop = max(sc.crop_a[k], sc.crop_b[k])
-        crop_txt = f", about {crop:.1%} border cropped" if crop >= 0.01 else ""
-        msg = (f"{head} (perceptual-hash distance {int(dist)} of 64 bits, threshold {near_threshold}; "
-               f"thumbnail correlation {sc.corr[k]:.3f}, fine detail {sc.fine[k]:.2f}{crop_txt}).")
-        findings.append(pair_finding(table, kind, i, j, dist, msg))
+        how = f"; {', '.join(diff)}" if diff else ""
+        msg = (f"{head}{how} (perceptual-hash distance {int(dist)} of 64 bits, threshold {near_threshold}; "
+               f"thumbnail correlation {sc.corr[k]:.3f}, fine detail {sc.fine[k]:.2f}).")
+        findings.append(pair_finding(table, kind, i, j, dist, msg, differences=diff))
         lc = label_conflict(table, i, j, kind, dist)
         if lc is not None:
             findings.append(lc)

@@ -6,9 +6,10 @@ correlates almost perfectly after removing the mean (`CONFIRM_CORR`), and so doe
 (`CONFIRM_FINE`): what is left after removing a locally cubic fit and the row and column means, so
 that neither the smooth shading of look-alike skies nor the 8-bit banding of their gradients
 (stripes along a row or column) counts as shared detail. There must be some fine detail to compare
-(`CONFIRM_TEXTURE`), and the two images' contrast, brightness and colour cast (per-image std and
-mean from the table) must agree within `CONTRAST_TOLERANCE`, `BRIGHTNESS_TOLERANCE` and
-`COLOUR_TOLERANCE`: the thumbnails are contrast-stretched, so these come from the table.
+(`CONFIRM_TEXTURE`). The thumbnails are grey and contrast-stretched, so colour grading, greyscale,
+gamma and contrast changes do not stop a copy; only wildly different contrast (per-image std from
+the table, `CONTRAST_TOLERANCE`) is rejected before any thumbnail is compared. Pairs that come
+close at a centred alignment (`WIDE_FLOOR`) are tried at off-centre windows too (alignment.py).
 
 In crowds of look-alikes a cheap 16x16 comparison passes only each image's `CONFIRM_NEIGHBOURS`
 best-looking candidates (pairs across splits first) to the confirmation. Images under 64 px a side
@@ -23,7 +24,9 @@ import numpy as np
 
 from ..hashing import GRID, THUMB_SIZE
 from ..table import ImageTable
+from .alignment import wide_scores
 from .candidates import closest_either_side
+from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, unit as _unit
 from .progress import Steps, drain, scaled
 
 LOOK_SHARE = 0.15  # share of the confirmation's time spent in the cheap look-alike comparison
@@ -46,9 +49,21 @@ TINY_CONFIRM_FINE = 0.95
 MIRROR_CONFIRM_CORR = 0.985
 MIRROR_CONFIRM_FINE = 0.80
 CONFIRM_TEXTURE = 0.25       # least fine-detail std of the two thumbnails (stretched 0-255 units)
-CONTRAST_TOLERANCE = 0.30    # per-image std ratio up to 1.30 (a +10% brightness copy: 1.10)
-BRIGHTNESS_TOLERANCE = 0.30  # per-image mean ratio up to 1.30 (on mean + 0.02, 0-1 scale)
-COLOUR_TOLERANCE = 0.08      # per-channel colour cast (channel mean - grey) / (grey + 0.05), RGB only
+CONTRAST_TOLERANCE = 1.50    # per-image std ratio up to 2.5 (contrast x0.55-1.6 and gamma copies: <= 2.1)
+# Smooth pictures (gradients, skies) carry little more than a tone ramp, and a tone change of one
+# looks like another of the same ramp: their copies must also agree in tone as before (contrast,
+# brightness, colour cast from the table). "Smooth" is fine detail under DETAIL_LEVELS grey levels
+# (the fine-detail std of the stretched thumbnail brought back to the image's grey scale): 0-0.25
+# for linear gradients, 0.05-0.11 for look-alike skies, 0.1-0.2 for the smoothest 5% of real photos.
+DETAIL_LEVELS = 0.30
+SMOOTH_CONTRAST_TOLERANCE = 0.30    # per-image std ratio up to 1.30 (a +10% brightness copy: 1.10)
+SMOOTH_BRIGHTNESS_TOLERANCE = 0.30  # per-image mean ratio up to 1.30 (on mean + 0.02, 0-1 scale)
+SMOOTH_COLOUR_TOLERANCE = 0.08      # per-channel colour cast (channel mean - grey) / (grey + 0.05)
+TONE_FREE_CORR = 0.970              # a pair in different tones: these instead of CONFIRM_CORR / _FINE
+TONE_FREE_FINE = 0.60
+# Pairs whose best centred alignment correlates at least this much are also tried at off-centre
+# windows (alignment.py): crops and shifts up to ~15% of a side correlate 0.35-0.95 centred.
+WIDE_FLOOR = 0.30
 
 # Crowds of look-alikes (60,000 handwritten digits, product shots on white) put hundreds of images
 # within NEAR_THRESHOLD bits of each other. The work stays bounded: only the CONFIRM_NEIGHBOURS of
@@ -60,70 +75,10 @@ CONFIRM_BLOCK = 512          # candidate pairs confirmed at a time (bounds memor
 # (JPEG q60, brightness) correlate >= 0.998 there, 99.7% of look-alike digit pairs below 0.98.
 TINY_LOOK_FLOOR = 0.98
 
-
-
-_CMP = 24                                       # comparison side (area-resampled from THUMB_SIZE)
 ALIGN_CROPS = tuple(np.round(np.linspace(0.0, 0.06, 9), 4))  # border fraction removed, per side
-_SG5 = np.array([-3.0, 12.0, 17.0, 12.0, -3.0]) / 35.0      # Savitzky-Golay 5-point, cubic-exact
-
-
-def _area_matrix(n_out: int, n_in: int, lo: float, hi: float) -> np.ndarray:
-    """(n_out, n_in) box-filter resampling of the interval [lo, hi) (pixel units) onto n_out cells."""
-    edges = lo + np.arange(n_out + 1) * (hi - lo) / n_out
-    j = np.arange(n_in)
-    ov = np.minimum(edges[1:, None], j[None, :] + 1.0) - np.maximum(edges[:-1, None], j[None, :])
-    ov = np.clip(ov, 0.0, None)
-    return ov / ov.sum(axis=1, keepdims=True)
-
-
 _AREA = np.stack([_area_matrix(_CMP, THUMB_SIZE, c * THUMB_SIZE, (1 - c) * THUMB_SIZE)
                   for c in ALIGN_CROPS]).astype(np.float32)    # (n_align, CMP, T)
 _AREA_RIGHT = np.ascontiguousarray(_AREA.transpose(2, 0, 1).reshape(THUMB_SIZE, -1))  # (T, n_align*CMP)
-
-
-def _sandwich(m: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """m @ x @ m.T for every (n, n) image of x (..., n, n), as two large matrix products."""
-    lead = x.shape[:-2]
-    k = int(np.prod(lead)) if lead else 1
-    n, r = x.shape[-1], m.shape[0]
-    y = x.reshape(k * n, n) @ m.T                               # (k*n, r): columns
-    y = y.reshape(k, n, r).transpose(1, 0, 2).reshape(n, k * r)
-    z = (m @ y).reshape(r, k, r).transpose(1, 0, 2)             # (k, r, r): rows
-    return z.reshape(*lead, r, r)
-
-
-def _fine_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(C E, C S): E crops the valid (n-4) region, S is the 5-point Savitzky-Golay smoothing on
-    it, C removes the mean; fine(x) = CE x (CE).T - CS x (CS).T."""
-    sg = np.zeros((n - 4, n))
-    for r in range(n - 4):
-        sg[r, r:r + 5] = _SG5
-    eye = np.eye(n)[2:n - 2]
-    centre = np.eye(n - 4) - 1.0 / (n - 4)
-    return (centre @ eye).astype(np.float32), (centre @ sg).astype(np.float32)
-
-
-_FINE_E, _FINE_S = _fine_matrices(_CMP)
-
-
-def _fine(x: np.ndarray) -> np.ndarray:
-    """Fine detail of (..., CMP, CMP) images: x minus its separable 5-point Savitzky-Golay (cubic)
-    smoothing on the valid region, then double-centred (row and column means removed).
-
-    Smooth shading (gradients, vignetting, the soft curves of skies) up to cubic order cancels,
-    and so do stripes constant along a row or a column (the banding of 8-bit sky gradients, which
-    look-alike skies share), so what remains is texture and noise: copies share it, look-alikes
-    do not. Mirroring commutes with it (the filter is symmetric).
-    """
-    return _sandwich(_FINE_E, x) - _sandwich(_FINE_S, x)
-
-
-def _unit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x (..., h, w) with its mean removed and scaled to unit norm (shape kept), and its std."""
-    c = x - x.mean(axis=(-2, -1), keepdims=True)
-    norm = np.sqrt((c * c).sum(axis=(-2, -1), keepdims=True))
-    std = norm[..., 0, 0] / np.sqrt(x.shape[-2] * x.shape[-1])
-    return c / np.maximum(norm, 1e-9), std
 
 
 def _aligned(thumbs: np.ndarray) -> np.ndarray:
@@ -147,7 +102,8 @@ class PairScores:
     texture: np.ndarray    # least fine-detail std of the two thumbnails at that alignment
     mirrored: np.ndarray   # bool: the best alignment is mirrored
     crop_a: np.ndarray     # border fraction removed from a / from b at the best alignment
-    crop_b: np.ndarray
+    crop_b: np.ndarray     # (the largest side's, for an off-centre window)
+    off_centre: np.ndarray | None = None   # bool: the best alignment is an off-centre window
 
 
 def _features(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -255,13 +211,16 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     if len(a) == 0:
         z = np.zeros(0)
         return np.zeros(0, bool), np.zeros(0, bool), PairScores(z, z, z, np.zeros(0, bool), z, z)
-    # cheap table checks first: only pairs that pass them are compared on thumbnails
-    pre = ((contrast_ratio(table.std, a, b) <= 1.0 + CONTRAST_TOLERANCE)
-           & (brightness_ratio(table.mean, a, b) <= 1.0 + BRIGHTNESS_TOLERANCE)
-           & (colour_difference(table.mean, a, b) <= COLOUR_TOLERANCE))
+    # a cheap table check first: only pairs of comparable contrast are compared on thumbnails
+    # (brightness and colour are not compared: graded and greyscale copies differ there)
+    pre = contrast_ratio(table.std, a, b) <= 1.0 + CONTRAST_TOLERANCE
+    same_tone = ((contrast_ratio(table.std, a, b) <= 1.0 + SMOOTH_CONTRAST_TOLERANCE)
+                 & (brightness_ratio(table.mean, a, b) <= 1.0 + SMOOTH_BRIGHTNESS_TOLERANCE)
+                 & (colour_difference(table.mean, a, b) <= SMOOTH_COLOUR_TOLERANCE))
     n = len(a)
     corr, fine, tex = np.zeros(n), np.zeros(n), np.zeros(n)
     mir, ca, cb = np.zeros(n, bool), np.zeros(n), np.zeros(n)
+    wide = np.zeros(n, bool)
     ok = np.zeros(n, bool)
     k = np.flatnonzero(pre)
     look_mirrored = np.zeros(n, bool)
@@ -275,32 +234,70 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
         k = k[keep]
     yield LOOK_SHARE
     k = k[np.lexsort((b[k], a[k]))]  # pairs of one image together: its features are reused
-    # unmirrored alignments first; a mirror only when no unmirrored alignment confirms the pair
-    # (so a near copy of a left-right symmetric image stays "near")
-    for mirrored in ((False, True) if mirrors else (False,)):
+    # Centred alignments first, unmirrored then mirrored (a mirror only when no unmirrored
+    # alignment confirms the pair, so a near copy of a left-right symmetric image stays "near");
+    # then off-centre windows for the photo pairs that came close.
+    passes = [(False, False), (False, True), (True, False), (True, True)]
+    for n_pass, (off_centre, mirrored) in enumerate(passes):
+        if mirrored and not mirrors:
+            continue
+        todo = k[~ok[k]]
         if mirrored:  # only pairs that look more alike mirrored than not can be mirrored copies
-            k = k[look_mirrored[k]]
-        if len(k) == 0:
-            break
+            todo = todo[look_mirrored[todo]]
+        if off_centre:
+            todo = todo[~tiny[todo] & (corr[todo] >= WIDE_FLOOR)]
         base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
                                 else (CONFIRM_CORR, CONFIRM_FINE))
-        confirmed = []
-        for lo in range(0, len(k), CONFIRM_BLOCK):
-            kk = k[lo:lo + CONFIRM_BLOCK]
-            sc = row_scores(table.thumb, a[kk], b[kk], mirrors=False, mirrored_only=mirrored)
+        for lo in range(0, len(todo), CONFIRM_BLOCK):
+            kk = todo[lo:lo + CONFIRM_BLOCK]
+            if off_centre:
+                sc = wide_scores(table.thumb, a[kk], b[kk], mirrored=mirrored)
+                crop_of_a = np.where(sc.a_cut, sc.cut.max(axis=1), 0.0)
+                crop_of_b = np.where(sc.a_cut, 0.0, sc.cut.max(axis=1))
+            else:
+                sc = row_scores(table.thumb, a[kk], b[kk], mirrors=False, mirrored_only=mirrored)
+                crop_of_a, crop_of_b = sc.crop_a, sc.crop_b
             min_corr = np.where(tiny[kk], max(base_corr, TINY_CONFIRM_CORR), base_corr)
             min_fine = np.where(tiny[kk], max(base_fine, TINY_CONFIRM_FINE), base_fine)
             good = (sc.corr >= min_corr) & (sc.fine >= min_fine) & (sc.texture >= CONFIRM_TEXTURE)
+            # a copy in another tone must match better than one in the same tone, and have detail
+            tone_free = ((sc.corr >= TONE_FREE_CORR) & (sc.fine >= TONE_FREE_FINE)
+                         & (_detail_levels(table, a[kk], b[kk], sc.texture) >= DETAIL_LEVELS))
+            good &= same_tone[kk] | tone_free
+            if off_centre:
+                good &= _crop_fits(table, a[kk], b[kk], sc)
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
             upd = kk[better]
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
-            ca[upd], cb[upd], mir[upd] = sc.crop_a[better], sc.crop_b[better], mirrored
+            ca[upd], cb[upd], mir[upd], wide[upd] = crop_of_a[better], crop_of_b[better], mirrored, off_centre
             ok[kk[good]] = True
-            confirmed.append(good)
-            done = (lo + len(kk)) / len(k)
-            yield (LOOK_SHARE + (1 - LOOK_SHARE) * (0.8 * done if not mirrored else 0.8 + 0.2 * done))
-        k = k[~np.concatenate(confirmed)]
-    return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb)
+            done = (n_pass + (lo + len(kk)) / len(todo)) / len(passes)
+            yield LOOK_SHARE + (1 - LOOK_SHARE) * done
+    yield 1.0
+    return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb, wide)
+
+
+def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarray:
+    """An off-centre window is a crop only if the cropped image is no larger than the window of the
+    other (6% slack and 2 px): a crop has fewer pixels. Look-alikes of one size (two sunsets with
+    the sun in about the same place) align at some window too, but neither is a crop of the other."""
+    w, h = table.width.astype(np.float64), table.height.astype(np.float64)
+    x = np.where(sc.a_cut, a, b)          # the windowed image (the larger picture)
+    y = np.where(sc.a_cut, b, a)          # the crop of it
+    keep_w = 1.0 - sc.cut[:, 0] - sc.cut[:, 1]
+    keep_h = 1.0 - sc.cut[:, 2] - sc.cut[:, 3]
+    return (w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
+
+
+def _detail_levels(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """Fine-detail std of a pair (stretched thumbnail units) on the grey-level scale of the image
+    that has less of it: the stretch factor is estimated as the image's grey std (0-255) over its
+    thumbnail's std."""
+    grey_std = _grey(table.std) * 255.0
+    thumb_std = table.thumb.reshape(len(table.thumb), -1)
+    sa = grey_std[a] / np.maximum(thumb_std[a].std(axis=1), 1e-6)
+    sb = grey_std[b] / np.maximum(thumb_std[b].std(axis=1), 1e-6)
+    return texture * np.minimum(sa, sb)
 
 
 _LOOK = 16  # side of the cheap look-alike comparison

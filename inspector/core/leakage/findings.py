@@ -23,6 +23,8 @@ class Finding:
     distance: float | None
     message: str
     rows: tuple[int, ...]
+    # how the second file differs from the first ("greyscale", "cropped 8%"), for copies
+    differences: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         """The export's view of a finding."""
@@ -64,10 +66,10 @@ def describe(table: ImageTable, i: int) -> str:
 
 
 def pair_finding(table: ImageTable, kind: str, i: int, j: int, distance: float | None,
-                  message: str, severity: str | None = None) -> Finding:
+                 message: str, severity: str | None = None, differences: tuple[str, ...] = ()) -> Finding:
     si, sj = table.split_names[int(table.split[i])], table.split_names[int(table.split[j])]
     return Finding(kind, severity or pair_severity(si, sj), (si, sj), (table.paths[i], table.paths[j]),
-                   distance, message, (int(i), int(j)))
+                   distance, message, (int(i), int(j)), differences)
 
 
 def label_conflict(table: ImageTable, i: int, j: int, dup_kind: str, distance: float | None) -> Finding | None:

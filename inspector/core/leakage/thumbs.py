@@ -1,0 +1,64 @@
+"""Comparing thumbnails: area resampling of crops, the fine detail that copies share and
+look-alikes do not, and unit vectors for correlations."""
+from __future__ import annotations
+
+import numpy as np
+
+CMP = 24                                       # comparison side (area-resampled from THUMB_SIZE)
+SG5 = np.array([-3.0, 12.0, 17.0, 12.0, -3.0]) / 35.0      # Savitzky-Golay 5-point, cubic-exact
+
+
+def area_matrix(n_out: int, n_in: int, lo: float, hi: float) -> np.ndarray:
+    """(n_out, n_in) box-filter resampling of the interval [lo, hi) (pixel units) onto n_out cells."""
+    edges = lo + np.arange(n_out + 1) * (hi - lo) / n_out
+    j = np.arange(n_in)
+    ov = np.minimum(edges[1:, None], j[None, :] + 1.0) - np.maximum(edges[:-1, None], j[None, :])
+    ov = np.clip(ov, 0.0, None)
+    return ov / ov.sum(axis=1, keepdims=True)
+
+
+def sandwich(m: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """m @ x @ m.T for every (n, n) image of x (..., n, n), as two large matrix products."""
+    lead = x.shape[:-2]
+    k = int(np.prod(lead)) if lead else 1
+    n, r = x.shape[-1], m.shape[0]
+    y = x.reshape(k * n, n) @ m.T                               # (k*n, r): columns
+    y = y.reshape(k, n, r).transpose(1, 0, 2).reshape(n, k * r)
+    z = (m @ y).reshape(r, k, r).transpose(1, 0, 2)             # (k, r, r): rows
+    return z.reshape(*lead, r, r)
+
+
+def fine_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(C E, C S): E crops the valid (n-4) region, S is the 5-point Savitzky-Golay smoothing on
+    it, C removes the mean; fine(x) = CE x (CE).T - CS x (CS).T."""
+    sg = np.zeros((n - 4, n))
+    for r in range(n - 4):
+        sg[r, r:r + 5] = SG5
+    eye = np.eye(n)[2:n - 2]
+    centre = np.eye(n - 4) - 1.0 / (n - 4)
+    return (centre @ eye).astype(np.float32), (centre @ sg).astype(np.float32)
+
+
+FINE_E, FINE_S = fine_matrices(CMP)
+
+
+def fine(x: np.ndarray) -> np.ndarray:
+    """Fine detail of (..., CMP, CMP) images: x minus its separable 5-point Savitzky-Golay (cubic)
+    smoothing on the valid region, then double-centred (row and column means removed).
+
+    Smooth shading (gradients, vignetting, the soft curves of skies) up to cubic order cancels,
+    and so do stripes constant along a row or a column (the banding of 8-bit sky gradients, which
+    look-alike skies share), so what remains is texture and noise: copies share it, look-alikes
+    do not. Mirroring commutes with it (the filter is symmetric).
+    """
+    return sandwich(FINE_E, x) - sandwich(FINE_S, x)
+
+
+def unit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x (..., h, w) with its mean removed and scaled to unit norm (shape kept), and its std."""
+    c = x - x.mean(axis=(-2, -1), keepdims=True)
+    norm = np.sqrt((c * c).sum(axis=(-2, -1), keepdims=True))
+    std = norm[..., 0, 0] / np.sqrt(x.shape[-2] * x.shape[-1])
+    return c / np.maximum(norm, 1e-9), std
+
+

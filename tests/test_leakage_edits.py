@@ -1,0 +1,124 @@
+"""Copies made by the edits datasets pick up (colour grading, greyscale, padding, off-centre crops,
+re-encoded mirrors) are found and described; look-alikes of one size and other shots are not."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageOps
+
+from inspector.core import hashing
+from inspector.core.leakage import find_leakage
+from inspector.core.table_from_images import table_from_images
+from test_leakage import means_of, texture
+
+
+def reload(im: Image.Image, fmt: str, **kw) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    buf.seek(0)
+    out = Image.open(buf)
+    out.load()
+    return out
+
+
+def pad_square(im: Image.Image, colour) -> Image.Image:
+    side = max(im.size)
+    canvas = Image.new("RGB", (side, side), colour)
+    canvas.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
+    return canvas
+
+
+def gamma(im: Image.Image, g: float) -> Image.Image:
+    return im.point([min(255, round(255 * (v / 255) ** g)) for v in range(256)] * 3)
+
+
+def crop(im: Image.Image, l: float, t: float, r: float, b: float) -> Image.Image:
+    w, h = im.size
+    return im.crop((round(w * l), round(h * t), w - round(w * r), h - round(h * b)))
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (37, 140, 201)])
+def test_padding_to_a_square_is_trimmed_before_hashing(colour):
+    im = texture(7, (240, 150))
+    padded = reload(pad_square(im, colour), "JPEG", quality=88)
+    h1, t1 = hashing.perceptual_signature(im)
+    h2, t2 = hashing.perceptual_signature(padded)
+    assert int(np.bitwise_count(h1[0] ^ h2).min()) <= 2
+    assert np.corrcoef(t1.ravel().astype(float), t2.ravel().astype(float))[0, 1] > 0.99
+
+
+def test_a_uniform_band_along_one_edge_is_not_padding():
+    a = np.asarray(texture(8, (200, 160))).copy()
+    a[:40] = (90, 140, 220)                   # a flat sky along the top only
+    grid = np.asarray(Image.fromarray(a).convert("F"), dtype=np.float32)
+    assert hashing.content_box(grid) is None
+    a[-40:] = (90, 140, 220)                  # the same band at the bottom: a letterbox
+    grid = np.asarray(Image.fromarray(a).convert("F"), dtype=np.float32)
+    x0, y0, x1, y1 = hashing.content_box(grid)
+    assert (x0, x1) == (0, 200) and 40 <= y0 <= 42 and 118 <= y1 <= 120
+
+
+EDITS = {
+    # (edit, kind, words describing it, as seen from either file of the pair)
+    "greyscale": (lambda im: im.convert("L").convert("RGB"), "near", ("greyscale",)),
+    "gamma": (lambda im: reload(gamma(im, 0.6), "JPEG", quality=85), "near", ("brighter", "darker")),
+    "saturation": (lambda im: ImageEnhance.Color(im).enhance(0.3), "near", ("colours changed",)),
+    "contrast": (lambda im: ImageEnhance.Contrast(im).enhance(1.5), "near", ("more contrast", "less contrast")),
+    "padded": (lambda im: pad_square(im, (255, 255, 255)), "near", ("resized to",)),
+    "off_centre": (lambda im: reload(crop(im, 0.10, 0.08, 0.0, 0.02), "JPEG", quality=90), "near",
+                   ("cropped off-centre", "more at the borders (off-centre)")),
+    "mirror_jpeg": (lambda im: reload(ImageOps.mirror(im), "JPEG", quality=70), "mirror", ("JPEG",)),
+}
+
+
+@pytest.fixture(scope="module")
+def edited():
+    items, sources = [], {}
+    for k, name in enumerate(EDITS):
+        split = ("val", "test")[k % 2]
+        im = texture(200 + k)
+        path = f"{split}/c/orig_{name}.png"
+        items.append((path, split, "c", reload(im, "PNG")))
+        sources[name] = path
+        items.append((f"train/c/{name}.png", "train", "c", EDITS[name][0](im)))
+    # negatives: another shot of one scene (shifted by 40%), and its neighbouring crop
+    big = texture(300, (480, 240))
+    items.append(("val/n/shot_a.png", "val", "n", big.crop((0, 0, 240, 180))))
+    items.append(("train/n/shot_b.png", "train", "n", big.crop((96, 20, 336, 200))))
+    items.append(("test/n/neighbour.png", "test", "n", big.crop((240, 0, 480, 180))))
+    order = {"train": 0, "val": 1, "test": 2}
+    items.sort(key=lambda t: (order[t[1]], t[0]))
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    return find_leakage(table, means_of(table)), sources
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_edited_copy_found_with_its_kind_and_description(edited, name):
+    findings, sources = edited
+    _, kind, words = EDITS[name]
+    pair = {sources[name], f"train/c/{name}.png"}
+    found = [f for f in findings if set(f.paths) == pair and f.kind in ("near", "mirror", "exact")]
+    assert [f.kind for f in found] == [kind], [f.message for f in findings if set(f.paths) & pair]
+    assert any(w in d for w in words for d in found[0].differences), found[0].differences
+    assert "; " + ", ".join(found[0].differences) + " (" in found[0].message
+
+
+def test_other_shots_and_neighbouring_crops_are_not_copies(edited):
+    findings, _ = edited
+    assert not [f.message for f in findings if f.kind in ("near", "mirror")
+                and any("/n/" in p for p in f.paths)]
+
+
+def test_same_size_look_alikes_do_not_align_as_crops():
+    """A window of one picture upscaled to the other's size is not taken for a crop of it: the
+    size rule, not the thumbnails, tells them apart."""
+    im = texture(400, (240, 180))
+    zoomed = crop(im, 0.06, 0.06, 0.06, 0.06).resize(im.size, Image.LANCZOS)
+    small = crop(im, 0.06, 0.06, 0.06, 0.06)
+    items = [("val/a/x.png", "val", "a", im), ("train/a/zoomed.png", "train", "a", zoomed),
+             ("test/a/small.png", "test", "a", small)]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    found = {frozenset(f.paths): f for f in find_leakage(table, means_of(table)) if f.kind == "near"}
+    assert frozenset(("val/a/x.png", "test/a/small.png")) in found
