@@ -111,3 +111,23 @@ def test_cli_prints_a_progress_line_for_the_leakage_check():
     lines = log.getvalue().splitlines()
     assert lines[0].startswith("leakage check: exact duplicates (0%)") and "(100%)" in lines[-1]
     assert cli._check_leakage(_Result(table), ["train"], None) == findings
+
+
+def test_window_job_reports_leakage_progress_as_text_and_stops_on_cancel(monkeypatch):
+    """The window's scan job (Qt-free): the phase text carries the stage and percentage, and a
+    cancel request stops the search at its next block, with no findings."""
+    from inspector.app import scan_job
+
+    monkeypatch.setattr(scan_job, "LEAKAGE_PROGRESS_INTERVAL", 0.0)
+    monkeypatch.setattr(confirmation, "CONFIRM_BLOCK", 4)
+    table = table_from_images(_crowd())
+    result = _Result(table)
+    result.splits = table.split_names
+    texts = []
+    findings = scan_job.run_leakage(result, ["train"], lambda: False, texts.append)
+    assert findings == leakage.scan_leakage(result, ["train"])
+    assert texts[0].startswith(scan_job.LEAKAGE_PHASE) and "exact duplicates, 0%" in texts[0]
+    assert any("confirmation" in t for t in texts) and "100%" in texts[-1]
+    asked = []
+    stopped = scan_job.run_leakage(result, ["train"], lambda: asked.append(1) or len(asked) > 6, texts.append)
+    assert stopped is None and len(asked) == 7

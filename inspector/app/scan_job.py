@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..core.export import default_source
+from ..core.formatting import clock
 from ..core.layout import DatasetLayout, LayoutError
-from ..core.leakage import Finding, scan_leakage, sort_findings, stats_source_findings
+from ..core.leakage import Finding, LeakageProgress, iter_scan_leakage, sort_findings, stats_source_findings
 from ..core.scan import ScanProgress, ScanResult, scan
 from ..core.sources import open_source, prefetch
 from .cluster_link import ClusterError, ClusterLink
@@ -23,6 +24,7 @@ from .cluster_link import ClusterError, ClusterLink
 MIN_PROGRESS_INTERVAL = 0.08  # seconds between forwarded progress records without live statistics
 BACKGROUND_NICE = 10
 LEAKAGE_PHASE = "Checking for duplicates and leakage between splits…"
+LEAKAGE_PROGRESS_INTERVAL = 0.25  # seconds between status updates during the leakage search
 
 
 class UserFacingError(Exception):
@@ -71,7 +73,9 @@ def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str]
     report.phase(LEAKAGE_PHASE)
     findings: list | None
     try:
-        findings = run_leakage(result, source_splits)
+        findings = run_leakage(result, source_splits, should_cancel, report.phase)
+        if findings is None:      # cancelled during the leakage search
+            return
     except Exception as exc:  # keep the statistics: a failed leakage search must not lose the scan
         traceback.print_exc(file=sys.stderr)
         report.leakage_failed(f"{type(exc).__name__}: {exc}")
@@ -130,15 +134,29 @@ def no_images_message(layout: DatasetLayout) -> str:
             ".tif .webp files in train/, val/ and test/ folders.")
 
 
-def run_leakage(result: ScanResult, source_splits: Sequence[str] | None) -> list[Finding]:
-    """scan_leakage with the chosen source splits (the default source when none applies)."""
+def run_leakage(result: ScanResult, source_splits: Sequence[str] | None,
+                should_cancel: Callable[[], bool] = lambda: False,
+                phase: Callable[[str], None] | None = None) -> list[Finding] | None:
+    """scan_leakage with the chosen source splits (the default source when none applies); its
+    progress goes to ``phase`` as text, and ``should_cancel`` stops it between two blocks of work
+    (None is returned then)."""
     source = [s for s in (source_splits or []) if s in result.splits] or default_source(result)
-    return scan_leakage(result, source)
+    steps = iter_scan_leakage(result, source)
+    last = 0.0
+    while True:
+        if should_cancel():
+            steps.close()
+            return None
+        try:
+            p = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        now = time.perf_counter()
+        if phase is not None and now - last >= LEAKAGE_PROGRESS_INTERVAL:
+            last = now
+            phase(leakage_phase_text(p))
 
 
-def with_stats_source(findings: Sequence[Finding], source_splits: Sequence[str]) -> list[Finding]:
-    """The findings ``find_leakage(..., source_splits=source_splits)`` returns, derived from the
-    findings of another source choice: only the stats_source finding depends on the source, so a
-    change of source is instant instead of a new duplicate search (tens of seconds on 20k images)."""
-    kept = [f for f in findings if f.kind != "stats_source"]
-    return list(sort_findings(kept + stats_source_findings(list(source_splits))))
+def leakage_phase_text(p: LeakageProgress) -> str:
+    """The status line during the leakage search: stage, percentage and time left."""
+    return f"{LEAKAGE_PHASE} {p.stage}, {100 * p.fraction:.0f}% (ETA {clock(p.eta)})"
