@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_families  # noqa: E402
+import leakage_families  # noqa: E402
 
 from inspector.core import leakage  # noqa: E402
 from inspector.core.hashing import N_VIEWS, perceptual_signature  # noqa: E402
@@ -217,7 +218,7 @@ def evaluate(table, findings, truth, manifest: dict | None, label: str) -> dict:
         if family(a) == family(b):
             continue
         ba, bb = boxes.get(a), boxes.get(b)
-        if ba and bb and ba[0] == bb[0] and _iou(ba[1], bb[1]) > 0:
+        if ba and bb and ba[0] == bb[0] and leakage_families.iou(ba[1], bb[1]) > 0:
             overlap_pairs.append(f)
         else:
             false_pairs.append(f)
@@ -242,14 +243,6 @@ def evaluate(table, findings, truth, manifest: dict | None, label: str) -> dict:
     for c in missed[:40]:
         print(f"    missed {c['kind']}: {c['copy']} <- {c['source']}")
     return {"recall": n_found / max(total, 1), "false": len(false_pairs), "cross_false": len(cross_false)}
-
-
-def _iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / ua if ua else 0.0
 
 
 def signature_cost(root: Path, n: int = 400) -> None:

@@ -15,12 +15,10 @@ from test_leakage import means_of, texture
 
 
 def reload(im: Image.Image, fmt: str, **kw) -> Image.Image:
+    """The image as a loader reads it after saving as `fmt`, file format kept (the table shows it)."""
     buf = io.BytesIO()
     im.save(buf, fmt, **kw)
-    buf.seek(0)
-    out = Image.open(buf)
-    out.load()
-    return out
+    return Image.open(io.BytesIO(buf.getvalue()))
 
 
 def pad_square(im: Image.Image, colour) -> Image.Image:
