@@ -59,7 +59,12 @@ DETAIL_LEVELS = 0.30
 SMOOTH_CONTRAST_TOLERANCE = 0.30    # per-image std ratio up to 1.30 (a +10% brightness copy: 1.10)
 SMOOTH_BRIGHTNESS_TOLERANCE = 0.30  # per-image mean ratio up to 1.30 (on mean + 0.02, 0-1 scale)
 SMOOTH_COLOUR_TOLERANCE = 0.08      # per-channel colour cast (channel mean - grey) / (grey + 0.05)
-TONE_FREE_CORR = 0.970              # a pair in different tones: these instead of CONFIRM_CORR / _FINE
+# Fine detail concentrated in a few places (participation ratio under SPREAD_MIN: 0.006-0.07 for
+# look-alike sunsets, 0.09-0.33 for skies and walls, 0.07 or more for 90% of photos) must be
+# strong (STRONG_LEVELS grey levels) to count.
+SPREAD_MIN = 0.07
+STRONG_LEVELS = 1.5
+TONE_FREE_CORR = 0.980              # a pair in different tones: these instead of CONFIRM_CORR / _FINE
 TONE_FREE_FINE = 0.60
 # Pairs whose best centred alignment correlates at least this much are also tried at off-centre
 # windows (alignment.py): crops and shifts up to ~15% of a side correlate 0.35-0.95 centred.
@@ -264,6 +269,9 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             tone_free = ((sc.corr >= TONE_FREE_CORR) & (sc.fine >= TONE_FREE_FINE)
                          & (_detail_levels(table, a[kk], b[kk], sc.texture) >= DETAIL_LEVELS))
             good &= same_tone[kk] | tone_free
+            # shared detail must be spread over the picture or strong (look-alike sunsets share a
+            # sun disc and a horizon, and little else); tiny images have their own, stricter bars
+            good &= tiny[kk] | spread_or_strong(table, a[kk], b[kk], sc.texture)
             if off_centre:
                 good &= _crop_fits(table, a[kk], b[kk], sc)
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
@@ -287,6 +295,22 @@ def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarra
     keep_w = 1.0 - sc.cut[:, 0] - sc.cut[:, 1]
     keep_h = 1.0 - sc.cut[:, 2] - sc.cut[:, 3]
     return (w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
+
+
+def spread(thumbs: np.ndarray) -> np.ndarray:
+    """How evenly the fine detail of each thumbnail is spread over it: the participation ratio of
+    its energy, (sum e)^2 / (n sum e^2), 1 when every cell has the same energy, 1/n for one cell."""
+    t = thumbs.astype(np.float32)
+    x = np.matmul(np.matmul(_AREA[0], t), _AREA[0].T)
+    e = _fine(x).reshape(len(t), -1) ** 2
+    return e.sum(axis=1) ** 2 / (e.shape[1] * (e * e).sum(axis=1) + 1e-12)
+
+
+def spread_or_strong(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """Pairs whose fine detail is spread (SPREAD_MIN) in both images, or strong (STRONG_LEVELS)."""
+    sa, sb = spread(table.thumb[a]), spread(table.thumb[b])
+    return ((np.minimum(sa, sb) >= SPREAD_MIN)
+            | (_detail_levels(table, a, b, texture) >= STRONG_LEVELS))
 
 
 def _detail_levels(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.ndarray) -> np.ndarray:
