@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from ..core.export import default_source
 from ..core.formatting import clock
 from ..core.layout import DatasetLayout, LayoutError
-from ..core.leakage import Finding, LeakageProgress, iter_scan_leakage, sort_findings, stats_source_findings
+from ..core.leakage import (Finding, LeakageProgress, iter_scan_leakage, sort_findings,
+                            stats_source_findings)
 from ..core.scan import ScanProgress, ScanResult, scan
 from ..core.sources import open_source, prefetch
 from .cluster_link import ClusterError, ClusterLink
