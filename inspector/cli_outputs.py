@@ -57,10 +57,9 @@ def _write_html(path: str, result: Any, layout: Any, doc: dict, source: Sequence
 
 
 def _write_drop_list(path: str, result: Any, findings: Sequence[Any], side: str) -> None:
-    from .core.atomic import write_text_atomic
-    from .core.droplist import drop_list, drop_list_csv
+    from .core.droplist import save_drop_list
 
-    write_text_atomic(drop_list_csv(drop_list(result.images, findings, side=side)), path, ".csv")
+    save_drop_list(result.images, findings, path, side=side)
 
 
 def gate_status(args: argparse.Namespace, doc: dict) -> int:

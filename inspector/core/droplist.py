@@ -274,3 +274,12 @@ def drop_list_csv(rows: Sequence[DropRow]) -> str:
     for r in rows:
         w.writerow([r.path, r.split, r.kind, r.partner, r.reason])
     return out.getvalue()
+
+
+def save_drop_list(table: ImageTable, findings: Iterable[Any], path: str, side: str = "train") -> int:
+    """Write the drop list CSV atomically; returns the number of files listed."""
+    from .atomic import write_text_atomic
+
+    rows = drop_list(table, findings, side=side)
+    write_text_atomic(drop_list_csv(rows), path, ".csv")
+    return len(rows)

@@ -20,6 +20,7 @@ from ..core.leakage import SEVERITIES, count_by_severity
 from .leakage_model import (COL_CLASSES, COL_DISTANCE, COL_FILES, COL_KIND, COL_MESSAGE, COL_SEVERITY,
                             COL_SPLITS, FindingsModel, FindingsProxy, severity_icon)
 from .theme import SEVERITY_COLORS
+from .leakage_actions import FindingActions
 from .leakage_pair import PairView
 
 GENERAL_HELP = ("Severity: train ↔ test error · train ↔ val, val ↔ test warning · within a split info. "
@@ -112,7 +113,6 @@ class LeakagePanel(QWidget):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -133,6 +133,7 @@ class LeakagePanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.entered.connect(self._hovered)
+        self.finding_actions = FindingActions(self)    # multi-select, Copy Paths, context menu
 
         # --- pair view
         self.pair = PairView()
@@ -259,8 +260,19 @@ class LeakagePanel(QWidget):
         return [self.proxy.finding(r) for r in range(self.proxy.rowCount())]
 
     def selected_finding(self):
+        """The finding the pair view shows: the current one among the selected, else the first."""
         rows = self.table.selectionModel().selectedRows()
-        return self.proxy.finding(rows[0].row()) if rows else None
+        if not rows:
+            return None
+        current = self.table.currentIndex()
+        if current.isValid() and any(r.row() == current.row() for r in rows):
+            return self.proxy.finding(current.row())
+        return self.proxy.finding(min(r.row() for r in rows))
+
+    def selected_findings(self) -> list:
+        """Every selected finding, in display order."""
+        rows = sorted(r.row() for r in self.table.selectionModel().selectedRows())
+        return [self.proxy.finding(r) for r in rows]
 
     # ------------------------------------------------------------------ internals
 

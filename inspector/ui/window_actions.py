@@ -69,6 +69,14 @@ def _build_actions(w: MainWindow) -> None:
                                      "Write the statistics, normalization and leakage findings as JSON "
                                      "(the same schema-1 document as the command line)")
     w.export_action.setIcon(style.standardIcon(sp.SP_DialogSaveButton))
+    from .report_controller import ReportController
+    w.reports = ReportController(w)
+    w.report_action = make_action(w, "Save &Report…", lambda: w.reports.save_report(), "Ctrl+Shift+S",
+                                  "Write one self-contained HTML file: statistics, plots, normalization, "
+                                  "class balance and every finding with its thumbnails")
+    w.drop_list_action = make_action(w, "Export Files to &Drop…", lambda: w.reports.export_drop_list(), None,
+                                     "Write a CSV of the fewest files to remove (the training copies) so "
+                                     "no exact, near or mirrored copy is shared between splits")
     w.per_image_action = make_action(w, "Include Per-Image Records in Export", w._on_per_image, None,
                                         "Add one record per image (path, size, mean, std, amplification)",
                                         checkable=True)
@@ -119,6 +127,8 @@ def _build_menus(w: MainWindow) -> None:
     file_menu.addSeparator()
     file_menu.addAction(w.export_action)
     file_menu.addAction(w.per_image_action)
+    file_menu.addAction(w.report_action)
+    file_menu.addAction(w.drop_list_action)
     w.snippet_menu = file_menu.addMenu("Copy &Snippet")
     w.snippet_menu.setToolTipsVisible(True)
     for act in w.snippet_actions.values():

@@ -25,7 +25,7 @@ from .sections import (balance_section, findings_section, normalization_section,
                        quality_section, splits_section, summary_section)
 from .thumbs import Thumbnails
 
-__all__ = ["Thumbnails", "build_report", "layout_loader", "recommendation_for", "write_report"]
+__all__ = ["Thumbnails", "build_report", "layout_loader", "recommendation_for", "save_report", "write_report"]
 
 
 def recommendation_for(result: Any, source_splits: Sequence[str]) -> nz.Recommendation | None:
@@ -86,3 +86,16 @@ def build_report(doc: dict, *, recommendation: nz.Recommendation | None = None,
 def write_report(html: str, path: str) -> None:
     """Write the page atomically (temporary file + rename)."""
     write_text_atomic(html, path, ".html")
+
+
+def save_report(result: Any, layout: Any, findings: Sequence[Any], source_splits: Sequence[str], path: str,
+                *, storage_options: dict | None = None, fail_on: str | None = None) -> str:
+    """Build the export document and write its report to `path` (the command line's and the
+    window's one way to make a report); returns the path."""
+    from ..export import build_document
+
+    doc = build_document(result, findings, source_splits=list(source_splits))
+    html = build_report(doc, recommendation=recommendation_for(result, source_splits),
+                        thumbnails=Thumbnails(layout_loader(layout, storage_options)), fail_on=fail_on)
+    write_report(html, path)
+    return path
