@@ -165,3 +165,19 @@ def test_tiny_images_are_not_enlarged(tmp_path):
     write_image(tmp_path / "d.png", "L", size=(28, 28))
     uri = make_thumbnail(str(tmp_path / "d.png"))
     assert Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).size == (28, 28)
+
+
+def test_thumbnails_made_on_threads_give_the_same_page(demo_report):
+    """The threaded prefetch numbers pictures in item order: the page equals a one-by-one build."""
+    _, layout, doc, _ = demo_report
+
+    class OneByOne(Thumbnails):
+        def prefetch(self, items, threads=None):
+            pass
+
+    named = {p for f in doc["leakage"] for p in f["paths"]}
+    assert len(named) >= 8                       # enough for the prefetch to run on threads
+    when = __import__("datetime").datetime(2026, 1, 1)
+    threaded = build_report(doc, thumbnails=Thumbnails(layout_loader(layout)), generated=when)
+    serial = build_report(doc, thumbnails=OneByOne(layout_loader(layout)), generated=when)
+    assert threaded == serial

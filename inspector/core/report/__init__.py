@@ -21,7 +21,7 @@ from .. import normalize as nz
 from ..atomic import write_text_atomic
 from ..export import StatsSourceError, normalization_stats, source_histogram
 from .page import document
-from .sections import (balance_section, findings_section, normalization_section, problems_section,
+from .sections import (MAX_ISSUE_ITEMS, balance_section, findings_section, normalization_section, problems_section,
                        quality_section, splits_section, summary_section)
 from .thumbs import Thumbnails
 
@@ -62,6 +62,8 @@ def build_report(doc: dict, *, recommendation: nz.Recommendation | None = None,
                  generated: _dt.datetime | None = None) -> str:
     """The whole HTML page for an export document."""
     thumbs = thumbnails or Thumbnails(None)
+    thumbs.prefetch([p for f in doc["leakage"] for p in f.get("paths") or []]
+                    + [it["path"] for it in (doc.get("quality_issues") or [])[:MAX_ISSUE_ITEMS]])
     when = (generated or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     ds = doc["dataset"]
     parts = [("summary", "Summary", summary_section(doc, fail_on)),

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
@@ -32,6 +34,34 @@ class Thumbnails:
     def embedded(self) -> int:
         return len(self._by_uri)
 
+    def prefetch(self, items: Iterable[str], threads: int | None = None) -> None:
+        """Make the thumbnails of these items (in order, up to the limit) on a few threads: Pillow
+        releases the GIL while it decodes, resizes and encodes, so this scales with the cores."""
+        if self._load is None:
+            return
+        todo = [i for i in dict.fromkeys(items) if i not in self._class_of][:max(0, self._limit - self.embedded)]
+        if len(todo) < 8:
+            return
+        with ThreadPoolExecutor(max_workers=threads or min(8, os.cpu_count() or 1)) as pool:
+            made = list(pool.map(self._attempt, todo))
+        for item, (uri, error) in zip(todo, made):   # classes numbered in item order: deterministic
+            self._store(item, uri, error)
+
+    def _attempt(self, item: str) -> tuple[str | None, str | None]:
+        try:
+            return make_thumbnail(self._load(item)), None
+        except Exception as exc:  # a file changed or vanished since the scan: listed, not fatal
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def _store(self, item: str, uri: str | None, error: str | None) -> str | None:
+        if uri is None:
+            self._class_of[item] = None
+            self.failed[item] = error or "the source cannot be read again"
+            return None
+        cls = self._by_uri.setdefault(uri, f"i{len(self._by_uri)}")
+        self._class_of[item] = cls
+        return cls
+
     def css_class(self, item: str) -> str | None:
         """The class whose background is this item's thumbnail, or None (see `failed`)."""
         if item in self._class_of:
@@ -42,18 +72,7 @@ class Thumbnails:
             self._class_of[item] = None
             self.over_limit += 1
             return None
-        try:
-            uri = make_thumbnail(self._load(item))
-        except Exception as exc:  # a file changed or vanished since the scan: listed, not fatal
-            uri = None
-            self.failed[item] = f"{type(exc).__name__}: {exc}"
-        if uri is None:
-            self._class_of[item] = None
-            self.failed.setdefault(item, "the source cannot be read again")
-            return None
-        cls = self._by_uri.setdefault(uri, f"i{len(self._by_uri)}")
-        self._class_of[item] = cls
-        return cls
+        return self._store(item, *self._attempt(item))
 
     def css(self) -> str:
         # .pic.iN outranks the figure's own background rules whatever their order
@@ -70,7 +89,7 @@ def make_thumbnail(source: "bytes | str | None") -> str | None:
         im = _displayable(im)
         im.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
         out = io.BytesIO()
-        im.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        im.save(out, "JPEG", quality=JPEG_QUALITY)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
