@@ -182,7 +182,7 @@ def property_cost(corpus: Path, n: int = 400, repeats: int = 5) -> None:
             for name in best:
                 properties.measure = real if name == "with properties" else (lambda *a: nan)
                 t0 = time.process_time()
-                scan(layout, workers=1)
+                scan(layout, workers=1, in_process=True)  # this process: the no-op applies
                 best[name] = min(best[name], time.process_time() - t0)
     finally:
         properties.measure = real

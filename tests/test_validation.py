@@ -211,3 +211,54 @@ def test_cli_summary_names_missing_class_and_issue_counts(tmp_path, capsys):
     doc = json.loads(out.read_text())
     _check_schema(doc)
     assert [f["classes"] for f in doc["leakage"] if f["kind"] == "missing_class"] == [["small"]]
+
+
+def test_image_list_sorts_by_the_measured_properties(tmp_path, qtbot):
+    from PySide6.QtCore import Qt
+
+    from inspector.ui.image_model import BRIGHTNESS, HEADERS, PATH, SHARPNESS, ImageListModel
+
+    root = tmp_path / "d"
+    for k, factor in enumerate((0.2, 1.0, 0.5)):
+        a = np.asarray(photo_like(k, (128, 96)), dtype=np.float64) * factor
+        write_image(root / "train" / f"img{k}.png", a.round().astype(np.uint8))
+    write_image(root / "train" / "blurred.png", photo_like(9, (128, 96)).filter(ImageFilter.GaussianBlur(5)))
+    result = scan(str(root), workers=1)
+    model = ImageListModel()
+    model.set_table(result.images)
+    assert model.headerData(BRIGHTNESS, Qt.Orientation.Horizontal) == HEADERS[BRIGHTNESS]
+    model.sort(BRIGHTNESS, Qt.SortOrder.AscendingOrder)
+    values = [float(model.data(model.index(r, BRIGHTNESS))) for r in range(model.rowCount())]
+    assert values == sorted(values) and model.data(model.index(0, PATH)) == "train/img0.png"
+    model.sort(SHARPNESS, Qt.SortOrder.AscendingOrder)
+    order = [model.data(model.index(r, PATH)) for r in range(model.rowCount())]
+    sharp = [float(model.data(model.index(r, SHARPNESS))) for r in range(model.rowCount())]
+    assert sharp == sorted(sharp) and order.index("train/blurred.png") < order.index("train/img1.png")
+
+
+def test_image_list_filters_by_image_issue(tmp_path, qtbot):
+    from inspector.ui.image_list import ImageList
+
+    root = tmp_path / "d"
+    for k in range(6):
+        write_image(root / "train" / f"clean_{k}.png", photo_like(20 + k, (120, 90)))
+    dark = (np.asarray(photo_like(40, (120, 90)), dtype=np.float64) * 0.05).round().astype(np.uint8)
+    write_image(root / "train" / "dark.png", dark)
+    write_image(root / "train" / "grey.png", photo_like(41, (120, 90)).convert("L").convert("RGB"))
+    result = scan(str(root), workers=1)
+    widget = ImageList()
+    qtbot.addWidget(widget)
+    widget.set_result(result)
+
+    def shown():
+        m = widget.model
+        return sorted(m.data(m.index(r, 2)) for r in range(m.rowCount()))
+
+    widget.set_filter(issue="dark")
+    assert shown() == ["train/dark.png"]
+    widget.set_filter(issue="any")
+    assert shown() == ["train/dark.png", "train/grey.png"]
+    widget.issue_box.setCurrentIndex(widget.issue_box.findData("grayscale"))  # as a user picks it
+    assert shown() == ["train/grey.png"]
+    widget.set_filter()
+    assert len(shown()) == 8

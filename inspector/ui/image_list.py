@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 from ..core.formatting import count
 from ..core.scan import ScanResult
+from ..core.validation import ISSUES
 from .image_model import AMP, PATH, ImageListModel, RowFilter
 from .theme import channel_names
 
@@ -41,7 +42,15 @@ class ImageList(QWidget):
                                    "images a loader converts (alpha dropped, palette, CMYK, 16-bit…)")
         for key, label in _STATUS_LABELS:
             self.status_box.addItem(label, key)
-        for box, chars in ((self.split_box, 6), (self.class_box, 8), (self.status_box, 8)):
+        self.issue_box = QComboBox()
+        self.issue_box.setToolTip("Images the scan flagged with an image issue (cleanvision's names: "
+                                  "dark, light, blurry, low information, odd aspect ratio, odd size, "
+                                  "grayscale); the thresholds are in the README")
+        self.issue_box.addItem("All images", None)
+        self.issue_box.addItem("Any image issue", "any")
+        for issue in ISSUES:
+            self.issue_box.addItem(issue.replace("_", " ").capitalize(), issue)
+        for box, chars in ((self.split_box, 6), (self.class_box, 8), (self.status_box, 8), (self.issue_box, 11)):
             # Narrow by default (the window stays usable on small screens); the popup shows full names.
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(chars)
@@ -59,7 +68,7 @@ class ImageList(QWidget):
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        for w in (self.split_box, self.class_box, self.status_box):  # their items name them: "All splits"…
+        for w in (self.split_box, self.class_box, self.status_box, self.issue_box):  # their items name them: "All splits"…
             bar.addWidget(w)
         bar.addWidget(self.search, 1)
         bar.addWidget(self.amp_button)
@@ -100,7 +109,7 @@ class ImageList(QWidget):
         self._search_timer.timeout.connect(self._apply_filter)
         self.search.textChanged.connect(self._search_timer.start)
         self.search.returnPressed.connect(self._apply_filter)
-        for box in (self.split_box, self.class_box, self.status_box):
+        for box in (self.split_box, self.class_box, self.status_box, self.issue_box):
             box.currentIndexChanged.connect(self._apply_filter)
         self.amp_button.clicked.connect(self.sort_most_amplified)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
@@ -124,9 +133,10 @@ class ImageList(QWidget):
         self.model.set_dataset_std(dataset_std)
 
     def set_filter(self, *, split: str | None = None, label: str | None = None, status: str = "all",
-                   text: str = "") -> None:
+                   text: str = "", issue: str | None = None) -> None:
         """Set every filter at once (programmatic; also used by tests and the leakage panel)."""
-        for box, value in ((self.split_box, split), (self.class_box, label), (self.status_box, status)):
+        for box, value in ((self.split_box, split), (self.class_box, label), (self.status_box, status),
+                           (self.issue_box, issue)):
             box.blockSignals(True)
             k = box.findData(value)
             box.setCurrentIndex(k if k >= 0 else 0)
@@ -201,7 +211,8 @@ class ImageList(QWidget):
         had_current = self.view.currentIndex().isValid()
         self.model.set_filter(RowFilter(split=self.split_box.currentData(), label=self.class_box.currentData(),
                                         status=self.status_box.currentData() or "all",
-                                        text=self.search.text().strip()))
+                                        text=self.search.text().strip(),
+                                        issue=self.issue_box.currentData()))
         if had_current and not self.view.currentIndex().isValid():
             self.selectionCleared.emit()  # the filter hid the selected row: nothing is selected now
 

@@ -20,16 +20,23 @@ from ..core.formatting import human_bytes
 from ..core.normalize import amplification, max_amplification
 from ..core.scan import Failure
 from ..core.table import FLAG_NAMES, ImageTable
+from ..core.validation import ISSUES, properties
+from ..core.validation.issues import flag_matrix, issue_scores
 
 Index = QModelIndex | QPersistentModelIndex
 
 # Column ids, in display order.
 SPLIT, CLASS, PATH, SIZE, BYTES, FORMAT, MODE, MEAN, STD, AMP, STATUS = range(11)
+# Per-image properties measured by the scan (core.validation.properties), after the others.
+BRIGHTNESS, CONTRAST, SHARPNESS, SATURATION = range(11, 15)
+PROPERTY_COLUMNS = {BRIGHTNESS: properties.BRIGHTNESS, CONTRAST: properties.CONTRAST,
+                    SHARPNESS: properties.SHARPNESS, SATURATION: properties.SATURATION}
 
 HEADERS = {
     SPLIT: "Split", CLASS: "Class", PATH: "Path", SIZE: "Size (px)", BYTES: "File size",
     FORMAT: "Format", MODE: "Mode", MEAN: "Mean (0–1)", STD: "Std (0–1)",
     AMP: "Amplification", STATUS: "Status",
+    BRIGHTNESS: "Brightness", CONTRAST: "Contrast", SHARPNESS: "Sharpness", SATURATION: "Saturation",
 }
 HEADER_TIPS = {
     SPLIT: "The split the file belongs to (train, val, test; 'all' when the folder has no split folders).",
@@ -50,6 +57,10 @@ HEADER_TIPS = {
          "Sort descending to find the most amplified images.",
     STATUS: "'ok', the conversions a loader applies (alpha dropped, palette, 16-bit, …), or why the "
             "file could not be decoded.",
+    BRIGHTNESS: "Luma mean of the image (0–1): the property the drift check compares between splits.",
+    CONTRAST: "RMS contrast: luma-weighted per-channel standard deviation (0–1).",
+    SHARPNESS: "RMS gradient of the image's 64×64 grey grid (0–1 per grid step): low for blurred or smooth images.",
+    SATURATION: "Mean HSV saturation of 1,024 sampled pixels (0 for grey images).",
 }
 
 STATUS_FILTERS = ("all", "decoded", "failed", "converted")
@@ -61,6 +72,7 @@ class RowFilter:
     label: str | None = None      # None = every class; "" = images without a class
     status: str = "all"           # one of STATUS_FILTERS
     text: str = ""                # case-insensitive substrings of the path (all must match)
+    issue: str | None = None      # None = every image; "any" or one of validation.ISSUES
 
 
 class ImageListModel(QAbstractTableModel):
@@ -83,6 +95,7 @@ class ImageListModel(QAbstractTableModel):
         self._keys: dict[int, np.ndarray] = {}
         self._codes: dict[str, np.ndarray] = {}
         self._lower: list[str] | None = None    # lowered paths, built on the first text search
+        self._issue_flags: np.ndarray | None = None  # bool (N, issues), built on the first issue filter
         self._perm: np.ndarray | None = None    # all source rows in sort order (None: table order)
         self._order: np.ndarray | None = None   # visible source rows in order (None: all, table order)
         self._sort: tuple[int, Qt.SortOrder] | None = None
@@ -104,6 +117,7 @@ class ImageListModel(QAbstractTableModel):
         channels = 1 if table is None else table.mean.shape[1]
         self._channel_names = tuple(channel_names)[:channels] or ("L",)
         self._keys, self._codes = {}, {}
+        self._issue_flags = None
         self._lower = None
         self._mask_cache = None
         self._set_amp(dataset_std)
@@ -178,10 +192,29 @@ class ImageListModel(QAbstractTableModel):
             key = pad(t.std.mean(axis=1), np.nan)
         elif column == STATUS:  # ok < converted < failed
             key = pad((t.flags != 0).astype(np.int64), 2)
+        elif column in PROPERTY_COLUMNS:
+            key = pad(self._property(t, column), np.nan)
         else:
             return None
         self._keys[column] = key
         return key
+
+    def _property(self, t: ImageTable, column: int) -> np.ndarray:
+        """A property column of the table (NaN when the table was built without them)."""
+        if t.properties is None:
+            return np.full(self._n, np.nan)
+        return t.properties[:, PROPERTY_COLUMNS[column]]
+
+    def _issue_mask(self, issue: str) -> np.ndarray:
+        """Source rows flagged with `issue` ("any": with any issue); failed files never are."""
+        t = self._table
+        flags = np.zeros((0, len(ISSUES)), bool)
+        if t is not None:
+            if self._issue_flags is None:  # the core's scores and thresholds, once per table
+                self._issue_flags = flag_matrix(issue_scores(t, "RGB" if t.mean.shape[1] == 3 else "L"))
+            flags = self._issue_flags
+        rows = flags.any(axis=1) if issue == "any" else flags[:, ISSUES.index(issue)]
+        return np.concatenate([rows, np.zeros(len(self._failures), bool)])
 
     def _path_rank(self) -> np.ndarray:
         """Rank of every source row's path. The table is sorted per split, so timsort merges a few runs."""
@@ -260,6 +293,8 @@ class ImageListModel(QAbstractTableModel):
             elif f.status == "converted":
                 flags = t.flags != 0 if t is not None else np.zeros(0, bool)
                 both(np.concatenate([flags, np.zeros(len(self._failures), bool)]))
+        if f.issue is not None:
+            both(self._issue_mask(f.issue))
         terms = f.text.lower().split()
         if terms:
             if self._lower is None:
@@ -403,7 +438,7 @@ class ImageListModel(QAbstractTableModel):
                 return f.path
             if col == STATUS:
                 return f"failed: {f.reason}"
-            return "—" if col in (MEAN, STD, AMP) else ""
+            return "—" if col in (MEAN, STD, AMP) or col in PROPERTY_COLUMNS else ""
         assert t is not None
         if col == SPLIT:
             return t.split_names[t.split[src]]
@@ -427,6 +462,9 @@ class ImageListModel(QAbstractTableModel):
         if col == AMP:
             a = self._amp_max[src]
             return "" if np.isnan(a) else f"{a:.1f}×"
+        if col in PROPERTY_COLUMNS:
+            v = self._property(t, col)[src]
+            return "" if np.isnan(v) else f"{v:.3f}"
         if col == STATUS:
             flags = int(t.flags[src])
             if not flags:
