@@ -214,6 +214,16 @@ def test_imagefolder_metadata_gives_the_labels(image_set, tmp_path):
     assert "labels of 1 images read" in reasons["metadata.jsonl"]
 
 
+def test_a_stray_archive_beside_image_splits_is_still_a_folder(image_set, tmp_path):
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(image_set, root)
+    (root / "backup.tar").write_bytes(b"")
+    assert sources.detect_kind(str(root)) == "folder"
+    assert sources.detect_kind(str(image_set)) == "folder"
+
+
 def test_decode_accepts_bytes(image_set):
     path = image_set / "train" / "cat" / "img_0000_RGB.png"
     from_path, from_bytes = decode(str(path)), decode(path.read_bytes(), path.name)

@@ -56,19 +56,23 @@ def detect_kind(source: str, storage_options: dict | None = None) -> str:
 
 
 def _folder_kind(path: str, storage_options: dict | None) -> str:
-    """A folder of Parquet files or tar shards (at the top, in data/ or in split folders), else images."""
-    from .common import split_from_name
+    """A folder of Parquet files or tar shards (at the top, in data/ or in split folders), else
+    images. A split folder without containers means images: a stray archive beside train/ and
+    val/ image folders does not turn the dataset into shards."""
+    from ..layout import split_name
     try:
         entries = storage.list_dir(path, storage_options)
     except OSError as exc:
         raise LayoutError(f"Folder is not readable: {path} ({getattr(exc, 'strerror', None) or exc})") from None
     names = [e.name.lower() for e in entries if not e.is_dir]
-    subdirs = [e for e in entries if e.is_dir and (e.name.lower() == "data" or split_from_name(e.name))]
-    for sub in subdirs:
+    for sub in (e for e in entries if e.is_dir and (e.name.lower() == "data" or split_name(e.name))):
         try:
-            names += [e.name.lower() for e in storage.list_dir(sub.path, storage_options) if not e.is_dir]
+            inside = [e.name.lower() for e in storage.list_dir(sub.path, storage_options) if not e.is_dir]
         except OSError:
             continue
+        if sub.name.lower() != "data" and not any(n.endswith((".parquet", ".tar")) for n in inside):
+            return "folder"
+        names += inside
     if any(n.endswith(".parquet") for n in names):
         return "parquet"
     if any(n.endswith(".tar") for n in names):
