@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--decode-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="a file that takes longer to decode is stopped and listed as a failure "
                         "(default 30; 0 for no limit)")
+    s.add_argument("--cache-dir", metavar="DIR", default=None,
+                   help="where per-image records are kept between scans (default: "
+                        "~/.cache/dataset-inspector, or $XDG_CACHE_HOME/dataset-inspector)")
+    s.add_argument("--no-cache", action="store_true",
+                   help="decode every image and neither read nor write the cache")
     s.add_argument("--progress-every", type=float, default=None, metavar="SECONDS",
                    help="when stderr is not a terminal (a log file, CI), print a progress line every "
                         "SECONDS (default 10); on a terminal the progress line is live")
@@ -131,6 +136,9 @@ def _open_window(argv: list[str]) -> int:
 def _scan(args: argparse.Namespace) -> int:
     from .core.export import StatsSourceError, build_document, default_source, write_json_atomic
     from .core.layout import LayoutError, split_name
+    from .core.cache import default_cache_dir
+    from .core.cache.memo import cached_findings
+    from .core.leakage import Finding
     from .core.scan import scan
     from .cli_progress import DEFAULT_LINE_INTERVAL, ProgressPrinter
     from .core.sources import discovering, open_source, prefetch
@@ -177,17 +185,20 @@ def _scan(args: argparse.Namespace) -> int:
         except ClusterError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
     printer = None if args.quiet else ProgressPrinter(interval=args.progress_every or DEFAULT_LINE_INTERVAL)
     try:
         result = scan(layout, workers=args.workers, on_progress=printer, cluster=cluster,
-                      decode_timeout=args.decode_timeout or None)
+                      decode_timeout=args.decode_timeout or None, cache_dir=cache_dir)
     finally:
         if printer:
             printer.finish()
         if cluster is not None:
             cluster.close()
+    if result.extra["cache"]["message"]:
+        print(f"cache: {result.extra['cache']['message']}", file=sys.stderr)
     source = source or default_source(result)
-    findings = _check_leakage(result, source, printer)
+    findings = cached_findings(cache_dir, result, source, lambda: _check_leakage(result, source, printer), Finding)
     try:
         doc = build_document(result, findings, source_splits=source, per_image=args.per_image)
     except StatsSourceError as exc:
@@ -225,6 +236,12 @@ def _write_stdout(doc: dict) -> str | None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return f"cannot write the export to standard output ({exc.strerror or exc})"
     return None
+
+
+def _cache_note(cache: dict) -> str:
+    if not cache["enabled"]:
+        return ""
+    return f"; {cache['used']} from the cache, {cache['rescanned']} decoded"
 
 
 def _check_output(path: str | None, flag: str = "--json", example: str = "stats.json") -> str | None:
@@ -291,7 +308,7 @@ def _print_summary(result, doc: dict, outputs: list[str]) -> None:
     norm = doc["normalization"]
     print(f"{result.root}: {len(result.images)} images decoded, {len(result.failures)} failed, "
           f"{len(result.skipped)} skipped; mode {result.mode}; {result.elapsed:.1f} s with "
-          f"{result.workers} worker(s)")
+          f"{result.workers} worker(s){_cache_note(result.extra['cache'])}")
     print(f"{'split':8} {'images':>8} {'failed':>6}  mean (0-1 scale)          std (0-1 scale)")
     for name, st in doc["splits"].items():
         if st["images"] == 0:

@@ -28,6 +28,22 @@ def _qsettings_sandbox(tmp_path_factory):
     yield folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_sandbox(tmp_path_factory):
+    """The scan cache's default folder is a temporary one: no test writes under the real home
+    (subprocesses inherit the variable)."""
+    from inspector.core.cache import CACHE_DIR_ENV
+
+    old = os.environ.get(CACHE_DIR_ENV)
+    folder = str(tmp_path_factory.mktemp("scan-cache"))
+    os.environ[CACHE_DIR_ENV] = folder
+    yield folder
+    if old is None:
+        os.environ.pop(CACHE_DIR_ENV, None)
+    else:
+        os.environ[CACHE_DIR_ENV] = old
+
+
 @pytest.fixture
 def qt_settings(tmp_path):
     """A fresh settings file for one test (a window reads and writes only this)."""

@@ -191,8 +191,8 @@ def test_without_the_cluster_extra_the_flag_says_what_to_install(dataset, monkey
 def test_cli_scan_on_a_local_cluster_writes_the_local_export(dataset, tmp_path):
     out_cluster, out_local = tmp_path / "cluster.json", tmp_path / "local.json"
     proc = subprocess.run([sys.executable, str(REPO / "main.py"), "scan", str(dataset), "--json",
-                           str(out_cluster), "--per-image", "--quiet", "--dask", "local:2"],
+                           str(out_cluster), "--per-image", "--quiet", "--no-cache", "--dask", "local:2"],
                           cwd=str(REPO), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert cli.main(["scan", str(dataset), "--json", str(out_local), "--per-image", "--quiet"]) == 0
+    assert cli.main(["scan", str(dataset), "--json", str(out_local), "--per-image", "--quiet", "--no-cache"]) == 0
     assert out_cluster.read_bytes() == out_local.read_bytes()

@@ -219,6 +219,12 @@ def images_document(result: ScanResult, dataset_std: Sequence[float]) -> list[di
     return rows
 
 
+def cache_document(result: ScanResult) -> dict:
+    """Items whose stored record was used, items decoded by this scan (all of them without a cache)."""
+    cache = result.extra.get("cache") or {"used": 0, "rescanned": len(result.images) + len(result.failures)}
+    return {"used": int(cache["used"]), "rescanned": int(cache["rescanned"])}
+
+
 def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
                    source_splits: Sequence[str] | None = None, per_image: bool = False) -> dict:
     """The whole schema-1 document for a finished scan."""
@@ -232,6 +238,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
             "source": {"kind": result.source_kind, "uri": result.source_uri or result.root},
             "classes": result.classes, "fingerprint": result.fingerprint, "mode": result.mode,
             "images": len(result.images), "failed": len(result.failures), "skipped": len(result.skipped),
+            "cache": cache_document(result),
         },
         "normalization": {
             "source_splits": source, "mode": result.mode, "max_pixel_value": max_value,

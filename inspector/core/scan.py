@@ -19,7 +19,8 @@ import os
 import time
 from collections.abc import Callable, Generator, Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import xxhash
@@ -27,6 +28,7 @@ import xxhash
 from . import hashing
 from .memory import release_free_memory
 from .validation import properties
+from .cache import ScanCache, cache_summary, rebuild_chunk, stored_records
 from .decode import DecodeError, decode
 from . import sources
 from .dispatch import run_chunks
@@ -133,6 +135,7 @@ class _ChunkResult:
     cpu_seconds: float = 0.0  # worker CPU time spent on this chunk (benchmarks compare it)
     # float64 (k, N_PROPERTIES): brightness, contrast, sharpness, ... (validation/properties.py)
     properties: np.ndarray = field(default_factory=lambda: np.zeros((0, properties.N_PROPERTIES)))
+    records: bytes | None = None  # the rows for the cache: every per-row field above (cache/codec.py)
 
 
 def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = None) -> tuple[_Row, np.ndarray]:
@@ -161,6 +164,7 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
             os._exit(3)
     cpu0 = time.process_time()
     rows: list[_Row] = []
+    hists: list[np.ndarray] = []
     failures: list[tuple[int, str]] = []
     accumulators: dict[str, SplitAccumulator] = {}
     payloads = sources.iter_payloads((f for _, f in items), storage_options)
@@ -181,11 +185,12 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
             continue
         acc.add(hist, row.moments[1], row.mode, row.format, _flag_names(row.flags))
         rows.append(row)
+        hists.append(hist)
     k = len(rows)
     moments = np.zeros((k, 4, 3))
     for j, r in enumerate(rows):
         moments[j] = r.moments  # (4, 1) broadcasts a grey image to 3 channels, as convert("RGB")
-    return _ChunkResult(
+    chunk = _ChunkResult(
         index=np.array([r.index for r in rows], np.int64),
         numbers=np.array([(r.width, r.height, r.nbytes, r.channels, r.flags) for r in rows],
                          np.int64).reshape(k, 5),
@@ -197,6 +202,8 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         properties=np.array([r.properties for r in rows], np.float64).reshape(k, properties.N_PROPERTIES),
         failures=failures, accumulators=accumulators, cpu_seconds=time.process_time() - cpu0,
     )
+    chunk.records = stored_records(chunk, hists)
+    return chunk
 
 
 # ----------------------------------------------------------------------------- parent side
@@ -216,6 +223,7 @@ class _Collector:
 
     def __init__(self, layout: DatasetLayout) -> None:
         self.layout = layout
+        self.sink: Callable[[_ChunkResult, list[tuple[int, ImageFile]]], None] | None = None
         n = self.capacity = max(len(layout.files), 1)  # grows while a lazy source is discovered
         self.ok = np.zeros(n, bool)
         self.width = np.zeros(n, np.int32)
@@ -295,6 +303,8 @@ class _Collector:
         for _, f in items:
             self.done_by_split[f.split] += 1
         self.count_broken()
+        if self.sink is not None:  # the cache stores freshly decoded chunks
+            self.sink(chunk, items)
 
     @property
     def mode_name(self) -> str:
@@ -354,8 +364,11 @@ class _Collector:
         for s in split_names:
             acc = self._split(s)
             rows = table.rows_in(s)
-            split_stats[s] = acc.finalize(s, mode, size_summary(table.width[rows], table.height[rows],
-                                                                nbytes=table.nbytes[rows]))
+            st = acc.finalize(s, mode, size_summary(table.width[rows], table.height[rows],
+                                                    nbytes=table.nbytes[rows]))
+            if rows.size:  # summed in file order, so cached and fresh scans agree to the last bit
+                st = replace(st, mean_of_image_std=table.std[rows].mean(axis=0))
+            split_stats[s] = st
         failures = [Failure(b.path, b.split, b.reason) for b in layout.broken]
         failures += [Failure(layout.files[i].path, layout.files[i].split, reason)
                      for i, reason in sorted(self.failures.items())]
@@ -385,7 +398,7 @@ def _fingerprint(table: ImageTable, failures: list[Failure]) -> str:
 def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
               chunk_size: int | None = None, decode_timeout: float | None = DEFAULT_TIME_LIMIT,
               executor: ChunkExecutor | None = None, in_process: bool = False, cluster=None,
-              ) -> Generator[ScanProgress, None, ScanResult]:
+              cache_dir: str | None = None) -> Generator[ScanProgress, None, ScanResult]:
     """Scan a dataset source (a path any kind of ``sources.open_source``, or an opened layout);
     yield progress, return the result. A lazy source is discovered as the scan goes.
 
@@ -394,7 +407,8 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     (None or 0: no limit) is stopped and listed as a failure, and a cancel does not wait for a
     decode in flight. ``in_process`` decodes in the calling process instead, without those
     guarantees (for tests that patch the decoder). ``cluster`` (a ``core.cluster.DaskCluster``)
-    runs the chunks on its workers instead of the local process pool."""
+    runs the chunks on its workers instead of the local process pool. With ``cache_dir``, items
+    whose stored record is valid are not decoded (cache/)."""
     t0 = time.perf_counter()
     layout = sources.open_source(source) if isinstance(source, str) else source
     workers = cluster.threads() if cluster is not None else (workers or default_workers())
@@ -419,6 +433,10 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     yield first
     chunks = sources.iter_chunks(layout, chunk_size)
     options = layout.storage_options
+    cache = ScanCache.open(cache_dir, layout, _scan_chunk([])) if cache_dir else None
+    if isinstance(cache, ScanCache):  # stored records enter the collector; the rest is decoded
+        chunks = cache.filter(chunks, collector, partial(rebuild_chunk, _ChunkResult))
+        collector.sink = cache.store_chunk
     if cluster is not None:
         yield from cluster.run_chunks(chunks, options, collector, progress)
         pieces: Iterable[tuple[_ChunkResult, list] | None] = ()
@@ -438,6 +456,7 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
             if p:
                 yield p
     result = collector.result(time.perf_counter() - t0, workers)
+    result.extra["cache"] = cache_summary(cache, collector.done)  # closes it (a cancelled scan's: when freed)
     release_free_memory()  # chunk buffers of the merge: the window lives on after the scan
     last = progress(None, force=True)
     if last:
@@ -517,12 +536,12 @@ def scan(source: str | DatasetLayout, *, workers: int | None = None,
          on_progress: Callable[[ScanProgress], None] | None = None,
          should_cancel: Callable[[], bool] | None = None,
          decode_timeout: float | None = DEFAULT_TIME_LIMIT, in_process: bool = False,
-         executor: ChunkExecutor | None = None, cluster=None) -> ScanResult | None:
+         executor: ChunkExecutor | None = None, cluster=None, cache_dir: str | None = None) -> ScanResult | None:
     """Run a whole scan; returns None when ``should_cancel`` asked to stop. An exception in a
     callback (Ctrl+C included) closes the scan, dropping its work in flight, before it propagates.
     Progress comes at least every HEARTBEAT seconds, so a cancel is honoured within about that."""
     gen = iter_scan(source, workers=workers, decode_timeout=decode_timeout, in_process=in_process,
-                    executor=executor, cluster=cluster)
+                    executor=executor, cluster=cluster, cache_dir=cache_dir)
     try:
         while True:
             p = next(gen)

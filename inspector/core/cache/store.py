@@ -1,0 +1,198 @@
+"""One dataset's on-disk record store: an SQLite file (WAL mode, one transaction per write).
+
+Tables: ``meta`` (record layout version, dataset root), ``batches`` (one compressed blob of
+records per scanned chunk), ``items`` (per file: its identity when it was read, which batch and
+entry hold its record) and ``memo`` (results computed from a whole scan, such as the leakage
+findings, keyed by what they were computed from).
+
+Every write is one short transaction, so a scan killed at any moment leaves the chunks it
+committed, and a second process scanning the same dataset (the window and a CLI run at once)
+only ever sees whole batches. A file that is not an SQLite database, is damaged or truncated,
+or holds another record layout is moved out of the way and rebuilt; the caller is told why.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+
+BUSY_TIMEOUT_S = 5.0   # how long a write waits for another process's transaction
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY AUTOINCREMENT, keys BLOB NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS items(key BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    seen_ns INTEGER NOT NULL, batch INTEGER NOT NULL, entry INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS memo(key TEXT PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+# (size, mtime_ns, seen_ns, batch, entry)
+ItemRow = tuple[int, int, int, int, int]
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be used for this scan (locked by another program, unwritable folder)."""
+
+
+def _sidecars(path: str) -> list[str]:
+    return [path, path + "-wal", path + "-shm", path + "-journal"]
+
+
+def _remove(path: str) -> None:
+    for p in _sidecars(path):
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+
+
+class RecordStore:
+    def __init__(self, path: str, layout: str, root: str) -> None:
+        """Open (creating or rebuilding as needed) the store at ``path`` for this record layout.
+        ``self.message`` says why an existing file was not used; raises StoreUnavailable."""
+        self.path, self.layout, self.root = path, layout, root
+        self.message: str | None = None
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the cache folder: {exc.strerror or exc}") from exc
+        try:
+            self.db = self._connect_checked(layout, root)
+        except sqlite3.OperationalError as exc:
+            if _is_locked(exc):
+                raise StoreUnavailable("the cache is locked by another program") from exc
+            raise StoreUnavailable(f"the cache cannot be opened: {exc}") from exc
+
+    @classmethod
+    def existing(cls, path: str) -> "RecordStore":
+        """An already valid store as it is (for its memo), without checks or rebuilding."""
+        store = cls.__new__(cls)
+        store.path, store.message = path, None
+        try:
+            store.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            store.layout, store.root = dict(store.db.execute("SELECT key, value FROM meta")).get("layout", ""), ""
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return store
+
+    def _connect_checked(self, layout: str, root: str) -> sqlite3.Connection:
+        try:
+            db = self._connect()
+            found = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            check = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
+                raise
+            self.message = f"the cache was damaged ({exc}) and has been rebuilt"
+            return self._rebuild(layout, root)
+        if check != "ok":
+            db.close()
+            self.message = f"the cache was damaged ({check}) and has been rebuilt"
+            return self._rebuild(layout, root)
+        if not found:  # a new file
+            self._write_meta(db, layout, root)
+        elif found.get("layout") != layout or found.get("root") != root:
+            self.message = "the cache was written by another version of the program and has been rebuilt"
+            with db:
+                db.execute("DELETE FROM items")
+                db.execute("DELETE FROM batches")
+                db.execute("DELETE FROM memo")
+            self._write_meta(db, layout, root)
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses at most the last commits
+        db.executescript(_SCHEMA)
+        return db
+
+    def _rebuild(self, layout: str, root: str) -> sqlite3.Connection:
+        _remove(self.path)
+        db = self._connect()
+        self._write_meta(db, layout, root)
+        return db
+
+    def rebuild(self, reason: str) -> None:
+        """Replace a store found damaged while reading it by an empty one."""
+        self.db.close()
+        self.message = f"the cache was damaged ({reason}) and has been rebuilt"
+        self.db = self._rebuild(self.layout, self.root)
+
+    @staticmethod
+    def _write_meta(db: sqlite3.Connection, layout: str, root: str) -> None:
+        with db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [("layout", layout), ("root", root), ("created", str(time.time()))])
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------------- reading
+
+    def items(self) -> dict[bytes, ItemRow]:
+        return {row[0]: row[1:] for row in self.db.execute("SELECT * FROM items")}
+
+    def batch(self, batch_id: int) -> tuple[bytes, bytes] | None:
+        """(records blob, item list blob) of one batch; ids are never reused (AUTOINCREMENT)."""
+        return self.db.execute("SELECT data, keys FROM batches WHERE id = ?", (batch_id,)).fetchone()
+
+    # ------------------------------------------------------------------------- writing
+
+    def put_batch(self, blob: bytes, keys: bytes, items: list[tuple[bytes, int, int, int, int]]) -> None:
+        """Store one blob and point its items (key, size, mtime_ns, seen_ns, entry) at it."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            cur = self.db.execute("INSERT INTO batches(keys, data) VALUES (?, ?)", (keys, blob))
+            batch = cur.lastrowid
+            self.db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?)",
+                                [(k, s, m, seen, batch, e) for k, s, m, seen, e in items])
+
+    def drop_items(self, keys: Iterable[bytes]) -> None:
+        """Forget items (files that are gone) and every blob nothing points at any more."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
+            self.db.execute("DELETE FROM batches WHERE id NOT IN (SELECT DISTINCT batch FROM items)")
+
+    @staticmethod
+    def forget(path: str) -> None:
+        """Empty one store in a transaction (a scan using it at the same time stays consistent)."""
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            try:
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    for table in ("items", "batches", "memo"):
+                        db.execute(f"DELETE FROM {table}")
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
+                    raise StoreUnavailable("the cache is locked by another program") from exc
+                db.close()
+                _remove(path)  # damaged anyway: nothing in it is worth keeping
+                return
+            try:
+                db.execute("VACUUM")  # give the space back; skipped while another process reads
+            except sqlite3.OperationalError:
+                pass
+        finally:
+            db.close()
+
+    def memo_get(self, key: str) -> bytes | None:
+        row = self.db.execute("SELECT data FROM memo WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def memo_put(self, key: str, data: bytes) -> None:
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM memo")  # only the latest: a memo is for this state of the dataset
+            self.db.execute("INSERT INTO memo VALUES (?, ?)", (key, data))
+
+    def size_on_disk(self) -> int:
+        return sum(os.path.getsize(p) for p in _sidecars(self.path) if os.path.exists(p))
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text

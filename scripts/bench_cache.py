@@ -1,0 +1,178 @@
+"""Benchmark of the scan cache, whole process (python main.py scan ... as a user runs it).
+
+Writes N small images (default 100,000; 32x32 and 28x28 PNGs in train/val/test with classes),
+dated an hour ago, then measures in the same run:
+- a cold scan without the cache, and a cold scan that fills it;
+- a warm reopen of the unchanged dataset (ratio cold / warm, want >= 20);
+- a rescan after 1% of the files changed: a third rewritten, a third deleted, a third added
+  (ratio incremental / cold, want <= 0.10);
+- the cache's bytes per image on disk;
+- the cost of writing the cache, measured directly on a sample: encoding the records plus the
+  SQLite transactions, against decoding and measuring the same files (want < 5%).
+
+Usage: python scripts/bench_cache.py [--images N] [--work DIR] [--workers W] [--verify]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SPLITS = (("train", 0.7), ("val", 0.15), ("test", 0.15))
+CLASSES = 10
+
+
+def _image(rng: np.random.Generator, k: int) -> Image.Image:
+    """A distinct small image: a random gradient, blobs and noise (grey for every third)."""
+    side = 28 if k % 3 == 0 else 32
+    y, x = np.mgrid[0:side, 0:side] / side
+    base = rng.random(3)[:, None, None] * x + rng.random(3)[:, None, None] * y
+    for _ in range(3):
+        cy, cx, r = rng.random(3)
+        base += (((y - cy) ** 2 + (x - cx) ** 2) < (0.05 + 0.2 * r) ** 2) * rng.random(3)[:, None, None]
+    arr = np.clip(base / base.max() * 220 + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+    if k % 3 == 0:
+        return Image.fromarray(arr[0])
+    return Image.fromarray(arr.transpose(1, 2, 0))
+
+
+def make_dataset(root: Path, n: int, seed: int = 0) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    paths = []
+    k = 0
+    for split, share in SPLITS:
+        for i in range(int(round(n * share)) if split != "test" else n - k):
+            folder = root / split / f"class_{i % CLASSES}"
+            if i < CLASSES:
+                folder.mkdir(parents=True, exist_ok=True)
+            p = folder / f"{split}_{i:07d}.png"
+            _image(rng, k).save(p, compress_level=1)
+            paths.append(p)
+            k += 1
+    return paths
+
+
+def date_back(paths: list[Path], seconds: float) -> None:
+    t = time.time_ns() - int(seconds * 1e9)
+    for p in paths:
+        os.utime(p, ns=(t, t))
+
+
+def run_scan(root: Path, out: Path, *extra: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(REPO / "main.py"), "scan", str(root), "--json", str(out),
+                    "--quiet", *extra], check=True, cwd=str(REPO))
+    return time.perf_counter() - t0
+
+
+def change_one_percent(paths: list[Path], seed: int = 1) -> int:
+    rng = np.random.default_rng(seed)
+    n = max(3, len(paths) // 100)
+    picked = rng.choice(len(paths), size=n, replace=False)
+    third = n // 3
+    for j in picked[:third]:  # rewritten with new pixels
+        _image(rng, int(j)).save(paths[j], compress_level=1)
+    for j in picked[third:2 * third]:
+        paths[j].unlink()
+    for j in picked[2 * third:]:  # added next to an existing file
+        _image(rng, int(j)).save(paths[j].with_name("added_" + paths[j].name), compress_level=1)
+    return n
+
+
+def write_cost(paths: list[Path], sample: int = 3000) -> tuple[float, float, float]:
+    """(decode+measure s, record encoding s, SQLite writes s) for the same sample of files."""
+    from inspector.core.cache import encode_chunk
+    from inspector.core.cache.store import RecordStore
+    from inspector.core.layout import ImageFile
+    from inspector.core.scan import _scan_chunk
+
+    files = [ImageFile(p.name, str(p), "train", None) for p in paths[:sample] if p.exists()]
+    chunks, t_scan = [], 0.0
+    for start in range(0, len(files), 64):
+        items = list(enumerate(files[start:start + 64], start))
+        t0 = time.perf_counter()
+        chunks.append((_scan_chunk(items), items))
+        t_scan += time.perf_counter() - t0
+    hists_again = []  # the encoding is timed alone on the same rows (its histograms recomputed)
+    from inspector.core.scan import measure_file
+    for chunk, items in chunks:
+        hists_again.append([measure_file(i, f)[1] for i, f in items])
+    t0 = time.perf_counter()
+    for (chunk, _), hists in zip(chunks, hists_again):
+        encode_chunk(chunk, hists)
+    t_encode = time.perf_counter() - t0
+    folder = tempfile.mkdtemp()
+    try:
+        store = RecordStore(os.path.join(folder, "bench.sqlite"), "bench", "bench")
+        t0 = time.perf_counter()
+        for chunk, items in chunks:
+            store.put_batch(chunk.records, [(f.abspath.encode(), 1, 2, 3, e) for e, (_, f) in enumerate(items)])
+        t_write = time.perf_counter() - t0
+        store.close()
+    finally:
+        shutil.rmtree(folder)
+    return t_scan - t_encode, t_encode, t_write
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=100_000)
+    ap.add_argument("--work", default=None, help="scratch folder (default: a temporary one, removed)")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--verify", action="store_true",
+                    help="also scan the changed dataset without the cache and compare the exports")
+    args = ap.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="bench-cache-"))
+    work.mkdir(parents=True, exist_ok=True)
+    root, cache, outs = work / "data", work / "cache", work / "out"
+    for d in (root, cache, outs):
+        shutil.rmtree(d, ignore_errors=True)
+    outs.mkdir()
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    t0 = time.perf_counter()
+    paths = make_dataset(root, args.images)
+    date_back(paths, 3600)  # a dataset that has been lying there
+    print(f"{len(paths)} images written in {time.perf_counter() - t0:.0f} s under {root}")
+
+    t_plain = run_scan(root, outs / "plain.json", "--no-cache", *workers)
+    t_cold = run_scan(root, outs / "cold.json", "--cache-dir", str(cache), *workers)
+    t_warm = run_scan(root, outs / "warm.json", "--cache-dir", str(cache), *workers)
+    warm = json.loads((outs / "warm.json").read_text())
+    changed = change_one_percent(paths)
+    t_inc = run_scan(root, outs / "inc.json", "--cache-dir", str(cache), *workers)
+    inc = json.loads((outs / "inc.json").read_text())
+    size = sum(p.stat().st_size for p in cache.iterdir())
+    decode_s, encode_s, write_s = write_cost([p for p in paths if p.exists()])
+
+    print(f"cold scan without cache {t_plain:.1f} s, cold scan filling the cache {t_cold:.1f} s")
+    print(f"warm reopen {t_warm:.2f} s (cache: {warm['dataset']['cache']}): cold / warm = {t_cold / t_warm:.1f}x")
+    print(f"after {changed} files changed {t_inc:.2f} s (cache: {inc['dataset']['cache']}): "
+          f"incremental / cold = {t_inc / t_cold:.3f}")
+    print(f"cache on disk: {size / 1e6:.1f} MB = {size / len(paths):.0f} bytes per image")
+    print(f"writing the cache, measured on a sample: encoding {encode_s / decode_s:.2%} + SQLite "
+          f"{write_s / decode_s:.2%} of decoding the same files; whole process cold with / without "
+          f"cache = {t_cold / t_plain:.3f}")
+    if args.verify:
+        run_scan(root, outs / "fresh.json", "--no-cache", *workers)
+        fresh = json.loads((outs / "fresh.json").read_text())
+        for doc in (fresh, inc):
+            doc["dataset"].pop("cache")
+        print("incremental export equals a fresh scan's:", fresh == inc)
+    if not args.work:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
