@@ -5,6 +5,7 @@ recomputes them; only the latest key is kept."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import sqlite3
@@ -32,16 +33,23 @@ def findings_key(result: Any, source_splits: Sequence[str], kind: str = "leakage
 
 
 def _encode(findings: list[Any]) -> bytes:
-    return json.dumps([dataclasses.asdict(f) for f in findings], allow_nan=True).encode()
+    return json.dumps([[f"{type(f).__module__}:{type(f).__qualname__}", dataclasses.asdict(f)]
+                       for f in findings], allow_nan=True).encode()
 
 
-def _decode(data: bytes, finding_type: type) -> list[Any]:
-    names = {f.name for f in dataclasses.fields(finding_type)}
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _decode(data: bytes) -> list[Any]:
+    """Findings back as their own dataclasses (only the package's own types are looked up)."""
     out = []
-    for d in json.loads(data):
-        if set(d) != names:
-            raise ValueError("stored findings have other fields")
-        out.append(finding_type(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}))
+    for type_name, fields in json.loads(data):
+        module, _, name = type_name.partition(":")
+        if not module.startswith("inspector.core."):
+            raise ValueError(f"not a finding type of ours: {type_name}")
+        cls = getattr(importlib.import_module(module), name)
+        out.append(cls(**{k: _tuples(v) for k, v in fields.items()}))
     return out
 
 
@@ -59,14 +67,16 @@ def cached_findings(cache_dir: str | None, result: Any, source_splits: Sequence[
         data = store.memo_get(key)
         if data is not None:
             try:
-                return _decode(data, finding_type)
-            except (ValueError, TypeError):
+                return _decode(data)
+            except (ValueError, TypeError, AttributeError, ImportError):
                 pass  # written by other code: recompute and replace
         findings = compute()
         try:
-            store.memo_put(key, _encode(findings))
-        except sqlite3.DatabaseError:
-            pass  # locked or full: the findings are still right, just not kept
+            data = _encode(findings)
+            if _decode(data) == list(findings):  # kept only when it comes back exactly equal
+                store.memo_put(key, data)
+        except (sqlite3.DatabaseError, TypeError, ValueError, AttributeError, ImportError):
+            pass  # locked, full or not storable: the findings are still right, just not kept
         return findings
     finally:
         store.close()
