@@ -5,7 +5,8 @@
 
 Writes docs/screenshot-main.png (Statistics tab), docs/screenshot-normalization.png (the demo's
 blank sky with a tiny cloud, selected in the image list, shown in the Normalization tab) and
-docs/screenshot-leakage.png (Leakage tab). Settings go to a temporary folder, never the user's.
+docs/screenshot-leakage.png (Leakage tab); with --only validation, docs/screenshot-validation.png
+(Balance & Drift tab). Settings go to a temporary folder, never the user's.
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def main() -> int:
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.add_argument("--size", default="1500x950", help="window size, WIDTHxHEIGHT")
     parser.add_argument("--root", default=None, help="dataset to shoot (default: the demo dataset)")
-    parser.add_argument("--only", choices=("main", "normalization", "leakage"), action="append",
+    parser.add_argument("--only", choices=("main", "normalization", "leakage", "validation"), action="append",
                         help="shoot only these tabs (repeatable)")
+    parser.add_argument("--property", default=None, help="the property the validation shot overlays")
     args = parser.parse_args()
 
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -38,7 +40,7 @@ def main() -> int:
     app = QApplication([sys.argv[0]])
     from inspector.core.demo import BLANK_SKY, default_demo_dir
     from inspector.ui.app import configure_application
-    from inspector.ui.main_window import TAB_LEAKAGE, TAB_NORMALIZATION, TAB_STATS, MainWindow
+    from inspector.ui.main_window import TAB_LEAKAGE, TAB_NORMALIZATION, TAB_STATS, TAB_VALIDATION, MainWindow
     from inspector.ui.theme import app_icon
 
     configure_application(app)
@@ -101,6 +103,12 @@ def main() -> int:
         window.tabs.setCurrentIndex(TAB_LEAKAGE)
         wait(settle_ms=800)
         shoot("leakage")
+    if "validation" in wanted:
+        window.tabs.setCurrentIndex(TAB_VALIDATION)
+        if args.property:
+            window.validation.overlay.set_property(args.property)
+        wait(settle_ms=800)
+        shoot("validation")
     window.close()
     return 0
 

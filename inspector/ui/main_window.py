@@ -45,11 +45,12 @@ from .splitters import scrolling, side_by_side
 from .stages import Stages
 from .statistics_panel import StatisticsPanel
 from .theme import app_icon, apply_theme
+from .validation_panel import ValidationPanel
 from .worker import CallWorker, WorkerRunner
 
 APP_TITLE = "Dataset Inspector"
 STOP_TIMEOUT_MS = 5000        # how long closing waits for running workers
-TAB_STATS, TAB_IMAGES, TAB_NORMALIZATION, TAB_LEAKAGE = range(4)
+TAB_STATS, TAB_IMAGES, TAB_NORMALIZATION, TAB_LEAKAGE, TAB_VALIDATION = range(5)
 
 
 class MainWindow(QMainWindow):
@@ -129,6 +130,8 @@ class MainWindow(QMainWindow):
         self.add_tab(self.normalization, "Normalization",
                      "What dataset and per-image normalization do to an image")
         self.add_tab(self.leakage, "Leakage", "Duplicates and other leakage between splits")
+        self.validation = ValidationPanel(self.session, self.panel_runner)  # follows the session itself
+        self.add_tab(scrolling(self.validation), "Balance && Drift", "Class balance and image properties per split")
 
         central = QWidget()
         layout = QVBoxLayout(central)

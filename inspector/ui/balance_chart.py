@@ -1,0 +1,149 @@
+"""The class-balance chart: a horizontal bar per class and split (the splits' colours of the
+histograms), as image counts or as shares of each split, with each split's imbalance ratio.
+
+It draws the export's ``balance`` (core.validation.class_balance): nothing is computed here.
+Horizontal bars keep class names readable however many there are; the chart grows one row per
+class and its tab scrolls.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ..core.formatting import count
+from .plot_theme import ThemedPlot
+from .theme import split_color
+
+MODES = ("count", "share")
+ROW_PX = 22            # least height of one class's row of bars
+BAR_PX = 26            # most height of one bar: a few classes do not fill the tab with slabs
+LABELLED_BARS = 60     # bars written with their value; more would be clutter
+NO_CLASSES = ("No classes: the images are not sorted into class folders "
+              "(<code>split/class/image</code>), so there is no class balance to show.")
+
+
+class BalanceChart(QWidget):
+    """``set_balance(balance)`` with the export's ``balance`` dict (or None to clear)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("Class balance per split")
+        title.setObjectName("sectionTitle")
+        self.mode_box = QComboBox()
+        self.mode_box.addItem("Image count", "count")
+        self.mode_box.addItem("Share of the split (%)", "share")
+        self.mode_box.setToolTip("Draw each class as its number of images, or as its share of the "
+                                 "split's images (splits of different sizes then compare directly)")
+        self.mode_box.currentIndexChanged.connect(lambda _i: self._draw())
+        head = QHBoxLayout()
+        head.addWidget(title, 1)
+        head.addWidget(self.mode_box)
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plot = ThemedPlot()
+        item = self.plot.getPlotItem()
+        item.setMouseEnabled(x=False, y=False)  # the wheel scrolls the tab, never zooms the bars
+        item.hideButtons()
+        item.setMenuEnabled(False)
+        item.invertY(True)  # first class at the top
+        item.getAxis("bottom").enableAutoSIPrefix(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(head)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plot, 1)
+        layout.addStretch(0)
+        self._balance: dict[str, dict] = {}
+        self.classes: list[str] = []
+        self._drawn: dict[str, np.ndarray] = {}  # split -> value per class, as drawn
+        self._scanned = False
+        self.set_balance(None)
+
+    @property
+    def mode(self) -> str:
+        return self.mode_box.currentData()
+
+    def set_mode(self, mode: str) -> None:
+        self.mode_box.setCurrentIndex(MODES.index(mode))
+
+    def set_balance(self, balance: Mapping[str, Mapping] | None) -> None:
+        self._scanned = balance is not None
+        self._balance = {s: b for s, b in (balance or {}).items() if b.get("counts")}
+        self.classes = sorted({c for b in self._balance.values() for c in b["counts"]})
+        self._draw()
+
+    def bar_values(self) -> dict[str, dict[str, float]]:
+        """split -> class -> the drawn bar length (count, or share in %), 0 where a split lacks it."""
+        return {s: dict(zip(self.classes, v.tolist())) for s, v in self._drawn.items()}
+
+    # -------------------------------------------------------------- drawing
+
+    def _draw(self) -> None:
+        item = self.plot.getPlotItem()
+        item.clear()
+        self._drawn = {}
+        if not self._balance:
+            self.summary.setText(NO_CLASSES if self._scanned else "No statistics yet.")
+            self.plot.setVisible(False)
+            return
+        self.plot.setVisible(True)
+        share = self.mode == "share"
+        splits = list(self._balance)
+        n = len(self.classes)
+        thickness = 0.8 / len(splits)
+        labelled = n * len(splits) <= LABELLED_BARS
+        for k, split in enumerate(splits):
+            counts = self._balance[split]["counts"]
+            values = np.array([counts.get(c, 0) for c in self.classes], dtype=np.float64)
+            if share:
+                values = values * 100.0 / values.sum()
+            self._drawn[split] = values
+            y = np.arange(n) - 0.4 + thickness * (k + 0.5)
+            colour = split_color(split, k)
+            item.addItem(pg.BarGraphItem(x0=0, y=y, height=thickness * 0.92, width=values,
+                                         brush=colour, pen=pg.mkPen(colour.darker(130)), name=split))
+            missing = values == 0
+            if missing.any():  # a zero-length bar is invisible: mark the class as absent instead
+                item.addItem(pg.ScatterPlotItem(x=np.zeros(int(missing.sum())), y=y[missing], symbol="x",
+                                                size=9, pen=pg.mkPen(colour, width=2), brush=None))
+            if labelled:
+                for yi, v in zip(y, values):
+                    text = pg.TextItem(f"{v:.1f}%" if share else f"{int(v):,}", color=colour, anchor=(0, 0.5))
+                    text.setPos(v, yi)
+                    item.addItem(text)
+        top = max(float(v.max()) for v in self._drawn.values())
+        item.setXRange(0, top * (1.15 if labelled else 1.03) or 1, padding=0)
+        item.setYRange(-0.5, n - 0.5, padding=0)
+        item.getAxis("left").setTicks([[(i, c) for i, c in enumerate(self.classes)]])
+        item.setLabel("left", "class")
+        item.setLabel("bottom", "share of the split's images (%), per split" if share
+                      else "images per class (count), per split")
+        self.plot.setMinimumHeight(80 + n * ROW_PX)
+        self.plot.setMaximumHeight(80 + n * max(ROW_PX, BAR_PX * len(splits)) * 10 // 8)
+        self.summary.setText(self._summary_html())
+
+    def _summary_html(self) -> str:
+        rows = []
+        for k, (split, b) in enumerate(self._balance.items()):
+            counts = b["counts"]
+            big, small = max(counts, key=counts.get), min(counts, key=counts.get)
+            ratio = b.get("imbalance_ratio")
+            missing = [c for c in self.classes if c not in counts]
+            line = (f"<span style='color:{split_color(split, k).name()}; font-size:14pt'>■</span>&nbsp;"
+                    f"<b>{html.escape(split)}</b>: {count(sum(counts.values()), 'image')}, "
+                    f"{count(len(counts), 'class', 'classes')}; imbalance ratio "
+                    f"<b>{ratio:.1f}</b> (largest {html.escape(big)} {counts[big]:,} / smallest "
+                    f"{html.escape(small)} {counts[small]:,})")
+            if missing:
+                shown = ", ".join(html.escape(c) for c in missing[:8]) + (" …" if len(missing) > 8 else "")
+                line += f"; <b>no image of {len(missing)}</b>: {shown} (× in the chart)"
+            rows.append(line)
+        return "<br>".join(rows)
+
