@@ -37,6 +37,8 @@ import numpy as np
 import xxhash
 from PIL import Image
 
+from .pixelbuffer import pixel_view
+
 THUMB_SIZE = 32          # stored thumbnail side (uint8 grey): THUMB_SIZE**2 bytes per image
 GRID = 64                # working grid the hashes are computed on (not stored)
 HASH_SIDE = 32           # each view is resampled to HASH_SIDE x HASH_SIDE before the DCT
@@ -60,16 +62,27 @@ MIRROR_VIEWS = frozenset(i for i, v in enumerate(_VIEWS) if v[3])
 
 
 def content_hash(im: Image.Image) -> tuple[int, int]:
-    """xxh3_128 over (mode, size, decoded bytes) as two unsigned 64-bit ints (hi, lo).
+    """xxh3_128 over (mode, size, decoded pixels) as two unsigned 64-bit ints (hi, lo).
 
     An 8-bit grey image is hashed as its RGB expansion: a grey PNG and an RGB file holding the same
     grey pixels are the same input to a loader that calls convert("RGB"), so they are exact copies.
+    RGB pixels are hashed in Pillow's own 4-byte storage (R, G, B, pad), read without a copy
+    (pixelbuffer.py): packing them with tobytes() cost more than hashing. The pad byte is checked
+    to be 255 in every pixel (and forced to 255 otherwise), so equal pixels always give equal bytes.
     """
     if im.mode == "L":
         im = im.convert("RGB")
     h = xxhash.xxh3_128()
-    h.update(f"{im.mode}|{im.size[0]}x{im.size[1]}|".encode())
-    h.update(im.tobytes())
+    if im.mode == "RGB":
+        h.update(f"RGBX|{im.size[0]}x{im.size[1]}|".encode())
+        view = pixel_view(im)
+        pixels = np.frombuffer(view.buffer if view else im.tobytes("raw", "RGBX"), "<u4")
+        if pixels.size and pixels.min() < 0xFF000000:  # a pad byte other than 255
+            pixels = pixels | np.uint32(0xFF000000)
+        h.update(pixels)
+    else:
+        h.update(f"{im.mode}|{im.size[0]}x{im.size[1]}|".encode())
+        h.update(im.tobytes())
     d = h.intdigest()
     return (d >> 64) & 0xFFFFFFFFFFFFFFFF, d & 0xFFFFFFFFFFFFFFFF
 
@@ -174,6 +187,8 @@ def content_box(a: np.ndarray, blend: int = 1) -> tuple[int, int, int, int] | No
     the bar, since a sliver of bar left in changes a thumbnail more than a lost line of picture.
     """
     hh, ww = a.shape
+    if not _edges_may_be_bars(a):
+        return None
     rows = (a.max(axis=1), a.min(axis=1), a.mean(axis=1))
     cols = (a.max(axis=0), a.min(axis=0), a.mean(axis=0))
     span = float(rows[0].max() - rows[1].min())
@@ -190,6 +205,19 @@ def content_box(a: np.ndarray, blend: int = 1) -> tuple[int, int, int, int] | No
     if (x0, y0, x1, y1) == (0, 0, ww, hh) or min(x1 - x0, y1 - y0) < 8:
         return None
     return x0, y0, x1, y1
+
+
+def _edges_may_be_bars(a: np.ndarray) -> bool:
+    """False when no pair of opposite edge lines is uniform, so content_box finds no bars: a
+    cheap test that spares most images the full line-by-line search (it runs on every image).
+    Conservative (twice the tolerance, in float64), so it never changes content_box's answer."""
+    span = float(a.max()) - float(a.min())
+    if span <= 0:
+        return False
+    loose = 2 * TRIM_TOLERANCE * span
+    def uniform(line: np.ndarray) -> bool:
+        return float(line.max()) - float(line.min()) <= loose
+    return (uniform(a[:, 0]) and uniform(a[:, -1])) or (uniform(a[0]) and uniform(a[-1]))
 
 
 def _bars(lines: tuple[np.ndarray, np.ndarray, np.ndarray], tol: float) -> tuple[int, float]:

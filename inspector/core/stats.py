@@ -257,21 +257,30 @@ def image_moments(hist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     """Per-image mean, std, min, max on the 0-1 scale from its own histogram.
 
     Runs once per image, so it is vectorised over channels; one image's sums fit int64 exactly
-    (at most 2**31 pixels * 65535**2), and the variance numerator is formed in Python integers.
+    (at most 2**31 pixels * 65535**2). The variance numerator n * s2 - s1**2 is formed in int64
+    while it cannot overflow (n * scale < 2**31.5: any image under ~11.9 megapixels for 8-bit
+    data), else in Python integers: exact either way.
     """
     big = hist.shape[1] == 65536
     values, squares = (_V16, _V16_SQ) if big else (_V8, _V8_SQ)
     scale = 65535 if big else 255
     n, s1, s2 = hist.sum(axis=1), hist @ values, hist @ squares
-    if (n == 0).any():
+    if not n.all():
         nan = np.full(hist.shape[0], math.nan)
         return nan, nan.copy(), nan.copy(), nan.copy()
-    var_num = [int(a) * int(b) - int(c) * int(c) for a, b, c in zip(s2, n, s1)]
+    if int(n.max()) * scale < _INT64_SAFE:  # n * s2 <= (n * scale)**2 < 2**63
+        var_num = (n * s2 - s1 * s1).astype(np.float64)
+    else:
+        var_num = np.array([int(a) * int(b) - int(c) * int(c) for a, b, c in zip(s2, n, s1)],
+                           dtype=np.float64)
     denom = n * float(scale)
     occupied = hist > 0
     lo = occupied.argmax(axis=1)
     hi = hist.shape[1] - 1 - occupied[:, ::-1].argmax(axis=1)
-    return s1 / denom, np.sqrt(np.array(var_num, dtype=np.float64)) / denom, lo / scale, hi / scale
+    return s1 / denom, np.sqrt(var_num) / denom, lo / scale, hi / scale
+
+
+_INT64_SAFE = 3037000499  # floor(sqrt(2**63 - 1)): a product of two values below it fits int64
 
 
 def size_summary(width: np.ndarray, height: np.ndarray, top: int = 10,
