@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from inspector.core.export import build_document
@@ -70,6 +71,7 @@ def test_chart_bars_are_the_exported_counts_and_shares(qtbot, classed):
     for split, b in balance.items():
         assert f"{b['imbalance_ratio']:.1f}" in text
     assert "no image of 1</b>: bird" in text and "no image of 1</b>: cat" in text
+    assert chart.row_text(chart.classes.index("bird")) == "bird: train 2 (16.7%), val: no image, test 5 (71.4%)"
     assert "share of the split" in chart.plot.getPlotItem().getAxis("bottom").labelText
     chart.set_mode("count")
     assert "count" in chart.plot.getPlotItem().getAxis("bottom").labelText
@@ -94,6 +96,7 @@ def test_many_classes_get_a_row_each(qtbot):
     assert chart.plot.minimumHeight() >= 150 * 20  # the tab scrolls instead of squeezing the names
     ticks = chart.plot.getPlotItem().getAxis("left")._tickLevels[0]
     assert [name for _, name in ticks] == chart.classes
+    assert chart.plot.getPlotItem().getAxis("top").isVisible()
 
 
 def test_distribution_counts_and_ks_match_numpy(classed):
@@ -173,3 +176,17 @@ def test_window_tab_follows_the_session_and_the_theme(qtbot, make_window, demo_r
     with qtbot.waitSignal(panel.overlay.shown, timeout=10_000) as blocker:
         window.session.open(demo_root)  # a new dataset clears the tab
     assert blocker.args == [""] and panel.balance.bar_values() == {}
+
+
+def test_pointer_over_a_class_row_reads_out_its_numbers(qtbot, classed):
+    chart = BalanceChart()
+    qtbot.addWidget(chart)
+    chart.resize(700, 500)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_balance(_export(classed)["balance"])
+    vb = chart.plot.getPlotItem().getViewBox()
+    row = chart.classes.index("cat")
+    chart.plot.scene().sigMouseMoved.emit(vb.mapViewToScene(pg.Point(1.0, row)))
+    qtbot.waitUntil(lambda: chart.readout.text().startswith("cat:"), timeout=5000)
+    assert chart.readout.text() == chart.row_text(row) and "test: no image" in chart.readout.text()

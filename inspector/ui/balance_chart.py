@@ -22,6 +22,7 @@ from .theme import split_color
 MODES = ("count", "share")
 ROW_PX = 22            # least height of one class's row of bars
 BAR_PX = 26            # most height of one bar: a few classes do not fill the tab with slabs
+TOP_AXIS_FROM = 15     # classes from which the value axis is repeated above the bars
 LABELLED_BARS = 60     # bars written with their value; more would be clutter
 NO_CLASSES = ("No classes: the images are not sorted into class folders "
               "(<code>split/class/image</code>), so there is no class balance to show.")
@@ -54,11 +55,16 @@ class BalanceChart(QWidget):
         item.setMenuEnabled(False)
         item.invertY(True)  # first class at the top
         item.getAxis("bottom").enableAutoSIPrefix(False)
+        self.readout = QLabel(" ")
+        self.readout.setObjectName("muted")
+        self.readout.setWordWrap(True)
+        self._mouse_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(head)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.readout)
         layout.addStretch(0)
         self._balance: dict[str, dict] = {}
         self.classes: list[str] = []
@@ -83,12 +89,31 @@ class BalanceChart(QWidget):
         """split -> class -> the drawn bar length (count, or share in %), 0 where a split lacks it."""
         return {s: dict(zip(self.classes, v.tolist())) for s, v in self._drawn.items()}
 
+    def row_text(self, row: int) -> str:
+        """One class's numbers in every split (the readout under the pointer)."""
+        name = self.classes[row]
+        parts = []
+        for split, b in self._balance.items():
+            n = b["counts"].get(name, 0)
+            parts.append(f"{split} {n:,} ({100.0 * b['shares'].get(name, 0.0):.1f}%)" if n else f"{split}: no image")
+        return f"{name}: " + ", ".join(parts)
+
+    def _on_mouse(self, event) -> None:
+        pos = event[0]
+        vb = self.plot.getPlotItem().getViewBox()
+        if not self.classes or not vb.sceneBoundingRect().contains(pos):
+            return
+        row = int(round(vb.mapSceneToView(pos).y()))
+        if 0 <= row < len(self.classes):
+            self.readout.setText(self.row_text(row))
+
     # -------------------------------------------------------------- drawing
 
     def _draw(self) -> None:
         item = self.plot.getPlotItem()
         item.clear()
         self._drawn = {}
+        self.readout.setText(" ")
         if not self._balance:
             self.summary.setText(NO_CLASSES if self._scanned else "No statistics yet.")
             self.plot.setVisible(False)
@@ -115,7 +140,8 @@ class BalanceChart(QWidget):
                                                 size=9, pen=pg.mkPen(colour, width=2), brush=None))
             if labelled:
                 for yi, v in zip(y, values):
-                    text = pg.TextItem(f"{v:.1f}%" if share else f"{int(v):,}", color=colour, anchor=(0, 0.5))
+                    label = "   no image" if v == 0 else f"{v:.1f}%" if share else f"{int(v):,}"
+                    text = pg.TextItem(label, color=colour, anchor=(0, 0.5))
                     text.setPos(v, yi)
                     item.addItem(text)
         top = max(float(v.max()) for v in self._drawn.values())
@@ -123,6 +149,8 @@ class BalanceChart(QWidget):
         item.setYRange(-0.5, n - 0.5, padding=0)
         item.getAxis("left").setTicks([[(i, c) for i, c in enumerate(self.classes)]])
         item.setLabel("left", "class")
+        item.showAxis("top", n > TOP_AXIS_FROM)  # a tall chart keeps its scale in sight at both ends
+        item.getAxis("top").enableAutoSIPrefix(False)
         item.setLabel("bottom", "share of the split's images (%), per split" if share
                       else "images per class (count), per split")
         self.plot.setMinimumHeight(80 + n * ROW_PX)

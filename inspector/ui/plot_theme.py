@@ -19,7 +19,7 @@ class ThemedPlot(pg.PlotWidget):
         bg, fg = plot_colors(theme)
         self.setBackground(bg)
         item = self.getPlotItem()
-        for name in ("left", "bottom"):
+        for name in ("left", "bottom", "top"):
             axis = item.getAxis(name)
             axis.setPen(fg)
             axis.setTextPen(fg)
