@@ -12,6 +12,7 @@ exports are identical.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -53,23 +54,28 @@ def main() -> None:
     best = {"pool": 0.0, "cluster": 0.0}
     cpu = {"pool": float("inf"), "cluster": float("inf")}  # worker CPU ms per image: robust to neighbours
     exports = {}
+    paired = []  # cluster / pool of back-to-back runs: robust to load that changes between runs
     with DaskCluster.connect(f"local:{workers}", timeout=60) as cluster:
         local_pool(workers).warm()
         scan(layout, cluster=cluster)  # workers import the scan code once, as the pool's have
         for k in range(args.repeats):
+            rates = {}
             for side, run in (("pool", lambda: scan(layout, workers=workers)),
                               ("cluster", lambda: scan(layout, cluster=cluster))):
                 seconds, result = _timed(run)
+                rates[side] = n / seconds
                 best[side] = max(best[side], n / seconds)
                 cpu[side] = min(cpu[side], 1000 * result.extra["worker_cpu_seconds"] / n)
                 exports[side] = result
                 print(f"  run {k + 1} {side:7}: {n / seconds:8.1f} images/s, "
                       f"{1000 * result.extra['worker_cpu_seconds'] / n:.3f} worker CPU ms/image")
+            paired.append(rates["cluster"] / rates["pool"])
     same = _export(exports["pool"]) == _export(exports["cluster"])
     print(f"Process pool ({workers} processes)             : {best['pool']:8.1f} images/s  {cpu['pool']:.3f} CPU ms/image")
     print(f"Local Dask cluster ({workers} workers x 1 thread): {best['cluster']:8.1f} images/s  {cpu['cluster']:.3f} CPU ms/image")
     print(f"Ratio cluster / process pool: {best['cluster'] / best['pool']:.3f} by wall clock, "
-          f"{cpu['pool'] / cpu['cluster']:.3f} by worker CPU time")
+          f"{cpu['pool'] / cpu['cluster']:.3f} by worker CPU time, "
+          f"{statistics.median(paired):.3f} median of back-to-back pairs")
     print(f"Exports identical: {'yes' if same else 'NO'}")
 
 

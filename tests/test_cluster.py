@@ -2,6 +2,7 @@
 a lost worker costs time not data, a crashing file fails alone, cancel empties the cluster."""
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from imagefactory import make_bad_inputs, make_good_images
 from processhelpers import process_gone, wait_until
+import inspector
 from inspector import cli
 from inspector.core import cluster as cluster_mod
 from inspector.core.export import build_document, default_source
@@ -171,6 +173,20 @@ def test_unreachable_scheduler_is_a_usage_error_before_any_work(dataset, tmp_pat
     assert code == cli.EXIT_USAGE
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
     assert not started and not out.exists()
+
+
+def test_workers_of_another_version_are_refused_before_any_work(two_workers, monkeypatch):
+    monkeypatch.setattr(inspector, "__version__", "99.0")
+    with pytest.raises(cluster_mod.ClusterError, match="workers run dataset-inspector 0.1.0, this program is 99.0"):
+        two_workers._check_workers(5)
+
+
+def test_a_scheduler_without_workers_is_refused():
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=logging.ERROR,
+                                  scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as empty:
+        with pytest.raises(cluster_mod.ClusterError, match="has no workers"):
+            cluster_mod.DaskCluster.connect(empty.scheduler_address, timeout=0.5)
 
 
 @pytest.mark.parametrize("flag, words", [
