@@ -119,8 +119,9 @@ def test_a_file_that_crashes_its_worker_fails_alone_as_in_the_local_pool(dataset
         result = scan(layout, cluster=two_workers)
     finally:
         shutdown_pool()
+        monkeypatch.delenv("INSPECTOR_TEST_CRASH_ON")  # workers restarted from now on are clean
+        two_workers.client.wait_for_workers(2, timeout=60)  # one may still be restarting
         set_worker_env(two_workers, "INSPECTOR_TEST_CRASH_ON", None)
-        monkeypatch.delenv("INSPECTOR_TEST_CRASH_ON")
     crashed = [f for f in result.failures if "crashed" in f.reason]
     assert [f.path for f in crashed] == [culprit]
     assert export(result) == local

@@ -34,6 +34,7 @@ LOCAL_ALLOWED_FAILURES = 1
 # worker): a worker that dies then takes only the task that killed it, so an innocent chunk is
 # never counted against its allowed failures and crash isolation blames only the culprit.
 LOCAL_SATURATION = 1.0
+LOCAL_LOST_WORKER_TIMEOUT = "1 day"
 
 
 class ClusterError(Exception):
@@ -136,6 +137,10 @@ class DaskCluster:
         try:
             if spec.local_workers:
                 import dask
+                # A local cluster retires a worker that is missing this long, for good; a worker
+                # restarting after a decoder crash on a busy machine can take longer than the 15 s
+                # default. Read when a worker goes, so it is set for the process, not this block.
+                dask.config.set({"distributed.deploy.lost-worker-timeout": LOCAL_LOST_WORKER_TIMEOUT})
                 with dask.config.set({"distributed.scheduler.worker-saturation": LOCAL_SATURATION}):
                     # On 127.0.0.1 only; no dashboard, and its HTTP endpoint on a free port.
                     local = distributed.LocalCluster(
@@ -268,12 +273,11 @@ def _settle(fut, items: list) -> tuple[list, list]:
     from distributed import KilledWorker
 
     from .scan import _crash_result
-    if fut.status == "finished":
-        worker, chunk = fut.result()
+    try:
+        worker, chunk = fut.result()  # waits again if a dying worker took the result with it
         return [(items, worker, chunk)], []
-    exc = fut.exception()
-    if not isinstance(exc, KilledWorker):
-        raise exc  # a bug in the chunk code (every per-file error is a listed failure): stop
+    except KilledWorker:
+        pass  # any other exception is a bug in the chunk code (per-file errors are failures): raised
     if len(items) == 1:
         return [(items, "", _crash_result(items))], []
     return [], items
