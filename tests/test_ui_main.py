@@ -213,9 +213,9 @@ def test_statistics_shown_while_leakage_search_runs(qtbot, make_window, demo_roo
     release = threading.Event()
     real = worker_module.run_leakage
 
-    def slow_leakage(result, source, *progress_and_cancel):
+    def slow_leakage(result, source, *progress_and_cancel, **options):
         release.wait(20)
-        return real(result, source, *progress_and_cancel)
+        return real(result, source, *progress_and_cancel, **options)
 
     monkeypatch.setattr(worker_module, "run_leakage", slow_leakage)
     window = make_window()
@@ -677,7 +677,7 @@ def test_leakage_badge_and_jump_to_image(qtbot, make_window, demo_root):
 
 
 def test_failed_leakage_search_keeps_the_statistics(qtbot, make_window, tmp_path, monkeypatch):
-    def broken(result, source, *progress_and_cancel):
+    def broken(result, source, *progress_and_cancel, **options):
         raise MemoryError("simulated")
 
     monkeypatch.setattr(worker_module, "run_leakage", broken)

@@ -19,3 +19,16 @@ def decoded_class_counts(result: ScanResult) -> dict[str, dict[str, int]]:
         counts[split] = {name: int(per[index[name]]) if name in index else 0
                          for name in result.classes.get(split, {})}
     return counts
+
+
+def cache_note(result: ScanResult) -> str:
+    """What the scan made of the on-disk cache, from the result's own cache summary: "from cache,
+    N changed items rescanned" when stored records were used, else why the cache was not."""
+    cache = result.extra.get("cache") or {}
+    if not cache.get("enabled"):
+        return f"cache not used ({cache['message']})" if cache.get("message") else "cache off"
+    rescanned = int(cache["rescanned"])
+    why = f" ({cache['message']})" if cache.get("message") else ""  # e.g. a damaged cache rebuilt
+    if not cache.get("used"):
+        return f"cold scan, {rescanned:,} item{'s' if rescanned != 1 else ''} cached{why}"
+    return f"from cache, {rescanned:,} changed item{'s' if rescanned != 1 else ''} rescanned{why}"

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..core.cache.memo import cached_findings
 from ..core.export import default_source
 from ..core.formatting import clock
 from ..core.layout import DatasetLayout, LayoutError
@@ -46,9 +47,10 @@ class ScanCallbacks:
 
 def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str] | None,
                  should_cancel: Callable[[], bool], report: ScanCallbacks,
-                 cluster_link: ClusterLink | None = None) -> None:
+                 cluster_link: ClusterLink | None = None, cache_dir: str | None = None) -> None:
     """Open ROOT (a folder or any other dataset source), scan it (on ``cluster_link``'s Dask
-    cluster when it has an address), then search for leakage. Raises ``UserFacingError`` for a
+    cluster when it has an address; reusing the records stored under ``cache_dir`` when given),
+    then search for leakage. Raises ``UserFacingError`` for a
     source that cannot be scanned or a cluster that cannot be reached; a failed leakage search
     keeps the statistics (``leakage_failed``)."""
     lower_thread_priority()
@@ -67,14 +69,14 @@ def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str]
     if should_cancel():
         return
     result = scan(layout, workers=workers, on_progress=_throttled(report.progress),
-                  should_cancel=should_cancel, cluster=cluster)  # cancel: at the next progress record
+                  should_cancel=should_cancel, cluster=cluster, cache_dir=cache_dir)  # cancel: at the next progress record
     if result is None or should_cancel():
         return
     report.scanned(result)
     report.phase(LEAKAGE_PHASE)
     findings: list | None
     try:
-        findings = run_leakage(result, source_splits, should_cancel, report.phase)
+        findings = run_leakage(result, source_splits, should_cancel, report.phase, cache_dir=cache_dir)
         if findings is None:      # cancelled during the leakage search
             return
     except Exception as exc:  # keep the statistics: a failed leakage search must not lose the scan
@@ -137,11 +139,21 @@ def no_images_message(layout: DatasetLayout) -> str:
 
 def run_leakage(result: ScanResult, source_splits: Sequence[str] | None,
                 should_cancel: Callable[[], bool] = lambda: False,
-                phase: Callable[[str], None] | None = None) -> list[Finding] | None:
+                phase: Callable[[str], None] | None = None, *,
+                cache_dir: str | None = None) -> list[Finding] | None:
     """scan_leakage with the chosen source splits (the default source when none applies); its
     progress goes to ``phase`` as text, and ``should_cancel`` stops it between two blocks of work
-    (None is returned then)."""
+    (None is returned then). With ``cache_dir``, the findings stored with the dataset's records
+    are reused while nothing they follow from has changed (a cancelled search is not stored)."""
     source = [s for s in (source_splits or []) if s in result.splits] or default_source(result)
+    if cache_dir:
+        return cached_findings(cache_dir, result, source,
+                               lambda: _search_leakage(result, source, should_cancel, phase), Finding)
+    return _search_leakage(result, source, should_cancel, phase)
+
+
+def _search_leakage(result: ScanResult, source: list[str], should_cancel: Callable[[], bool],
+                    phase: Callable[[str], None] | None) -> list[Finding] | None:
     steps = iter_scan_leakage(result, source)
     last = 0.0
     while True:

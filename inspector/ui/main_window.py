@@ -311,8 +311,7 @@ class MainWindow(QMainWindow):
         result = self.result
         assert result is not None
         self._result_notices(result)
-        self.statusBar().showMessage(
-            f"Scanned {count(len(result.images) + len(result.failures), 'file')} in {result.elapsed:.1f} s", 8000)
+        self.statusBar().showMessage(notices.scan_done_status(result), 8000)
         self._update_actions()
         self.scanFinished.emit(result)
 
@@ -524,6 +523,7 @@ class MainWindow(QMainWindow):
             act.setEnabled(numbers)
         self.snippet_button.setEnabled(numbers)
         self.amplified_action.setEnabled(has_result)
+        self.cache_commands.update()
 
     # ================================================================== recent folders
 

@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 
+from ..app.dataset_facts import cache_note
 from ..app.opening import source_text
 from ..core.formatting import count
 from ..core.layout import DatasetLayout
@@ -91,6 +92,12 @@ def source_notice(leaks: Sequence[str]) -> Notice | None:
                        "<b>stats_source</b> finding.")
 
 
+def scan_done_status(result: ScanResult) -> str:
+    """The status bar once a scan has finished: files, time and what came from the cache."""
+    return (f"Scanned {count(len(result.images) + len(result.failures), 'file')} in {result.elapsed:.1f} s, "
+            f"{cache_note(result)}")
+
+
 def dataset_summary(result: ScanResult) -> str:
     """The one-line summary under the toolbar once a scan has finished."""
     name = os.path.basename(os.path.normpath(result.root)) or result.root
@@ -98,7 +105,7 @@ def dataset_summary(result: ScanResult) -> str:
     workers = f"{result.workers} worker process{'es' if result.workers != 1 else ''}"
     return (f"<b>{html.escape(name)}</b> · {count(len(result.images), 'image')} ({html.escape(splits)}) · "
             f"{len(result.failures):,} failed · {len(result.skipped):,} skipped · mode {result.mode} · "
-            f"scanned in {result.elapsed:.1f} s with {workers} · "
+            f"scanned in {result.elapsed:.1f} s with {workers} ({html.escape(cache_note(result))}) · "
             f"<span style='color:gray'>{html.escape(result.root)}</span>")
 
 

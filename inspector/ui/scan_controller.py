@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..app.cluster_link import ClusterLink
 from ..app.session import Session
+from ..core.cache import default_cache_dir
 from ..core.layout import DatasetLayout
 from ..core.scan import ScanProgress, ScanResult
 from .worker import ScanWorker, WorkerRunner
@@ -41,6 +42,7 @@ class ScanController(QObject):
         self.runner = runner
         self.workers = workers
         self.cluster = ClusterLink()  # the Dask cluster the scans run on, when the user set one
+        self.use_cache = True         # scans reuse the records stored in the default cache folder
         self.worker: ScanWorker | None = None
         self.last_partial: ScanProgress | None = None   # the newest live statistics shown
         self._pending_live: ScanProgress | None = None
@@ -61,7 +63,8 @@ class ScanController(QObject):
         assert root is not None
         self.stop()
         worker = ScanWorker(root, workers=self.workers, source_splits=self.session.source or None,
-                            cluster_link=self.cluster)
+                            cluster_link=self.cluster,
+                            cache_dir=default_cache_dir() if self.use_cache else None)
         worker.layoutFound.connect(self._on_layout)
         worker.progress.connect(self._on_progress)
         worker.scanned.connect(self._on_scanned)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QToolButton
 
 from . import cluster_setting, dialogs
+from .cache_actions import CacheCommands
 from .export_actions import LIBRARIES
 from .source_selector import SourceSelector
 from .theme import THEMES, current_theme
@@ -65,6 +66,9 @@ def _build_actions(w: MainWindow) -> None:
     w.cluster_action = make_action(w, "Dask &Cluster…", lambda: cluster_setting.ask(w), None,
                                    "Run scans on a Dask scheduler (or a local cluster) instead of this "
                                    "machine's processes")
+    w.cache_commands = CacheCommands(w)
+    w.use_cache_action = w.cache_commands.use_action
+    w.forget_cache_action = w.cache_commands.forget_action
     w.export_action = make_action(w, "&Export JSON…", w.export_json, "Ctrl+E",
                                      "Write the statistics, normalization and leakage findings as JSON "
                                      "(the same schema-1 document as the command line)")
@@ -124,6 +128,7 @@ def _build_menus(w: MainWindow) -> None:
     file_menu.addAction(w.rescan_action)
     file_menu.addAction(w.cancel_action)
     file_menu.addAction(w.cluster_action)
+    w.cache_commands.add_to(file_menu)
     file_menu.addSeparator()
     file_menu.addAction(w.export_action)
     file_menu.addAction(w.per_image_action)

@@ -1,5 +1,6 @@
 """What the window remembers between sessions (QSettings): geometry, splitters, tab, theme,
-log-scale histograms and the per-image export option. Keys are listed here once."""
+log-scale histograms, the per-image export option, the
+Dask scheduler and whether scans use the cache. Keys are listed here once."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ def restore(w: MainWindow) -> None:
     theme = str(s.value("view/theme", "light"))
     w.set_theme(theme if theme in THEMES else "light")
     cluster_setting.restore(w)
+    w.cache_commands.restore()
 
 
 def save(w: MainWindow) -> None:

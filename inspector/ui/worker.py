@@ -80,8 +80,10 @@ class ScanWorker(Worker):
     leakageFailed = Signal(str)
 
     def __init__(self, root: str, *, workers: int | None = None,
-                 source_splits: Sequence[str] | None = None, cluster_link: ClusterLink | None = None) -> None:
+                 source_splits: Sequence[str] | None = None, cluster_link: ClusterLink | None = None,
+                 cache_dir: str | None = None) -> None:
         super().__init__()
+        self.cache_dir = cache_dir
         self.root = root
         self.workers = workers
         self.cluster_link = cluster_link
@@ -92,7 +94,8 @@ class ScanWorker(Worker):
                                scanned=self.scanned.emit, phase=self.phase.emit,
                                finished=self.finished.emit, leakage_failed=self.leakageFailed.emit)
         run_scan_job(self.root, workers=self.workers, source_splits=self.source_splits,
-                     should_cancel=lambda: self.aborted, report=report, cluster_link=self.cluster_link)
+                     should_cancel=lambda: self.aborted, report=report, cluster_link=self.cluster_link,
+                     cache_dir=self.cache_dir)
 
 
 class CallWorker(Worker):
