@@ -558,3 +558,13 @@ def test_sequential_names_collide_as_one_finding_per_split_pair():
     assert "same.png" not in tv.message
     assert tv.paths == ("train/a/img_000.png", "val/a/img_000.png") and len(tv.rows) == 2
     assert "2 file names appear in both val and test" in by_splits[("val", "test")].message
+
+
+def test_stats_source_advice_fits_a_dataset_without_train():
+    from inspector.core.leakage import stats_source_findings
+
+    with_train = stats_source_findings(["train", "val"], ["train", "val", "test"])[0]
+    assert with_train.severity == "warning" and "train only" in with_train.message
+    no_train = stats_source_findings(["val", "test"], ["val", "test"])[0]
+    assert no_train.severity == "error" and "train only" not in no_train.message
+    assert "no train split" in no_train.message

@@ -175,9 +175,10 @@ def leakage_phase_text(p: LeakageProgress) -> str:
     return f"{LEAKAGE_PHASE} {p.stage}, {100 * p.fraction:.0f}% (ETA {clock(p.eta)})"
 
 
-def with_stats_source(findings: Sequence[Finding], source_splits: Sequence[str]) -> list[Finding]:
+def with_stats_source(findings: Sequence[Finding], source_splits: Sequence[str],
+                      dataset_splits: Sequence[str] | None = None) -> list[Finding]:
     """The findings ``find_leakage(..., source_splits=source_splits)`` returns, derived from the
     findings of another source choice: only the stats_source finding depends on the source, so a
     change of source is instant instead of a new duplicate search (tens of seconds on 20k images)."""
     kept = [f for f in findings if f.kind != "stats_source"]
-    return list(sort_findings(kept + stats_source_findings(list(source_splits))))
+    return list(sort_findings(kept + stats_source_findings(list(source_splits), dataset_splits)))

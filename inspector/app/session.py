@@ -136,7 +136,7 @@ class Session:
     def set_findings(self, findings: Sequence[Finding] | None, error: str | None = None) -> None:
         """The leakage search finished (``findings``) or failed (None and ``error``). The findings
         were computed for the source at the start of the search; they follow the current one."""
-        self.findings = None if findings is None else with_stats_source(findings, self.source)
+        self.findings = None if findings is None else with_stats_source(findings, self.source, self._splits())
         self.leakage_error = error if findings is None else None
         self.phase = Phase.DONE
         self.events.findings.emit(self.findings)
@@ -170,7 +170,7 @@ class Session:
         self.events.source.emit(list(self.source))
         self.events.normalization.emit(self.normalization)
         if self.findings is not None:
-            self.findings = with_stats_source(self.findings, self.source)
+            self.findings = with_stats_source(self.findings, self.source, self._splits())
             self.events.findings.emit(self.findings)
         return True
 
@@ -211,11 +211,14 @@ class Session:
         checked = self.findings is not None or self.leakage_unchecked
         return self.result is not None and checked and self.dataset_std is not None
 
+    def _splits(self) -> list[str] | None:
+        return list(self.result.splits) if self.result is not None else None
+
     @property
     def export_findings(self) -> list[Finding]:
         if self.findings is not None:
             return list(self.findings)
-        return with_stats_source([], self.source) if self.leakage_unchecked else []
+        return with_stats_source([], self.source, self._splits()) if self.leakage_unchecked else []
 
     @property
     def severity_counts(self) -> dict[str, int]:

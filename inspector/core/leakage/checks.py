@@ -105,8 +105,11 @@ def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,
     return findings
 
 
-def stats_source_findings(source_splits: Sequence[str]) -> list[Finding]:
-    """The exported normalization uses val or test data: error with test, warning with val only."""
+def stats_source_findings(source_splits: Sequence[str],
+                          dataset_splits: Sequence[str] | None = None) -> list[Finding]:
+    """The exported normalization uses val or test data: error with test, warning with val only.
+    `dataset_splits` (the dataset's splits) decides the advice: a dataset without a train split
+    cannot be told to use it."""
     held_out = [s for s in ("val", "test") if s in source_splits]
     if not held_out:
         return []
@@ -114,7 +117,9 @@ def stats_source_findings(source_splits: Sequence[str]) -> list[Finding]:
     which = " and ".join(held_out)
     msg = (f"Normalization statistics are computed from {', '.join(source_splits)}: they include "
            f"held-out {which} data, so information from {which} leaks into training. "
-           f"Compute mean and std on train only.")
+           + ("Compute mean and std on train only." if dataset_splits is None or "train" in dataset_splits
+              else "This dataset has no train split: compute mean and std on the images you train "
+                   "on, kept apart from the images you evaluate on."))
     # splits: the held-out splits that leaked (at most val and test: the export allows two)
     return [Finding("stats_source", severity, tuple(held_out), (), None, msg, ())]
 
@@ -170,7 +175,7 @@ def iter_find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[floa
                                  _near_candidates(table, rep, int(near_threshold), include_within_split))
     confirmed = yield from clock.run("confirmation", iter_confirm_pairs(table, pairs[0], pairs[1], mirrors=mirrors))
     findings += _near_findings(table, pairs, confirmed, int(near_threshold))
-    findings += stats_source_findings(list(source_splits))
+    findings += stats_source_findings(list(source_splits), table.split_names)
     findings += yield from clock.run("names and drift", _quick(name_collisions, table))
     findings += _drift_findings(split_means)
     return sort_findings(findings)
