@@ -138,7 +138,6 @@ def _scan(args: argparse.Namespace) -> int:
     from .core.layout import LayoutError, split_name
     from .core.cache import default_cache_dir
     from .core.cache.memo import cached_findings
-    from .core.leakage import Finding
     from .core.scan import scan
     from .cli_progress import DEFAULT_LINE_INTERVAL, ProgressPrinter
     from .core.sources import discovering, open_source, prefetch
@@ -198,7 +197,7 @@ def _scan(args: argparse.Namespace) -> int:
     if result.extra["cache"]["message"]:
         print(f"cache: {result.extra['cache']['message']}", file=sys.stderr)
     source = source or default_source(result)
-    findings = cached_findings(cache_dir, result, source, lambda: _check_leakage(result, source, printer), Finding)
+    findings = cached_findings(cache_dir, result, source, lambda: _check_leakage(result, source, printer))
     try:
         doc = build_document(result, findings, source_splits=source, per_image=args.per_image)
     except StatsSourceError as exc:

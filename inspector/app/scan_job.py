@@ -148,7 +148,7 @@ def run_leakage(result: ScanResult, source_splits: Sequence[str] | None,
     source = [s for s in (source_splits or []) if s in result.splits] or default_source(result)
     if cache_dir:
         return cached_findings(cache_dir, result, source,
-                               lambda: _search_leakage(result, source, should_cancel, phase), Finding)
+                               lambda: _search_leakage(result, source, should_cancel, phase))
     return _search_leakage(result, source, should_cancel, phase)
 
 

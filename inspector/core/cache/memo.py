@@ -54,7 +54,7 @@ def _decode(data: bytes) -> list[Any]:
 
 
 def cached_findings(cache_dir: str | None, result: Any, source_splits: Sequence[str],
-                    compute: Callable[[], list[Any]], finding_type: type) -> list[Any]:
+                    compute: Callable[[], list[Any]]) -> list[Any]:
     """``compute()``'s findings, reused from the dataset's cache when nothing they depend on changed."""
     if not cache_dir or not os.path.exists(cache_path(cache_dir, result.root)):
         return compute()
