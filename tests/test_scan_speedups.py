@@ -106,3 +106,59 @@ def test_bar_search_shortcut_never_changes_the_box(monkeypatch):
     monkeypatch.setattr(hashing, "_edges_may_be_bars", lambda a: True)
     assert fast == [content_box(a) for a in cases]
     assert sum(b is not None for b in fast) > 30  # the families include real bars
+
+
+def _pillow_thumbnail(grid: np.ndarray) -> np.ndarray:
+    """The thumbnail as Pillow makes it: the float grid's reduce(2), then the contrast stretch."""
+    im = Image.frombuffer("F", grid.shape[::-1], np.ascontiguousarray(grid).tobytes(), "raw", "F", 0, 1)
+    t = np.frombuffer(im.reduce(2).tobytes(), np.float32).reshape(hashing.THUMB_SIZE, hashing.THUMB_SIZE)
+    lo, span = t.min(), t.max() - t.min()
+    if span < 1e-3:
+        return np.zeros(t.shape, np.uint8)
+    return ((t - lo) * (255.0 / span) + 0.5).astype(np.uint8)
+
+
+def _grids(n: int) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    g = (rng.random((n, hashing.GRID, hashing.GRID)) * rng.uniform(0.001, 255, (n, 1, 1))).astype(np.float32)
+    g[0] = 17.0  # a flat image
+    g[1] = 17.0 + rng.random((hashing.GRID, hashing.GRID)).astype(np.float32) * 1e-4  # nearly flat
+    return g
+
+
+def test_chunk_thumbnails_are_pillows_reduce_bit_for_bit():
+    grids = _grids(40)
+    thumbs = hashing.thumbnails_from_grids(grids)
+    assert thumbs.shape == (40, hashing.THUMB_SIZE, hashing.THUMB_SIZE) and thumbs.dtype == np.uint8
+    for g, t in zip(grids, thumbs):
+        np.testing.assert_array_equal(t, _pillow_thumbnail(g))
+    assert not thumbs[0].any() and not thumbs[1].any()
+
+
+def test_chunk_hashes_do_not_depend_on_the_batch():
+    grids = _grids(24)
+    batch = hashing.hashes_from_grids(grids)
+    assert batch.dtype == np.uint64 and batch.shape == (24, hashing.N_VIEWS)
+    for g, h in zip(grids, batch):
+        np.testing.assert_array_equal(hashing.hashes_from_grid(g), h)
+    np.testing.assert_array_equal(hashing.hashes_from_grids(grids[5:9]), batch[5:9])
+    assert hashing.hashes_from_grids(grids[:0]).shape == (0, hashing.N_VIEWS)
+
+
+def test_a_scan_without_cache_encodes_no_records_and_measures_the_same(tmp_path):
+    from inspector.core.layout import ImageFile
+    from inspector.core.scan import _scan_chunk
+
+    items = []
+    for k in range(6):
+        p = tmp_path / f"{k}.png"
+        Image.fromarray(RNG.integers(0, 256, (30 + k, 41, 3), dtype=np.uint8), "RGB").save(p)
+        items.append((k, ImageFile(p.name, str(p), "train", None)))
+    stored, plain = _scan_chunk(items), _scan_chunk(items, None, False)
+    assert stored.records and plain.records is None
+    for name in ("index", "numbers", "moments", "content", "phash", "thumb", "properties"):
+        np.testing.assert_array_equal(getattr(stored, name), getattr(plain, name))
+    for k, (_, f) in enumerate(items):  # the chunk's batched hashes are each image's own
+        h, t = hashing.perceptual_signature(Image.open(f.abspath).convert("RGB"))
+        np.testing.assert_array_equal(plain.phash[k], h)
+        np.testing.assert_array_equal(plain.thumb[k], t)

@@ -149,7 +149,7 @@ def _grey_small(im: Image.Image, side: int = GRID) -> Image.Image:
         im = im.convert("RGB")
     f = im.convert("F") if im.mode != "F" else im
     small = _reduced(f, side)
-    if min(f.size) >= GRID and content_box(np.asarray(small)) is not None:
+    if min(f.size) >= GRID and content_box(_f_array(small)) is not None:
         # bars seen on the reduced grid: find their exact edges at full resolution (rare, so the
         # cost is paid by padded images only), and reduce the picture inside them
         box = content_box(np.asarray(f))
@@ -245,29 +245,45 @@ def _paired(a: tuple[int, float], b: tuple[int, float], n: int, tol: float) -> b
 
 def grey_grid(im: Image.Image, side: int = GRID) -> np.ndarray:
     """float32 (side, side) grey image on the 0-255 scale (see _grey_small)."""
-    return np.asarray(_grey_small(im, side), dtype=np.float32)
+    return _f_array(_grey_small(im, side))
+
+
+def _f_array(f: Image.Image) -> np.ndarray:
+    """float32 (h, w) values of an "F" image: read from its bytes, about half the cost of
+    np.asarray's array-interface path on these small images (the scan does this per image)."""
+    w, h = f.size
+    return np.frombuffer(f.tobytes(), np.float32).reshape(h, w)
 
 
 _SEL_FLAT = _SEL_U * _K + _SEL_V
 
 
 def hashes_from_grid(g: np.ndarray) -> np.ndarray:
-    """uint64 (N_VIEWS,) DCT hashes of the views of a (GRID, GRID) float32 grey grid.
+    """uint64 (N_VIEWS,) DCT hashes of the views of a (GRID, GRID) float32 grey grid."""
+    return hashes_from_grids(g[None])[0]
+
+
+def hashes_from_grids(grids: np.ndarray) -> np.ndarray:
+    """uint64 (k, N_VIEWS) DCT hashes of the views of k (GRID, GRID) float32 grey grids.
 
     Bit i of a hash is set when the i-th selected low-frequency AC coefficient exceeds the median
-    of the 64 (balanced bits, which keeps the multi-index search's buckets even).
+    of the 64 (balanced bits, which keeps the multi-index search's buckets even). A whole chunk
+    of images is hashed in one call: per image the work is a few tiny matrix products, so the
+    per-call overhead was most of the cost. Each grid's products are the same matrix products
+    whatever the batch, so a hash does not depend on the images hashed with it.
     """
-    n_int = len(_INTERVALS)
-    rows = (_SIDE_MATS_STACKED @ g).reshape(n_int, _K, GRID)            # rows transformed, per interval
-    plain = np.stack([rows[r] @ _SIDE_MATS[c].T for r, c in zip(_VIEW_ROWS, _VIEW_COLS)])
-    sel = plain.reshape(len(plain), _K * _K)[:, _SEL_FLAT]              # (n_plain, 64)
-    allv = np.concatenate([sel, sel[_MIRROR_OF] * _MIRROR_SIGN], axis=0)  # plain views, then mirrors
-    srt = np.sort(allv, axis=1)
-    med = (srt[:, 31:32] + srt[:, 32:33]) * 0.5
-    packed = np.packbits(allv > med, axis=1, bitorder="little")
-    out = np.ascontiguousarray(packed).view("<u8").reshape(N_VIEWS).astype(np.uint64)
-    result = np.empty(N_VIEWS, np.uint64)
-    result[_VIEW_ORDER] = out
+    k, n_int = len(grids), len(_INTERVALS)
+    rows = np.matmul(_SIDE_MATS_STACKED, grids).reshape(k, n_int, _K, GRID)  # rows transformed, per interval
+    plain = np.stack([np.matmul(rows[:, r], _SIDE_MATS[c].T) for r, c in zip(_VIEW_ROWS, _VIEW_COLS)],
+                     axis=1)                                                 # (k, n_plain, K, K)
+    sel = plain.reshape(k, plain.shape[1], _K * _K)[:, :, _SEL_FLAT]        # (k, n_plain, 64)
+    allv = np.concatenate([sel, sel[:, _MIRROR_OF] * _MIRROR_SIGN], axis=1)  # plain views, then mirrors
+    srt = np.sort(allv, axis=2)
+    med = (srt[:, :, 31:32] + srt[:, :, 32:33]) * 0.5
+    packed = np.packbits(allv > med, axis=2, bitorder="little")
+    out = np.ascontiguousarray(packed).view("<u8").reshape(k, N_VIEWS).astype(np.uint64)
+    result = np.empty((k, N_VIEWS), np.uint64)
+    result[:, _VIEW_ORDER] = out
     return result
 
 
@@ -277,11 +293,21 @@ def stretch_u8(a: np.ndarray) -> np.ndarray:
     Correlation-based comparisons are invariant to this affine map, and it keeps sub-grey-level
     detail of low-contrast images in 8 bits (a sky spanning 20 grey levels keeps ~0.08-level steps).
     """
-    lo = a.min()
-    span = a.max() - lo
-    if span < 1e-3:
-        return np.zeros(a.shape, np.uint8)
-    return ((a - lo) * (255.0 / span) + 0.5).astype(np.uint8)
+    return stretch_u8_each(np.asarray(a)[None])[0]
+
+
+def stretch_u8_each(images: np.ndarray) -> np.ndarray:
+    """stretch_u8 of each of k float images (k, h, w) at once, element for element the same."""
+    if not np.issubdtype(images.dtype, np.floating):
+        images = images.astype(np.float64)
+    k = len(images)
+    lo = images.min(axis=(1, 2)) if k else np.zeros(0, images.dtype)
+    span = images.max(axis=(1, 2)) - lo if k else lo
+    flat = span < 1e-3
+    scale = (255.0 / np.where(flat, 1, span)).astype(images.dtype)  # the dtype a scalar division gives
+    out = ((images - lo[:, None, None]) * scale[:, None, None] + images.dtype.type(0.5)).astype(np.uint8)
+    out[flat] = 0
+    return out
 
 
 def thumbnail_from_grid(g: np.ndarray) -> np.ndarray:
@@ -289,6 +315,16 @@ def thumbnail_from_grid(g: np.ndarray) -> np.ndarray:
     f = GRID // THUMB_SIZE
     t = g.reshape(THUMB_SIZE, f, THUMB_SIZE, f).sum(axis=(1, 3)) if f > 1 else g
     return stretch_u8(t)
+
+
+def thumbnails_from_grids(grids: np.ndarray) -> np.ndarray:
+    """uint8 (k, THUMB_SIZE, THUMB_SIZE) stored thumbnails of k float32 (GRID, GRID) grids: each
+    grid 2x2 box-averaged, then contrast-stretched. The four terms are added in the order of
+    Pillow's float reduce(2), so this is bit for bit the thumbnail ``reduce(2)`` of the grid gave."""
+    assert GRID == 2 * THUMB_SIZE
+    g = grids
+    t = (((g[:, 0::2, 0::2] + g[:, 0::2, 1::2]) + g[:, 1::2, 0::2]) + g[:, 1::2, 1::2]) * np.float32(0.25)
+    return stretch_u8_each(t)
 
 
 def perceptual_signature(im: Image.Image) -> tuple[np.ndarray, np.ndarray]:
@@ -307,8 +343,8 @@ def signature_and_grid(im: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndar
     brightness and contrast are in the table's per-image mean and std, not in the thumbnail.
     The third value is the float32 (GRID, GRID) grey grid itself, for the per-image sharpness
     measures (validation/properties.py), so they cost no second pass over the pixels.
+    The scan computes the same per chunk: grey_grid per image, then hashes_from_grids and
+    thumbnails_from_grids over the chunk's grids.
     """
-    small = _grey_small(im, GRID)
-    thumb = small.reduce(GRID // THUMB_SIZE) if GRID != THUMB_SIZE else small
-    grid = np.asarray(small, dtype=np.float32)
-    return hashes_from_grid(grid), stretch_u8(np.asarray(thumb)), grid
+    grid = grey_grid(im, GRID)
+    return hashes_from_grids(grid[None])[0], thumbnails_from_grids(grid[None])[0], grid

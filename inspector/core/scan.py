@@ -104,6 +104,7 @@ class ScanResult:
 
 @dataclass
 class _Row:
+    """One decoded image's measures, before the chunk finishes them together (hashes, thumbnails)."""
     index: int
     width: int
     height: int
@@ -113,8 +114,7 @@ class _Row:
     channels: int
     moments: np.ndarray  # (4, C native): mean, std, min, max on the 0-1 scale
     content_hash: tuple[int, int]
-    phash: np.ndarray
-    thumb: np.ndarray
+    grid: np.ndarray     # float32 (GRID, GRID) grey grid: the view hashes and thumbnail come from it
     flags: int
     properties: np.ndarray  # float64 (N_PROPERTIES,), see validation/properties.py
 
@@ -140,15 +140,16 @@ class _ChunkResult:
 
 def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = None) -> tuple[_Row, np.ndarray]:
     """Decode one item (its path or bytes, as read by the sources) and measure it; raises
-    DecodeError with the reason."""
+    DecodeError with the reason. Returns the row and the image's exact histogram."""
     dec = decode(f.abspath if payload is None else payload, f.path)
-    hist = image_histogram(dec.image)
+    im = dec.image
+    hist = image_histogram(im)
     moments = np.array(image_moments(hist))
-    phash, thumb, grid = hashing.signature_and_grid(dec.image)
+    grid = hashing.grey_grid(im)
     flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
-    props = properties.measure(dec.image, hist, moments[0], moments[1], grid)
+    props = properties.measure(im, hist, moments[0], moments[1], grid)
     row = _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
-               moments, hashing.content_hash(dec.image), phash, thumb, flags, props)
+               moments, hashing.content_hash(im), grid, flags, props)
     return row, hist
 
 
@@ -157,7 +158,9 @@ def _flag_names(flags: int) -> list[str]:
 
 
 def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None = None,
-                mark: Mark = no_mark) -> _ChunkResult:
+                keep_records: bool = True, mark: Mark = no_mark) -> _ChunkResult:
+    """Measure a chunk of items (in a worker process). ``keep_records``: also encode the rows for
+    the cache (cache/codec.py); a scan without a cache skips that work."""
     crash_on = os.environ.get("INSPECTOR_TEST_CRASH_ON")  # fault injection for the crash-isolation test
     if crash_on and multiprocessing.parent_process() is not None:
         if any(crash_on in f.path for _, f in items):
@@ -188,8 +191,10 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         hists.append(hist)
     k = len(rows)
     moments = np.zeros((k, 4, 3))
+    grids = np.empty((k, hashing.GRID, hashing.GRID), np.float32)
     for j, r in enumerate(rows):
         moments[j] = r.moments  # (4, 1) broadcasts a grey image to 3 channels, as convert("RGB")
+        grids[j] = r.grid
     chunk = _ChunkResult(
         index=np.array([r.index for r in rows], np.int64),
         numbers=np.array([(r.width, r.height, r.nbytes, r.channels, r.flags) for r in rows],
@@ -197,12 +202,14 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         names=[(r.format, r.mode) for r in rows],
         moments=moments,
         content=np.array([r.content_hash for r in rows], np.uint64).reshape(k, 2),
-        phash=np.array([r.phash for r in rows], np.uint64).reshape(k, hashing.N_VIEWS),
-        thumb=np.array([r.thumb for r in rows], np.uint8).reshape(k, hashing.THUMB_SIZE, hashing.THUMB_SIZE),
+        phash=hashing.hashes_from_grids(grids),       # the whole chunk at once: per image these
+        thumb=hashing.thumbnails_from_grids(grids),   # are tiny products, mostly call overhead
         properties=np.array([r.properties for r in rows], np.float64).reshape(k, properties.N_PROPERTIES),
-        failures=failures, accumulators=accumulators, cpu_seconds=time.process_time() - cpu0,
+        failures=failures, accumulators=accumulators,
     )
-    chunk.records = stored_records(chunk, hists)
+    if keep_records:
+        chunk.records = stored_records(chunk, hists)
+    chunk.cpu_seconds = time.process_time() - cpu0
     return chunk
 
 
@@ -441,11 +448,12 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
         yield from cluster.run_chunks(chunks, options, collector, progress)
         pieces: Iterable[tuple[_ChunkResult, list] | None] = ()
     elif in_process:
-        pieces = ((_scan_chunk(c, options), c) for c in chunks)
+        pieces = ((_scan_chunk(c, options, isinstance(cache, ScanCache)), c) for c in chunks)
     with ExitStack() as stack:
         if cluster is None and not in_process:
             executor = executor or stack.enter_context(pool_for_scan(workers, decode_timeout or None))
-            pieces = run_chunks(executor, _scan_chunk, (options,), chunks, _failed_result, HEARTBEAT)
+            keep_records = isinstance(cache, ScanCache)  # encoded in the workers only for a cache
+            pieces = run_chunks(executor, _scan_chunk, (options, keep_records), chunks, _failed_result, HEARTBEAT)
             stack.callback(pieces.close)  # its work in flight is cancelled before the pool is let go
         current = None
         for piece in pieces:
