@@ -218,10 +218,13 @@ def _scan(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    for warning in doc["normalization"]["warnings"]:
+    for warning in doc["normalization"]["warnings"] if "unavailable" not in doc["normalization"] else ():
         print(f"warning: {warning}", file=sys.stderr)
     if not args.quiet and args.json != "-":
         _print_summary(result, doc, [p for p in (args.json, args.html, args.drop_list) if p])
+    if "unavailable" in doc["normalization"]:  # written anyway: its failures say what went wrong
+        print(f"error: {doc['normalization']['unavailable']}", file=sys.stderr)
+        return EXIT_USAGE
     return cli_outputs.gate_status(args, doc)
 
 
@@ -318,7 +321,8 @@ def _print_summary(result, doc: dict, outputs: list[str]) -> None:
         print(f"{name:8} {st['images']:>8} {st['failed']:>6}  [{mean}]  [{std}]")
     mean = ", ".join(f"{v:.4f}" for v in norm["mean"])
     std = ", ".join(f"{v:.4f}" for v in norm["std"])
-    print(f"normalization from {'+'.join(norm['source_splits'])}: mean [{mean}] std [{std}]")
+    print(f"normalization from {'+'.join(norm['source_splits'])}: "
+          + (norm["unavailable"] if "unavailable" in norm else f"mean [{mean}] std [{std}]"))
     counts: dict[str, int] = {}
     for f in doc["leakage"]:
         counts[f["severity"]] = counts.get(f["severity"], 0) + 1

@@ -566,16 +566,25 @@ def test_a_long_file_name_never_widens_the_window(qtbot, make_window, tmp_path):
         assert window.minimumSizeHint().width() < 1100 and window.width() <= 1100, tab
 
 
-def test_only_broken_files_disable_export_and_snippets(qtbot, make_window, tmp_path):
+def test_only_broken_files_disable_snippets_but_export_lists_the_failures(qtbot, make_window, tmp_path):
     (tmp_path / "ds" / "train").mkdir(parents=True)
     (tmp_path / "ds" / "train" / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
     (tmp_path / "ds" / "train" / "b.png").write_text("<html>a failed download</html>")
     window = make_window()
     result = scan(qtbot, window, str(tmp_path / "ds"))
     assert len(result.failures) == 2 and result.total_images == 0
-    assert not window.export_action.isEnabled() and not window.snippet_button.isEnabled()
+    assert not window.snippet_button.isEnabled()
     assert "no readable images" in window.stats_panel.norm_label.text()
     assert window.leakage.empty_title.text() == "Nothing to check: no image could be decoded"
+    # The export is still written: it holds the failures and says why there is no mean/std.
+    assert window.export_action.isEnabled()
+    out = tmp_path / "failed.json"
+    with qtbot.waitSignal(window.exportFinished, timeout=SCAN_TIMEOUT):
+        window.export_json(str(out))
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    jsonschema.validate(doc, SCHEMA)
+    assert sorted(f["path"] for f in doc["failures"]) == ["train/a.jpg", "train/b.png"]
+    assert "2 file(s) failed to decode" in doc["normalization"]["unavailable"]
 
 
 # ----------------------------------------------------------------------------- ways to open

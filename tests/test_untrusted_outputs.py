@@ -103,3 +103,33 @@ def test_nfc_and_nfd_spellings_of_one_name_collide(tmp_path):
     write_image(tmp_path / "val" / unicodedata.normalize("NFD", name), "RGB", seed=2)
     collisions = [f for f in scan_leakage(scan(str(tmp_path), workers=1)) if f.kind == "name_collision"]
     assert len(collisions) == 1 and set(collisions[0].splits) == {"train", "val"}
+
+
+def test_a_train_split_of_undecodable_files_still_writes_every_output(tmp_path):
+    import jsonschema
+
+    root = tmp_path / "ds"
+    (root / "train" / "cat").mkdir(parents=True)
+    (root / "train" / "cat" / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    (root / "train" / "cat" / "b.png").write_text("<html>a failed download</html>")
+    make_good_images(root, "val", 2, modes=("RGB",))
+    out, report, drop = tmp_path / "stats.json", tmp_path / "report.html", tmp_path / "drop.csv"
+    proc = run_cli("scan", str(root), "--json", str(out), "--html", str(report), "--drop-list", str(drop),
+                   "--no-cache")
+    # Still a usage error (no normalization for train), but every output is there.
+    assert proc.returncode == 2, proc.stderr
+    assert "train holds no readable image (2 file(s) failed to decode" in proc.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    schema = json.loads((Path(__file__).parent / "export-v1.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    assert sorted(f["path"] for f in doc["failures"]) == ["train/cat/a.jpg", "train/cat/b.png"]
+    norm = doc["normalization"]
+    assert norm["source_splits"] == ["train"] and "failed to decode" in norm["unavailable"]
+    assert norm["mean"] == norm["std"] == doc["splits"]["train"]["mean"] == [0.0, 0.0, 0.0]
+    assert all(code.startswith("# ") and "\n" not in code for code in norm["snippets"].values())
+    assert doc["splits"]["val"]["images"] == 2 and doc["splits"]["val"]["pixels"] > 0
+    assert "failed to decode" in report.read_text(encoding="utf-8") and drop.exists()
+    # A source that does hold pixels exports its numbers as before.
+    ok = run_cli("scan", str(root), "--json", str(out), "--source", "val", "--no-cache", "--quiet")
+    assert ok.returncode == 0, ok.stderr
+    assert "unavailable" not in json.loads(out.read_text(encoding="utf-8"))["normalization"]

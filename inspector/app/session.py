@@ -206,10 +206,11 @@ class Session:
 
     @property
     def can_export(self) -> bool:
-        """Final statistics with numbers to export, and the leakage checked (or its check cancelled
-        by the user: the export then holds the one check that needs no search, stats_source)."""
+        """Final statistics and the leakage checked (or its check cancelled by the user: the export
+        then holds the one check that needs no search, stats_source). A source without a readable
+        pixel still exports: the document lists the failures and says why mean/std are missing."""
         checked = self.findings is not None or self.leakage_unchecked
-        return self.result is not None and checked and self.dataset_std is not None
+        return self.result is not None and checked and self.normalization is not None
 
     def _splits(self) -> list[str] | None:
         return list(self.result.splits) if self.result is not None else None

@@ -225,11 +225,45 @@ def cache_document(result: ScanResult) -> dict:
     return {"used": int(cache["used"]), "rescanned": int(cache["rescanned"])}
 
 
+def unavailable_reason(result: ScanResult, source_splits: Sequence[str]) -> str | None:
+    """Why the source splits give no mean/std (None when they do): they hold no decoded image."""
+    stats = [result.split_stats[s] for s in source_splits]
+    if any(st.pixels for st in stats):
+        return None
+    failed = sum(st.failed for st in stats)
+    names = "+".join(source_splits)
+    if failed:
+        return (f"no normalization statistics: {names} holds no readable image ({failed} file(s) failed "
+                "to decode, listed in failures)")
+    return f"no normalization statistics: {names} holds no image"
+
+
+def normalization_document(result: ScanResult, source: list[str]) -> dict:
+    """The export's normalization block. When the source splits hold no readable image, the
+    document is still written (its failures say what went wrong): mean and std are zeros, as in
+    an empty split's own statistics, `unavailable` and the warnings say why, and every snippet is
+    a comment instead of code, so nothing can be pasted with numbers that do not exist. Unknown
+    split names still raise StatsSourceError (a usage error)."""
+    missing = [s for s in source if s not in result.split_stats]
+    if missing:
+        raise StatsSourceError(f"no split named {', '.join(missing)} (splits: {', '.join(result.splits)})")
+    block: dict[str, Any] = {"source_splits": source, "mode": result.mode,
+                             "scale": "0-1 (pixel / max_pixel_value)"}
+    reason = unavailable_reason(result, source)
+    if reason is not None:
+        zeros = [0.0] * result.channels
+        return {**block, "max_pixel_value": 255, "mean": zeros, "std": zeros, "unavailable": reason,
+                "snippets": {lib: f"# {reason}" for lib in SNIPPET_LIBRARIES}, "warnings": [reason]}
+    mean, std, max_value = normalization_stats(result, source)
+    return {**block, "max_pixel_value": max_value, "mean": mean, "std": std,
+            "snippets": snippets(mean, std, result.mode, max_value, source),
+            "warnings": result_warnings(result, source, std)}
+
+
 def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
                    source_splits: Sequence[str] | None = None, per_image: bool = False) -> dict:
     """The whole schema-1 document for a finished scan."""
     source = list(source_splits or default_source(result))
-    mean, std, max_value = normalization_stats(result, source)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": __version__},
@@ -240,12 +274,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
             "images": len(result.images), "failed": len(result.failures), "skipped": len(result.skipped),
             "cache": cache_document(result),
         },
-        "normalization": {
-            "source_splits": source, "mode": result.mode, "max_pixel_value": max_value,
-            "scale": "0-1 (pixel / max_pixel_value)", "mean": mean, "std": std,
-            "snippets": snippets(mean, std, result.mode, max_value, source),
-            "warnings": result_warnings(result, source, std),
-        },
+        "normalization": normalization_document(result, source),
         "splits": {name: split_document(result, name) for name in result.splits},
         "leakage": [finding_document(f) for f in findings],
         "failures": [{"path": f.path, "split": f.split, "reason": f.reason} for f in result.failures],
@@ -253,7 +282,7 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
     }
     doc.update(validation_document(result))
     if per_image:
-        doc["images"] = images_document(result, std)
+        doc["images"] = images_document(result, doc["normalization"]["std"])
     return doc
 
 

@@ -517,7 +517,7 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(scanning)
         self.export_action.setEnabled(self.exporter.can_export)
         self.reports.update_actions(self.report_action, self.drop_list_action)
-        # Snippets and export need normalization numbers: none when the source has no readable pixel.
+        # Snippets need normalization numbers: none when the source has no readable pixel.
         numbers = has_result and self.session.dataset_std is not None
         for act in self.snippet_actions.values():
             act.setEnabled(numbers)

@@ -130,6 +130,8 @@ def _properties(doc: dict) -> str:
 
 def normalization_section(doc: dict, recommendation: Any | None) -> str:
     norm = doc["normalization"]
+    if "unavailable" in norm:  # the export's zeros are placeholders: show the reason, not them
+        return section("normalization", "Normalization", f'<div class="note">{esc(norm["unavailable"])}</div>')
     ch = channel_names(doc)
     mpv = norm["max_pixel_value"]
     rows = [["mean", _vec(norm["mean"], 6), _vec([v * mpv for v in norm["mean"]], 3)],
