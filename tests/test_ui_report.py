@@ -34,7 +34,9 @@ def test_save_report_and_drop_list_from_the_menu(qtbot, make_window, demo_root, 
     result = _scan(qtbot, window, demo_root)
     assert window.report_action.isEnabled() and window.drop_list_action.isEnabled()
     names = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
-    assert "Save &Report…" in names and "Export Files to &Drop…" in names
+    assert "Save &Report…" in names and "Export Files to &Drop" in names
+    assert window.drop_menu.actions() == [window.drop_list_action, window.drop_heldout_action]
+    assert window.drop_heldout_action.isEnabled()
     asked = []
     out = tmp_path / "r.html"
     monkeypatch.setattr(report_controller, "ask_path", lambda *a: asked.append(a) or str(out))
@@ -54,6 +56,18 @@ def test_save_report_and_drop_list_from_the_menu(qtbot, make_window, demo_root, 
     assert rows and {r["split"] for r in rows} == {"train"}
     assert all(r["path"] in result.images.paths for r in rows)
     assert f"{len(rows)} files listed" in window.statusBar().currentMessage()
+    # The other side, as --drop-side heldout: the held-out copies go, the training images stay.
+    from inspector.core.droplist import drop_list
+
+    kept = tmp_path / "kept.csv"
+    monkeypatch.setattr(report_controller, "ask_path", lambda *a: str(kept))
+    with qtbot.waitSignal(window.reports.finished, timeout=SCAN_TIMEOUT):
+        window.drop_heldout_action.trigger()
+    held = list(csv.DictReader(kept.open(newline="")))
+    assert held and "train" not in {r["split"] for r in held}
+    expected = drop_list(result.images, window.session.export_findings, side="heldout")
+    assert [r["path"] for r in held] == [r.path for r in expected]
+    assert "held-out copies" in window.statusBar().currentMessage()
 
 
 def test_a_report_that_cannot_be_written_is_a_message(qtbot, make_window, demo_root, tmp_path):

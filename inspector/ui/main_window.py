@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
         self.rescan_action.setEnabled(self.root is not None and not scanning)
         self.cancel_action.setEnabled(scanning)
         self.export_action.setEnabled(self.exporter.can_export)
-        self.reports.update_actions(self.report_action, self.drop_list_action)
+        self.reports.update_actions(self.report_action, self.drop_list_action, self.drop_heldout_action)
         # Snippets need normalization numbers: none when the source has no readable pixel.
         numbers = has_result and self.session.dataset_std is not None
         for act in self.snippet_actions.values():

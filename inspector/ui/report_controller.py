@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
+DROPPED_COPIES = {"train": "training copies", "heldout": "held-out copies"}  # by drop side
+
+
 def ask_path(parent, title: str, suggested: str, kind: str, suffix: str) -> str | None:
     """A save dialog; the suffix is added when the user typed a bare name. None when cancelled."""
     path, _ = QFileDialog.getSaveFileName(parent, title, suggested, f"{kind} (*{suffix});;All files (*)")
@@ -54,12 +57,15 @@ class ReportController(QObject):
                       list(s.source), path)
 
     def export_drop_list(self, path: str | None = None, side: str = "train") -> None:
+        """The drop list; `side` (as --drop-side) says which copy goes: train, or heldout (val/test)."""
         s = self.session
         if not self.can_save:
             return
-        path = path or self._ask("Export files to drop (CSV)", "drop.csv", "CSV files", ".csv")
+        copies = DROPPED_COPIES[side]
+        path = path or self._ask(f"Export files to drop: the {copies} (CSV)", "drop.csv", "CSV files", ".csv")
         if path:
-            self._run(path, "drop list", save_drop_list, s.result.images, list(s.export_findings), path, side)
+            self._run(path, f"drop list of {copies}", save_drop_list, s.result.images, list(s.export_findings),
+                      path, side)
 
     def _ask(self, title: str, name: str, kind: str, suffix: str) -> str | None:
         w, s = self.window, self.session

@@ -78,9 +78,15 @@ def _build_actions(w: MainWindow) -> None:
     w.report_action = make_action(w, "Save &Report…", lambda: w.reports.save_report(), "Ctrl+Shift+S",
                                   "Write one self-contained HTML file: statistics, plots, normalization, "
                                   "class balance and every finding with its thumbnails")
-    w.drop_list_action = make_action(w, "Export Files to &Drop…", lambda: w.reports.export_drop_list(), None,
-                                     "Write a CSV of the fewest files to remove (the training copies) so "
-                                     "no exact, near or mirrored copy is shared between splits")
+    # The two sides of the command line's --drop-side: which copy of a cross-split pair goes.
+    w.drop_list_action = make_action(w, "Drop &Training Copies (Held-out Images Stay)…",
+                                     lambda: w.reports.export_drop_list(side="train"), None,
+                                     "Write a CSV of the fewest files to remove so no exact, near or mirrored "
+                                     "copy is shared between splits, taking the training copies")
+    w.drop_heldout_action = make_action(w, "Drop &Held-out Copies (Training Images Stay)…",
+                                        lambda: w.reports.export_drop_list(side="heldout"), None,
+                                        "Write a CSV of the fewest files to remove so no exact, near or "
+                                        "mirrored copy is shared between splits, taking the val/test copies")
     w.per_image_action = make_action(w, "Include Per-Image Records in Export", w._on_per_image, None,
                                         "Add one record per image (path, size, mean, std, amplification)",
                                         checkable=True)
@@ -133,7 +139,10 @@ def _build_menus(w: MainWindow) -> None:
     file_menu.addAction(w.export_action)
     file_menu.addAction(w.per_image_action)
     file_menu.addAction(w.report_action)
-    file_menu.addAction(w.drop_list_action)
+    w.drop_menu = file_menu.addMenu("Export Files to &Drop")
+    w.drop_menu.setToolTipsVisible(True)
+    w.drop_menu.addAction(w.drop_list_action)
+    w.drop_menu.addAction(w.drop_heldout_action)
     w.snippet_menu = file_menu.addMenu("Copy &Snippet")
     w.snippet_menu.setToolTipsVisible(True)
     for act in w.snippet_actions.values():
