@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 Job = Callable[[], Any]
 OnDone = Callable[[Any], None]
 OnError = Callable[[BaseException], None]
 
-# A job whose lane was deleted while it ran stays referenced here (a QRunnable collected while it
-# runs would crash the process); its answer then goes nowhere.
+# A job whose lane was deleted while it ran stays referenced here until it has run; its answer
+# then goes nowhere.
 _IN_FLIGHT: set[_Task] = set()
 
 
@@ -27,10 +27,13 @@ class _Answer(QObject):
     arrived = Signal(int, bool, object)  # request, ok, value or exception
 
 
-class _Task(QRunnable):
+class _Task:
+    """One request. Handed to the pool as a plain callable (``task.run``), which PySide releases
+    once it has run: a QRunnable subclass started with autoDelete off stays referenced by the
+    pool's wrapper for ever, and with it the job's closure (the scan result it displays), so every
+    rescan used to keep the previous dataset alive."""
+
     def __init__(self, request: int, job: Job, answer: _Answer) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
         self.request, self.job, self.answer = request, job, answer
 
     def run(self) -> None:
@@ -82,7 +85,7 @@ class Lane(QObject):
     def _start(self, task: _Task) -> None:
         self._running = task
         _IN_FLIGHT.add(task)
-        self._pool.start(task)
+        self._pool.start(task.run)
 
     @Slot(int, bool, object)
     def _on_answer(self, request: int, ok: bool, value: object) -> None:
