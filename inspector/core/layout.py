@@ -215,13 +215,30 @@ def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_roo
             rel, _ = _rel(layout, folder)
             layout.broken.append(Skipped(rel or ".", split, f"folder cannot be read: {exc.strerror or exc}"))
             continue
+        # Worked out once per folder, not per file (a million files are listed in seconds):
+        # the names relative to the root start with the folder's, and its files share a label.
+        place = _Folder(_prefix(folder, layout.root), _label(folder, split_root), split, split_root)
         for entry in entries:
-            _visit(layout, real_root, entry, split, split_root, stack)
+            _visit(layout, real_root, entry, place, stack)
 
 
-def _visit(layout: DatasetLayout, real_root: str, entry: os.DirEntry, split: str,
-           split_root: str, stack: list[str]) -> None:
-    rel, repaired = _rel(layout, entry.path)
+@dataclass(frozen=True, slots=True)
+class _Folder:
+    prefix: str          # the folder relative to the root, with a trailing "/" ("" for the root)
+    label: str | None    # the class of the files directly in it
+    split: str
+    split_root: str
+
+
+def _prefix(folder: str, root: str) -> str:
+    rel = os.path.relpath(folder, root).replace(os.sep, "/")
+    return "" if rel == "." else rel + "/"
+
+
+def _visit(layout: DatasetLayout, real_root: str, entry: os.DirEntry, place: _Folder,
+           stack: list[str]) -> None:
+    rel, repaired = display_name(place.prefix + entry.name)
+    split = place.split
     if entry.name.startswith("."):
         layout.skipped.append(Skipped(rel, split, "hidden entry"))
         return
@@ -239,13 +256,15 @@ def _visit(layout: DatasetLayout, real_root: str, entry: os.DirEntry, split: str
             layout.skipped.append(Skipped(rel, split, "symbolic link leads outside the dataset root; not followed"))
             return
     try:
-        st = os.stat(entry.path)
+        st = entry.stat()  # follows a link, like os.stat
     except OSError as exc:
         reason = "symbolic link loop" if exc.errno == errno.ELOOP else f"cannot stat: {exc.strerror or exc}"
         layout.broken.append(Skipped(rel, split, reason))
         return
+    name = entry.name
+    dot = name.rfind(".")
+    ext = name[dot:].lower() if dot > 0 else ""  # os.path.splitext's extension (no leading dot here)
     if stat.S_ISDIR(st.st_mode):
-        ext = os.path.splitext(entry.name)[1].lower()
         stack.append(entry.path)
         if ext in IMAGE_EXTENSIONS:
             layout.skipped.append(Skipped(rel, split, "a folder named like an image file (its contents are scanned)"))
@@ -253,19 +272,17 @@ def _visit(layout: DatasetLayout, real_root: str, entry: os.DirEntry, split: str
     if not stat.S_ISREG(st.st_mode):
         layout.skipped.append(Skipped(rel, split, "not a regular file"))
         return
-    ext = os.path.splitext(entry.name)[1].lower()
     if ext not in IMAGE_EXTENSIONS and not looks_like_image(entry.path):
         layout.skipped.append(Skipped(rel, split, f"not an image file ({ext or 'no extension'})"))
         return
-    label = _label(entry.path, split_root)
-    if label is not None:
-        label = display_name(label)[0]
     note = "file name is not valid UTF-8; shown with replacement characters" if repaired else None
-    layout.files.append(ImageFile(rel, entry.path, split, label, note, st.st_size, st.st_mtime_ns))
+    layout.files.append(ImageFile(rel, entry.path, split, place.label, note, st.st_size, st.st_mtime_ns))
 
 
-def _label(path: str, split_root: str) -> str | None:
-    """The class is the first folder below the split; files directly in the split have none."""
-    rel = os.path.relpath(path, split_root)
-    parts = rel.split(os.sep)
-    return parts[0] if len(parts) > 1 else None
+def _label(folder: str, split_root: str) -> str | None:
+    """The class of the files in FOLDER: the first folder below the split; files directly in
+    the split have none."""
+    rel = os.path.relpath(folder, split_root)
+    if rel == ".":
+        return None
+    return display_name(rel.split(os.sep)[0])[0]
