@@ -10,7 +10,10 @@ dated an hour ago, then measures in the same run:
 - the cost of writing the cache, measured directly on a sample: encoding the records plus the
   SQLite transactions, against decoding and measuring the same files (want < 5%).
 
-Usage: python scripts/bench_cache.py [--images N] [--work DIR] [--workers W] [--verify]
+With --data DIR an existing dataset is used instead of writing one: it is copied as hard links
+(DIR itself is never modified: a rewritten file is unlinked first, so it gets a new inode).
+
+Usage: python scripts/bench_cache.py [--images N | --data DIR] [--work DIR] [--workers W] [--verify]
 """
 from __future__ import annotations
 
@@ -82,7 +85,8 @@ def change_one_percent(paths: list[Path], seed: int = 1) -> int:
     n = max(3, len(paths) // 100)
     picked = rng.choice(len(paths), size=n, replace=False)
     third = n // 3
-    for j in picked[:third]:  # rewritten with new pixels
+    for j in picked[:third]:  # rewritten with new pixels (a new file: a hard-linked copy stays intact)
+        paths[j].unlink()
         _image(rng, int(j)).save(paths[j], compress_level=1)
     for j in picked[third:2 * third]:
         paths[j].unlink()
@@ -93,7 +97,7 @@ def change_one_percent(paths: list[Path], seed: int = 1) -> int:
 
 def write_cost(paths: list[Path], sample: int = 3000) -> tuple[float, float, float]:
     """(decode+measure s, record encoding s, SQLite writes s) for the same sample of files."""
-    from inspector.core.cache import encode_chunk
+    from inspector.core.cache import encode_chunk, encode_keys
     from inspector.core.cache.store import RecordStore
     from inspector.core.layout import ImageFile
     from inspector.core.scan import _scan_chunk
@@ -118,7 +122,8 @@ def write_cost(paths: list[Path], sample: int = 3000) -> tuple[float, float, flo
         store = RecordStore(os.path.join(folder, "bench.sqlite"), "bench", "bench")
         t0 = time.perf_counter()
         for chunk, items in chunks:
-            store.put_batch(chunk.records, [(f.abspath.encode(), 1, 2, 3, e) for e, (_, f) in enumerate(items)])
+            rows = [(f.abspath.encode(), 1, 2, 3, e) for e, (_, f) in enumerate(items)]
+            store.put_batch(chunk.records, encode_keys(rows), rows)
         t_write = time.perf_counter() - t0
         store.close()
     finally:
@@ -129,6 +134,7 @@ def write_cost(paths: list[Path], sample: int = 3000) -> tuple[float, float, flo
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=100_000)
+    ap.add_argument("--data", default=None, help="use this dataset (hard-linked copy) instead of writing one")
     ap.add_argument("--work", default=None, help="scratch folder (default: a temporary one, removed)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--verify", action="store_true",
@@ -142,9 +148,14 @@ def main() -> None:
     outs.mkdir()
     workers = ["--workers", str(args.workers)] if args.workers else []
     t0 = time.perf_counter()
-    paths = make_dataset(root, args.images)
-    date_back(paths, 3600)  # a dataset that has been lying there
-    print(f"{len(paths)} images written in {time.perf_counter() - t0:.0f} s under {root}")
+    if args.data:
+        subprocess.run(["cp", "-al", str(Path(args.data).resolve()), str(root)], check=True)
+        paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        print(f"{len(paths)} images of {args.data} linked under {root}")
+    else:
+        paths = make_dataset(root, args.images)
+        date_back(paths, 3600)  # a dataset that has been lying there
+        print(f"{len(paths)} images written in {time.perf_counter() - t0:.0f} s under {root}")
 
     t_plain = run_scan(root, outs / "plain.json", "--no-cache", *workers)
     t_cold = run_scan(root, outs / "cold.json", "--cache-dir", str(cache), *workers)

@@ -22,9 +22,10 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy as np
 import xxhash
 
-from .codec import Batch, RecordError, decode_chunk, encode_chunk, layout_version
+from .codec import Batch, RecordError, decode_chunk, encode_chunk, encode_subset, layout_version
 from .rows import rebuild_chunk
 from .store import RecordStore, StoreUnavailable
 
@@ -95,6 +96,7 @@ def forget_dataset(cache_dir: str, root: str) -> bool:
 # (columns, hists, index, failures, splits of the rows, splits of the failures) -> chunk
 ChunkBuilder = Callable[..., Any]
 DECODED_BATCHES_KEPT = 8  # consecutive chunks of a rescan mostly share the previous scan's batches
+COMPACT_BELOW = 0.5       # a batch whose items mostly changed or went is rewritten with the rest
 
 
 class ScanCache:
@@ -116,6 +118,7 @@ class ScanCache:
         self.keys: dict[int, bytes] = {}
         self.identity: dict[int, tuple[int, int]] = {}
         self.decoded: OrderedDict[int, tuple[Batch, dict[bytes, tuple[int, int, int]]] | None] = OrderedDict()
+        self.use: dict[int, list[int]] = {}  # batch -> [entries in it, entries used by this scan]
         self.used = 0
         self.rescanned = 0
         self.write_seconds = 0.0
@@ -166,6 +169,7 @@ class ScanCache:
             else:
                 bad.append((index, files[index]))
         if good:
+            self.use[batch_id][1] += len(good)
             chunk, items = _chunk_from_batch(batch[0], good, files, build)
             sink, collector.sink = collector.sink, None  # stored already: not stored again
             collector.add(chunk, items)
@@ -183,6 +187,7 @@ class ScanCache:
                 row = self.store.batch(batch_id)
                 if row is not None:  # gone: another process replaced all of its items meanwhile
                     found = decode_chunk(row[0]), decode_keys(row[1])
+                    self.use.setdefault(batch_id, [len(found[1]), 0])
             except RecordError as exc:
                 self._damaged(str(exc))
             except sqlite3.DatabaseError as exc:
@@ -222,13 +227,19 @@ class ScanCache:
         self.write_seconds += time.perf_counter() - t0
 
     def finish(self) -> dict:
-        """Forget items that are gone; return what the export says about the cache."""
+        """Forget items that are gone, compact batches mostly made stale; return what the export
+        says about the cache."""
         gone = [k for k in self.stored if k not in self.present]
         if self.store is not None and not self.read_only and (gone or self.rescanned):
+            t0 = time.perf_counter()
             try:
                 self.store.drop_items(gone)  # also frees the batches no item points at any more
+                sparse = [b for b, (entries, used) in self.use.items() if 0 < used <= COMPACT_BELOW * entries]
+                if sparse:
+                    self.store.compact(sparse, _rewrite_live)
             except sqlite3.Error as exc:
                 self._stop_writing(f"the cache could not be tidied ({exc})")
+            self.write_seconds += time.perf_counter() - t0
         return {"used": self.used, "rescanned": self.rescanned}
 
     def _give_up(self, message: str) -> None:
@@ -280,18 +291,39 @@ def decode_keys(blob: bytes) -> dict[bytes, tuple[int, int, int]]:
     return out
 
 
+def _rewrite_live(blob: bytes, keys: bytes, live: list[tuple[bytes, int, int, int, int]]):
+    """A partly stale batch's replacement with just its live items (the ones its own item list
+    vouches for; the others are dropped), or None to keep it: not sparse enough, or damaged
+    (then a later read finds that out and rebuilds the cache)."""
+    try:
+        batch, named = decode_chunk(blob), decode_keys(keys)
+    except RecordError:
+        return None
+    live = [item for item in live if named.get(item[0]) == (item[4], item[1], item[2])]
+    if not live or len(live) > COMPACT_BELOW * len(named):
+        return None
+    new_blob, where = encode_subset(batch, [entry for *_, entry in live])
+    rows = [(key, size, mtime, seen, where[entry]) for key, size, mtime, seen, entry in live]
+    return new_blob, encode_keys(rows), rows
+
+
 def _chunk_from_batch(batch: Batch, wanted: list[tuple[int, int]], files, build: ChunkBuilder):
     """A chunk result holding the wanted entries of one stored batch, for the layout's items."""
     rows = [(index, entry) for index, entry in wanted if entry < batch.rows]
     fails = [(index, entry - batch.rows) for index, entry in wanted if entry >= batch.rows]
     if any(e >= len(batch.failures) for _, e in fails):
         raise RecordError("an item points past the end of its batch")
-    pick = [entry for _, entry in rows]
-    columns = {name: (value[pick] if hasattr(value, "shape") else [value[j] for j in pick])
+    pick = np.array([entry for _, entry in rows], np.int64)
+    columns = {name: (value[pick] if hasattr(value, "shape") else [value[j] for j in pick.tolist()])
                for name, value in batch.columns.items()}
-    hists = [batch.hists[j] for j in pick]
+    codes, slots = batch.codes[pick], batch.slots[pick]
+    hist_groups = []
+    for code, stack in enumerate(batch.groups):
+        positions = np.flatnonzero(codes == code)
+        if positions.size:
+            hist_groups.append((positions, stack, slots[positions]))
     index = [i for i, _ in rows]
     failures = [(i, batch.failures[e]) for i, e in fails]
-    chunk = build(columns, hists, index, failures,
+    chunk = build(columns, hist_groups, index, failures,
                   [files[i].split for i in index], [files[i].split for i, _ in failures])
     return chunk, [(i, files[i]) for i in index + [i for i, _ in failures]]

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 BUSY_TIMEOUT_S = 5.0   # how long a write waits for another process's transaction
 
@@ -29,6 +30,10 @@ CREATE TABLE IF NOT EXISTS memo(key TEXT PRIMARY KEY, data BLOB NOT NULL);
 
 # (size, mtime_ns, seen_ns, batch, entry)
 ItemRow = tuple[int, int, int, int, int]
+# (key, size, mtime_ns, seen_ns, entry): an item as written with its batch
+NewItem = tuple[bytes, int, int, int, int]
+# (records blob, item list blob, live items) -> (blob, item list, items) to store instead, or None
+Rewrite = Callable[[bytes, bytes, list[NewItem]], "tuple[bytes, bytes, list[NewItem]] | None"]
 
 
 class StoreUnavailable(Exception):
@@ -140,7 +145,7 @@ class RecordStore:
 
     # ------------------------------------------------------------------------- writing
 
-    def put_batch(self, blob: bytes, keys: bytes, items: list[tuple[bytes, int, int, int, int]]) -> None:
+    def put_batch(self, blob: bytes, keys: bytes, items: list[NewItem]) -> None:
         """Store one blob and point its items (key, size, mtime_ns, seen_ns, entry) at it."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
@@ -155,6 +160,34 @@ class RecordStore:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
             self.db.execute("DELETE FROM batches WHERE id NOT IN (SELECT DISTINCT batch FROM items)")
+
+    def compact(self, batch_ids: list[int], rewrite: Rewrite) -> int:
+        """Rewrite partly stale batches to hold only the entries items still point at, in one
+        transaction (``rewrite`` gets a batch's blobs and live items, returns their replacement
+        or None to keep it as it is). Returns how many batches were rewritten."""
+        done = 0
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
+                ids = batch_ids[start:start + 500]
+                live: dict[int, list[tuple[bytes, int, int, int, int]]] = defaultdict(list)
+                marks = ",".join("?" * len(ids))
+                for key, size, mtime, seen, batch, entry in self.db.execute(
+                        f"SELECT * FROM items WHERE batch IN ({marks})", ids):
+                    live[batch].append((key, size, mtime, seen, entry))
+                for batch_id in ids:
+                    row = self.batch(batch_id)
+                    replacement = rewrite(row[0], row[1], live[batch_id]) if row and live[batch_id] else None
+                    if replacement is None:
+                        continue
+                    blob, keys, items = replacement
+                    self.db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k, *_ in live[batch_id]])
+                    self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+                    new = self.db.execute("INSERT INTO batches(keys, data) VALUES (?, ?)", (keys, blob)).lastrowid
+                    self.db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?)",
+                                        [(k, s, m, seen, new, e) for k, s, m, seen, e in items])
+                    done += 1
+        return done
 
     @staticmethod
     def forget(path: str) -> None:

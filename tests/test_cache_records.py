@@ -1,0 +1,241 @@
+"""The cache's record encoding and how stored rows become a chunk again: every value comes back
+exactly, and the per-split sums rebuilt from a batch at once equal the worker's row-by-row ones."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from imagefactory import write_image
+from inspector.core.cache import codec, rows
+from inspector.core.cache import _chunk_from_batch
+from inspector.core.layout import ImageFile
+from inspector.core.scan import _ChunkResult, _scan_chunk
+from inspector.core.stats import exact_fixed
+
+
+def _exact_fixed_sum(values: np.ndarray) -> list:
+    total = np.array([0] * values.shape[1], object)
+    for row in values:
+        total = total + exact_fixed(row)
+    return list(total)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_sum_equals_the_sum_of_exact_fixed_values(seed):
+    rng = np.random.default_rng(seed)
+    values = np.concatenate([
+        rng.random((50, 3)) * 0.5,                        # image stds
+        rng.normal(0, 1e6, (20, 3)),                      # negative and large
+        np.full((3, 3), 5e-324), np.full((2, 3), -2.5e-320),  # subnormals
+        np.zeros((4, 3)), np.full((1, 3), 1.7e308),
+    ])
+    rng.shuffle(values)
+    assert list(rows.exact_sum(values)) == _exact_fixed_sum(values)
+
+
+def test_exact_sum_keeps_a_non_finite_value_as_a_float_sum_would():
+    values = np.array([[0.25, math.nan], [0.5, 0.125]])
+    out = rows.exact_sum(values)
+    assert out[0] == _exact_fixed_sum(values[:, :1])[0] and isinstance(out[1], float) and math.isnan(out[1])
+
+
+def _items(tmp_path, modes, splits):
+    items = []
+    for k, (mode, split) in enumerate(zip(modes, splits)):
+        p = write_image(tmp_path / f"{k}_{mode.replace(';', '_')}.png", mode, size=(9 + k % 5, 7 + k % 3), seed=k)
+        items.append((k, ImageFile(p.name, str(p), split, None)))
+    return items
+
+
+def _same_accumulators(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for split in a:
+        for f in dataclasses.fields(a[split]):
+            x, y = getattr(a[split], f.name), getattr(b[split], f.name)
+            if isinstance(x, np.ndarray):
+                assert x.dtype == y.dtype and np.array_equal(x, y), (split, f.name)
+            else:
+                assert x == y, (split, f.name)
+
+
+def test_a_rebuilt_chunk_has_the_workers_sums_exactly(tmp_path):
+    modes = ("RGB", "L", "I;16", "RGBA", "P", "LA", "RGB", "L", "I;16", "RGB") * 2
+    splits = ["train", "val", "test", "train"] * 5
+    items = _items(tmp_path, modes, splits)
+    (tmp_path / "bad.png").write_bytes(b"junk")
+    items.append((len(items), ImageFile("bad.png", str(tmp_path / "bad.png"), "val", None)))
+    chunk = _scan_chunk(items)
+    batch = codec.decode_chunk(chunk.records)
+    files = [f for _, f in items]
+    wanted = list(enumerate(range(batch.rows + 1)))  # every row and the failure, as stored
+    again, again_items = _chunk_from_batch(batch, wanted, files, lambda *a: rows.rebuild_chunk(_ChunkResult, *a))
+    _same_accumulators(again.accumulators, chunk.accumulators)
+    assert again.failures == chunk.failures and [i for i, _ in again_items] == [i for i, _ in items]
+    for name, value in codec.row_columns(chunk).items():
+        stored = getattr(again, name)
+        assert np.array_equal(stored, value) if isinstance(value, np.ndarray) else stored == value
+
+    # a subset (the rest of the batch changed since): the sums of just those rows
+    keep = [0, 3, 4, 9, 17]
+    part, _ = _chunk_from_batch(batch, [(i, i) for i in keep], files, lambda *a: rows.rebuild_chunk(_ChunkResult, *a))
+    alone = _scan_chunk([items[i] for i in keep])
+    _same_accumulators(part.accumulators, alone.accumulators)
+    assert np.array_equal(part.thumb, alone.thumb) and np.array_equal(part.index, alone.index)
+
+
+@dataclass
+class _Chunk:
+    index: np.ndarray
+    failures: list
+    thumb: np.ndarray
+    wide: np.ndarray
+    names: list = field(default_factory=list)
+
+
+def test_extreme_values_come_back_exactly():
+    rng = np.random.default_rng(3)
+    k = 7
+    thumb = rng.integers(0, 256, (k, 5, 6), dtype=np.uint8)
+    thumb[0] = 255
+    thumb[1, :, ::2] = 0  # wraps around in the residual
+    wide = np.array([[2**63 - 1, -2**63]] * k, np.int64)
+    chunk = _Chunk(np.arange(k), [(k, "unreadable")], thumb, wide, [("PNG", "RGB")] * k)
+    hists = [np.zeros((3, 256), np.int64) for _ in range(k - 2)] + [np.zeros((1, 65536), np.int64)] * 2
+    hists[0][:, 0] = 2**40                      # counts beyond 32 bits
+    hists[1][1, ::3] = 7
+    hists[-1] = hists[-1].copy()
+    hists[-1][0, [0, 65535]] = [1, 2**33]       # the first and the last of 65,536 bins
+    batch = codec.decode_chunk(codec.encode_chunk(chunk, hists))
+    assert np.array_equal(batch.columns["thumb"], thumb) and np.array_equal(batch.columns["wide"], wide)
+    assert batch.columns["names"] == [("PNG", "RGB")] * k and batch.failures == ["unreadable"]
+    assert all(np.array_equal(a, b) for a, b in zip(batch.hists, hists)) and len(batch.hists) == k
+
+
+def test_thumbnails_are_stored_as_residuals_which_take_less_room(monkeypatch):
+    rng = np.random.default_rng(5)
+    k, side = 64, 32
+    coarse = rng.random((k, 5, 5)) * 255  # distinct smooth photo-like thumbnails with some noise
+    t = np.linspace(0, 4, side)
+    i, f = np.minimum(t.astype(int), 3), t - np.minimum(t.astype(int), 3)
+    rows_ = coarse[:, i] * (1 - f)[None, :, None] + coarse[:, i + 1] * f[None, :, None]
+    smooth = rows_[:, :, i] * (1 - f) + rows_[:, :, i + 1] * f
+    thumbs = np.clip(smooth + rng.normal(0, 2, smooth.shape), 0, 255).astype(np.uint8)
+    chunk = _Chunk(np.arange(k), [], thumbs, np.zeros((k, 1), np.int64), [("PNG", "L")] * k)
+    hists = [np.zeros((1, 256), np.int64)] * k
+    with_residuals = len(codec.encode_chunk(chunk, hists))
+    monkeypatch.setattr(codec, "_is_grid", lambda value: False)
+    plain = len(codec.encode_chunk(chunk, hists))
+    assert with_residuals < 0.8 * plain, (with_residuals, plain)
+
+
+def test_a_damaged_section_is_refused():
+    chunk = _Chunk(np.arange(2), [], np.zeros((2, 4, 4), np.uint8), np.zeros((2, 1), np.int64), [("PNG", "L")] * 2)
+    blob = codec.encode_chunk(chunk, [np.zeros((1, 256), np.int64)] * 2)
+    with pytest.raises(codec.RecordError):
+        codec.decode_chunk(blob[:-1])
+    body = bytearray(blob)
+    body[20] ^= 1
+    with pytest.raises(codec.RecordError):
+        codec.decode_chunk(bytes(body))
+
+
+def test_findings_are_recomputed_when_a_file_changes_size_but_not_its_pixels(tmp_path, monkeypatch):
+    """The drift checks read file sizes: a file saved again with other compression (the same
+    pixels, so the same content hash) must not get the previous scan's findings."""
+    import json
+    import os
+    import time
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+    from inspector import cli
+
+    root = tmp_path / "ds"
+    for split, n in (("train", 12), ("val", 12)):
+        for k in range(n):
+            write_image(root / split / "a" / f"{k}.png", "RGB", size=(24, 20), seed=k + (50 if split == "val" else 0))
+    past = time.time_ns() - 3600 * 10**9
+    for p in root.rglob("*.png"):
+        os.utime(p, ns=(past, past))
+    calls = []
+    real = cli._check_leakage
+    monkeypatch.setattr(cli, "_check_leakage", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+
+    def export(name, *extra):
+        out = tmp_path / name
+        assert cli.main(["scan", str(root), "--json", str(out), "--quiet", *extra]) == 0
+        doc = json.loads(out.read_text())
+        doc["dataset"].pop("cache")
+        return doc
+
+    export("cold.json", *cache)
+    note = PngInfo()
+    note.add_text("Comment", "saved again " * 200)
+    for p in (root / "val" / "a").glob("*.png"):  # the same pixels in bigger files
+        Image.open(p).save(p, pnginfo=note)
+        os.utime(p, ns=(past + 10**9, past + 10**9))
+    assert calls == [1]
+    again = export("again.json", *cache)
+    assert calls == [1, 1]
+    assert again == export("fresh.json", "--no-cache")
+
+
+def test_a_batch_mostly_stale_is_compacted_and_still_reused(tmp_path):
+    import os
+    import sqlite3
+    import time
+    from inspector.core import cache as cache_mod
+    from inspector.core.scan import iter_scan
+
+    def scan(cache_dir):
+        gen = iter_scan(str(root), workers=1, chunk_size=8, cache_dir=str(cache_dir) if cache_dir else None)
+        try:
+            while True:
+                next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+    past = time.time_ns() - 3600 * 10**9
+
+    def age(*paths):
+        for p in paths or root.rglob("*.png"):
+            os.utime(p, ns=(past, past))
+
+    def entries_per_batch() -> list[int]:
+        db = sqlite3.connect(cache_mod.cache_path(str(cache_dir), str(root)))
+        blobs = [keys for (keys,) in db.execute("SELECT keys FROM batches")]
+        db.close()
+        return sorted(len(cache_mod.decode_keys(k)) for k in blobs)
+
+    root, cache_dir = tmp_path / "ds", tmp_path / "cache"
+    paths = [write_image(root / "train" / f"{k:02d}.png", "RGB", size=(12, 10), seed=k) for k in range(24)]
+    age()
+    scan(cache_dir)
+    assert entries_per_batch() == [8, 8, 8]
+    for p in paths[:5]:   # 5 of the first batch's 8 files go
+        p.unlink()
+    write_image(paths[9], "RGB", size=(12, 10), seed=99)  # 1 of the second batch's changes
+    past += 10**9
+    age(paths[9])
+    changed = scan(cache_dir)
+    assert changed.extra["cache"]["used"] == 18 and changed.extra["cache"]["rescanned"] == 1
+    assert entries_per_batch() == [1, 3, 8, 8]  # the first rewritten with its 3 live items
+    warm = scan(cache_dir)
+    assert warm.extra["cache"]["used"] == 19 and warm.extra["cache"]["rescanned"] == 0
+    fresh = scan(None)
+    assert warm.fingerprint == fresh.fingerprint
+    assert np.array_equal(warm.images.thumb, fresh.images.thumb)
+    assert np.array_equal(warm.split_stats["train"].histogram, fresh.split_stats["train"].histogram)
+    assert np.array_equal(warm.images.properties, fresh.images.properties)
+
+
+def test_exact_sum_of_values_close_together_and_far_apart():
+    rng = np.random.default_rng(11)
+    close = rng.random((64, 3)) * 0.25 + 0.25     # one exponent band: the one-sum path
+    far = np.concatenate([close, rng.random((5, 3)) * 1e-12, np.zeros((3, 3))])
+    for values in (close, far, np.zeros((4, 3))):
+        assert list(rows.exact_sum(values)) == _exact_fixed_sum(values)
