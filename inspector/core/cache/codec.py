@@ -31,6 +31,12 @@ from typing import Any
 import numpy as np
 import xxhash
 
+try:  # imported with the module, not on first use: a worker's first chunk must not pay for it
+    # inside an item's decode time limit (pool.py counts the chunk's last item until it returns)
+    from pyarrow import Codec as ArrowCodec
+except ImportError:
+    ArrowCodec = None
+
 from ... import __version__
 
 CODEC_VERSION = 2  # 2: zstd, thumbnails as planar residuals, narrowest types, stacked histograms
@@ -253,15 +259,12 @@ def _encode(columns: dict[str, Any], hists: list[np.ndarray], failures: list[str
 
 
 def _zstd() -> Any:
-    """pyarrow's zstd codec (imported on first use), or None where this pyarrow lacks it."""
+    """pyarrow's zstd codec, or None where this pyarrow lacks it."""
     global _ZSTD_CODEC
     if _ZSTD_CODEC is False:
-        try:
-            import pyarrow
-            _ZSTD_CODEC = pyarrow.Codec("zstd", compression_level=ZSTD_LEVEL) \
-                if pyarrow.Codec.is_available("zstd") else None
-        except ImportError:
-            _ZSTD_CODEC = None
+        _ZSTD_CODEC = None
+        if ArrowCodec is not None and ArrowCodec.is_available("zstd"):
+            _ZSTD_CODEC = ArrowCodec("zstd", compression_level=ZSTD_LEVEL)
     return _ZSTD_CODEC
 
 
