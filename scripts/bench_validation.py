@@ -8,21 +8,26 @@ altered copies, and what the per-image properties cost the scan.
    all; grayscale flags are checked against every pixel of the image (a flag is right when no
    pixel's channels differ by more than 2 levels), so grey photos count as found, not as noise.
    Every label_drift / property_drift finding is printed with its severity.
-2. Planted issues: --per-family random val/test photos per issue, altered with random strength
-   (dark: pixels x 0.03-0.12; light: 255 - (255 - x) x 0.03-0.12; blurry: Gaussian radius 6-10%
-   of the short side; low_information: one colour plus noise of std 0-2 levels; odd_aspect_ratio:
-   squashed to 0.10-0.33 of its width; odd_size: 1/8-1/5 of its side; grayscale: the grey
-   version), written next to the corpus's train split and scanned. Prints recall per issue, false
-   alarms on the clean train images, and which other planted families the issue also flags (a
-   photo darkened to 5% is also low in information: such overlaps are listed, not hidden).
-3. Drift: a copy with every val image blurred (Gaussian radius 2 px), and one with every test
-   image downscaled to half size: the property_drift findings of each.
+2. Planted issues: --per-family random val/test photos per family, altered with random strength
+   (dark: pixels x 0.03-0.12; light: 255 - (255 - x) x 0.03-0.12; low_information: one colour
+   plus noise of std 0-2 levels; odd_aspect_ratio: squashed to 0.10-0.33 of its width; odd_size:
+   1/8-1/5 of its side; grayscale: the grey version; blurry in four families, sizes relative to
+   the short side S: Gaussian sigma 3-10% S, box radius 3-10% S, motion (a line of 10-30% S at a
+   random angle) and downscale-upscale (to a short side of 12-32 px and back, bilinear)), written
+   next to the corpus's train split and scanned. Prints recall per family (and on the milder half
+   of its strengths), false alarms on the clean train images, and which other planted families
+   the issue also flags (a photo darkened to 5% is also low in information: listed, not hidden).
+3. Drift: copies with every val image blurred (Gaussian radius 2 px) and every test image
+   downscaled to half size, through the whole pipeline; then, for the distribution of D, val
+   blurred with random radii 1-3 px and test downscaled by random factors 0.4-0.75 (the altered
+   split scanned alone, D against the clean train split).
 4. Cost: the scan's throughput in one process with the property measurement and with it
    replaced by a no-op, interleaved runs on the same images, best of five each.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sys
@@ -40,6 +45,9 @@ from inspector.core.layout import discover  # noqa: E402
 from inspector.core.scan import scan  # noqa: E402
 from inspector.core.validation import ISSUES, THRESHOLDS, image_quality, validate  # noqa: E402
 from inspector.core.validation import properties  # noqa: E402
+from inspector.core.validation.drift import numeric_column  # noqa: E402
+from inspector.core.validation.findings import drift_severity  # noqa: E402
+from inspector.core.validation.statistics import ks_2samp  # noqa: E402
 
 GREY_LEVELS = 2  # a truly grey image: no pixel's channels differ by more than this
 
@@ -60,25 +68,57 @@ def _save_like(im: Image.Image, src: Path, dst: Path) -> None:
         im.save(dst)
 
 
-def plant(kind: str, im: Image.Image, rng: np.random.Generator) -> Image.Image:
+def motion_blur(im: Image.Image, length: float, angle: float) -> Image.Image:
+    """The mean of the image shifted along a line of `length` px at `angle` (edges repeated)."""
+    a = np.asarray(im, dtype=np.float64)
+    pad = int(math.ceil(length / 2)) + 1
+    padded = np.pad(a, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    steps = np.linspace(-length / 2, length / 2, max(2, int(round(length)) + 1))
+    out = np.zeros_like(a)
+    h, w = a.shape[:2]
+    for t in steps:
+        dx, dy = int(round(t * math.cos(angle))), int(round(t * math.sin(angle)))
+        out += padded[pad + dy:pad + dy + h, pad + dx:pad + dx + w]
+    return Image.fromarray((out / len(steps)).round().astype(np.uint8))
+
+
+# blurry families: (strength range, how to apply a strength s to an image whose short side is S)
+BLUR_FAMILIES = {
+    "blurry/gaussian": ((0.03, 0.10), lambda im, s, S, rng: im.filter(ImageFilter.GaussianBlur(s * S))),
+    "blurry/box": ((0.03, 0.10), lambda im, s, S, rng: im.filter(ImageFilter.BoxBlur(s * S))),
+    "blurry/motion": ((0.10, 0.30), lambda im, s, S, rng: motion_blur(im, s * S, rng.uniform(0, math.pi))),
+    "blurry/downscale": ((12, 32), lambda im, s, S, rng: im.resize(
+        (max(2, round(im.width * s / S)), max(2, round(im.height * s / S))), Image.BILINEAR
+    ).resize(im.size, Image.BILINEAR)),
+}
+
+
+def plant(kind: str, im: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, float]:
+    """(the altered image, the strength drawn for it)."""
     im = im.convert("RGB")
     a = np.asarray(im, dtype=np.float64)
+    if kind in BLUR_FAMILIES:
+        (lo, hi), apply = BLUR_FAMILIES[kind]
+        s = rng.uniform(lo, hi)
+        return apply(im, s, min(im.size), rng), s
     if kind == "dark":
-        return Image.fromarray((a * rng.uniform(0.03, 0.12)).round().astype(np.uint8))
+        f = rng.uniform(0.03, 0.12)
+        return Image.fromarray((a * f).round().astype(np.uint8)), f
     if kind == "light":
-        return Image.fromarray((255 - (255 - a) * rng.uniform(0.03, 0.12)).round().astype(np.uint8))
-    if kind == "blurry":
-        return im.filter(ImageFilter.GaussianBlur(rng.uniform(0.06, 0.10) * min(im.size)))
+        f = rng.uniform(0.03, 0.12)
+        return Image.fromarray((255 - (255 - a) * f).round().astype(np.uint8)), f
     if kind == "low_information":
-        flat = np.clip(rng.integers(20, 236, 3) + rng.normal(0, rng.uniform(0, 2), (im.height, im.width, 1)), 0, 255)
-        return Image.fromarray(np.broadcast_to(flat, (im.height, im.width, 3)).round().astype(np.uint8))
+        sd = rng.uniform(0, 2)
+        flat = np.clip(rng.integers(20, 236, 3) + rng.normal(0, sd, (im.height, im.width, 1)), 0, 255)
+        return Image.fromarray(np.broadcast_to(flat, (im.height, im.width, 3)).round().astype(np.uint8)), sd
     if kind == "odd_aspect_ratio":
-        return im.resize((im.width, max(8, round(im.width * rng.uniform(0.10, 0.33)))), Image.BILINEAR)
+        f = rng.uniform(0.10, 0.33)
+        return im.resize((im.width, max(8, round(im.width * f))), Image.BILINEAR), f
     if kind == "odd_size":
         f = rng.uniform(1 / 8, 1 / 5)
-        return im.resize((max(4, round(im.width * f)), max(4, round(im.height * f))), Image.BILINEAR)
+        return im.resize((max(4, round(im.width * f)), max(4, round(im.height * f))), Image.BILINEAR), f
     if kind == "grayscale":
-        return im.convert("L").convert("RGB")
+        return im.convert("L").convert("RGB"), 0.0
     raise ValueError(kind)
 
 
@@ -86,7 +126,7 @@ def held_out_files(corpus: Path) -> list[Path]:
     return sorted(p for split in ("val", "test") for p in (corpus / split).rglob("*") if p.is_file())
 
 
-def clean_corpus(corpus: Path, workers: int | None) -> None:
+def clean_corpus(corpus: Path, workers: int | None):
     result = scan(str(corpus), workers=workers)
     q = image_quality(result)
     t = result.images
@@ -105,6 +145,10 @@ def clean_corpus(corpus: Path, workers: int | None) -> None:
     print(f"   label/property drift findings: {len(drift)}, highest severity {worst}")
     for f in drift:
         print(f"     [{f.severity}] {f.splits[0]} {f.property} {f.statistic} {f.value:.3f}")
+    return result
+
+
+FAMILIES = [k for k in ISSUES if k != "blurry"] + list(BLUR_FAMILIES)
 
 
 def planted_issues(corpus: Path, work: Path, per_family: int, rng: np.random.Generator,
@@ -112,38 +156,55 @@ def planted_issues(corpus: Path, work: Path, per_family: int, rng: np.random.Gen
     root = work / "planted"
     shutil.copytree(corpus / "train", root / "train")
     pool = held_out_files(corpus)
-    for kind in ISSUES:
-        folder = root / "val" / kind
+    strength: dict[str, float] = {}
+    for family in FAMILIES:
+        folder = root / "val" / family.replace("/", "-")
         folder.mkdir(parents=True)
         for j, k in enumerate(rng.choice(len(pool), per_family, replace=False)):
-            plant(kind, decode(str(pool[int(k)])).image, rng).save(folder / f"{kind}_{j:03d}.png")
+            im, s = plant(family, decode(str(pool[int(k)])).image, rng)
+            name = f"{family.replace('/', '-')}_{j:03d}.png"
+            im.save(folder / name)
+            strength[f"val/{folder.name}/{name}"] = s
     result = scan(str(root), workers=workers)
     q = image_quality(result)
     t = result.images
-    planted = np.array([p.split("/")[1] if p.startswith("val/") else "" for p in t.paths])
+    planted = np.array([p.split("/")[1].replace("-", "/") if p.startswith("val/") else "" for p in t.paths])
+    drawn = np.array([strength.get(p, np.nan) for p in t.paths])
     clean = planted == ""
     grey = ISSUES.index("grayscale")
     # a grayscale flag on a grey image is right whichever family the image was planted in
     grey_right = np.zeros(len(t), bool)
     for i in np.flatnonzero(q.flags[:, grey]):
         grey_right[i] = truly_grey(os.path.join(result.root, t.paths[i]))
-    print(f"\n2. planted issues: {per_family} per issue among {int(clean.sum())} clean train images")
-    print(f"   {'issue':17} {'recall':>7} {'false alarms on clean':>22}  planted images of other issues also flagged")
-    for k, issue in enumerate(ISSUES):
-        mine = planted == issue
+    print(f"\n2. planted issues: {per_family} per family among {int(clean.sum())} clean train images")
+    print(f"   {'family':17} {'recall':>7} {'milder half':>12} {'false alarms on clean':>22}  "
+          "planted images of other families also flagged")
+    for family in FAMILIES:
+        issue = family.split("/")[0]
+        k = ISSUES.index(issue)
+        mine = planted == family
+        found = q.flags[:, k] & mine
+        # the milder half of the drawn strengths: small blurs; for the rest, factors near 1 (or
+        # more noise, or a larger downscaled side)
+        s = drawn[mine]
+        mild_is_low = family in ("blurry/gaussian", "blurry/box", "blurry/motion")
+        weak = mine & ((drawn <= np.median(s)) if mild_is_low else (drawn >= np.median(s)))
         flagged = q.flags[:, k] & ~(grey_right if k == grey else False)
         if k == grey:
-            flagged = flagged | (q.flags[:, k] & mine)
+            flagged = flagged | found
         false = int((flagged & clean).sum())
-        cross = {other: int((flagged & (planted == other)).sum()) for other in ISSUES if other != issue}
+        cross = {o: int((flagged & (planted == o)).sum()) for o in FAMILIES if o.split("/")[0] != issue}
         cross = {o: c for o, c in cross.items() if c}
-        print(f"   {issue:17} {(q.flags[:, k] & mine).sum() / mine.sum():7.1%} "
+        weak_recall = (q.flags[:, k] & weak).sum() / max(weak.sum(), 1)
+        print(f"   {family:17} {found.sum() / mine.sum():7.1%} {weak_recall:12.1%} "
               f"{false:9d} ({false / clean.sum():6.2%})      {cross or '-'}")
     print("   (grayscale flags on images that are grey in every pixel are not counted as false)")
 
 
-def altered_copy(corpus: Path, dst: Path, split: str, change) -> Path:
-    shutil.copytree(corpus, dst)
+def altered_copy(corpus: Path, dst: Path, split: str, change, whole: bool = True) -> Path:
+    """A copy of the corpus (or of `split` alone, whole=False) with `change` applied to every
+    image of `split`, each saved in its own format."""
+    shutil.copytree(corpus if whole else corpus / split, dst if whole else dst / split)
     for p in sorted((dst / split).rglob("*")):
         if p.is_file():
             with Image.open(p) as im:
@@ -155,11 +216,20 @@ def altered_copy(corpus: Path, dst: Path, split: str, change) -> Path:
     return dst
 
 
-def drift_copies(corpus: Path, work: Path, workers: int | None) -> None:
+def _blur(radius: float):
+    return lambda im: im.filter(ImageFilter.GaussianBlur(radius))
+
+
+def _downscale(factor: float):
+    return lambda im: im.resize((max(1, round(im.width * factor)), max(1, round(im.height * factor))),
+                                Image.BILINEAR)
+
+
+def drift_copies(corpus: Path, work: Path, clean, rng: np.random.Generator, workers: int | None,
+                 copies: int = 6) -> None:
     print("\n3. drift on altered copies")
-    cases = [("val", "blurred (Gaussian radius 2 px)", lambda im: im.filter(ImageFilter.GaussianBlur(2))),
-             ("test", "downscaled to half size",
-              lambda im: im.resize((max(1, im.width // 2), max(1, im.height // 2)), Image.BILINEAR))]
+    cases = [("val", "blurred (Gaussian radius 2 px)", _blur(2)),
+             ("test", "downscaled to half size", _downscale(0.5))]
     for split, what, change in cases:
         root = altered_copy(corpus, work / f"{split}_altered", split, change)
         findings = [f for f in validate(scan(str(root), workers=workers)).findings if f.kind == "property_drift"]
@@ -167,29 +237,48 @@ def drift_copies(corpus: Path, work: Path, workers: int | None) -> None:
         for f in findings:
             print(f"     [{f.severity}] {f.splits[0]} {f.property} {f.statistic} {f.value:.3f} (p {f.p_value:.2g})")
         shutil.rmtree(root)
+    train = clean.images.rows_in("train")
+    randomized = [("val", "sharpness", "Gaussian radius", 1.0, 3.0, _blur),
+                  ("test", "area", "downscale factor", 0.4, 0.75, _downscale)]
+    for split, prop, what, lo, hi, make in randomized:
+        ref = numeric_column(clean.images, prop)[train]
+        rows = []
+        for _ in range(copies):
+            s = float(rng.uniform(lo, hi))
+            root = altered_copy(corpus, work / f"{split}_random", split, make(s), whole=False)
+            alone = scan(str(root), workers=workers)
+            d, p = ks_2samp(numeric_column(alone.images, prop), ref)
+            rows.append((s, d, p))
+            shutil.rmtree(root)
+        ds = np.array([d for _, d, _ in rows])
+        print(f"   {split} with a random {what} {lo}-{hi}: {prop} D against clean train "
+              + ", ".join(f"{s:.2f} -> {d:.3f} ({drift_severity(d, p) or 'none'})" for s, d, p in sorted(rows))
+              + f"; min {ds.min():.3f}, median {np.median(ds):.3f}")
 
 
-def property_cost(corpus: Path, n: int = 400, repeats: int = 5) -> None:
+def property_cost(corpus: Path, n: int = 400, repeats: int = 5) -> float:
     """In one process, interleaved: the scan with the property measurement and with it replaced by
-    a no-op, best of `repeats` each (a noisy neighbour on the machine hurts both sides alike)."""
+    a no-op, best of `repeats` each by CPU time (a noisy neighbour on the machine hurts both sides
+    alike). Returns the throughput ratio (without / with)."""
     layout = discover(str(corpus))
     layout.files[:] = layout.files[:n]
-    real = properties.measure
-    nan = np.full(properties.N_PROPERTIES, np.nan)
+    real = properties.sample, properties.measure_all
+    noop = (lambda *a: None), (lambda samples: np.full((len(samples), properties.N_PROPERTIES), np.nan))
     best = {"with properties": float("inf"), "without": float("inf")}
     try:
         for _ in range(repeats):
             for name in best:
-                properties.measure = real if name == "with properties" else (lambda *a: nan)
+                properties.sample, properties.measure_all = real if name == "with properties" else noop
                 t0 = time.process_time()
                 scan(layout, workers=1, in_process=True)  # this process: the no-op applies
                 best[name] = min(best[name], time.process_time() - t0)
     finally:
-        properties.measure = real
+        properties.sample, properties.measure_all = real
     ratio = best["without"] / best["with properties"]
     print(f"\n4. scan throughput, one process, {n} images, best of {repeats}: "
           f"{n / best['with properties']:.0f} img/s with the properties, {n / best['without']:.0f} without "
           f"(ratio {ratio:.3f}, {1 - ratio:.1%} slower)")
+    return ratio
 
 
 def main() -> None:
@@ -198,6 +287,8 @@ def main() -> None:
     ap.add_argument("--per-family", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--skip-planted", action="store_true", help="only the clean corpus, drift and cost")
+    ap.add_argument("--skip-cost", action="store_true")
     ap.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one)")
     args = ap.parse_args()
     corpus = Path(args.corpus)
@@ -205,10 +296,12 @@ def main() -> None:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-validation-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        property_cost(corpus)
-        clean_corpus(corpus, args.workers)
-        planted_issues(corpus, work, args.per_family, rng, args.workers)
-        drift_copies(corpus, work, args.workers)
+        if not args.skip_cost:
+            property_cost(corpus)
+        clean = clean_corpus(corpus, args.workers)
+        if not args.skip_planted:
+            planted_issues(corpus, work, args.per_family, rng, args.workers)
+        drift_copies(corpus, work, clean, rng, args.workers)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

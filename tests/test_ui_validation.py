@@ -77,6 +77,30 @@ def test_chart_bars_are_the_exported_counts_and_shares(qtbot, classed):
     assert "count" in chart.plot.getPlotItem().getAxis("bottom").labelText
 
 
+def test_chart_counts_decoded_images_and_names_the_failed_files(qtbot, tmp_path):
+    """The chart counts what the statistics count: a file that fails to decode is not an image
+    of its class; the chart says how many of a split's files it left out."""
+    from inspector.core.validation import class_balance, decoded_class_counts, failed_per_split
+
+    root = tmp_path / "d"
+    _make(root, {"train": {"cat": 3, "dog": 2}, "val": {"cat": 2, "dog": 2}})
+    for k in range(2):
+        (root / "val" / "cat" / f"broken_{k}.png").write_bytes(b"not an image at all")
+    result = scan(str(root), workers=1)
+    assert len(result.failures) == 2 and result.classes["val"]["cat"] == 4  # the files listed
+    counts = decoded_class_counts(result.images)
+    assert counts == {"train": {"cat": 3, "dog": 2}, "val": {"cat": 2, "dog": 2}}
+    assert failed_per_split(result.failures, result.splits) == {"train": 0, "val": 2}
+    chart = BalanceChart()
+    qtbot.addWidget(chart)
+    chart.set_balance(class_balance(counts), failed_per_split(result.failures, result.splits))
+    assert chart.bar_values()["val"] == {"cat": 2.0, "dog": 2.0}
+    text = chart.summary.text()
+    assert "<b>val</b>: 4 decoded images" in text and "2 files that failed to decode not counted" in text
+    assert "<b>train</b>: 5 decoded images" in text and "train</b>: 5 decoded images, 2 classes; imbalance" in text
+    assert chart.plot.getPlotItem().getAxis("bottom").labelText.startswith("decoded images per class")
+
+
 def test_flat_dataset_and_nothing_scanned_say_so(qtbot, flat):
     chart = BalanceChart()
     qtbot.addWidget(chart)
@@ -162,9 +186,11 @@ def test_window_tab_follows_the_session_and_the_theme(qtbot, make_window, demo_r
                           check_params_cb=lambda name: name == "brightness"):
         with qtbot.waitSignal(window.scanFinished, timeout=30_000):
             window.open_folder(demo_root)
-    doc = build_document(window.result, source_splits=["train"], findings=[])
-    counts = {s: b["counts"] for s, b in doc["balance"].items() if b["counts"]}
+    from inspector.core.validation import decoded_class_counts
+
+    counts = {s: n for s, n in decoded_class_counts(window.result.images).items() if n}
     assert counts, "the demo dataset has classes"
+    assert window.result.failures, "the demo has broken files: the chart leaves them out"
     drawn = panel.balance.bar_values()
     assert drawn == {s: {c: float(n.get(c, 0)) for c in panel.balance.classes} for s, n in counts.items()}
     assert set(panel.overlay._curves) == set(window.result.images.split_names)

@@ -55,19 +55,58 @@ def test_properties_equal_float64_references():
     luma = np.array([0.299, 0.587, 0.114])
     assert p[P.BRIGHTNESS] == pytest.approx(float(a.mean(axis=(0, 1)) @ luma), rel=1e-9)
     assert p[P.CONTRAST] == pytest.approx(float(a.std(axis=(0, 1)) @ luma), rel=1e-9)
-    hi, lo = a.max(axis=2), a.min(axis=2)
-    sample = np.asarray(im.resize((32, 32), Image.NEAREST), dtype=np.float64)
+    # the colour lattice: every step-th pixel, centred, at most 32 a side
+    h, w = a.shape[:2]
+    def lattice(n):  # 32 positions step n // 32 apart, the unused margin split evenly
+        step = n // 32
+        first = (n - 1 - 31 * step) // 2
+        return [first + i * step for i in range(32)]
+    ys, xs = lattice(h), lattice(w)
+    sample = np.round(a[np.ix_(ys, xs)] * 255)
     sat = np.where(sample.max(axis=2) > 0, np.ptp(sample, axis=2) / np.maximum(sample.max(axis=2), 1), 0)
     assert p[P.SATURATION] == pytest.approx(sat.mean(), rel=1e-9)
+    assert p[P.COLOUR_SPREAD] == pytest.approx(np.ptp(sample, axis=2).max() / 255, rel=1e-9)
     assert p[P.DARK] == pytest.approx(max(np.quantile(np.round(a[..., c] * 255), 0.99, method="inverted_cdf")
                                           for c in range(3)) / 255)
     assert p[P.LIGHT] == pytest.approx(min(np.quantile(np.round(a[..., c] * 255), 0.05, method="inverted_cdf")
                                            for c in range(3)) / 255)
-    assert 0 <= lo.min() <= hi.max() <= 1
+    # sharpness: the band ratio of four 32x32 green patches centred in the quarters, pooled, with
+    # the rounding noise (2/12 per difference) taken out (photo_like(1) is 96x72)
+    green = np.asarray(im, dtype=np.float64)[..., 1]
+    patches = [green[y:y + 32, x:x + 32] for y in (2, 38) for x in (8, 56)]
+    e1 = sum(np.mean(np.diff(g, axis=1) ** 2) + np.mean(np.diff(g, axis=0) ** 2) for g in patches) / 4
+    e2 = sum(np.mean((g[:, 2:] - g[:, :-2]) ** 2) + np.mean((g[2:] - g[:-2]) ** 2) for g in patches) / 4
+    assert p[P.SHARPNESS] == pytest.approx(2 * np.sqrt((e1 - 1 / 3) / (e2 - 1 / 3)) - 1, rel=1e-4)
     grey = im.convert("L")
     g = _props(grey)
     assert g[P.SATURATION] == 0 and g[P.COLOUR_SPREAD] == 0
     assert g[P.BRIGHTNESS] == pytest.approx(np.asarray(grey, dtype=np.float64).mean() / 255, rel=1e-9)
+
+
+def _sample(im: Image.Image) -> P.Sample:
+    hist = image_histogram(im)
+    m = np.array(image_moments(hist))
+    _, _, grid = hashing.signature_and_grid(im)
+    return P.sample(im, hist, m[0], m[1], grid)
+
+
+def test_a_chunk_measured_at_once_equals_each_image_alone(monkeypatch):
+    """measure_all groups images by shape: a mixed chunk (sizes, RGB, grey, 16-bit, 2 px) gives
+    every image the values it gets alone, and Pillow's crops (no pixel export) the same as the
+    in-place read."""
+    images = [photo_like(3), photo_like(4, (40, 200)), photo_like(5).convert("L"), photo_like(6, (2, 9)),
+              Image.fromarray((np.asarray(photo_like(5).convert("L"), np.uint16) * 257)).convert("I;16"),
+              photo_like(8, (300, 220))]
+    samples = [_sample(im) for im in images]
+    together = P.measure_all(samples)
+    alone = np.array([P.measure_all([s])[0] for s in samples])
+    np.testing.assert_array_equal(together, alone)
+    assert np.isnan(together[3, P.SHARPNESS]) and np.isfinite(together[3, P.BRIGHTNESS])
+    assert np.isfinite(together[[0, 1, 2, 4, 5]]).all()
+    assert together[4, P.SHARPNESS] == pytest.approx(together[2, P.SHARPNESS], abs=0.02)  # same picture
+    monkeypatch.setattr(P, "pixel_view", lambda im: None)
+    cropped = P.measure_all([_sample(im) for im in images])
+    np.testing.assert_array_equal(cropped, together)
 
 
 def test_blur_lowers_sharpness_and_detail_and_noise_has_full_detail():
@@ -76,8 +115,13 @@ def test_blur_lowers_sharpness_and_detail_and_noise_has_full_detail():
     p, b = _props(im), _props(blurred)
     assert b[P.SHARPNESS] < 0.5 * p[P.SHARPNESS]
     assert b[P.DETAIL] < 0.5 * p[P.DETAIL]
+    # a blur along one direction only (motion): the blur score takes the blurred direction
+    a = np.asarray(im, dtype=np.float64)
+    streak = sum(np.roll(a, k, axis=1) for k in range(-12, 13)) / 25
+    motion = _props(Image.fromarray(streak.round().astype(np.uint8)))
+    assert motion[P.DETAIL] < 0.5 * p[P.DETAIL]
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 128), dtype=np.uint8))
-    assert _props(noise)[P.DETAIL] > 0.8
+    assert _props(noise)[P.DETAIL] > 0.8 and _props(noise)[P.SHARPNESS] > 0.8
 
 
 def _dataset(root: Path, counts: dict[str, dict[str, int]], size=(96, 72), transform=None) -> Path:

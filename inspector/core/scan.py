@@ -116,7 +116,7 @@ class _Row:
     content_hash: tuple[int, int]
     grid: np.ndarray     # float32 (GRID, GRID) grey grid: the view hashes and thumbnail come from it
     flags: int
-    properties: np.ndarray  # float64 (N_PROPERTIES,), see validation/properties.py
+    properties: properties.Sample  # measured for the whole chunk at once (validation/properties.py)
 
 
 @dataclass
@@ -147,9 +147,10 @@ def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = Non
     moments = np.array(image_moments(hist))
     grid = hashing.grey_grid(im)
     flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
-    props = properties.measure(im, hist, moments[0], moments[1], grid)
+    content = hashing.content_hash(im)  # first: it exports the pixels, sample then reads them cheaply
+    props = properties.sample(im, hist, moments[0], moments[1], grid)
     row = _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
-               moments, hashing.content_hash(im), grid, flags, props)
+               moments, content, grid, flags, props)
     return row, hist
 
 
@@ -204,7 +205,7 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         content=np.array([r.content_hash for r in rows], np.uint64).reshape(k, 2),
         phash=hashing.hashes_from_grids(grids),       # the whole chunk at once: per image these
         thumb=hashing.thumbnails_from_grids(grids),   # are tiny products, mostly call overhead
-        properties=np.array([r.properties for r in rows], np.float64).reshape(k, properties.N_PROPERTIES),
+        properties=properties.measure_all([r.properties for r in rows]),
         failures=failures, accumulators=accumulators,
     )
     if keep_records:

@@ -1,7 +1,9 @@
 """The class-balance chart: a horizontal bar per class and split (the splits' colours of the
 histograms), as image counts or as shares of each split, with each split's imbalance ratio.
 
-It draws the export's ``balance`` (core.validation.class_balance): nothing is computed here.
+It draws a ``balance`` as core.validation.class_balance builds it: the window passes the decoded
+images per class (decoded_class_counts), what the statistics count, and says how many files of
+each split failed to decode and are left out; nothing is computed here.
 Horizontal bars keep class names readable however many there are; the chart grows one row per
 class and its tab scrolls.
 """
@@ -29,7 +31,8 @@ NO_CLASSES = ("No classes: the images are not sorted into class folders "
 
 
 class BalanceChart(QWidget):
-    """``set_balance(balance)`` with the export's ``balance`` dict (or None to clear)."""
+    """``set_balance(balance, failed)`` with a class_balance dict (or None to clear) and the
+    number of files per split that failed to decode (not in the counts, named in the labels)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +70,7 @@ class BalanceChart(QWidget):
         layout.addWidget(self.readout)
         layout.addStretch(0)
         self._balance: dict[str, dict] = {}
+        self._failed: dict[str, int] = {}
         self.classes: list[str] = []
         self._drawn: dict[str, np.ndarray] = {}  # split -> value per class, as drawn
         self._scanned = False
@@ -79,8 +83,10 @@ class BalanceChart(QWidget):
     def set_mode(self, mode: str) -> None:
         self.mode_box.setCurrentIndex(MODES.index(mode))
 
-    def set_balance(self, balance: Mapping[str, Mapping] | None) -> None:
+    def set_balance(self, balance: Mapping[str, Mapping] | None,
+                    failed: Mapping[str, int] | None = None) -> None:
         self._scanned = balance is not None
+        self._failed = {s: int(n) for s, n in (failed or {}).items() if n}
         self._balance = {s: b for s, b in (balance or {}).items() if b.get("counts")}
         self.classes = sorted({c for b in self._balance.values() for c in b["counts"]})
         self._draw()
@@ -151,8 +157,8 @@ class BalanceChart(QWidget):
         item.setLabel("left", "class")
         item.showAxis("top", n > TOP_AXIS_FROM)  # a tall chart keeps its scale in sight at both ends
         item.getAxis("top").enableAutoSIPrefix(False)
-        item.setLabel("bottom", "share of the split's images (%), per split" if share
-                      else "images per class (count), per split")
+        item.setLabel("bottom", "share of the split's decoded images (%), per split" if share
+                      else "decoded images per class (count), per split")
         self.plot.setMinimumHeight(80 + n * ROW_PX)
         self.plot.setMaximumHeight(80 + n * max(ROW_PX, BAR_PX * len(splits)) * 10 // 8)
         self.summary.setText(self._summary_html())
@@ -165,13 +171,18 @@ class BalanceChart(QWidget):
             ratio = b.get("imbalance_ratio")
             missing = [c for c in self.classes if c not in counts]
             line = (f"<span style='color:{split_color(split, k).name()}; font-size:14pt'>■</span>&nbsp;"
-                    f"<b>{html.escape(split)}</b>: {count(sum(counts.values()), 'image')}, "
+                    f"<b>{html.escape(split)}</b>: {count(sum(counts.values()), 'decoded image')}, "
                     f"{count(len(counts), 'class', 'classes')}; imbalance ratio "
                     f"<b>{ratio:.1f}</b> (largest {html.escape(big)} {counts[big]:,} / smallest "
                     f"{html.escape(small)} {counts[small]:,})")
             if missing:
                 shown = ", ".join(html.escape(c) for c in missing[:8]) + (" …" if len(missing) > 8 else "")
                 line += f"; <b>no image of {len(missing)}</b>: {shown} (× in the chart)"
+            if self._failed.get(split):
+                line += f"; {count(self._failed[split], 'file')} that failed to decode not counted"
             rows.append(line)
-        return "<br>".join(rows)
+        note = ("Counts are decoded images, as in the statistics"
+                + ("; files that failed to decode are listed in the image list (status: failed)."
+                   if self._failed else "."))
+        return "<br>".join(rows) + f"<br><span style='font-size:small'>{note}</span>"
 

@@ -59,8 +59,9 @@ HEADER_TIPS = {
             "file could not be decoded.",
     BRIGHTNESS: "Luma mean of the image (0–1): the property the drift check compares between splits.",
     CONTRAST: "RMS contrast: luma-weighted per-channel standard deviation (0–1).",
-    SHARPNESS: "RMS gradient of the image's 64×64 grey grid (0–1 per grid step): low for blurred or smooth images.",
-    SATURATION: "Mean HSV saturation of 1,024 sampled pixels (0 for grey images).",
+    SHARPNESS: "Finest-step share of detail at the image's own resolution (0–1), from four 32×32 "
+               "patches: low for blurred, upscaled or smooth images, high for fine texture and noise.",
+    SATURATION: "Mean HSV saturation of 1,024 pixels on a regular lattice (0 for grey images).",
 }
 
 STATUS_FILTERS = ("all", "decoded", "failed", "converted")

@@ -25,7 +25,7 @@ from .theme import SEVERITY_COLORS, split_color
 AXIS_LABELS = {
     "brightness": "brightness (luma mean, 0–1)",
     "contrast": "contrast (RMS, 0–1)",
-    "sharpness": "sharpness (RMS gradient of the 64×64 grey grid, 0–1)",
+    "sharpness": "sharpness (finest-step share of detail at full resolution, 0–1)",
     "saturation": "saturation (mean HSV saturation, 0–1)",
     "width": "width (pixels)",
     "height": "height (pixels)",

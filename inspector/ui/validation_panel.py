@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..app.session import Session
 from ..core.scan import ScanResult
-from ..core.validation import class_balance
+from ..core.validation import class_balance, decoded_class_counts, failed_per_split
 from .balance_chart import BalanceChart
 from .property_overlay import PropertyOverlay
 from .runner import BackgroundRunner
@@ -26,8 +26,13 @@ class ValidationPanel(QWidget):
         session.events.result.connect(self.set_result)
 
     def set_result(self, result: ScanResult | None) -> None:
-        # class_balance is the export's own table of counts (a few dict operations per class)
-        self.balance.set_balance(None if result is None else class_balance(result.classes))
+        # the decoded images per class, as the statistics count them (one bincount per split),
+        # and the files each split lost to decoding errors, which the chart names
+        if result is None:
+            self.balance.set_balance(None)
+        else:
+            self.balance.set_balance(class_balance(decoded_class_counts(result.images)),
+                                     failed_per_split(result.failures, result.splits))
         self.overlay.set_table(None if result is None else result.images)
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:

@@ -11,9 +11,9 @@ from ..leakage import Finding
 # in the share of images falling in some range (KS) or set of categories (TVD). A difference must
 # also be unlikely by chance (P_VALUE) so that small splits do not raise alarms on noise.
 # Measured on the 2,000-photo corpus (scripts/bench_validation.py): its val and test crops are cut
-# from smaller regions of the same photographs than train's, and their contrast and sharpness
-# differ from train's by up to D = 0.28: a real but moderate shift, reported as info. A split whose
-# images are all blurred (radius 2 px) or downscaled (to half size) reaches 0.6 to 1.
+# from smaller regions of the same photographs than train's, and their contrast differs from
+# train's by up to D = 0.28: a real but moderate shift, reported as info. A split whose images are
+# all blurred (radius 2 px: sharpness D 0.63) or downscaled (to half size) reaches 0.6 to 1.
 INFO_AT = 0.10
 WARNING_AT = 0.35
 ERROR_AT = 0.60
