@@ -113,7 +113,7 @@ def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
             if im.mode == "RGB":  # Pillow's storage: R, G, B, pad; green is most of luma
                 a = a.reshape(h, w, 4)
                 patches = _patches(a[..., 1], side)
-                lattice = a[_lattice(h), _lattice(w), :3].reshape(-1, 3)  # a copy (not contiguous)
+                lattice = a[_lattice(h), _lattice(w), :3].copy().reshape(-1, 3)  # the memory dies with im
             else:
                 patches = _patches(a.reshape(h, w), side)
         else:  # Pillow copies just the patches and the lattice
