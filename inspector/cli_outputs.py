@@ -49,11 +49,9 @@ def write_outputs(args: argparse.Namespace, result: Any, layout: Any, doc: dict,
 
 def _write_html(path: str, result: Any, layout: Any, doc: dict, source: Sequence[str],
                 fail_on: str | None, storage_options: dict | None) -> None:
-    from .core.report import Thumbnails, build_report, layout_loader, recommendation_for, write_report
+    from .core.report import scan_report, write_report
 
-    html = build_report(doc, recommendation=recommendation_for(result, source),
-                        thumbnails=Thumbnails(layout_loader(layout, storage_options)), fail_on=fail_on)
-    write_report(html, path)
+    write_report(scan_report(doc, result, layout, source, storage_options=storage_options, fail_on=fail_on), path)
 
 
 def _write_drop_list(path: str, result: Any, findings: Sequence[Any], side: str) -> None:

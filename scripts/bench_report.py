@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from inspector.core.export import build_document  # noqa: E402
 from inspector.core.layout import discover  # noqa: E402
 from inspector.core.leakage import scan_leakage  # noqa: E402
-from inspector.core.report import Thumbnails, build_report, layout_loader, recommendation_for, write_report  # noqa: E402
+from inspector.core.report import scan_report, write_report  # noqa: E402
 from inspector.core.scan import scan  # noqa: E402
 
 LIMIT_MB, LIMIT_S = 10.0, 5.0
@@ -96,8 +96,7 @@ def main() -> int:
         pairs = sum(1 for f in doc["leakage"] if len(f["paths"]) == 2)
         out = dest.parent / (dest.name + "-report.html")
         t1, c1 = time.perf_counter(), time.process_time()
-        html = build_report(doc, recommendation=recommendation_for(result, ["train"]),
-                            thumbnails=Thumbnails(layout_loader(layout)))
+        html = scan_report(doc, result, layout, ["train"])
         write_report(html, str(out))
         t_report, c_report = time.perf_counter() - t1, time.process_time() - c1
         size_mb = out.stat().st_size / 1e6

@@ -181,3 +181,31 @@ def test_thumbnails_made_on_threads_give_the_same_page(demo_report):
     threaded = build_report(doc, thumbnails=Thumbnails(layout_loader(layout)), generated=when)
     serial = build_report(doc, thumbnails=OneByOne(layout_loader(layout)), generated=when)
     assert threaded == serial
+
+
+def test_exact_copies_are_read_once_and_the_page_is_unchanged(demo_report):
+    """With the scan's content hashes, files of identical content share one read and one
+    thumbnail; the page equals the one made by reading every file."""
+    from inspector.core.report import scan_report
+    from inspector.core.report.thumbs import content_identity
+
+    result, layout, doc, _ = demo_report
+    exact = [f for f in doc["leakage"] if f["kind"] == "exact"]
+    assert exact
+    load, reads = layout_loader(layout), []
+
+    def counting(item):
+        reads.append(item)
+        return load(item)
+
+    when = __import__("datetime").datetime(2026, 1, 1)
+    identity = content_identity(result.images.paths, result.images.content_hash)
+    shared = build_report(doc, thumbnails=Thumbnails(counting, identity=identity), generated=when)
+    named = list(dict.fromkeys([p for f in doc["leakage"] for p in f["paths"]]
+                               + [it["path"] for it in doc["quality_issues"][:MAX_ISSUE_ITEMS]]))
+    rows = {p: i for i, p in enumerate(result.images.paths)}
+    distinct = {tuple(result.images.content_hash[rows[p]]) if p in rows else p for p in named}
+    assert len(reads) == len(distinct) < len(named)
+    assert shared == build_report(doc, thumbnails=Thumbnails(load), generated=when)
+    html = scan_report(doc, result, layout, ["train"], fail_on="warning")
+    assert _thumbnails(html) == _thumbnails(demo_report[3])

@@ -23,9 +23,10 @@ from ..export import StatsSourceError, normalization_stats, source_histogram
 from .page import document
 from .sections import (MAX_ISSUE_ITEMS, balance_section, findings_section, normalization_section, problems_section,
                        quality_section, splits_section, summary_section)
-from .thumbs import Thumbnails
+from .thumbs import Thumbnails, content_identity
 
-__all__ = ["Thumbnails", "build_report", "layout_loader", "recommendation_for", "save_report", "write_report"]
+__all__ = ["Thumbnails", "build_report", "layout_loader", "recommendation_for", "save_report", "scan_report",
+           "write_report"]
 
 
 def recommendation_for(result: Any, source_splits: Sequence[str]) -> nz.Recommendation | None:
@@ -85,6 +86,16 @@ def build_report(doc: dict, *, recommendation: nz.Recommendation | None = None,
                     "".join(html for _, _, html in parts), footer.strip(), thumbs.css())
 
 
+def scan_report(doc: dict, result: Any, layout: Any, source_splits: Sequence[str], *,
+                storage_options: dict | None = None, fail_on: str | None = None) -> str:
+    """The page for a scan's export document: its advice, and thumbnails read through the layout
+    (exact copies, by content hash, read once)."""
+    thumbs = Thumbnails(layout_loader(layout, storage_options),
+                        identity=content_identity(result.images.paths, result.images.content_hash))
+    return build_report(doc, recommendation=recommendation_for(result, source_splits), thumbnails=thumbs,
+                        fail_on=fail_on)
+
+
 def write_report(html: str, path: str) -> None:
     """Write the page atomically (temporary file + rename)."""
     write_text_atomic(html, path, ".html")
@@ -97,7 +108,6 @@ def save_report(result: Any, layout: Any, findings: Sequence[Any], source_splits
     from ..export import build_document
 
     doc = build_document(result, findings, source_splits=list(source_splits))
-    html = build_report(doc, recommendation=recommendation_for(result, source_splits),
-                        thumbnails=Thumbnails(layout_loader(layout, storage_options)), fail_on=fail_on)
-    write_report(html, path)
+    write_report(scan_report(doc, result, layout, source_splits, storage_options=storage_options,
+                             fail_on=fail_on), path)
     return path

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
@@ -16,14 +16,16 @@ JPEG_QUALITY = 70
 MAX_THUMBNAILS = 1200     # distinct images embedded (about 6 MB); beyond it findings show no pictures
 
 Loader = Callable[[str], "bytes | str | None"]   # item id -> encoded bytes, a file path, or None
+Identity = Callable[[list[str]], dict[str, Hashable]]  # item ids -> a key shared by identical files
 
 
 class Thumbnails:
     """Thumbnails by item id, made once per id. Each distinct picture is embedded once, as a CSS class
     (`css()`), however many findings show it; `failed` says why an image has none."""
 
-    def __init__(self, load: Loader | None, limit: int = MAX_THUMBNAILS) -> None:
+    def __init__(self, load: Loader | None, limit: int = MAX_THUMBNAILS, identity: Identity | None = None) -> None:
         self._load = load
+        self._identity = identity   # exact copies (same content hash) are read and shrunk once
         self._limit = limit
         self._class_of: dict[str, str | None] = {}
         self._by_uri: dict[str, str] = {}        # data URI -> class: exact copies share one picture
@@ -42,10 +44,15 @@ class Thumbnails:
         todo = [i for i in dict.fromkeys(items) if i not in self._class_of][:max(0, self._limit - self.embedded)]
         if len(todo) < 8:
             return
+        keys = self._identity(todo) if self._identity is not None else {}
+        first = {}   # key -> the item whose thumbnail stands for every file with that content
+        for item in todo:
+            first.setdefault(keys.get(item, ("item", item)), item)
+        unique = list(first.values())
         with ThreadPoolExecutor(max_workers=threads or min(8, os.cpu_count() or 1)) as pool:
-            made = list(pool.map(self._attempt, todo))
-        for item, (uri, error) in zip(todo, made):   # classes numbered in item order: deterministic
-            self._store(item, uri, error)
+            made = dict(zip(unique, pool.map(self._attempt, unique)))
+        for item in todo:   # classes numbered in item order: deterministic
+            self._store(item, *made[first[keys.get(item, ("item", item))]])
 
     def _attempt(self, item: str) -> tuple[str | None, str | None]:
         try:
@@ -77,6 +84,16 @@ class Thumbnails:
     def css(self) -> str:
         # .pic.iN outranks the figure's own background rules whatever their order
         return "".join(f'.pic.{cls}{{background-image:url("{uri}")}}' for uri, cls in self._by_uri.items())
+
+
+def content_identity(paths: Sequence[str], content_hash) -> Identity:
+    """`Identity` from a scan's image table (its paths and (n, 2) content hashes): files with the
+    same content share one key, so a report shows exact copies without decoding each of them."""
+    def identity(items: list[str]) -> dict[str, Hashable]:
+        wanted = set(items)
+        return {p: ("content", int(content_hash[i, 0]), int(content_hash[i, 1]))
+                for i, p in enumerate(paths) if p in wanted}
+    return identity
 
 
 def make_thumbnail(source: "bytes | str | None") -> str | None:
