@@ -1,33 +1,21 @@
 """Export and snippets of the window: the schema-1 JSON written in a worker, the snippet copied.
 
 Reads the session (result, findings, source and its numbers); reports in the window's message
-area and status bar. ``finished(path)`` / ``failed(message)`` follow every export.
+area and status bar (``OutputWriter``). ``finished(path)`` / ``failed(message)`` follow every export.
 """
 from __future__ import annotations
 
 import html
 import os
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QObject, Signal, Slot
 
 from . import dialogs
 from .export_actions import LIBRARIES, copy_snippet, suggested_export_path, write_export
+from .output_writer import OutputWriter
 from .worker import CallWorker
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
 
-
-class ExportController(QObject):
-    finished = Signal(str)   # path written
-    failed = Signal(str)     # user-facing message
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.session = window.session
-        self.worker: CallWorker | None = None
+class ExportController(OutputWriter):
+    MESSAGE_KEY = "export"
 
     @property
     def can_export(self) -> bool:
@@ -46,33 +34,19 @@ class ExportController(QObject):
                 return
         w.settings.setValue("export/lastDir", os.path.dirname(os.path.abspath(path)))
         worker = CallWorker(write_export, s.result, s.export_findings, list(s.source), path, per_image)
-        worker.returned.connect(self._on_exported)
-        self.worker = worker
-        w.statusBar().showMessage(f"Exporting to {path}…")
-        w.runner.start(worker, on_error=self._on_error)
+        self._start(worker, f"Exporting to {path}…")
 
-    @Slot(object)
-    def _on_exported(self, path: str) -> None:
-        if self.sender() is not self.worker:
-            return
-        self.worker = None
-        self.window.messages.hide_message("export")
+    def _written(self, path: object) -> None:
         note = ""
         if self.session.leakage_unchecked:
             note = " (leakage not checked: no duplicate findings in the file; Rescan to check)"
         elif any(f.kind == "stats_source" for f in self.session.export_findings):
             note = " (with a stats_source finding: the normalization uses val or test data)"
         self.window.statusBar().showMessage(f"Exported to {path}{note}", 10000)
-        self.finished.emit(path)
+        self.finished.emit(str(path))
 
-    @Slot(str)
-    def _on_error(self, message: str) -> None:
-        if self.sender() is not self.worker:
-            return
-        self.worker = None
-        self.window.statusBar().clearMessage()  # not "Exporting..." any more
-        self.window.messages.show_message("export", "error", "Export failed: " + html.escape(message))
-        self.failed.emit(message)
+    def _failure_text(self, message: str) -> str:
+        return "Export failed: "
 
     def copy_snippet(self, library: str) -> str | None:
         """Put a normalization snippet for ``library`` on the clipboard; None when there are no numbers."""

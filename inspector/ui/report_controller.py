@@ -2,20 +2,18 @@
 the core in a worker (thumbnails read images again), reported in the status bar or message area."""
 from __future__ import annotations
 
-import html
 import os
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from ..core.droplist import save_drop_list
 from ..core.report import save_report
+from .output_writer import OutputWriter
 from .worker import CallWorker
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
-
 
 DROPPED_COPIES = {"train": "training copies", "heldout": "held-out copies"}  # by drop side
 
@@ -28,16 +26,14 @@ def ask_path(parent, title: str, suggested: str, kind: str, suffix: str) -> str 
     return path if path.lower().endswith(suffix) else path + suffix
 
 
-class ReportController(QObject):
-    finished = Signal(str)   # path written
-    failed = Signal(str)     # user-facing message
+class ReportController(OutputWriter):
+    MESSAGE_KEY = "report"
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.window = window
-        self.session = window.session
-        self.worker: CallWorker | None = None
         self._path, self._what = "", ""
+        self.finished.connect(window._update_actions)
+        self.failed.connect(window._update_actions)
 
     @property
     def can_save(self) -> bool:
@@ -76,31 +72,14 @@ class ReportController(QObject):
     def _run(self, path: str, what: str, fn, *args) -> None:
         w = self.window
         w.settings.setValue("export/lastDir", os.path.dirname(os.path.abspath(path)))
-        worker = CallWorker(fn, *args)
-        worker.returned.connect(self._on_done)      # bound slots only: they run in the GUI thread
-        self.worker, self._path, self._what = worker, path, what
-        w.statusBar().showMessage(f"Writing the {what} to {path}…")
-        w.runner.start(worker, on_error=self._on_error)
+        self._path, self._what = path, what
+        self._start(CallWorker(fn, *args), f"Writing the {what} to {path}…")
         w._update_actions()
 
-    @Slot(object)
-    def _on_done(self, value) -> None:
-        if self.sender() is not self.worker:
-            return
-        self.worker = None
+    def _written(self, value: object) -> None:
         extra = f" ({value} file{'s' if value != 1 else ''} listed)" if isinstance(value, int) else ""
-        self.window.messages.hide_message("report")
         self.window.statusBar().showMessage(f"Wrote the {self._what} to {self._path}{extra}", 10000)
-        self.window._update_actions()
         self.finished.emit(self._path)
 
-    @Slot(str)
-    def _on_error(self, message: str) -> None:
-        if self.sender() is not self.worker:
-            return
-        self.worker = None
-        self.window.statusBar().clearMessage()
-        self.window.messages.show_message("report", "error",
-                                          f"Could not write the {self._what}: " + html.escape(message))
-        self.window._update_actions()
-        self.failed.emit(message)
+    def _failure_text(self, message: str) -> str:
+        return f"Could not write the {self._what}: "
