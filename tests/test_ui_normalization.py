@@ -374,3 +374,24 @@ def test_unknown_source_split_is_explained(view, dataset, qtbot):
     assert view.error_message is None  # the other panels still work
     assert view.panels[1].data.display is None and "unavailable" in view.panels[1].stats.text()
     assert view.panels[2].summary is not None and "unavailable" in view.amp_label.text()
+
+
+def test_the_window_computes_the_normalization_numbers_once_per_source(qtbot, make_window, demo_root, monkeypatch):
+    """The session computes the exported mean/std; the normalization view and the snippets reuse
+    them (every computation of them goes through core.export's mean_std)."""
+    from inspector.core import export
+
+    calls = []
+    real = export.mean_std
+    monkeypatch.setattr(export, "mean_std", lambda hist: calls.append(1) or real(hist))
+    window = make_window()
+    with qtbot.waitSignal(window.scanFinished, timeout=30_000):
+        window.open_folder(demo_root)
+    assert window.normalization.context is not None and window.normalization.context.ok
+    assert len(calls) == 1
+    window.copy_snippet("torchvision")
+    window.set_source_splits(["train", "val"])
+    assert list(window.normalization.context.sources) == ["train", "val"]
+    assert len(calls) == 2
+    numbers = window.session.normalization
+    assert tuple(window.normalization.context.mean) == numbers.mean

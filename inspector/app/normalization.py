@@ -4,7 +4,8 @@ tested on its own).
 Two levels:
 
 - ``DatasetContext``: per scan and choice of source splits. The source mean/std
-  (``export.normalization_stats``), the amplification summary over every image of the scan,
+  (``NormalizationNumbers``, computed once per source by ``normalization_numbers`` and kept by the
+  session), the amplification summary over every image of the scan,
   the exact dataset-level fractions below zero (from the source splits' integer histograms) and
   the ``recommend()`` text with its facts. All numbers come from ``inspector.core``.
 - ``LoadedImage`` + ``compute_panels``: per displayed image. The file is decoded the way the scan
@@ -31,7 +32,7 @@ import numpy as np
 
 from ..core import normalize as nz
 from ..core.decode import DecodeError, decode
-from ..core.export import StatsSourceError, default_source, normalization_stats, source_histogram
+from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings, source_histogram
 from ..core.scan import ScanResult
 from ..core.sources import ReadError, image_payload
 
@@ -79,6 +80,33 @@ def is_standardized(scheme: str) -> bool:
 # --- per scan ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NormalizationNumbers:
+    """The mean/std exported for the source splits, or why there are none (``problem``)."""
+
+    source: tuple[str, ...]
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    max_value: int = 255
+    warnings: tuple[str, ...] = ()
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.std is not None
+
+
+def normalization_numbers(result: ScanResult, source: list[str]) -> NormalizationNumbers:
+    """The exported numbers for these source splits: the one place the window computes them (the
+    session keeps them; the normalization view and the snippets read them from there)."""
+    try:
+        mean, std, max_value = normalization_stats(result, source)
+    except StatsSourceError as exc:
+        return NormalizationNumbers(tuple(source), problem=str(exc))
+    warnings = tuple(result_warnings(result, source, std))
+    return NormalizationNumbers(tuple(source), tuple(mean), tuple(std), max_value, warnings)
+
+
 @dataclass(frozen=True, eq=False)
 class DatasetContext:
     """Dataset-level numbers for one (scan, source splits) pair; ``error`` is set instead of
@@ -104,7 +132,10 @@ class DatasetContext:
         return ["R", "G", "B"] if self.result.channels == 3 else ["L"]
 
 
-def dataset_context(result: ScanResult, source_splits: list[str] | None) -> DatasetContext:
+def dataset_context(result: ScanResult, source_splits: list[str] | None,
+                    numbers: NormalizationNumbers | None = None) -> DatasetContext:
+    """The context for these source splits; ``numbers`` are the session's for them (computed here
+    only when not given, e.g. a view used on its own)."""
     sources = [s for s in (source_splits or []) if s]
     note = ""
     if not sources:
@@ -112,12 +143,13 @@ def dataset_context(result: ScanResult, source_splits: list[str] | None) -> Data
         note = f"No source split chosen; using {', '.join(sources) or 'none'}."
     if len(result.images) == 0:
         return DatasetContext(result, sources, error="The scan found no readable images.", note=note)
-    try:
-        mean, std, max_value = normalization_stats(result, sources)
-        hist = source_histogram(result, sources)
-    except StatsSourceError as exc:
-        return DatasetContext(result, sources, error=f"No normalization statistics: {exc}.", note=note)
-    mean_a, std_a = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    if numbers is None or list(numbers.source) != sources:
+        numbers = normalization_numbers(result, sources)
+    if numbers.problem is not None or numbers.mean is None or numbers.std is None:
+        return DatasetContext(result, sources, error=f"No normalization statistics: {numbers.problem}.", note=note)
+    max_value = numbers.max_value
+    hist = source_histogram(result, sources)
+    mean_a, std_a = np.asarray(numbers.mean, np.float64), np.asarray(numbers.std, np.float64)
     if not np.all(std_a > 0):
         return DatasetContext(result, sources, mean=mean_a, std=std_a, max_value=max_value,
                               error="The source splits have a zero std (every pixel identical): "

@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings
+from ..core.export import default_source
 from ..core.layout import DatasetLayout
 from ..core.leakage import Finding, count_by_severity
 from ..core.scan import ScanResult
 from .events import EventGroup
+from .normalization import NormalizationNumbers, normalization_numbers
 from .scan_job import with_stats_source
 
 
@@ -38,22 +39,6 @@ class Phase(str, Enum):
     DONE = "done"                # statistics and findings (or the leakage failure) are in
     CANCELLED = "cancelled"      # stopped by the user; the result stays when the statistics were final
     FAILED = "failed"            # the folder could not be scanned
-
-
-@dataclass(frozen=True)
-class NormalizationNumbers:
-    """The mean/std exported for the source splits, or why there are none (``problem``)."""
-
-    source: tuple[str, ...]
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-    max_value: int = 255
-    warnings: tuple[str, ...] = ()
-    problem: str | None = None
-
-    @property
-    def usable(self) -> bool:
-        return self.std is not None
 
 
 @dataclass(frozen=True)
@@ -176,13 +161,7 @@ class Session:
 
     def _numbers(self) -> NormalizationNumbers:
         assert self.result is not None
-        source = tuple(self.source)
-        try:
-            mean, std, max_value = normalization_stats(self.result, self.source)
-        except StatsSourceError as exc:
-            return NormalizationNumbers(source, problem=str(exc))
-        warnings = tuple(result_warnings(self.result, self.source, std))
-        return NormalizationNumbers(source, tuple(mean), tuple(std), max_value, warnings)
+        return normalization_numbers(self.result, self.source)
 
     @property
     def has_train(self) -> bool:

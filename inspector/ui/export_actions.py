@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from PySide6.QtGui import QGuiApplication
 
-from ..core.export import build_document, normalization_stats, snippets, write_json_atomic
+from ..app.normalization import NormalizationNumbers
+from ..core.export import build_document, snippets, write_json_atomic
 from ..core.scan import ScanResult
 
 # (key in the export's snippets, menu label)
@@ -31,14 +32,15 @@ def write_export(result: ScanResult, findings: Sequence, source_splits: Sequence
     return path
 
 
-def snippet_text(result: ScanResult, source_splits: Sequence[str], library: str) -> str:
-    mean, std, max_value = normalization_stats(result, list(source_splits))
-    return snippets(mean, std, result.mode, max_value, list(source_splits))[library]
+def snippet_text(numbers: NormalizationNumbers, mode: str, library: str) -> str:
+    """The library's snippet with the session's numbers (they must be usable)."""
+    assert numbers.mean is not None and numbers.std is not None
+    return snippets(numbers.mean, numbers.std, mode, numbers.max_value, list(numbers.source))[library]
 
 
-def copy_snippet(result: ScanResult, source_splits: Sequence[str], library: str) -> str:
+def copy_snippet(numbers: NormalizationNumbers, mode: str, library: str) -> str:
     """Put the library's snippet on the clipboard; returns the text."""
-    text = snippet_text(result, source_splits, library)
+    text = snippet_text(numbers, mode, library)
     QGuiApplication.clipboard().setText(text)
     return text
 

@@ -56,7 +56,7 @@ class ExportController(OutputWriter):
         if s.normalization.problem is not None:
             self.window.messages.show_message("snippet", "error", "No snippet: " + html.escape(s.normalization.problem))
             return None
-        text = copy_snippet(s.result, s.source, library)
+        text = copy_snippet(s.normalization, s.result.mode, library)
         label = dict(LIBRARIES).get(library, library)
         leak = " (includes val/test data!)" if s.leaky_sources else ""
         self.window.statusBar().showMessage(

@@ -289,7 +289,7 @@ class MainWindow(QMainWindow):
         self.image_list.set_result(self.result, self.session.dataset_std)
 
     def _show_normalization(self) -> None:
-        self.normalization.set_result(self.result, self.source)
+        self.normalization.set_result(self.result, self.source, numbers=self.session.normalization)
 
     def _show_statistics_done(self) -> None:
         result = self.result
@@ -418,7 +418,7 @@ class MainWindow(QMainWindow):
             return
         self._show_numbers()
         self.image_list.set_dataset_std(self.session.dataset_std)
-        self.normalization.set_result(self.result, self.source)
+        self.normalization.set_result(self.result, self.source, numbers=self.session.normalization)
 
     def _show_numbers(self) -> None:
         """The exported-normalization line, and its warnings (none when the source has no pixel)."""

@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from ..app import normalization as model
-from ..app.normalization import LUMINANCE, ORIGINAL, DatasetContext, ImageLoadError, LoadedImage
+from ..app.normalization import LUMINANCE, ORIGINAL, DatasetContext, ImageLoadError, LoadedImage, NormalizationNumbers
 from ..core import normalize as nz
 from ..core.scan import ScanResult
 from .normalization_panel import SchemePanel
@@ -211,9 +211,11 @@ class NormalizationView(QWidget):
 
     # -- public interface ---------------------------------------------------------------------
 
-    def set_result(self, result: ScanResult | None, source_splits: list[str], *, scanning: bool = False) -> None:
+    def set_result(self, result: ScanResult | None, source_splits: list[str], *, scanning: bool = False,
+                   numbers: NormalizationNumbers | None = None) -> None:
         """A new scan or a new choice of source splits; ``None`` clears the view (``scanning``:
-        because a scan is running, so the hint says so)."""
+        because a scan is running, so the hint says so). ``numbers``: the session's mean/std for
+        these splits, so they are not computed again."""
         same_scan = result is not None and result is self._result
         self._lane.cancel()  # drops any computation still running for the previous state
         self._result = result
@@ -227,7 +229,7 @@ class NormalizationView(QWidget):
             return
         if self.channel_combo.count() != (4 if result.channels == 3 else 1):
             self._fill_channels(result.channels)  # keep the user's channel choice when it still applies
-        self._ctx = model.dataset_context(result, list(source_splits or []))
+        self._ctx = model.dataset_context(result, list(source_splits or []), numbers)
         self._update_side()
         if same_scan and self._row is not None:
             self.show_image(self._row)  # re-render with the new mean/std
