@@ -121,3 +121,16 @@ def test_a_second_scan_while_the_first_holds_the_pool_gets_its_own(tmp_path):
     outer = scan(str(tmp_path), workers=1, on_progress=nested)
     assert inner[0].images.paths == outer.images.paths
     assert (inner[0].images.content_hash == outer.images.content_hash).all()
+
+
+def test_a_few_files_are_spread_over_every_worker_not_decoded_in_process(tmp_path):
+    """However few the files (20 photos of 81 MP), each is a chunk of its own sent to the worker
+    processes: two workers decode them, none is decoded in the caller's process."""
+    make_good_images(tmp_path, "train", 4, modes=("RGB",))
+    executor = pool.LocalPool(2)
+    try:
+        result = scan(str(tmp_path), workers=2, executor=executor)
+        assert result.workers == 2 and result.split_stats["train"].images == 4
+        assert len(executor.pids) == 2   # both processes were started and given a chunk
+    finally:
+        executor.shutdown()
