@@ -1,4 +1,5 @@
-"""Small helpers the source kinds share: split names from file names, the sorted split list."""
+"""Small helpers the source kinds share: split names from file names, the sorted split list, and
+what a worker gets for an item (its payload, or the ReadError saying why there is none)."""
 from __future__ import annotations
 
 import re
@@ -30,3 +31,10 @@ def note_split(layout: DatasetLayout, split: str) -> None:
     if split not in layout.splits:
         layout.splits.append(split)
         order_splits(layout)
+
+
+Payload = str | bytes  # a local path that ``decode`` opens itself, or the encoded bytes
+
+
+class ReadError(Exception):
+    """The item's bytes cannot be read; ``str(exc)`` is the reason listed as its failure."""

@@ -5,6 +5,8 @@ all first: a million-row manifest then starts scanning after its first batch. ``
 pulls batches only as the scan needs more work, appends them to ``layout.files`` (an item's
 index is its position there) and cuts them into chunks that never mix containers: consecutive
 members of one tar shard, or rows of one Parquet row group, so a worker opens a container once.
+A container read sequentially (a Parquet row group, a compressed shard) is cut into a few chunks
+only (``locators.SEQUENTIAL``): a chunk's worker decodes the container from its start.
 """
 from __future__ import annotations
 
@@ -13,11 +15,9 @@ from collections.abc import Iterator
 
 from ..layout import DatasetLayout, ImageFile
 from .common import order_splits
-from .locators import container_key
+from .locators import SEQUENTIAL, container_key
 
-# A Parquet row group is read whole by the worker; cutting it finer than this re-reads it.
-MIN_ROW_GROUP_CHUNK = 128
-LOOKAHEAD = 4096  # items discovered ahead of the scan at most (besides a whole row group)
+LOOKAHEAD = 4096  # items discovered ahead of the scan at most (besides a sequential container)
 
 
 def discovering(layout: DatasetLayout) -> bool:
@@ -51,8 +51,8 @@ def complete(layout: DatasetLayout) -> DatasetLayout:
 
 
 def iter_chunks(layout: DatasetLayout, size: int) -> Iterator[list[tuple[int, ImageFile]]]:
-    """Chunks of (index, item) of at most ``size`` items (Parquet: whole row groups, split evenly
-    when they are much larger), discovering lazily as they are consumed."""
+    """Chunks of (index, item) of at most ``size`` items (a sequential container: at most its
+    SEQUENTIAL count of even pieces), discovering lazily as they are consumed."""
     i = 0
     while True:
         while i >= len(layout.files):
@@ -61,10 +61,9 @@ def iter_chunks(layout: DatasetLayout, size: int) -> Iterator[list[tuple[int, Im
         key = container_key(layout.files[i].locator, layout.files[i].abspath)
         end = _run_end(layout, i, key)
         run = end - i
-        if key is not None and key[0] == "parquet":
-            pieces = max(1, math.ceil(run / max(size, MIN_ROW_GROUP_CHUNK)))
-        else:
-            pieces = max(1, math.ceil(run / size))
+        pieces = max(1, math.ceil(run / size))
+        if key is not None and key[0] in SEQUENTIAL:
+            pieces = min(pieces, SEQUENTIAL[key[0]])
         step = math.ceil(run / pieces)
         for start in range(i, end, step):
             yield [(k, layout.files[k]) for k in range(start, min(start + step, end))]
@@ -73,7 +72,7 @@ def iter_chunks(layout: DatasetLayout, size: int) -> Iterator[list[tuple[int, Im
 
 def _run_end(layout: DatasetLayout, i: int, key: tuple | None) -> int:
     """End of the run of items from ``i`` sharing one container key (at most LOOKAHEAD items,
-    except a Parquet row group, which is taken whole so its chunks can be cut evenly)."""
+    except a sequential container, which is taken whole so its chunks can be cut evenly)."""
     files = layout.files
     j = i + 1
     while True:
@@ -81,7 +80,7 @@ def _run_end(layout: DatasetLayout, i: int, key: tuple | None) -> int:
             if container_key(files[j].locator, files[j].abspath) != key:
                 return j
             j += 1
-            if j - i >= LOOKAHEAD and (key is None or key[0] != "parquet"):
+            if j - i >= LOOKAHEAD and (key is None or key[0] not in SEQUENTIAL):
                 return j  # files and tar members: chunks need no longer runs than this
         if not pull(layout):  # the run may continue in the next batch
             return j

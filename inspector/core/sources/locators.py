@@ -17,6 +17,12 @@ class TarMember:
 
 
 @dataclass(frozen=True)
+class GzTarMember(TarMember):
+    """A member of a gzip-compressed tar shard: ``offset`` is in the decompressed stream, which
+    can only be read forward (so its chunks are read sequentially, see ``SEQUENTIAL``)."""
+
+
+@dataclass(frozen=True)
 class ParquetRow:
     """Row ``row`` of row group ``row_group``; the image is the ``bytes`` field of struct ``column``."""
 
@@ -25,8 +31,16 @@ class ParquetRow:
     column: str
 
 
+# Containers where reading an item means decoding everything before it in the container (a gzip
+# stream; a Parquet row group, which has no page index to skip to a row): at most this many chunks
+# per container, so the rereading stays a small part of the decoding (see lazy.iter_chunks).
+SEQUENTIAL = {"targz": 2, "parquet": 8}
+
+
 def container_key(locator: object, abspath: str) -> tuple | None:
     """Items with the same key are read from one opened container (one tar, one row group)."""
+    if isinstance(locator, GzTarMember):
+        return ("targz", abspath)
     if isinstance(locator, TarMember):
         return ("tar", abspath)
     if isinstance(locator, ParquetRow):

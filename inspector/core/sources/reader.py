@@ -1,8 +1,9 @@
 """Reading items' encoded bytes: the one way workers (and previews) get at an item's data.
 
 ``iter_payloads`` walks a chunk of items and opens each container once for the consecutive items
-that live in it (one tar shard, one Parquet row group), so a chunk of tar members costs one open
-and one seek per member, and a chunk of Parquet rows one row-group read.
+that live in it: a chunk of tar members costs one open and one seek per member; a compressed
+shard is decompressed once, forward, up to its last member in the chunk; a chunk of Parquet rows
+streams only the image column of its row group, up to its last row (``parquet_rows``).
 """
 from __future__ import annotations
 
@@ -12,13 +13,11 @@ from itertools import groupby
 
 from ..layout import ImageFile
 from . import storage
-from .locators import ParquetRow, TarMember, container_key
+from .common import Payload, ReadError
+from .locators import TarMember, container_key
+from .parquet_rows import read_rows
 
-Payload = str | bytes  # a local path that ``decode`` opens itself, or the encoded bytes
-
-
-class ReadError(Exception):
-    """The item's bytes cannot be read; ``str(exc)`` is the reason listed as its failure."""
+__all__ = ["Payload", "ReadError", "image_payload", "iter_payloads", "read_bytes"]
 
 
 def iter_payloads(items: Iterable[ImageFile], storage_options: dict | None = None
@@ -29,10 +28,10 @@ def iter_payloads(items: Iterable[ImageFile], storage_options: dict | None = Non
         if key is None:
             for f in group:
                 yield f, _plain(f, storage_options)
-        elif key[0] == "tar":
-            yield from _tar_members(group, storage_options)
+        elif key[0] == "parquet":
+            yield from read_rows(group, storage_options, lambda f: _plain(f, storage_options))
         else:
-            yield from _parquet_rows(group, storage_options)
+            yield from _tar_members(group, storage_options, compressed=key[0] == "targz")
 
 
 def read_bytes(item: ImageFile, storage_options: dict | None = None) -> bytes:
@@ -73,7 +72,12 @@ def _plain(f: ImageFile, storage_options: dict | None) -> Payload | ReadError:
         return ReadError(f"cannot read {f.abspath}: {exc}")
 
 
-def _tar_members(group: list[ImageFile], storage_options: dict | None):
+def _tar_members(group: list[ImageFile], storage_options: dict | None, compressed: bool):
+    """Members by offset: a seek each in a plain tar; in a gzip-compressed shard the stream is
+    decompressed forward to each offset (items come in shard order, so never backwards)."""
+    import gzip
+    import zlib
+
     try:
         fh = storage.open_binary(group[0].abspath, storage_options)
     except OSError as exc:
@@ -82,48 +86,20 @@ def _tar_members(group: list[ImageFile], storage_options: dict | None):
             yield f, reason
         return
     with fh:
-        for f in group:
+        stream = gzip.GzipFile(fileobj=fh, mode="rb") if compressed else fh
+        for k, f in enumerate(group):
             loc: TarMember = f.locator  # type: ignore[assignment]
             try:
-                fh.seek(loc.offset)
-                data = fh.read(loc.size)
-            except OSError as exc:
-                yield f, ReadError(f"cannot read the tar member: {exc}")
-                continue
+                stream.seek(loc.offset)
+                data = stream.read(loc.size)
+            except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+                if not compressed:
+                    yield f, ReadError(f"cannot read the tar member: {exc}")
+                    continue
+                reason = ReadError(f"the compressed shard cannot be read past this point: {exc}")
+                yield from ((g, reason) for g in group[k:])  # a gzip stream cannot resume after damage
+                return
             if len(data) < loc.size:
                 yield f, ReadError(f"truncated tar member: {len(data):,} of {loc.size:,} bytes in the shard")
             else:
                 yield f, data
-
-
-def _parquet_rows(group: list[ImageFile], storage_options: dict | None):
-    import pyarrow.parquet as pq
-
-    first: ParquetRow = group[0].locator  # type: ignore[assignment]
-    try:
-        with storage.open_binary(group[0].abspath, storage_options) as fh:
-            table = pq.ParquetFile(fh).read_row_group(first.row_group, columns=[first.column])
-        cells = table.column(0).combine_chunks()
-        data = cells.field("bytes")
-        paths = cells.field("path") if cells.type.get_field_index("path") >= 0 else None
-    except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ArrowException... keep the reason
-        reason = ReadError(f"Parquet row group {first.row_group} cannot be read: {exc}")
-        for f in group:
-            yield f, reason
-        return
-    for f in group:
-        row = f.locator.row  # type: ignore[union-attr]
-        if row >= len(cells):
-            yield f, ReadError(f"Parquet row group {first.row_group} has only {len(cells)} rows")
-            continue
-        value = data[row].as_py()
-        if value:
-            yield f, value
-            continue
-        # The datasets Image feature may hold only a path (images not embedded): read that file.
-        path = paths[row].as_py() if paths is not None else None
-        if not path:
-            yield f, ReadError("this row holds no image bytes and no path")
-            continue
-        target = path if storage.is_url(path) or os.path.isabs(path) else storage.join(storage.parent(f.abspath), path)
-        yield f, _plain(ImageFile(f.path, target, f.split, f.label), storage_options)
