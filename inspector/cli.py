@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scan", help="scan a dataset headless and optionally export JSON")
     s.add_argument("root", metavar="SOURCE",
                    help="dataset folder (train/val/test, YOLO images/..., or a flat folder), manifest "
-                        "(.csv/.tsv/.jsonl), Parquet file or folder, WebDataset .tar shard(s) or YOLO data.yaml")
+                        "(.csv/.tsv/.jsonl), Parquet file or folder, WebDataset .tar/.tar.gz shard(s) or YOLO data.yaml")
     s.add_argument("--json", metavar="OUT", help="write the schema-1 export here (atomically); - for stdout")
     s.add_argument("--per-image", action="store_true", help="include one record per image in the export")
     s.add_argument("--source", default=None, metavar="SPLITS",

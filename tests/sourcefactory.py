@@ -66,26 +66,41 @@ def as_parquet(root: Path, out: Path, *, layout: str = "data") -> Path:
     return out
 
 
-def as_shards(root: Path, out: Path, per_shard: int = 9) -> Path:
-    """``{split}-NNNNNN.tar`` shards written by ``webdataset.ShardWriter``, label in ``.cls``."""
+def as_shards(root: Path, out: Path, per_shard: int = 9, suffix: str = ".tar") -> Path:
+    """``{split}-NNNNNN.tar`` shards written by ``webdataset.ShardWriter``, label in ``.cls``
+    (``suffix=".tar.gz"``: gzip-compressed shards, as its writer makes them for such names)."""
     import webdataset as wds
 
     out.mkdir(parents=True, exist_ok=True)
     rows = image_rows(root)
     for split in SPLITS:
-        pattern = str(out / f"{split}-%06d.tar")
+        pattern = str(out / f"{split}-%06d{suffix}")
         with wds.ShardWriter(pattern, maxcount=per_shard, verbose=0) as sink:
             for i, (p, s, lab) in enumerate(r for r in rows if r[1] == split):
                 sink.write({"__key__": f"{lab}/{p.stem}", "png": p.read_bytes(), "cls": lab})
     return out
 
 
-def as_yolo(root: Path, out: Path) -> Path:
-    """A YOLO dataset: images/{split}/ folders and a data.yaml naming them and the classes."""
-    for p, s, lab in image_rows(root):
+def as_yolo(root: Path, out: Path, *, boxes: bool = False, names_as_list: bool = False) -> Path:
+    """A YOLO dataset: images/{split}/ folders and a data.yaml naming them and the classes.
+
+    ``boxes=True`` also writes label files labels/{split}/.../NAME.txt (see ``planted_boxes``)."""
+    for k, (p, s, lab) in enumerate(image_rows(root)):
         dest = out / "images" / s / lab / p.name
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(p, dest)
-    (out / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\ntest: images/test\n"
-                                   "names:\n  0: cat\n  1: dog\n")
+        ids = planted_boxes(k, lab)
+        if boxes and ids is not None:
+            label = out / "labels" / s / lab / (p.stem + ".txt")
+            label.parent.mkdir(parents=True, exist_ok=True)
+            label.write_text("".join(f"{c} 0.5 0.5 0.2 0.{3 + j}\n" for j, c in enumerate(ids)))
+    names = "names: [cat, dog]\n" if names_as_list else "names:\n  0: cat\n  1: dog\n"
+    (out / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\ntest: images/test\n" + names)
     return out / "data.yaml"
+
+
+def planted_boxes(k: int, label: str) -> list[int] | None:
+    """The box class ids written for the k-th image of folder class ``label`` (0 cat, 1 dog):
+    no label file, an empty one, mostly its own class, a one-all tie, or one box of its class."""
+    own, other = (0, 1) if label == "cat" else (1, 0)
+    return [None, [], [own, own, other], [1, 0], [own]][k % 5]

@@ -9,6 +9,7 @@ import pytest
 
 from inspector.core import sources
 from inspector.core.scan import scan
+from inspector.core.sources.locators import SEQUENTIAL
 from inspector.core.sources.webdataset import expand_braces
 from sourcefactory import as_parquet, as_shards, as_yolo, make_image_set
 from test_sources import assert_same_scan, export
@@ -58,13 +59,67 @@ def test_parquet_chunks_keep_to_one_row_group(image_set, tmp_path):
     ds.to_parquet(str(out), batch_size=7)  # row groups of 7 rows; rows hold paths, not bytes
     layout = sources.open_source(str(out))
     chunks = list(sources.iter_chunks(layout, 4))
-    assert len(chunks) > 2 and max(len(c) for c in chunks) == 7
     assert pq.ParquetFile(out).metadata.num_row_groups > 3
+    assert max(len(c) for c in chunks) == 4  # 7 rows: pieces of 4 and 3
     for chunk in chunks:
         assert len({f.locator.row_group for _, f in chunk}) == 1
     assert sorted(i for c in chunks for i, _ in c) == list(range(len(layout.files)))
     result = scan(layout, workers=1)  # path-only rows: the files they name are read
     assert not result.failures and len(result.images) == len(layout.files)
+
+
+def test_a_large_row_group_is_cut_into_few_pieces(image_set, tmp_path):
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"image": [str(p) for p in sorted(image_set.rglob("*.png"))]},
+                                    features=datasets.Features({"image": datasets.Image()}))
+    out = tmp_path / "train.parquet"
+    ds.to_parquet(str(out))  # one row group: a chunk's worker decodes it from its start
+    layout = sources.open_source(str(out))
+    chunks = list(sources.iter_chunks(layout, 2))
+    assert len(layout.files) > 2 * SEQUENTIAL["parquet"] * 2
+    assert len(chunks) == SEQUENTIAL["parquet"]
+    assert sorted(i for c in chunks for i, _ in c) == list(range(len(layout.files)))
+
+
+def test_a_chunk_reads_only_the_rows_it_needs(hub, tmp_path, monkeypatch):
+    import datasets
+
+    ds = datasets.Dataset.from_parquet(str(hub / "data" / "train-00000-of-00001.parquet"))
+    big = datasets.concatenate_datasets([ds] * 500)  # 10,000 rows, 12 MB of embedded bytes, one row group
+    out = tmp_path / "train-00000-of-00001.parquet"
+    big.to_parquet(str(out))
+    assert pq.ParquetFile(out).metadata.num_row_groups == 1
+    layout = sources.complete(sources.open_source(str(out)))
+    read = []
+
+    class Counting:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def read(self, *args):
+            data = self.fh.read(*args)
+            read.append(len(data))
+            return data
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    real_open = sources.storage.open_binary
+    monkeypatch.setattr(sources.storage, "open_binary", lambda *a, **k: Counting(real_open(*a, **k)))
+    first = list(sources.iter_payloads(layout.files[:8]))
+    cells = pq.read_table(out, columns=["image"]).column(0)
+    assert [p for _, p in first] == [cells[i]["bytes"].as_py() for i in range(8)]
+    group_bytes = pq.ParquetFile(out).metadata.row_group(0).total_byte_size
+    assert sum(read) < group_bytes / 4  # the first rows, not the whole row group
+    last = list(sources.iter_payloads(layout.files[-3:]))
+    assert [p for _, p in last] == [cells[i]["bytes"].as_py() for i in range(len(cells) - 3, len(cells))]
 
 
 def test_corrupt_row_group_fails_its_rows_only(hub, tmp_path):
@@ -147,7 +202,57 @@ def test_yolo_list_files_and_lists(image_set, tmp_path):
     (root / "train.txt").write_text("".join(f"./{p}\n" for p in train[:5]) + "images/train/none.png\n")
     yaml_path.write_text("train: train.txt\nval: [images/val, images/test]\nnames: [cat, dog]\n")
     layout = sources.open_source(str(yaml_path))
+    assert sources.discovering(layout) and not layout.files  # read as the scan goes
+    sources.complete(layout)
     assert layout.splits == ["train", "val"]
     assert [f.path for f in layout.files_in("train")] == [str(p) for p in train[:5]]
     assert len(layout.files_in("val")) == sum(1 for s in ("val", "test") for _ in (root / "images" / s).rglob("*.png"))
     assert [b.path for b in layout.broken] == ["images/train/none.png"]
+
+
+@pytest.fixture(scope="module")
+def gz_shards(image_set, tmp_path_factory):
+    return as_shards(image_set, tmp_path_factory.mktemp("wds-gz") / "shards", suffix=".tar.gz")
+
+
+def test_compressed_shards_give_the_folder_statistics(gz_shards, folder_doc, tmp_path):
+    assert sorted(p.name for p in gz_shards.iterdir())[0] == "test-000000.tar.gz"
+    doc = export(str(gz_shards), tmp_path)
+    assert doc["dataset"]["source"] == {"kind": "webdataset", "uri": str(gz_shards)}
+    assert_same_scan(doc, folder_doc)
+    one = sources.complete(sources.open_source(str(gz_shards / "val-000000.tar.gz")))
+    assert one.splits == ["val"] and len(one.files) == 9 and one.files[0].path.startswith("val-000000.tar.gz/")
+
+
+def test_a_compressed_shard_is_read_in_few_forward_chunks(gz_shards):
+    layout = sources.open_source(str(gz_shards / "train-000000.tar.gz"))
+    chunks = list(sources.iter_chunks(layout, 1))
+    assert len(chunks) == SEQUENTIAL["targz"]
+    assert [i for c in chunks for i, _ in c] == list(range(len(layout.files)))
+    with tarfile.open(gz_shards / "train-000000.tar.gz") as tf:
+        expected = [tf.extractfile(f.path.split("/", 1)[1]).read() for f in layout.files]
+    assert [p for c in chunks for _, p in sources.iter_payloads(f for _, f in c)] == expected
+
+
+def test_truncated_compressed_shard_keeps_the_members_before_the_cut(gz_shards, tmp_path):
+    src = (gz_shards / "train-000001.tar.gz").read_bytes()
+    out = tmp_path / "train-000001.tar.gz"
+    out.write_bytes(src[:len(src) * 2 // 3])
+    doc = export(str(out), tmp_path)
+    reasons = {f["path"]: f["reason"] for f in doc["failures"]}
+    assert "cut short" in reasons["train-000001.tar.gz"]
+    with tarfile.open(gz_shards / "train-000001.tar.gz") as tf:
+        images = [m.name for m in tf.getmembers() if m.name.endswith(".png")]
+    scanned = doc["splits"]["train"]["images"]
+    member_failures = [p for p in reasons if p != "train-000001.tar.gz"]
+    assert 0 < scanned < len(images)
+    assert all("cannot be read past" in reasons[p] for p in member_failures)
+    assert scanned + len(member_failures) <= len(images)
+
+
+def test_not_a_tar_shard_is_listed(tmp_path):
+    (tmp_path / "train-000000.tar.gz").write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
+    (tmp_path / "train-000001.tar").write_bytes(b"plain text, not a tar" * 40)
+    layout = sources.complete(sources.open_source(str(tmp_path)))
+    assert layout.source_kind == "webdataset" and not layout.files
+    assert {b.path for b in layout.broken} == {"train-000000.tar.gz", "train-000001.tar"}

@@ -6,7 +6,7 @@ import os
 from ..core.layout import IMAGE_EXTENSIONS, split_name
 
 # Files that are datasets themselves: manifests, Parquet, tar shards, YOLO data.yaml.
-SOURCE_FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".tar", ".yaml", ".yml")
+SOURCE_FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".tar", ".tar.gz", ".tgz", ".yaml", ".yml")
 
 
 def is_source_file(path: str) -> bool:

@@ -14,8 +14,8 @@ def choose_folder(parent: QWidget | None, start_dir: str = "") -> str | None:
     return path or None
 
 
-SOURCE_FILE_FILTER = ("Dataset files (*.csv *.tsv *.jsonl *.parquet *.tar *.yaml *.yml);;"
-                      "Manifests (*.csv *.tsv *.jsonl);;Parquet (*.parquet);;WebDataset shards (*.tar);;"
+SOURCE_FILE_FILTER = ("Dataset files (*.csv *.tsv *.jsonl *.parquet *.tar *.tar.gz *.tgz *.yaml *.yml);;"
+                      "Manifests (*.csv *.tsv *.jsonl);;Parquet (*.parquet);;WebDataset shards (*.tar *.tar.gz *.tgz);;"
                       "YOLO data.yaml (*.yaml *.yml);;All files (*)")
 
 

@@ -54,7 +54,7 @@ def _build_actions(w: MainWindow) -> None:
     w.open_action.setIcon(style.standardIcon(sp.SP_DirOpenIcon))
     w.open_file_action = make_action(w, "Open &File…", lambda: w._ask_open(file=True), "Ctrl+Shift+O",
                                      "Open a dataset file: a manifest (.csv, .tsv, .jsonl), Parquet, "
-                                     "a WebDataset .tar shard or a YOLO data.yaml")
+                                     "a WebDataset .tar (or .tar.gz) shard or a YOLO data.yaml")
     w.demo_action = make_action(w, "Open &Demo Dataset", w.open_demo, None,
                                    "Open the built-in demo dataset (generated on first use)")
     w.rescan_action = make_action(w, "&Rescan", w.rescan, "F5", "Scan the dataset again")

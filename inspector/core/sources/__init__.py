@@ -7,7 +7,7 @@ use without caring where they came from:
 - ``folder``: a folder in the layouts of section 2 (Hugging Face imagefolder metadata included);
 - ``manifest``: a ``.csv``/``.tsv``/``.jsonl`` list of files with split and label;
 - ``parquet``: Hugging Face datasets Parquet (one file, or a folder of ``data/{split}-*.parquet``);
-- ``webdataset``: ``.tar`` shards (one, a folder of them, or a brace pattern);
+- ``webdataset``: ``.tar`` (or ``.tar.gz``) shards (one, a folder of them, or a brace pattern);
 - ``yolo``: a YOLO ``data.yaml``.
 
 Workers read an item's bytes with ``iter_payloads`` (whole chunks, each container opened once)
@@ -47,12 +47,12 @@ def detect_kind(source: str, storage_options: dict | None = None) -> str:
         return "manifest"
     if lower.endswith(".parquet"):
         return "parquet"
-    if lower.endswith(".tar"):
+    if lower.endswith((".tar", ".tar.gz", ".tgz")):
         return "webdataset"
     if lower.endswith((".yaml", ".yml")):
         return "yolo"
     raise LayoutError(f"Not a dataset source: {source} is a file. Open a folder, a manifest "
-                      "(.csv, .tsv, .jsonl), a .parquet file, a .tar shard or a YOLO data.yaml")
+                      "(.csv, .tsv, .jsonl), a .parquet file, a .tar or .tar.gz shard or a YOLO data.yaml")
 
 
 def _folder_kind(path: str, storage_options: dict | None) -> str:
@@ -60,6 +60,7 @@ def _folder_kind(path: str, storage_options: dict | None) -> str:
     images. A split folder without containers means images: a stray archive beside train/ and
     val/ image folders does not turn the dataset into shards."""
     from ..layout import split_name
+    from .webdataset import SHARD_SUFFIXES
     try:
         entries = storage.list_dir(path, storage_options)
     except OSError as exc:
@@ -70,12 +71,12 @@ def _folder_kind(path: str, storage_options: dict | None) -> str:
             inside = [e.name.lower() for e in storage.list_dir(sub.path, storage_options) if not e.is_dir]
         except OSError:
             continue
-        if sub.name.lower() != "data" and not any(n.endswith((".parquet", ".tar")) for n in inside):
+        if sub.name.lower() != "data" and not any(n.endswith((".parquet", *SHARD_SUFFIXES)) for n in inside):
             return "folder"
         names += inside
     if any(n.endswith(".parquet") for n in names):
         return "parquet"
-    if any(n.endswith(".tar") for n in names):
+    if any(n.endswith(SHARD_SUFFIXES) for n in names):
         return "webdataset"
     return "folder"
 

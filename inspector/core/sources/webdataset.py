@@ -5,21 +5,26 @@ the first dot of the file name). Image members are recognised by extension; a sa
 comes from its ``.cls``, ``.txt`` or ``.json`` member. The split comes from the shard's name
 (``train-000000.tar``, ``val_0001.tar``) or its folder, else ``all``. Listing reads the tar
 headers (and the small label members) once per shard, lazily; workers then read each image member
-by offset. Item ids are ``SHARD.tar/MEMBER``. Uncompressed tars only (offsets must be seekable).
+by offset. Item ids are ``SHARD.tar/MEMBER``. A gzip-compressed shard (``.tar.gz``, ``.tgz``, or
+any shard starting with the gzip magic) cannot be seeked: it is listed in one forward pass and
+its workers decompress it forward from the start (``locators.SEQUENTIAL`` keeps its chunks few).
 """
 from __future__ import annotations
 
 import json
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator
 from itertools import groupby
 
 from ..layout import DatasetLayout, ImageFile, LayoutError, Skipped, display_name
 from . import storage
 from .common import IMAGE_SUFFIXES, note_split, split_from_name, split_rank
-from .locators import TarMember
+from .locators import GzTarMember, TarMember
 
+SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+GZIP_MAGIC = b"\x1f\x8b"
 LABEL_SUFFIXES = (".cls", ".txt", ".json")
 LABEL_KEYS = ("label", "class", "cls", "category")
 MAX_LABEL_BYTES = 64 * 1024  # a label member larger than this is not a label
@@ -62,8 +67,8 @@ def _shards_in(folder: str, storage_options: dict | None) -> list[str]:
     for entry in storage.list_dir(folder, storage_options):
         if entry.is_dir and split_from_name(entry.name):
             found += [e.path for e in storage.list_dir(entry.path, storage_options)
-                      if not e.is_dir and e.name.lower().endswith(".tar")]
-        elif not entry.is_dir and entry.name.lower().endswith(".tar"):
+                      if not e.is_dir and e.name.lower().endswith(SHARD_SUFFIXES)]
+        elif not entry.is_dir and entry.name.lower().endswith(SHARD_SUFFIXES):
             found.append(entry.path)
     return sorted(found)
 
@@ -93,38 +98,45 @@ def _batches(layout: DatasetLayout, shards: list[str]) -> Iterator[list[ImageFil
 
 
 def _shard_items(layout: DatasetLayout, fh, shard: str, rel: str, split: str, st) -> Iterator[ImageFile]:
-    try:
-        tf = tarfile.open(fileobj=fh, mode="r:")
+    compressed = fh.read(2) == GZIP_MAGIC
+    fh.seek(0)
+    locator = GzTarMember if compressed else TarMember
+    try:  # a compressed shard is read as a stream: one forward pass, label members as they pass
+        tf = tarfile.open(fileobj=fh, mode="r|gz" if compressed else "r:")
     except tarfile.TarError as exc:
-        layout.broken.append(Skipped(rel, split, f"not an uncompressed tar file ({exc}); "
-                                                 "compressed shards cannot be read member by member"))
+        layout.broken.append(Skipped(rel, split, f"not a tar file, nor a gzip-compressed one ({exc})"))
         return
     members = _members(layout, tf, rel, split)
-    for _, sample in groupby(members, key=lambda m: sample_key(m.name)):
+    for _, sample in groupby(members, key=lambda m: sample_key(m[0].name)):
         sample = list(sample)
-        label = _label(tf, sample)
-        for m in sample:
+        label = _label(sample)
+        for m, _ in sample:
             member_id = f"{rel}/{display_name(m.name)[0]}"
             if m.name.lower().endswith(IMAGE_SUFFIXES):
                 yield ImageFile(member_id, shard, split, label, None, st.size, st.mtime_ns,
-                                TarMember(m.offset_data, m.size))
+                                locator(m.offset_data, m.size))
             elif not m.name.lower().endswith(LABEL_SUFFIXES):
                 layout.skipped.append(Skipped(member_id, split, "tar member that is neither an image nor a label"))
 
 
-def _members(layout: DatasetLayout, tf: tarfile.TarFile, rel: str, split: str) -> Iterator[tarfile.TarInfo]:
-    """Regular-file members in order; a shard cut short is listed, the members before it kept."""
+def _members(layout: DatasetLayout, tf: tarfile.TarFile, rel: str, split: str
+             ) -> Iterator[tuple[tarfile.TarInfo, bytes | None]]:
+    """Regular-file members in order, with the content of small label members (read as they pass:
+    a compressed stream cannot go back); a shard cut short is listed, the members before it kept."""
     while True:
         try:
             m = tf.next()
-        except tarfile.TarError as exc:
+            if m is None:
+                return
+            content = None
+            if m.isfile() and m.name.lower().endswith(LABEL_SUFFIXES) and m.size <= MAX_LABEL_BYTES:
+                content = tf.extractfile(m).read()  # type: ignore[union-attr]
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             layout.broken.append(Skipped(rel, split, f"the tar shard is damaged or cut short ({exc}); "
                                                      "members before that point are scanned"))
             return
-        if m is None:
-            return
         if m.isfile():
-            yield m
+            yield m, content
 
 
 def sample_key(name: str) -> str:
@@ -133,15 +145,12 @@ def sample_key(name: str) -> str:
     return f"{folder}/{base.split('.', 1)[0]}" if folder else base.split(".", 1)[0]
 
 
-def _label(tf: tarfile.TarFile, sample: list[tarfile.TarInfo]) -> str | None:
+def _label(sample: list[tuple[tarfile.TarInfo, bytes | None]]) -> str | None:
     for suffix in LABEL_SUFFIXES:
-        member = next((m for m in sample if m.name.lower().endswith(suffix)), None)
-        if member is None or member.size > MAX_LABEL_BYTES:
+        content = next((c for m, c in sample if c is not None and m.name.lower().endswith(suffix)), None)
+        if content is None:
             continue
-        try:
-            text = tf.extractfile(member).read().decode("utf-8", errors="replace").strip()  # type: ignore[union-attr]
-        except (OSError, tarfile.TarError, AttributeError):
-            continue
+        text = content.decode("utf-8", errors="replace").strip()
         if suffix == ".json":
             text = _json_label(text)
         if text:
