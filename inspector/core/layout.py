@@ -68,6 +68,8 @@ class DatasetLayout:
     storage_options: dict | None = None  # fsspec options for URL sources, handed to the workers
     # Lazy sources: batches of items not discovered yet (core.sources.lazy drains it as a scan goes).
     pending: Iterator[list[ImageFile]] | None = None
+    # Detection sets (YOLO): per split and class, {"images": holding one, "boxes": count}.
+    objects: dict[str, dict[str, dict[str, int]]] | None = None
 
     @property
     def classes(self) -> dict[str, dict[str, int]]:

@@ -386,7 +386,8 @@ class _Collector:
             mode=mode, split_stats=split_stats, images=table, failures=failures,
             skipped=list(layout.skipped), elapsed=elapsed, workers=workers,
             fingerprint=_fingerprint(table, failures),
-            extra={"worker_cpu_seconds": self.cpu_seconds},
+            extra={"worker_cpu_seconds": self.cpu_seconds,
+                   **({"objects": layout.objects} if layout.objects is not None else {})},
             source_kind=layout.source_kind, source_uri=layout.uri, items=files,
             storage_options=layout.storage_options,
         )
