@@ -91,11 +91,12 @@ def test_a_chunk_reads_only_the_rows_it_needs(hub, tmp_path, monkeypatch):
     big.to_parquet(str(out))
     assert pq.ParquetFile(out).metadata.num_row_groups == 1
     layout = sources.complete(sources.open_source(str(out)))
-    read = []
+    read, opened = [], []
 
     class Counting:
         def __init__(self, fh):
-            self.fh = fh
+            self.fh, self.closed = fh, False
+            opened.append(self)
 
         def __getattr__(self, name):
             return getattr(self.fh, name)
@@ -105,21 +106,35 @@ def test_a_chunk_reads_only_the_rows_it_needs(hub, tmp_path, monkeypatch):
             read.append(len(data))
             return data
 
+        def close(self):
+            self.closed = True
+            self.fh.close()
+
         def __enter__(self):
             return self
 
         def __exit__(self, *exc):
-            self.fh.close()
+            self.close()
 
     real_open = sources.storage.open_binary
     monkeypatch.setattr(sources.storage, "open_binary", lambda *a, **k: Counting(real_open(*a, **k)))
-    first = list(sources.iter_payloads(layout.files[:8]))
     cells = pq.read_table(out, columns=["image"]).column(0)
-    assert [p for _, p in first] == [cells[i]["bytes"].as_py() for i in range(8)]
     group_bytes = pq.ParquetFile(out).metadata.row_group(0).total_byte_size
+
+    def payloads(start, stop):
+        got = [p for _, p in sources.iter_payloads(layout.files[start:stop])]
+        assert got == [cells[i]["bytes"].as_py() for i in range(start, stop)]
+
+    payloads(0, 8)
     assert sum(read) < group_bytes / 4  # the first rows, not the whole row group
-    last = list(sources.iter_payloads(layout.files[-3:]))
-    assert [p for _, p in last] == [cells[i]["bytes"].as_py() for i in range(len(cells) - 3, len(cells))]
+    # The next chunk of the group continues the open stream: no second open, no reread.
+    before = sum(read)
+    payloads(8, 40)
+    assert len(opened) == 1 and sum(read) - before < group_bytes / 4
+    payloads(2, 4)  # an earlier row: read again from the start
+    assert len(opened) == 2 and opened[0].closed
+    payloads(len(cells) - 3, len(cells))  # the group's last row: the stream is closed after it
+    assert all(fh.closed for fh in opened)
 
 
 def test_corrupt_row_group_fails_its_rows_only(hub, tmp_path):

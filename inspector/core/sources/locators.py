@@ -33,7 +33,9 @@ class ParquetRow:
 
 # Containers where reading an item means decoding everything before it in the container (a gzip
 # stream; a Parquet row group, which has no page index to skip to a row): at most this many chunks
-# per container, so the rereading stays a small part of the decoding (see lazy.iter_chunks).
+# per container, so the rereading stays a small part of the decoding (see lazy.iter_chunks). A
+# worker continues a row group where its previous chunk there stopped, so a group is read at most
+# once per worker; a compressed shard is read from its start by each of its (two) chunks.
 SEQUENTIAL = {"targz": 2, "parquet": 8}
 
 

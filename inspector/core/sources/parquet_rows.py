@@ -4,13 +4,16 @@ Only the image struct's ``bytes`` field (and its ``path``, for rows that hold no
 in small record batches streamed page by page, up to the last row the chunk needs: a chunk of
 the first rows of a 100 MB row group reads a few megabytes, never the whole group, and memory
 stays at one batch. Rows before the first needed one are still decoded by pyarrow (Parquet without
-a page index cannot skip to a row), which is why ``lazy.iter_chunks`` cuts a row group into a
-few pieces only. Each image's bytes are sliced straight out of the batch's binary buffer (one copy
+a page index cannot skip to a row), so each thread keeps its last row group open where it
+stopped: the next chunk of that group continues from there, and a worker reads a row group at
+most once however many of its chunks it gets (``lazy.iter_chunks`` also cuts a group into a few
+pieces only). Each image's bytes are sliced straight out of the batch's binary buffer (one copy
 into the ``bytes`` the decoder reads, no Python object per cell otherwise).
 """
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
@@ -25,44 +28,91 @@ _FOOTERS: OrderedDict[tuple[str, int, int], object] = OrderedDict()  # per worke
 _FOOTERS_KEPT = 16
 
 
+class _Stream:
+    """One row group being read forward. A worker keeps the last one open between chunks: the
+    chunks of a row group come to a worker in row order, so its next chunk there continues
+    where the last one stopped instead of decoding the group from its start again."""
+
+    def __init__(self, key: tuple, fh, batches, rows: int) -> None:
+        self.key, self.fh, self.batches, self.rows = key, fh, batches, rows
+        self.start = self.end = 0  # rows [start, end) are in ``batch``, the last one read
+        self.batch = None
+        self._cells: _Cells | None = None
+
+    def cells(self) -> _Cells:
+        if self._cells is None:  # built only for batches holding a wanted row
+            self._cells = _Cells(self.batch)
+        return self._cells
+
+    def advance(self) -> bool:
+        batch = next(self.batches, None)
+        if batch is None:
+            return False
+        self.batch, self._cells = batch, None
+        self.start, self.end = self.end, self.end + batch.num_rows
+        return True
+
+
+_LOCAL = threading.local()  # per thread: the open _Stream (previews in threads never share one)
+
+
+def release() -> None:
+    """Close the row group kept open by this thread (the window calls it after a preview)."""
+    stream = getattr(_LOCAL, "stream", None)
+    _LOCAL.stream = None
+    if stream is not None:
+        stream.fh.close()
+
+
 def read_rows(group: list[ImageFile], storage_options: dict | None,
               plain_read: Callable[[ImageFile], Payload | ReadError]
               ) -> Iterator[tuple[ImageFile, Payload | ReadError]]:
-    """(item, bytes) for items of one row group, in their order (ascending rows), or a ReadError
-    for rows that cannot be read. ``plain_read(item)`` reads a row's file when the row holds only
-    a path."""
+    """(item, bytes) for items of one row group, in their order, or a ReadError for rows that
+    cannot be read. ``plain_read(item)`` reads a row's file when the row holds only a path."""
     first: ParquetRow = group[0].locator  # type: ignore[assignment]
     where = f"Parquet row group {first.row_group}"
+    pending = list(group)
     try:
-        fh = storage.open_binary(group[0].abspath, storage_options)
-    except OSError as exc:
+        while pending:
+            f = pending[0]
+            row = f.locator.row  # type: ignore[union-attr]
+            stream = _stream_for(f, storage_options)
+            while row >= stream.end and stream.advance():
+                pass
+            if row >= stream.end:
+                yield from ((g, ReadError(f"{where} has only {stream.end} rows")) for g in pending)
+                return
+            pending.pop(0)
+            yield f, _payload(f, stream.cells(), row - stream.start, plain_read)
+            if row == stream.rows - 1:  # the group's last row: nothing more to continue
+                release()
+    except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ArrowException... keep the reason
+        release()
         reason = ReadError(f"{where} cannot be read: {getattr(exc, 'strerror', None) or exc}")
-        yield from ((f, reason) for f in group)
-        return
-    with fh:
-        pending = list(group)
-        try:
-            batches = _batches(fh, group[0], first)
-            start = 0
-            while pending:
-                batch = next(batches, None)
-                if batch is None:
-                    break
-                end = start + batch.num_rows
-                if pending[0].locator.row < end:  # type: ignore[union-attr]
-                    cells = _Cells(batch)
-                    while pending and pending[0].locator.row < end:  # type: ignore[union-attr]
-                        f = pending.pop(0)
-                        yield f, _payload(f, cells, f.locator.row - start, plain_read)  # type: ignore[union-attr]
-                start = end
-        except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ArrowException... keep the reason
-            reason = ReadError(f"{where} cannot be read: {exc}")
-            yield from ((f, reason) for f in pending)
-            return
-        yield from ((f, ReadError(f"{where} has only {start} rows")) for f in pending)
+        yield from ((g, reason) for g in pending)
 
 
-def _batches(fh, item: ImageFile, loc: ParquetRow):
+def _stream_for(item: ImageFile, storage_options: dict | None) -> _Stream:
+    """The open stream of this item's row group when it has not gone past the item, else a new one."""
+    loc: ParquetRow = item.locator  # type: ignore[assignment]
+    key = (item.abspath, item.size, item.mtime_ns, loc.row_group, loc.column)
+    stream = getattr(_LOCAL, "stream", None)
+    if stream is not None and stream.key == key and stream.start <= loc.row:
+        return stream
+    release()
+    fh = storage.open_binary(item.abspath, storage_options)
+    try:
+        pf = _parquet_file(fh, item)
+        batches = _batches(pf, loc)
+        stream = _Stream(key, fh, batches, pf.metadata.row_group(loc.row_group).num_rows)
+    except BaseException:
+        fh.close()
+        raise
+    _LOCAL.stream = stream
+    return stream
+
+
+def _parquet_file(fh, item: ImageFile):
     import pyarrow.parquet as pq
 
     key = (item.abspath, item.size, item.mtime_ns)
@@ -72,6 +122,10 @@ def _batches(fh, item: ImageFile, loc: ParquetRow):
         _FOOTERS[key] = pf.metadata
         while len(_FOOTERS) > _FOOTERS_KEPT:
             _FOOTERS.popitem(last=False)
+    return pf
+
+
+def _batches(pf, loc: ParquetRow):
     image_type = pf.schema_arrow.field(loc.column).type
     columns = [f"{loc.column}.bytes"] + ([f"{loc.column}.path"] if image_type.get_field_index("path") >= 0 else [])
     # use_threads=False: the scan already runs one worker per core; pyarrow's own threads would

@@ -3,7 +3,8 @@
 ``iter_payloads`` walks a chunk of items and opens each container once for the consecutive items
 that live in it: a chunk of tar members costs one open and one seek per member; a compressed
 shard is decompressed once, forward, up to its last member in the chunk; a chunk of Parquet rows
-streams only the image column of its row group, up to its last row (``parquet_rows``).
+streams only the image column of its row group, up to its last row, continuing where the
+worker's previous chunk of that group stopped (``parquet_rows``).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..layout import ImageFile
 from . import storage
 from .common import Payload, ReadError
 from .locators import TarMember, container_key
-from .parquet_rows import read_rows
+from .parquet_rows import read_rows, release
 
 __all__ = ["Payload", "ReadError", "image_payload", "iter_payloads", "read_bytes"]
 
@@ -37,6 +38,7 @@ def iter_payloads(items: Iterable[ImageFile], storage_options: dict | None = Non
 def read_bytes(item: ImageFile, storage_options: dict | None = None) -> bytes:
     """The encoded bytes of one item (for previews); raises ReadError."""
     (_, payload), = iter_payloads([item], storage_options)
+    release()  # a preview keeps no Parquet row group open in the window's process
     if isinstance(payload, ReadError):
         raise payload
     if isinstance(payload, str):
