@@ -11,8 +11,10 @@ import pytest
 from inspector.core.export import build_document
 from inspector.core.scan import scan
 from inspector.core.validation.drift import NUMERIC, numeric_column
-from inspector.core.validation.overlay import display_bins, property_distribution
-from inspector.core.validation.statistics import ks_2samp
+from inspector.core.validation.overlay import (LOG_BY_DEFAULT, category_distribution, display_bins,
+                                               property_distribution)
+from inspector.core.validation.drift import property_findings
+from inspector.core.validation.statistics import ks_2samp, tvd
 from inspector.ui.balance_chart import BalanceChart
 from inspector.ui.property_overlay import AXIS_LABELS, PropertyOverlay
 from inspector.ui.runner import shared_runner
@@ -80,7 +82,8 @@ def test_chart_bars_are_the_exported_counts_and_shares(qtbot, classed):
 def test_chart_counts_decoded_images_and_names_the_failed_files(qtbot, tmp_path):
     """The chart counts what the statistics count: a file that fails to decode is not an image
     of its class; the chart says how many of a split's files it left out."""
-    from inspector.core.validation import class_balance, decoded_class_counts, failed_per_split
+    from inspector.app.dataset_facts import decoded_class_counts
+    from inspector.core.validation import class_balance, failed_per_split
 
     root = tmp_path / "d"
     _make(root, {"train": {"cat": 3, "dog": 2}, "val": {"cat": 2, "dog": 2}})
@@ -88,7 +91,7 @@ def test_chart_counts_decoded_images_and_names_the_failed_files(qtbot, tmp_path)
         (root / "val" / "cat" / f"broken_{k}.png").write_bytes(b"not an image at all")
     result = scan(str(root), workers=1)
     assert len(result.failures) == 2 and result.classes["val"]["cat"] == 4  # the files listed
-    counts = decoded_class_counts(result.images)
+    counts = decoded_class_counts(result)
     assert counts == {"train": {"cat": 3, "dog": 2}, "val": {"cat": 2, "dog": 2}}
     assert failed_per_split(result.failures, result.splits) == {"train": 0, "val": 2}
     chart = BalanceChart()
@@ -152,7 +155,8 @@ def test_overlay_draws_each_split_on_common_bins(qtbot, classed):
             with qtbot.waitSignal(overlay.shown, timeout=10_000) as blocker:
                 overlay.set_property(name)
             assert blocker.args == [name]
-        dist = property_distribution(classed.images, name, display_bins(len(classed.images)))
+        dist = property_distribution(classed.images, name, display_bins(len(classed.images)),
+                                     log=name in LOG_BY_DEFAULT)
         for split in classed.images.split_names:
             edges, percent = overlay.curve_data(split)
             assert np.array_equal(edges, dist.edges)
@@ -161,7 +165,81 @@ def test_overlay_draws_each_split_on_common_bins(qtbot, classed):
         text = overlay.stats_label.text()
         for split in ("val", "test"):
             assert f"KS D vs train {dist.ks[split][0]:.3f}" in text
-        assert overlay.plot.getPlotItem().getAxis("bottom").labelText == AXIS_LABELS[name]
+        assert overlay.plot.getPlotItem().getAxis("bottom").labelText.startswith(AXIS_LABELS[name])
+
+
+def test_format_and_mode_are_drawn_as_bars_per_split(qtbot, classed):
+    table = classed.images
+    overlay = PropertyOverlay(shared_runner())
+    qtbot.addWidget(overlay)
+    with qtbot.waitSignal(overlay.shown, timeout=10_000):
+        overlay.set_table(table)
+    findings = {(f.splits[0], f.property): f for f in property_findings(table)}
+    for name, (codes, names) in (("mode", (table.mode, table.mode_names)),
+                                 ("format", (table.format, table.format_names))):
+        with qtbot.waitSignal(overlay.shown, timeout=10_000):
+            overlay.set_property(name)
+        assert not overlay.log_box.isEnabled() and overlay.curve_data("train") is None
+        dist = overlay.distribution
+        assert sorted(dist.categories) == sorted(names[c] for c in set(codes.tolist()))
+        for split in table.split_names:
+            c = codes[table.rows_in(split)]
+            expected = {names[k]: 100.0 * int((c == k).sum()) / c.size for k in set(codes.tolist())}
+            assert overlay.bar_data(split) == pytest.approx(expected)
+            if split != "train":
+                ref = np.bincount(codes[table.rows_in("train")], minlength=len(names))
+                assert dist.tvd[split][0] == pytest.approx(tvd(np.bincount(c, minlength=len(names)), ref))
+                assert f"TVD vs train {dist.tvd[split][0]:.3f}" in overlay.stats_label.text()
+                if (split, name) in findings:  # the overlay and the findings agree
+                    assert findings[(split, name)].value == pytest.approx(dist.tvd[split][0])
+        ticks = overlay.plot.getPlotItem().getAxis("bottom")._tickLevels[0]
+        assert [t for _, t in ticks] == dist.categories
+    with qtbot.waitSignal(overlay.shown, timeout=10_000):
+        overlay.set_property("brightness")  # back to a curve: the category ticks are gone
+    assert overlay.plot.getPlotItem().getAxis("bottom")._tickLevels is None
+    assert overlay.bar_data("train") is None and overlay.curve_data("train") is not None
+
+
+def test_sizes_can_be_drawn_on_a_log_axis(qtbot, classed):
+    table = classed.images
+    overlay = PropertyOverlay(shared_runner())
+    qtbot.addWidget(overlay)
+    with qtbot.waitSignal(overlay.shown, timeout=10_000):
+        overlay.set_table(table)
+    assert not overlay.log_box.isEnabled()  # brightness: no log axis
+    with qtbot.waitSignal(overlay.shown, timeout=10_000):
+        overlay.set_property("file_size")
+    assert overlay.log_axis  # the default for file size
+    edges, _ = overlay.curve_data("train")
+    ratios = edges[1:] / edges[:-1]
+    assert np.allclose(ratios, ratios[0]) and ratios[0] > 1  # equal widths on a log axis
+    assert overlay.plot.getPlotItem().getAxis("bottom").logMode
+    assert "log axis" in overlay.plot.getPlotItem().getAxis("bottom").labelText
+    with qtbot.waitSignal(overlay.shown, timeout=10_000):
+        overlay.set_log_axis(False)
+    edges, _ = overlay.curve_data("train")
+    assert np.allclose(np.diff(edges), np.diff(edges)[0])  # linear bins again
+    assert not overlay.plot.getPlotItem().getAxis("bottom").logMode
+    with qtbot.waitSignal(overlay.shown, timeout=10_000):
+        overlay.set_property("width")
+    assert overlay.log_box.isEnabled() and not overlay.log_axis
+
+
+def test_category_distribution_counts_match_numpy(classed):
+    table = classed.images
+    dist = category_distribution(table, "format")
+    for split in table.split_names:
+        rows = table.rows_in(split)
+        assert int(dist.counts[split].sum()) == rows.size
+    assert "train" not in dist.tvd
+    with pytest.raises(ValueError):
+        category_distribution(table, "brightness")
+    log = property_distribution(table, "area", log=True)
+    linear = property_distribution(table, "area")
+    assert log.edges[0] == linear.edges[0] and log.edges[-1] == linear.edges[-1]
+    assert np.allclose(np.diff(np.log(log.edges)), np.diff(np.log(log.edges))[0])
+    assert property_distribution(table, "brightness", log=True).edges.tolist() == \
+        property_distribution(table, "brightness").edges.tolist()  # not a positive size: linear
 
 
 def test_overlay_empty_states(qtbot, classed):
@@ -186,9 +264,10 @@ def test_window_tab_follows_the_session_and_the_theme(qtbot, make_window, demo_r
                           check_params_cb=lambda name: name == "brightness"):
         with qtbot.waitSignal(window.scanFinished, timeout=30_000):
             window.open_folder(demo_root)
-    from inspector.core.validation import decoded_class_counts
+    from inspector.app.dataset_facts import decoded_class_counts
 
-    counts = {s: n for s, n in decoded_class_counts(window.result.images).items() if n}
+    counts = {s: {c: k for c, k in n.items() if k} for s, n in decoded_class_counts(window.result).items()}
+    counts = {s: n for s, n in counts.items() if n}
     assert counts, "the demo dataset has classes"
     assert window.result.failures, "the demo has broken files: the chart leaves them out"
     drawn = panel.balance.bar_values()

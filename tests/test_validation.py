@@ -286,6 +286,41 @@ def test_image_list_sorts_by_the_measured_properties(tmp_path, qtbot):
     assert sharp == sorted(sharp) and order.index("train/blurred.png") < order.index("train/img1.png")
 
 
+def test_image_list_sorts_by_every_property_column(tmp_path, qtbot):
+    """Each property column (and size, file size, format, mode) sorts the rows as the table's own
+    column does, both ways; a failed file has no property value and stays last."""
+    from PySide6.QtCore import Qt
+
+    from inspector.ui.image_model import (BYTES, FORMAT, MODE, PATH, PROPERTY_COLUMNS, SIZE,
+                                          ImageListModel)
+
+    root = tmp_path / "d"
+    rng = np.random.default_rng(3)
+    for k in range(8):
+        im = photo_like(50 + k, (int(rng.integers(60, 140)), int(rng.integers(60, 140))))
+        im = im.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 3))))
+        write_image(root / "train" / f"img{k}.{'png' if k % 2 else 'jpg'}", im.convert("L") if k % 3 == 0 else im)
+    (root / "train" / "broken.png").write_bytes(b"not an image")
+    result = scan(str(root), workers=1)
+    t = result.images
+    model = ImageListModel()
+    model.set_table(t, result.failures)
+    keys = {column: t.properties[:, prop] for column, prop in PROPERTY_COLUMNS.items()}
+    keys[SIZE] = t.width.astype(np.int64) * t.height
+    keys[BYTES] = t.nbytes
+    keys[FORMAT] = np.array([t.format_names[c] for c in t.format])
+    keys[MODE] = np.array([t.mode_names[c] for c in t.mode])
+    for column, key in keys.items():
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            model.sort(column, order)
+            paths = [model.data(model.index(r, PATH)) for r in range(model.rowCount())]
+            if column in PROPERTY_COLUMNS:
+                assert paths[-1] == "train/broken.png", column  # no value: last either way
+            got = [key[t.paths.index(p)] for p in paths if p != "train/broken.png"]
+            want = sorted(got, reverse=order == Qt.SortOrder.DescendingOrder)
+            assert got == want, (column, order)
+
+
 def test_image_list_filters_by_image_issue(tmp_path, qtbot):
     from inspector.ui.image_list import ImageList
 

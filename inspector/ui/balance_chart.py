@@ -2,7 +2,7 @@
 histograms), as image counts or as shares of each split, with each split's imbalance ratio.
 
 It draws a ``balance`` as core.validation.class_balance builds it: the window passes the decoded
-images per class (decoded_class_counts), what the statistics count, and says how many files of
+images per class (app.dataset_facts.decoded_class_counts), what the statistics count, and says how many files of
 each split failed to decode and are left out; nothing is computed here.
 Horizontal bars keep class names readable however many there are; the chart grows one row per
 class and its tab scrolls.

@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..app.session import Session
 from ..core.scan import ScanResult
-from ..core.validation import class_balance, decoded_class_counts, failed_per_split
+from ..app.dataset_facts import decoded_class_counts
+from ..core.validation import class_balance, failed_per_split
 from .balance_chart import BalanceChart
 from .property_overlay import PropertyOverlay
 from .runner import BackgroundRunner
@@ -31,7 +32,7 @@ class ValidationPanel(QWidget):
         if result is None:
             self.balance.set_balance(None)
         else:
-            self.balance.set_balance(class_balance(decoded_class_counts(result.images)),
+            self.balance.set_balance(class_balance(decoded_class_counts(result)),
                                      failed_per_split(result.failures, result.splits))
         self.overlay.set_table(None if result is None else result.images)
 

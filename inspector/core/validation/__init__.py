@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .balance import class_balance, decoded_class_counts, failed_per_split, label_findings
+from .balance import class_balance, failed_per_split, label_findings
 from .drift import PROPERTIES, property_findings
 from .findings import ValidationFinding, extra_fields
 from .issues import ISSUES, THRESHOLDS, flag_matrix, flagged_images, issue_scores, quality_summary
@@ -51,5 +51,5 @@ def validate(result) -> Validation:
 
 
 __all__ = ["ISSUES", "KINDS", "PROPERTIES", "THRESHOLDS", "ImageQuality", "Validation",
-           "ValidationFinding", "class_balance", "decoded_class_counts", "extra_fields", "failed_per_split", "flagged_images", "image_quality",
+           "ValidationFinding", "class_balance", "extra_fields", "failed_per_split", "flagged_images", "image_quality",
            "validate", "validation_findings"]

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..table import ImageTable
 from .findings import (LABEL_ERROR_AT, LABEL_INFO_AT, LABEL_WARNING_AT, ValidationFinding,
                        drift_severity)
 from .statistics import chi_square_homogeneity, cramers_v, js_distance
@@ -25,19 +24,6 @@ def class_balance(classes: Mapping[str, Mapping[str, int]]) -> dict[str, dict]:
             "shares": {c: n / total for c, n in sorted(present.items())} if total else {},
             "imbalance_ratio": (max(present.values()) / min(present.values())) if present else None,
         }
-    return out
-
-
-def decoded_class_counts(table: ImageTable) -> dict[str, dict[str, int]]:
-    """Per split, the decoded images of each class: what the statistics count (files that failed
-    to decode are listed apart, not counted), in the shape class_balance takes. Splits whose
-    images have no class map to {}."""
-    out: dict[str, dict[str, int]] = {}
-    k = len(table.label_names)
-    for s, split in enumerate(table.split_names):
-        labels = table.label[table.split == s]
-        n = np.bincount(labels[labels >= 0], minlength=k) if k else np.zeros(0, np.int64)
-        out[split] = {table.label_names[c]: int(n[c]) for c in np.flatnonzero(n)}
     return out
 
 
