@@ -16,7 +16,7 @@ from inspector.core.validation.overlay import (LOG_BY_DEFAULT, category_distribu
 from inspector.core.validation.drift import property_findings
 from inspector.core.validation.statistics import ks_2samp, tvd
 from inspector.ui.balance_chart import BalanceChart
-from inspector.ui.property_overlay import AXIS_LABELS, PropertyOverlay
+from inspector.ui.property_overlay import AXIS_LABELS, PropertyOverlay, log_ticks
 from inspector.ui.runner import shared_runner
 from imagefactory import make_good_images
 
@@ -215,6 +215,10 @@ def test_sizes_can_be_drawn_on_a_log_axis(qtbot, classed):
     assert np.allclose(ratios, ratios[0]) and ratios[0] > 1  # equal widths on a log axis
     assert overlay.plot.getPlotItem().getAxis("bottom").logMode
     assert "log axis" in overlay.plot.getPlotItem().getAxis("bottom").labelText
+    labels = [text for _, text in overlay.plot.getPlotItem().getAxis("bottom")._tickLevels[0]]
+    assert labels and all(text[0] in "125" for text in labels)  # 1, 2, 5 per decade, readable
+    assert log_ticks(150, 4800) == [(np.log10(200), "200"), (np.log10(500), "500"), (3.0, "1k"),
+                                    (np.log10(2000), "2k")]
     with qtbot.waitSignal(overlay.shown, timeout=10_000):
         overlay.set_log_axis(False)
     edges, _ = overlay.curve_data("train")

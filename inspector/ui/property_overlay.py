@@ -43,6 +43,28 @@ AXIS_LABELS = {
 }
 
 
+def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """(log10 position, label) at 1, 2 and 5 times each power of ten in [lo, hi]: pyqtgraph's own
+    log ticks label every multiple from 2 to 9, and their texts run into each other."""
+    if not (lo > 0 and hi > lo):
+        return []
+    ticks = []
+    for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
+        for m in (1, 2, 5):
+            v = m * 10.0 ** e
+            if lo <= v <= hi:
+                ticks.append((float(np.log10(v)), _short(v)))
+    return ticks
+
+
+def _short(v: float) -> str:
+    """12 -> '12', 2000 -> '2k', 5e6 -> '5M', 0.5 -> '0.5'."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            return f"{v / scale:g}{suffix}"
+    return f"{v:g}"
+
+
 class PropertyOverlay(QWidget):
     shown = Signal(str)   # the property now drawn ("" when cleared or not available)
 
@@ -176,6 +198,8 @@ class PropertyOverlay(QWidget):
         else:
             log = self.log_axis
             item.setLogMode(x=log, y=False)
+            if log:
+                item.getAxis("bottom").setTicks([log_ticks(float(dist.edges[0]), float(dist.edges[-1])), []])
             for k, split in enumerate(dist.counts):
                 if not dist.counts[split].sum():
                     continue
