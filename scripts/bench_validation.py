@@ -19,7 +19,7 @@ altered copies, and what the per-image properties cost the scan.
    the issue also flags (a photo darkened to 5% is also low in information: listed, not hidden).
 3. Drift: copies with every val image blurred (Gaussian radius 2 px) and every test image
    downscaled to half size, through the whole pipeline; then, for the distribution of D, val
-   blurred with random radii 1-3 px and test downscaled by random factors 0.4-0.75 (the altered
+   blurred with random radii 0.5-3 px and test downscaled by random factors 0.4-0.75 (the altered
    split scanned alone, D against the clean train split).
 4. Cost: the scan's throughput in one process with the property measurement and with it
    replaced by a no-op, interleaved runs on the same images, best of five each.
@@ -226,7 +226,7 @@ def _downscale(factor: float):
 
 
 def drift_copies(corpus: Path, work: Path, clean, rng: np.random.Generator, workers: int | None,
-                 copies: int = 6) -> None:
+                 copies: int = 8) -> None:
     print("\n3. drift on altered copies")
     cases = [("val", "blurred (Gaussian radius 2 px)", _blur(2)),
              ("test", "downscaled to half size", _downscale(0.5))]
@@ -238,7 +238,7 @@ def drift_copies(corpus: Path, work: Path, clean, rng: np.random.Generator, work
             print(f"     [{f.severity}] {f.splits[0]} {f.property} {f.statistic} {f.value:.3f} (p {f.p_value:.2g})")
         shutil.rmtree(root)
     train = clean.images.rows_in("train")
-    randomized = [("val", "sharpness", "Gaussian radius", 1.0, 3.0, _blur),
+    randomized = [("val", "sharpness", "Gaussian radius", 0.5, 3.0, _blur),
                   ("test", "area", "downscale factor", 0.4, 0.75, _downscale)]
     for split, prop, what, lo, hi, make in randomized:
         ref = numeric_column(clean.images, prop)[train]
