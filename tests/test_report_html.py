@@ -209,3 +209,16 @@ def test_exact_copies_are_read_once_and_the_page_is_unchanged(demo_report):
     assert shared == build_report(doc, thumbnails=Thumbnails(load), generated=when)
     html = scan_report(doc, result, layout, ["train"], fail_on="warning")
     assert _thumbnails(html) == _thumbnails(demo_report[3])
+
+
+def test_a_split_without_pixels_and_a_single_value_split_read_plainly(demo_report):
+    from inspector.core.report.sections import splits_section
+    from inspector.core.report.svg import histogram_svg
+
+    svg = histogram_svg({"val": [0] * 10 + [64] + [0] * 245}, {"val": "#000"}, "one value")
+    assert ">100%<" in svg and "e+" not in svg   # the axis top is 100%, not 1e+02%
+    doc = copy.deepcopy(demo_report[2])
+    val = doc["splits"]["val"]
+    val.update(images=0, pixels=0, failed=3, mean=[0.0] * 3, std=[0.0] * 3)
+    row = re.search(r"<tr><td>val</td>.*?</tr>", splits_section(doc)).group(0)
+    assert "no readable image" in row and "0.0000" not in row

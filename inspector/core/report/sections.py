@@ -62,9 +62,12 @@ def splits_section(doc: dict) -> str:
     ch = channel_names(doc)
     rows = []
     for name, st in doc["splits"].items():
-        rows.append([name, f"{st['images']:,}", f"{st['failed']:,}", f"{st['pixels']:,}",
-                     _vec(st["mean"]), _vec(st["std"]), _vec(st["min"], 3), _vec(st["max"], 3),
-                     _vec(st["mean_of_image_std"])])
+        counts = [name, f"{st['images']:,}", f"{st['failed']:,}", f"{st['pixels']:,}"]
+        if not st["pixels"]:  # the export's zeros stand for "nothing decoded", not black pixels
+            rows.append(counts + ["no readable image", "", "", "", ""])
+            continue
+        rows.append(counts + [_vec(st["mean"]), _vec(st["std"]), _vec(st["min"], 3), _vec(st["max"], 3),
+                              _vec(st["mean_of_image_std"])])
     head = ["split", "images", "failed", "pixels", f"mean ({'/'.join(ch)}, 0-1)", "std (0-1)",
             "min", "max", "mean of image std*"]
     html = table(head, rows, numeric=(1, 2, 3))

@@ -48,7 +48,7 @@ def histogram_svg(series: Mapping[str, Sequence[int]], colours: Mapping[str, str
     for frac in (0.0, 0.5, 1.0):   # grid and y labels: share of pixels per bin, in percent
         y = PAD_T + plot_h * (1 - frac)
         parts.append(f'<line x1="{PAD_L}" y1="{_num(y)}" x2="{W - PAD_R}" y2="{_num(y)}" class="grid"/>')
-        parts.append(f'<text x="{PAD_L - 4}" y="{_num(y + 4)}" class="ylab">{100 * top * frac:.2g}%</text>')
+        parts.append(f'<text x="{PAD_L - 4}" y="{_num(y + 4)}" class="ylab">{100 * top * frac:.3g}%</text>')
     for v in (0, 64, 128, 192, 255):
         x = PAD_L + plot_w * v / 255
         parts.append(f'<text x="{_num(x)}" y="{H - PAD_B + 14}" class="xlab">{v}</text>')
