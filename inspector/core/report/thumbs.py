@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,6 +13,10 @@ from PIL import Image
 THUMB_SIDE = 128          # px, longest side; a photo is then about 3-5 KB of JPEG
 JPEG_QUALITY = 70
 MAX_THUMBNAILS = 1200     # distinct images embedded (about 6 MB); beyond it findings show no pictures
+# Threads that read and shrink pictures. More than the cores: a read may wait on storage (an
+# object store, a network disk) while another thread decodes, and on a machine busy with other
+# work the report gets a share of the cores as large as a scan's. Pillow releases the GIL.
+READ_THREADS = 8
 
 Loader = Callable[[str], "bytes | str | None"]   # item id -> encoded bytes, a file path, or None
 Identity = Callable[[list[str]], dict[str, Hashable]]  # item ids -> a key shared by identical files
@@ -37,8 +40,8 @@ class Thumbnails:
         return len(self._by_uri)
 
     def prefetch(self, items: Iterable[str], threads: int | None = None) -> None:
-        """Make the thumbnails of these items (in order, up to the limit) on a few threads: Pillow
-        releases the GIL while it decodes, resizes and encodes, so this scales with the cores."""
+        """Make the thumbnails of these items (in order, up to the limit) on `READ_THREADS` threads:
+        Pillow releases the GIL while it decodes, resizes and encodes, so this scales with the cores."""
         if self._load is None:
             return
         todo = [i for i in dict.fromkeys(items) if i not in self._class_of][:max(0, self._limit - self.embedded)]
@@ -49,7 +52,7 @@ class Thumbnails:
         for item in todo:
             first.setdefault(keys.get(item, ("item", item)), item)
         unique = list(first.values())
-        with ThreadPoolExecutor(max_workers=threads or min(8, os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(max_workers=threads or READ_THREADS) as pool:
             made = dict(zip(unique, pool.map(self._attempt, unique)))
         for item in todo:   # classes numbered in item order: deterministic
             self._store(item, *made[first[keys.get(item, ("item", item))]])
