@@ -172,8 +172,8 @@ def test_thumbnails_made_on_threads_give_the_same_page(demo_report):
     _, layout, doc, _ = demo_report
 
     class OneByOne(Thumbnails):
-        def prefetch(self, items, threads=None):
-            pass
+        def start_prefetch(self, items, threads=None):
+            return lambda: None
 
     named = {p for f in doc["leakage"] for p in f["paths"]}
     assert len(named) >= 8                       # enough for the prefetch to run on threads

@@ -63,19 +63,23 @@ def build_report(doc: dict, *, recommendation: nz.Recommendation | None = None,
                  generated: _dt.datetime | None = None) -> str:
     """The whole HTML page for an export document."""
     thumbs = thumbnails or Thumbnails(None)
-    thumbs.prefetch([p for f in doc["leakage"] for p in f.get("paths") or []]
-                    + [it["path"] for it in (doc.get("quality_issues") or [])[:MAX_ISSUE_ITEMS]])
-    when = (generated or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
-    ds = doc["dataset"]
-    parts = [("summary", "Summary", summary_section(doc, fail_on)),
-             ("findings", "Findings", findings_section(doc, thumbs)),
-             ("splits", "Statistics", splits_section(doc)),
-             ("normalization", "Normalization", normalization_section(doc, recommendation)),
-             ("balance", "Class balance", balance_section(doc))]
+    finish = thumbs.start_prefetch([p for f in doc["leakage"] for p in f.get("paths") or []]
+                                   + [it["path"] for it in (doc.get("quality_issues") or [])[:MAX_ISSUE_ITEMS]])
+    try:  # the sections without pictures are built while the thumbnails are made
+        when = (generated or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+        ds = doc["dataset"]
+        summary, splits = summary_section(doc, fail_on), splits_section(doc)
+        normalization, balance = normalization_section(doc, recommendation), balance_section(doc)
+        files = problems_section(doc)
+    finally:
+        finish()
+    parts = [("summary", "Summary", summary), ("findings", "Findings", findings_section(doc, thumbs)),
+             ("splits", "Statistics", splits), ("normalization", "Normalization", normalization),
+             ("balance", "Class balance", balance)]
     quality = quality_section(doc, thumbs)
     if quality:
         parts.append(("quality", "Image issues", quality))
-    parts.append(("files", "Files", problems_section(doc)))
+    parts.append(("files", "Files", files))
     tool = doc.get("tool", {})
     subtitle = (f"{ds['root']} · {', '.join(ds['splits'])} · generated {when} by "
                 f"{tool.get('name', 'dataset-inspector')} {tool.get('version', '')}")

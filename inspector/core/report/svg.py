@@ -28,7 +28,10 @@ def _num(v: float) -> str:
 
 
 def _polyline(xs: np.ndarray, ys: np.ndarray) -> str:
-    return " ".join(f"{_num(x)},{_num(y)}" for x, y in zip(xs, ys))
+    # as _num: one decimal without a trailing ".0" (the coordinates stay far below 1e6, where :g
+    # would switch to exponents); rounded by numpy at once, half the time of _num per point
+    points = np.round(np.column_stack([xs, ys]), 1).tolist()
+    return " ".join(f"{x:g},{y:g}" for x, y in points)
 
 
 def histogram_svg(series: Mapping[str, Sequence[int]], colours: Mapping[str, str], title: str,

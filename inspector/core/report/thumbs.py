@@ -40,22 +40,35 @@ class Thumbnails:
         return len(self._by_uri)
 
     def prefetch(self, items: Iterable[str], threads: int | None = None) -> None:
-        """Make the thumbnails of these items (in order, up to the limit) on `READ_THREADS` threads:
-        Pillow releases the GIL while it decodes, resizes and encodes, so this scales with the cores."""
+        """Make the thumbnails of these items now (see `start_prefetch`)."""
+        self.start_prefetch(items, threads)()
+
+    def start_prefetch(self, items: Iterable[str], threads: int | None = None) -> Callable[[], None]:
+        """Start making the thumbnails of these items (in order, up to the limit) on `READ_THREADS`
+        threads and return the call that waits for them: Pillow releases the GIL while it decodes,
+        resizes and encodes, so the caller can build the rest of the page meanwhile. No other
+        method may be called before that wait."""
         if self._load is None:
-            return
+            return _nothing
         todo = [i for i in dict.fromkeys(items) if i not in self._class_of][:max(0, self._limit - self.embedded)]
         if len(todo) < 8:
-            return
+            return _nothing
         keys = self._identity(todo) if self._identity is not None else {}
-        first = {}   # key -> the item whose thumbnail stands for every file with that content
+        first: dict[Hashable, str] = {}   # key -> the item whose thumbnail stands for every file with that content
         for item in todo:
             first.setdefault(keys.get(item, ("item", item)), item)
         unique = list(first.values())
-        with ThreadPoolExecutor(max_workers=threads or READ_THREADS) as pool:
-            made = dict(zip(unique, pool.map(self._attempt, unique)))
-        for item in todo:   # classes numbered in item order: deterministic
-            self._store(item, *made[first[keys.get(item, ("item", item))]])
+        pool = ThreadPoolExecutor(max_workers=threads or READ_THREADS)
+        futures = [pool.submit(self._attempt, item) for item in unique]
+
+        def wait() -> None:
+            try:
+                made = {item: f.result() for item, f in zip(unique, futures)}
+            finally:
+                pool.shutdown(cancel_futures=True)
+            for item in todo:   # classes numbered in item order: deterministic
+                self._store(item, *made[first[keys.get(item, ("item", item))]])
+        return wait
 
     def _attempt(self, item: str) -> tuple[str | None, str | None]:
         try:
@@ -87,6 +100,10 @@ class Thumbnails:
     def css(self) -> str:
         # .pic.iN outranks the figure's own background rules whatever their order
         return "".join(f'.pic.{cls}{{background-image:url("{uri}")}}' for uri, cls in self._by_uri.items())
+
+
+def _nothing() -> None:
+    return None
 
 
 def content_identity(paths: Sequence[str], content_hash) -> Identity:
