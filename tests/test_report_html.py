@@ -222,3 +222,16 @@ def test_a_split_without_pixels_and_a_single_value_split_read_plainly(demo_repor
     val.update(images=0, pixels=0, failed=3, mean=[0.0] * 3, std=[0.0] * 3)
     row = re.search(r"<tr><td>val</td>.*?</tr>", splits_section(doc)).group(0)
     assert "no readable image" in row and "0.0000" not in row
+
+
+def test_a_thumbnail_opens_only_the_formats_the_scan_lists(tmp_path):
+    """A file swapped for an EPS after the scan: no Ghostscript, a listed failure."""
+    from PIL import UnidentifiedImageError
+
+    eps = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n%%EndComments\n"
+           b"newpath 0 0 moveto 8 0 lineto 8 8 lineto closepath fill\nshowpage\n%%EOF\n")
+    with pytest.raises(UnidentifiedImageError):
+        make_thumbnail(eps)
+    thumbs = Thumbnails(lambda item: eps)
+    assert thumbs.css_class("train/photo.jpg") is None
+    assert "UnidentifiedImageError" in thumbs.failed["train/photo.jpg"]

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
+from ..decode import READ_FORMATS
+
 THUMB_SIDE = 128          # px, longest side; a photo is then about 3-5 KB of JPEG
 JPEG_QUALITY = 70
 MAX_THUMBNAILS = 1200     # distinct images embedded (about 6 MB); beyond it findings show no pictures
@@ -120,7 +122,9 @@ def make_thumbnail(source: "bytes | str | None") -> str | None:
     """A JPEG data URI of the image shrunk to THUMB_SIDE (never enlarged), or None without a source."""
     if source is None:
         return None
-    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+    # Only the decoders the scan lists: a file replaced since the scan by, say, an EPS must not
+    # make the report start Ghostscript.
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source, formats=READ_FORMATS) as im:
         im.draft("RGB", (THUMB_SIDE, THUMB_SIDE))     # JPEG: decode at a reduced scale, much faster
         im.seek(0)
         im = _displayable(im)
