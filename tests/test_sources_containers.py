@@ -271,3 +271,15 @@ def test_not_a_tar_shard_is_listed(tmp_path):
     layout = sources.complete(sources.open_source(str(tmp_path)))
     assert layout.source_kind == "webdataset" and not layout.files
     assert {b.path for b in layout.broken} == {"train-000000.tar.gz", "train-000001.tar"}
+
+
+def test_compressed_shards_on_s3_give_the_local_export(s3_server, gz_shards, tmp_path):
+    from test_remote import export as export_remote
+    from test_remote import option_args, without_location
+
+    options, fs = s3_server
+    fs.mkdir("gz-tests")
+    fs.put(str(gz_shards) + "/", "gz-tests/shards/", recursive=True)
+    doc = export_remote("s3://gz-tests/shards", tmp_path, *option_args(options))
+    assert doc["dataset"]["source"] == {"kind": "webdataset", "uri": "s3://gz-tests/shards"}
+    assert without_location(doc) == without_location(export_remote(str(gz_shards), tmp_path))

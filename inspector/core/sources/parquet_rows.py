@@ -82,8 +82,9 @@ def read_rows(group: list[ImageFile], storage_options: dict | None,
             if row >= stream.end:
                 yield from ((g, ReadError(f"{where} has only {stream.end} rows")) for g in pending)
                 return
-            pending.pop(0)
-            yield f, _payload(f, stream.cells(), row - stream.start, plain_read)
+            payload = _payload(f, stream.cells(), row - stream.start, plain_read)
+            pending.pop(0)  # only now: an error above fails this row with the rest
+            yield f, payload
             if row == stream.rows - 1:  # the group's last row: nothing more to continue
                 release()
     except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ArrowException... keep the reason
