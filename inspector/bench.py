@@ -97,7 +97,7 @@ def run(root: str, repeats: int = 3, workers: int | None = None) -> dict:
     print(f"Pillow decoding alone (Image.load())       : {wall['load']:8.1f} images/s  {cpu['load']:.3f} CPU ms/image")
     print(f"torchvision's loader (open().convert(RGB)) : {wall['loader']:8.1f} images/s  {cpu['loader']:.3f} CPU ms/image")
     print(f"Dataset Inspector full scan                : {wall['scan']:8.1f} images/s  {cpu['scan']:.3f} CPU ms/image")
-    print("  (full scan = decode, exact histograms, per-image moments, content hash, 6 perceptual hashes, thumbnail)")
+    print("  (full scan = decode, exact histograms, per-image moments, content hash, 8 perceptual view hashes, thumbnails, per-image properties)")
     out = {
         "ratio_wall": wall["scan"] / wall["load"], "ratio_cpu": cpu["load"] / cpu["scan"],
         "ratio_wall_loader": wall["scan"] / wall["loader"], "ratio_cpu_loader": cpu["loader"] / cpu["scan"],

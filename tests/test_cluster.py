@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from imagefactory import make_bad_inputs, make_good_images
@@ -213,3 +214,12 @@ def test_cli_scan_on_a_local_cluster_writes_the_local_export(dataset, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert cli.main(["scan", str(dataset), "--json", str(out_local), "--per-image", "--quiet", "--no-cache"]) == 0
     assert out_cluster.read_bytes() == out_local.read_bytes()
+
+
+def test_workers_encode_cache_records_only_for_a_scan_with_a_cache(dataset, two_workers):
+    items = list(enumerate(discover(str(dataset)).files[:3]))
+    run = cluster_mod.run_chunk_on_worker
+    _, plain = two_workers.client.submit(run, items, None, False, pure=False).result(timeout=60)
+    _, stored = two_workers.client.submit(run, items, None, True, pure=False).result(timeout=60)
+    assert plain.records is None and stored.records
+    np.testing.assert_array_equal(plain.numbers, stored.numbers)

@@ -98,14 +98,15 @@ def _maybe_die_once(items) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def run_chunk_on_worker(items, storage_options: dict | None = None):
+def run_chunk_on_worker(items, storage_options: dict | None = None, keep_records: bool = True):
     """One task: read and measure a chunk of items on a Dask worker (storage_options reach the
-    worker's fsspec the same as the parent's); returns (worker address, records)."""
+    worker's fsspec the same as the parent's); returns (worker address, results). The cache's
+    encoded records are made only when ``keep_records`` (a scan with a cache)."""
     from distributed import get_worker
 
     from .scan import _scan_chunk
     _maybe_die_once(items)
-    return get_worker().address, _scan_chunk(items, storage_options)
+    return get_worker().address, _scan_chunk(items, storage_options, keep_records)
 
 
 # ----------------------------------------------------------------------------- client side
@@ -202,7 +203,7 @@ class DaskCluster:
     # ------------------------------------------------------------------------- the scan's loop
 
     def run_chunks(self, chunks: Iterable[list], storage_options: dict | None, collector,
-                   progress: Callable) -> Generator:
+                   progress: Callable, keep_records: bool = True) -> Generator:
         """Submit chunks, merge their results in chunk order into ``collector``, yield progress.
 
         ``progress(current)`` is the scan's throttled progress factory (None between records).
@@ -217,7 +218,7 @@ class DaskCluster:
         current = None
 
         def submit(n: int, items: list) -> None:
-            fut = self.client.submit(run_chunk_on_worker, items, storage_options, pure=False)
+            fut = self.client.submit(run_chunk_on_worker, items, storage_options, keep_records, pure=False)
             owner[fut] = (n, items)
             slots[n].waiting += 1
 

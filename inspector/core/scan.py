@@ -443,18 +443,18 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     chunks = sources.iter_chunks(layout, chunk_size)
     options = layout.storage_options
     cache = ScanCache.open(cache_dir, layout, _scan_chunk([])) if cache_dir else None
-    if isinstance(cache, ScanCache):  # stored records enter the collector; the rest is decoded
+    keep_records = isinstance(cache, ScanCache)  # records are encoded in the workers only for a cache
+    if keep_records:  # stored records enter the collector; the rest is decoded
         chunks = cache.filter(chunks, collector, partial(rebuild_chunk, _ChunkResult))
         collector.sink = cache.store_chunk
     if cluster is not None:
-        yield from cluster.run_chunks(chunks, options, collector, progress)
+        yield from cluster.run_chunks(chunks, options, collector, progress, keep_records)
         pieces: Iterable[tuple[_ChunkResult, list] | None] = ()
     elif in_process:
-        pieces = ((_scan_chunk(c, options, isinstance(cache, ScanCache)), c) for c in chunks)
+        pieces = ((_scan_chunk(c, options, keep_records), c) for c in chunks)
     with ExitStack() as stack:
         if cluster is None and not in_process:
             executor = executor or stack.enter_context(pool_for_scan(workers, decode_timeout or None))
-            keep_records = isinstance(cache, ScanCache)  # encoded in the workers only for a cache
             pieces = run_chunks(executor, _scan_chunk, (options, keep_records), chunks, _failed_result, HEARTBEAT)
             stack.callback(pieces.close)  # its work in flight is cancelled before the pool is let go
         current = None
