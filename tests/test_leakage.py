@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from inspector.core import hashing, leakage
+from inspector.core.leakage import join
 from inspector.core.leakage import Finding, find_leakage
 from inspector.core.table_from_images import table_from_images
 
@@ -438,14 +439,34 @@ def test_closest_per_query_against_python_reference():
 
 
 def test_candidates_stay_bounded_in_a_crowd_of_identical_hashes():
-    n, k = 3000, 8
+    n, k = 5000, 8
     h = np.tile(_random_hashes(np.random.default_rng(22), 1), (n, 1))  # every image hashes alike
     groups = np.arange(n) % 3
     a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=False, per_image=k)
-    assert 0 < len(a) <= 2 * n * k        # k across splits + k within, per image: not n^2 / 2 = 4.5 million
+    # a query meets at most WINDOW views per chunk (pieces of a bucket that equal hashes do not
+    # shrink are skipped): linear in n, not n^2 / 2 = 12.5 million pairs
+    assert 0 < len(a) <= n * leakage.N_CHUNKS * join.WINDOW < n * n // 4
     assert (groups[a] != groups[b]).any() and (groups[a] == groups[b]).any()
     assert (a < b).all() and (d == 0).all()
     assert np.bincount(np.concatenate([a, b]), minlength=n).min() >= 1  # every image keeps candidates
+
+
+def test_every_pair_within_the_radius_is_found_in_crowded_buckets():
+    """Hashes that share their two high chunks (tiny smooth pictures): every bucket of those
+    chunks is crowded, so queries meet windows of them, and the piece passes still find every
+    pair within GUARANTEED_RADIUS, while the work stays linear."""
+    rng = np.random.default_rng(31)
+    n = 4000
+    low = rng.integers(0, 1 << 32, n, dtype=np.uint64)
+    h = np.repeat((low | (np.uint64(0xBEEF1234) << np.uint64(32)))[:, None], hashing.N_VIEWS, axis=1)
+    for k in range(0, 600, 2):  # planted pairs 1-3 bits apart, bits spread over the chunks
+        bits = rng.choice(64, int(rng.integers(1, 4)), replace=False)
+        h[k + 1] = h[k] ^ np.uint64(sum(1 << int(x) for x in bits))
+    groups = rng.integers(0, 3, n)
+    a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups)
+    A, B, _ = leakage.brute_force_pairs(h, leakage.GUARANTEED_RADIUS)
+    assert len(A) >= 300
+    assert set(zip(A.tolist(), B.tolist())) <= set(zip(a.tolist(), b.tolist()))
 
 
 def test_bursts_inside_splits_do_not_crowd_out_a_copy_across_splits():
@@ -568,3 +589,25 @@ def test_stats_source_advice_fits_a_dataset_without_train():
     no_train = stats_source_findings(["val", "test"], ["val", "test"])[0]
     assert no_train.severity == "error" and "train only" not in no_train.message
     assert "no train split" in no_train.message
+
+
+def test_best_partners_over_blocks_keep_what_ranking_all_pairs_at_once_keeps():
+    from inspector.core.leakage.partners import BestPartners
+    rng = np.random.default_rng(41)
+    n, k = 300, 3
+    a = rng.integers(0, n, 5000)
+    b = rng.integers(0, n, 5000)
+    keep = a != b
+    a, b = a[keep], b[keep]
+    rank = rng.permutation(len(a)).astype(np.float64)     # distinct ranks: one right answer
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    a, b = lo, hi
+    _, first = np.unique(a * n + b, return_index=True)    # one rank per pair
+    a, b, rank = a[first], b[first], rank[first]
+    want = leakage.closest_either_side(a, b, rank, k)
+    best = BestPartners(n, k)
+    order = rng.permutation(len(a))
+    for part in np.array_split(order, 17):                # the blocks arrive in any order
+        best.add(a[part], b[part], rank[part])
+    got_a, got_b = best.pairs()
+    assert set(zip(got_a.tolist(), got_b.tolist())) == set(zip(a[want].tolist(), b[want].tolist()))

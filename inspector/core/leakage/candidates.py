@@ -16,9 +16,12 @@ image's `HASH_NEIGHBOURS` closest candidates.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from .progress import Steps, drain, scaled
+from .join import GUARANTEED_RADIUS, MIH_BLOCK, mih_entries
+from .progress import Steps, drain
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distance)
 # ---------------------------------------------------------------------------------------------
@@ -33,9 +36,6 @@ Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distan
 # ~2,000 pairs for 2,673 images.
 
 NEAR_THRESHOLD = 10          # hash bits (of 64): candidate pairs at or under this distance are confirmed
-CHUNK_BITS = 16
-N_CHUNKS = 64 // CHUNK_BITS  # 4 chunks: every pair within N_CHUNKS - 1 = 3 bits shares a chunk
-GUARANTEED_RADIUS = N_CHUNKS - 1
 
 
 # Crowds of look-alikes (60,000 handwritten digits, product shots on white) put hundreds of images
@@ -43,11 +43,7 @@ GUARANTEED_RADIUS = N_CHUNKS - 1
 # image's HASH_NEIGHBOURS closest candidates, and only the CONFIRM_NEIGHBOURS of those whose
 # thumbnails correlate best (a cheap 16x16 comparison) go on to the full confirmation. A copy is
 # its original's closest look-alike by far, so it is not crowded out.
-HASH_NEIGHBOURS = 32
-# Hash comparisons per block of the multi-index join: each costs about 60 bytes of temporaries
-# (positions, repeated queries, gathered hashes, their XOR), so a block is about 60 MB whatever the
-# dataset's size; 4x larger blocks were no faster (numpy's per-call cost is already amortised).
-MIH_BLOCK = 1 << 20
+HASH_NEIGHBOURS = 8
 
 
 def view_distance(phash: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -89,156 +85,112 @@ def closest_per_query(q: np.ndarray, m: np.ndarray, d: np.ndarray, k: int
     return q[ok], m[ok], d[ok]
 
 
-def mih_join(query: np.ndarray, index: np.ndarray, threshold: int,
-             block: int = MIH_BLOCK, per_query: int | None = None
+def mih_join(query: np.ndarray, index: np.ndarray, threshold: int, block: int = MIH_BLOCK
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (q, m, d) of query against index: see iter_mih_join."""
-    return drain(iter_mih_join(query, index, threshold, block, per_query))
+    return drain(iter_mih_join(query, index, threshold, block))
 
 
 def iter_mih_join(query: np.ndarray, index: np.ndarray, threshold: int,
-                  block: int = MIH_BLOCK, per_query: int | None = None) -> Steps[Pairs]:
-    """Pairs (q, m, d): query[q] (uint64 (Q,)) against index[m] (uint64 (M, V), all views).
-
-    A pair is returned (possibly more than once) when some view v has a 16-bit chunk equal to the
-    same chunk of query[q] and d = hamming(query[q], index[m, v]) <= threshold. Every pair with a
-    view within GUARANTEED_RADIUS bits is found. Memory is bounded by `block` candidates at a time
-    and, with `per_query`, by that many closest matches per query and chunk. Yields the fraction
-    done after each block.
-    """
-    query = np.ascontiguousarray(query, dtype=np.uint64).reshape(-1)
+                  block: int = MIH_BLOCK) -> Steps[Pairs]:
+    """Pairs (q, m, d): query[q] (uint64 (Q,)) against index[m] (uint64 (M, V), all views), every
+    join entry of `mih_entries` collected (a pair may come more than once, from several views or
+    chunks). Every pair with a view within GUARANTEED_RADIUS bits is found. Yields the fraction
+    done after each block."""
     index = np.ascontiguousarray(index, dtype=np.uint64)
-    if index.ndim == 1:
-        index = index[:, None]
-    n_views = index.shape[1]
-    flat = index.reshape(-1)
-    out_q: list[np.ndarray] = []
-    out_m: list[np.ndarray] = []
-    out_d: list[np.ndarray] = []
-    if len(query) == 0 or len(flat) == 0:
+    n_views = index.shape[1] if index.ndim == 2 else 1
+    parts = []
+    for done, _, q, entry, d in mih_entries(query, index, threshold, block):
+        parts.append((q, entry // n_views, d))
+        yield done
+    if not parts:
         e = np.zeros(0, np.int64)
         return e, e.copy(), np.zeros(0, np.uint8)
-    mask = np.uint64((1 << CHUNK_BITS) - 1)
-    for c in range(N_CHUNKS):
-        shift = np.uint64(CHUNK_BITS * c)
-        ikeys = ((flat >> shift) & mask).astype(np.uint16)
-        order = np.argsort(ikeys, kind="stable")          # radix sort on uint16
-        sorted_h = flat[order]
-        counts = np.bincount(ikeys, minlength=1 << CHUNK_BITS).astype(np.int64)
-        starts = np.cumsum(counts) - counts
-        qkeys = ((query >> shift) & mask).astype(np.int64)
-        qcnt = counts[qkeys]
-        live = np.flatnonzero(qcnt)
-        if len(live) == 0:
-            continue
-        cum = np.cumsum(qcnt[live])
-        lo = 0
-        while lo < len(live):
-            # as many queries as fit in `block` candidates (at least one)
-            base = cum[lo - 1] if lo else 0
-            hi = max(int(np.searchsorted(cum, base + block, side="right")), lo + 1)
-            qs = live[lo:hi]
-            cnt = qcnt[qs]
-            tot = int(cnt.sum())
-            excl = np.cumsum(cnt) - cnt
-            pos = np.repeat(starts[qkeys[qs]] - excl, cnt) + np.arange(tot, dtype=np.int64)
-            rep = np.repeat(qs, cnt)
-            d = np.bitwise_count(query[rep] ^ sorted_h[pos])
-            ok = np.flatnonzero(d <= threshold)
-            if len(ok):
-                bq, bm, bd = rep[ok], order[pos[ok]] // n_views, d[ok]
-                if per_query is not None:
-                    bq, bm, bd = closest_per_query(bq, bm, bd, per_query)
-                out_q.append(bq)
-                out_m.append(bm)
-                out_d.append(bd)
-            lo = hi
-            yield (c + lo / len(live)) / N_CHUNKS
-        if per_query is not None and len(out_q) > 1:  # keep at most per_query per query live
-            merged = closest_per_query(np.concatenate(out_q), np.concatenate(out_m),
-                                       np.concatenate(out_d), per_query)
-            out_q, out_m, out_d = [merged[0]], [merged[1]], [merged[2]]
-    if not out_q:
-        e = np.zeros(0, np.int64)
-        return e, e.copy(), np.zeros(0, np.uint8)
-    return np.concatenate(out_q), np.concatenate(out_m), np.concatenate(out_d)
-
-
-def _best_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Canonical (a < b) unique pairs with their least distance; a == b dropped."""
-    keep = a != b
-    a, b, d = a[keep], b[keep], d[keep]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    key = lo.astype(np.int64) * n + hi
-    order = np.lexsort((d, key))
-    key, d = key[order], d[order]
-    first = np.ones(len(key), bool)
-    first[1:] = key[1:] != key[:-1]
-    key, d = key[first], d[first]
-    return key // n, key % n, d
+    q, m, d = (np.concatenate(x) for x in zip(*parts))
+    return q, m, d
 
 
 def near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
                     groups: np.ndarray | None = None, cross_only: bool = False,
                     rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs (i < j, row numbers) with their pair hash distance (see module docstring).
+    """Candidate pairs (i < j, row numbers, unique) with their pair hash distance: every pair of
+    `candidate_blocks`, collected (for tests and benchmarks; the checks consume the blocks)."""
+    parts = [(a, b, d) for _, a, b, d in candidate_blocks(phash, threshold, groups, cross_only, rows, per_image)]
+    if not parts:
+        e = np.zeros(0, np.int64)
+        return e, e.copy(), np.zeros(0, np.uint8)
+    a, b, d = (np.concatenate(x) for x in zip(*parts))
+    return _best_pairs(a, b, d, max(len(phash), 1))
 
-    `phash` is uint64 (N, V). With `cross_only`, only pairs whose `groups` (e.g. split codes)
-    differ are searched (each group's whole-image hashes against the other groups' views).
-    `rows` restricts the search to those rows (e.g. one representative per exact-duplicate group).
-    `per_image` bounds the work in crowds of look-alikes: a pair is kept when it is among the
-    `per_image` closest candidates of either of its images (None: every pair).
+
+def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
+                     groups: np.ndarray | None = None, cross_only: bool = False,
+                     rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS,
+                     block: int = MIH_BLOCK) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+    """Candidate pairs block by block: (fraction done, a, b, d), d the pair hash distance (see the
+    module docstring), so that memory stays bounded by the block, whatever the number of pairs.
+
+    `phash` is uint64 (N, V). With `groups` (e.g. split codes) and `cross_only`, only pairs whose
+    groups differ are searched. `rows` restricts the search to those rows (e.g. one representative
+    per exact-duplicate group). A pair may come more than once (from both of its images, from
+    several chunks), a being the side it came from; blocks may be empty. Every pair the join meets
+    within GUARANTEED_RADIUS comes; beyond it `per_image` bounds the work in crowds of look-alikes:
+    each image keeps its `per_image` closest further candidates per block of the join, pairs across
+    groups and within a group apart, so that a crowd inside one split (a burst of frames) cannot
+    crowd out a copy in another split (None: every pair).
     """
-    return drain(iter_near_candidates(phash, threshold, groups, cross_only, rows, per_image))
-
-
-def iter_near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
-                         groups: np.ndarray | None = None, cross_only: bool = False,
-                         rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS
-                         ) -> Steps[Pairs]:
-    """near_candidates as a stage: yields its fraction done, returns the pairs."""
-    phash = np.asarray(phash, dtype=np.uint64)
+    phash = np.ascontiguousarray(phash, dtype=np.uint64)
+    if phash.ndim == 1:
+        phash = phash[:, None]
     n = len(phash)
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
-    if groups is None:
-        return (yield from _candidates([(rows, rows)], phash, threshold, per_image, 0.0, 1.0))
-    # Pairs across groups and pairs within a group are searched and capped apart, so that a crowd
-    # of look-alikes inside one split (a burst of frames) cannot crowd out a copy in another split.
-    g = np.asarray(groups)[rows]
-    codes = np.unique(g)
-    cross_searches = [(rows[g == c], rows[g != c]) for c in codes]
-    within_searches = [] if cross_only else [(rows[g == c], rows[g == c]) for c in codes]
-    work = [len(q) * len(m) for q, m in cross_searches + within_searches]
-    split_at = sum(work[:len(cross_searches)]) / max(sum(work), 1)
-    cross = yield from _candidates(cross_searches, phash, threshold, per_image, 0.0, split_at)
-    if cross_only:
-        return cross
-    within = yield from _candidates(within_searches, phash, threshold, per_image, split_at, 1.0)
-    return tuple(np.concatenate([x, y]) for x, y in zip(cross, within))  # type: ignore[return-value]
-
-
-def _candidates(searches: list[tuple[np.ndarray, np.ndarray]], phash: np.ndarray, threshold: int,
-                per_image: int | None, lo: float, hi: float) -> Steps[Pairs]:
-    """Unique pairs (i < j) found by searching each (query rows, index rows), capped per image;
-    the searches' progress is reported on [lo, hi], in proportion to their sizes."""
-    parts_a, parts_b, parts_d = [], [], []
+    g = None if groups is None else np.asarray(groups)
+    if cross_only and g is not None:
+        codes = np.unique(g[rows])
+        searches = [(rows[g[rows] == c], rows[g[rows] != c]) for c in codes]
+    else:
+        searches = [(rows, rows)]
     work = np.array([len(q) * len(m) for q, m in searches], np.float64)
-    edges = lo + (hi - lo) * np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
-    for (q, m), a0, a1 in zip(searches, edges[:-1], edges[1:]):
-        qi, mi, d = yield from scaled(iter_mih_join(phash[q, 0], phash[m], threshold,
-                                                    per_query=per_image), a0, a1)
-        parts_a.append(q[qi])
-        parts_b.append(m[mi])
-        parts_d.append(d)
-    a = np.concatenate(parts_a) if parts_a else np.zeros(0, np.int64)
-    b = np.concatenate(parts_b) if parts_b else np.zeros(0, np.int64)
-    d = np.concatenate(parts_d) if parts_d else np.zeros(0, np.uint8)
-    a, b, d = _best_pairs(a, b, d, max(len(phash), 1))
-    if per_image is not None:
-        keep = closest_either_side(a, b, d, per_image)
-        a, b, d = a[keep], b[keep], d[keep]
-    return a, b, d
+    edges = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
+    for (q_rows, m_rows), lo, hi in zip(searches, edges[:-1], edges[1:]):
+        index = phash if len(m_rows) == n else phash[m_rows]
+        for done, _, qi, entry, d in mih_entries(phash[q_rows, 0], index, threshold, block):
+            a, b = q_rows[qi], m_rows[entry // phash.shape[1]]
+            a, b, d = _unique_pairs(a, b, d, n)
+            if per_image is not None and len(a):
+                a, b = _capped(a, b, d, n, per_image, None if cross_only else g)
+            yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int) -> Pairs:
+    """(a, b) pairs without repeats (and a != b), with their least d, sorted by a then b; one
+    sort of packed keys (numpy's unique hashes, several times slower here)."""
+    key = np.sort((a.astype(np.int64) * n + b) * 64 + d)
+    pair = key >> 6
+    first = np.r_[True, pair[1:] != pair[:-1]] & (pair // n != pair % n)
+    return pair[first] // n, pair[first] % n, (key[first] & 63).astype(np.uint8)
+
+
+def _capped(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, k: int, groups: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair within GUARANTEED_RADIUS, and each query a's k closest further ones (ties: the
+    lower b; pairs across groups and within a group apart)."""
+    far = d > GUARANTEED_RADIUS
+    within = np.zeros(len(a), np.int64) if groups is None else (groups[a] == groups[b]).astype(np.int64)
+    # sorted by (a, far and the group kind, d, b): the rank inside each (a, kind) run is its place
+    kind = np.where(far, 1 + within, 0)
+    order = np.argsort(((a * 3 + kind) * 64 + d) * n + b)
+    a_s, kind_s = a[order], kind[order]
+    head = np.flatnonzero(np.r_[True, (a_s[1:] != a_s[:-1]) | (kind_s[1:] != kind_s[:-1])])
+    rank = np.arange(len(a)) - np.repeat(head, np.diff(np.r_[head, len(a)]))
+    keep = order[(kind_s == 0) | (rank < k)]
+    return a[keep], b[keep]
+
+
+def _best_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int) -> Pairs:
+    """Canonical (a < b) unique pairs with their least distance; a == b dropped."""
+    return _unique_pairs(np.minimum(a, b), np.maximum(a, b), d, n)
 
 
 def closest_either_side(a: np.ndarray, b: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:

@@ -7,22 +7,28 @@ O(k^2)), and the near search runs on one representative per (content, split).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import fields
 from typing import TypeVar
 
 import numpy as np
 
 from ..memory import release_free_memory
 from ..table import ImageTable
-from .candidates import NEAR_THRESHOLD, Pairs, iter_near_candidates
-from .confirmation import Confirmed, iter_confirm_pairs
+from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, view_distance
+from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, LookRanker, PairScores, iter_confirm_pairs
 from .differences import describe as describe_differences
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
 from .names import name_collisions
-from .progress import LeakageProgress, PhaseClock, Steps, drain
+from .partners import BestPartners
+from .progress import LeakageProgress, PhaseClock, Steps, drain, scaled
 
 T = TypeVar("T")
 
 DRIFT_THRESHOLD = 0.05       # per-channel mean difference from train, 0-1 scale (about 13 grey levels)
+# Candidate pairs ranked on their look at a time (the 16x16 look vectors of up to twice as many
+# images: about 16 MB) and pairs confirmed at a time (the confirmation's per-pair arrays: ~10 MB).
+LOOK_BLOCK = 1 << 13
+CONFIRM_STREAM = 1 << 16
 
 
 def _exact_findings(table: ImageTable, include_within_split: bool) -> tuple[list[Finding], np.ndarray]:
@@ -67,18 +73,69 @@ def _exact_findings(table: ImageTable, include_within_split: bool) -> tuple[list
 
 
 def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
-                     include_within_split: bool) -> Steps[Pairs]:
-    """Candidate pairs among one representative per (content, split), exact copies left out."""
+                     include_within_split: bool, mirrors: bool) -> Steps[Pairs]:
+    """The candidate pairs worth confirming, among one representative per (content, split), exact
+    copies left out: the search's blocks stream through the cheap look-alike ranking, and each
+    image keeps its CONFIRM_NEIGHBOURS best (confirmation.LookRanker), so memory stays bounded by
+    a block and the images, however many pairs the search meets."""
     rows = np.flatnonzero(rep == np.arange(len(table)))
-    if len(rows) < 2:
-        e = np.zeros(0, np.int64)
-        return e, e.copy(), np.zeros(0, np.uint8)
-    a, b, d = yield from iter_near_candidates(table.phash, near_threshold, groups=np.asarray(table.split),
-                                              cross_only=not include_within_split, rows=rows)
-    # exact duplicates (same content, different splits) are already reported as exact
     ch = np.asarray(table.content_hash, dtype=np.uint64)
-    differ = (ch[a] != ch[b]).any(axis=1)
-    return a[differ], b[differ], d[differ]
+    best = BestPartners(len(table), CONFIRM_NEIGHBOURS)
+    ranker = LookRanker(table, mirrors)
+    pending: list[Pairs] = []
+    waiting = 0
+
+    def rank_pending() -> None:
+        if pending:
+            a, b, _ = (np.concatenate(x) for x in zip(*pending))
+            for lo in range(0, len(a), LOOK_BLOCK):
+                ok, rank = ranker(a[lo:lo + LOOK_BLOCK], b[lo:lo + LOOK_BLOCK])
+                best.add(a[lo:lo + LOOK_BLOCK][ok], b[lo:lo + LOOK_BLOCK][ok], rank[ok])
+            pending.clear()
+
+    if len(rows) >= 2:
+        for done, a, b, d in candidate_blocks(table.phash, near_threshold, groups=np.asarray(table.split),
+                                              cross_only=not include_within_split, rows=rows):
+            differ = (ch[a] != ch[b]).any(axis=1)  # same content in two splits: reported as exact
+            if differ.any():
+                pending.append((a[differ], b[differ], d[differ]))
+                waiting += int(differ.sum())
+            if waiting >= LOOK_BLOCK:
+                rank_pending()
+                waiting = 0
+            yield done
+        rank_pending()
+    a, b = best.pairs()
+    return a, b, view_distance(table.phash, a, b).astype(np.uint8)
+
+
+def _confirm(table: ImageTable, pairs: Pairs, mirrors: bool) -> Steps[tuple[Pairs, Confirmed]]:
+    """The confirmed pairs among `pairs` and their scores, confirmed CONFIRM_STREAM pairs at a time
+    (only the confirmed ones are kept)."""
+    a, b, d = pairs
+    n = len(a)
+    kept: list[tuple[np.ndarray, np.ndarray, PairScores]] = []
+    for lo in range(0, n, CONFIRM_STREAM):
+        sl = slice(lo, min(lo + CONFIRM_STREAM, n))
+        ok, mirror, scores = yield from scaled(
+            iter_confirm_pairs(table, a[sl], b[sl], mirrors=mirrors, per_image=None), lo / n, sl.stop / n)
+        k = np.flatnonzero(ok)
+        kept.append((k + lo, mirror[k], _take(scores, k)))
+    if not kept:
+        z = np.zeros(0)
+        return (a[:0], b[:0], d[:0]), (np.zeros(0, bool), np.zeros(0, bool),
+                                        PairScores(z, z, z, np.zeros(0, bool), z, z))
+    k = np.concatenate([x[0] for x in kept])
+    mirror = np.concatenate([x[1] for x in kept])
+    scores = PairScores(**{f.name: (None if getattr(kept[0][2], f.name) is None
+                                    else np.concatenate([getattr(x[2], f.name) for x in kept]))
+                           for f in fields(PairScores)})
+    return (a[k], b[k], d[k]), (np.ones(len(k), bool), mirror, scores)
+
+
+def _take(scores: PairScores, k: np.ndarray) -> PairScores:
+    return PairScores(**{f.name: (None if getattr(scores, f.name) is None else getattr(scores, f.name)[k])
+                         for f in fields(PairScores)})
 
 
 def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,
@@ -171,9 +228,9 @@ def iter_find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[floa
     findings: list[Finding] = []
     exact, rep = yield from clock.run("exact duplicates", _quick(_exact_findings, table, include_within_split))
     findings += exact
-    pairs = yield from clock.run("candidate search",
-                                 _near_candidates(table, rep, int(near_threshold), include_within_split))
-    confirmed = yield from clock.run("confirmation", iter_confirm_pairs(table, pairs[0], pairs[1], mirrors=mirrors))
+    candidates = yield from clock.run("candidate search", _near_candidates(
+        table, rep, int(near_threshold), include_within_split, mirrors))
+    pairs, confirmed = yield from clock.run("confirmation", _confirm(table, candidates, mirrors))
     findings += _near_findings(table, pairs, confirmed, int(near_threshold))
     findings += stats_source_findings(list(source_splits), table.split_names)
     findings += yield from clock.run("names and drift", _quick(name_collisions, table))
