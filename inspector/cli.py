@@ -4,7 +4,6 @@ runs the same engine headless (DESIGN section 5). Exit status: 0 finished, 2 usa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import tempfile
@@ -230,8 +229,10 @@ def _scan(args: argparse.Namespace) -> int:
 
 def _write_stdout(doc: dict) -> str | None:
     """The export on standard output; why not, when it is closed or full."""
+    from .core import json_stream
     try:
-        sys.stdout.write(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+        json_stream.dump(doc, sys.stdout)   # per-image records a block at a time
+        sys.stdout.write("\n")
         sys.stdout.flush()
     except OSError as exc:
         # Nothing more may go to that stream, not even the interpreter's flush at exit.

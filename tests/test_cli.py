@@ -284,3 +284,36 @@ def test_terminal_progress_line_and_real_ctrl_c_exit_130(tmp_path):
     assert proc.returncode == 130, seen
     assert b"interrupted" in seen and b"Traceback" not in seen
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_export_streams_per_image_records_and_reads_back_the_same(tmp_path):
+    """The per-image records are written a block at a time (json_stream), and the file is the
+    document json.dump would write, record for record."""
+    import json as _json
+
+    from inspector.core import json_stream
+
+    class Rows(json_stream.StreamedRows):
+        block = 7
+        made: list = []
+
+        def __len__(self):
+            return 30
+
+        def rows(self, lo, hi):
+            self.made.append(hi - lo)
+            return [{"i": i, "name": f"é{i}", "v": [i / 3]} for i in range(lo, hi)]
+
+    rows = Rows()
+    doc = {"a": 1, "images": rows, "z": {"k": [1, 2]}}
+    target = tmp_path / "doc.json"
+    with open(target, "w", encoding="utf-8") as fh:
+        json_stream.dump(doc, fh)
+    assert max(rows.made) <= 7 and sum(rows.made) == 30     # never all rows at once
+    plain = {"a": 1, "images": list(rows), "z": {"k": [1, 2]}}
+    assert _json.loads(target.read_text(encoding="utf-8")) == plain
+    assert rows == plain["images"] and rows[-1] == plain["images"][-1]
+    empty = type("Empty", (Rows,), {"__len__": lambda self: 0})()
+    with open(target, "w", encoding="utf-8") as fh:
+        json_stream.dump({"images": empty}, fh)
+    assert _json.loads(target.read_text(encoding="utf-8")) == {"images": []}

@@ -1,7 +1,6 @@
 """The export document (schema 1, DESIGN section 5), snippets for training libraries, atomic write."""
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -9,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from . import json_stream
 from .atomic import atomic_text_file
+from .json_stream import StreamedRows
 from .normalize import amplification
 from .scan import ScanResult
 from .stats import mean_std, to_256_bins, to_grid16
@@ -203,20 +204,36 @@ def result_warnings(result: ScanResult, source_splits: Sequence[str], std: Seque
     return normalization_warnings(std, result.mode, in_source, elsewhere)
 
 
-def images_document(result: ScanResult, dataset_std: Sequence[float]) -> list[dict]:
-    t = result.images
-    amp = _amplification(t.std, dataset_std)
-    rows = []
-    for i, path in enumerate(t.paths):
-        rows.append({
-            "path": path, "split": t.split_of(i), "class": t.label_of(i),
-            "width": int(t.width[i]), "height": int(t.height[i]),
-            "mean": [float(v) for v in t.mean[i]], "std": [float(v) for v in t.std[i]],
-            "amplification": _floats(amp[i]),
-            "format": t.format_names[int(t.format[i])], "mode": t.mode_names[int(t.mode[i])],
-            "bytes": int(t.nbytes[i]), "flags": t.flag_names(i),
-        })
-    return rows
+class ImageRows(StreamedRows):
+    """The export's per-image records, made a block at a time when written (json_stream.dump):
+    a million of them as dicts at once would take about a gigabyte."""
+
+    def __init__(self, result: ScanResult, dataset_std: Sequence[float]) -> None:
+        self.table = result.images
+        self.dataset_std = list(dataset_std)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def rows(self, lo: int, hi: int) -> list[dict]:
+        t = self.table
+        amp = _amplification(t.std[lo:hi], self.dataset_std)
+        out = []
+        for r, i in enumerate(range(lo, hi)):
+            out.append({
+                "path": t.paths[i], "split": t.split_of(i), "class": t.label_of(i),
+                "width": int(t.width[i]), "height": int(t.height[i]),
+                "mean": [float(v) for v in t.mean[i]], "std": [float(v) for v in t.std[i]],
+                "amplification": _floats(amp[r]),
+                "format": t.format_names[int(t.format[i])], "mode": t.mode_names[int(t.mode[i])],
+                "bytes": int(t.nbytes[i]), "flags": t.flag_names(i),
+            })
+        return out
+
+
+def images_document(result: ScanResult, dataset_std: Sequence[float]) -> ImageRows:
+    """The per-image records (a sequence of dicts, made on demand)."""
+    return ImageRows(result, dataset_std)
 
 
 def cache_document(result: ScanResult) -> dict:
@@ -290,5 +307,5 @@ def build_document(result: ScanResult, findings: Sequence[Any] = (), *,
 def write_json_atomic(doc: dict, path: str) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: never a half-written file."""
     with atomic_text_file(path, ".json") as fh:
-        json.dump(doc, fh, indent=1, ensure_ascii=False, allow_nan=False)
+        json_stream.dump(doc, fh)   # per-image records a block at a time
         fh.write("\n")
