@@ -10,7 +10,7 @@ For each size N the data set is built once under DIR (32x32 RGB PNGs, all distin
 imports, the process's resident-set high-water mark (VmHWM) is reset before each phase
 (`/proc/self/clear_refs`), so each phase's peak is its own. Memory per image excludes the
 interpreter and libraries loaded before the scan (the "base" column). Worker processes hold one
-chunk at a time and are not included.
+chunk at a time and are not included. The export includes the per-image records (--per-image).
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def measure(root: str, workers: int | None) -> dict:
     findings = phase("search", lambda: scan_leakage(result, source))
     with tempfile.TemporaryDirectory() as tmp:
         phase("export", lambda: write_json_atomic(
-            build_document(result, findings, source_splits=source, per_image=False),
+            build_document(result, findings, source_splits=source, per_image=True),
             os.path.join(tmp, "stats.json")))
     out["images"] = len(result.images)
     out["findings"] = len(findings)
