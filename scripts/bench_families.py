@@ -195,9 +195,11 @@ def candidate_recall(phash: np.ndarray, groups: np.ndarray) -> None:
     radius = getattr(leakage, "SEARCH_RADIUS", leakage.GUARANTEED_RADIUS)
     inside = [p for p, dd in ref_d.items() if dd <= radius]
     print(f"\ncandidate recall on {len(phash):,} images against brute force ({t_brute:.1f} s; the search {t_search:.2f} s):")
-    print(f"  pairs within the search radius ({radius} bits): {sum(p in got for p in inside)}/{len(inside)}")
+    found = sum(p in got for p in inside)
+    print(f"  candidate recall: pairs within the search radius ({radius} bits) that reach confirmation: "
+          f"{found}/{len(inside)} = {found / max(len(inside), 1):.1%}")
     print(f"  pairs within {leakage.NEAR_THRESHOLD} bits (beyond the radius a pair needs one equal 16-bit "
-          f"chunk, at most {leakage.HASH_NEIGHBOURS} per image): {sum(p in got for p in ref_d)}/{len(ref_d)}")
+          f"chunk, at most {leakage.HASH_NEIGHBOURS} per image, chunk and block): {sum(p in got for p in ref_d)}/{len(ref_d)}")
 
 
 COST_CODE = r"""

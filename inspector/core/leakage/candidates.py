@@ -11,8 +11,10 @@ vectorised numpy). Because the chunks are ordered from low to high frequency and
 mostly in high-frequency bits, chunk 0 alone matches for most copies. Measured on real photos, see
 `NEAR_THRESHOLD`.
 
-Crowds of look-alikes (60,000 handwritten digits) would make the search quadratic: it keeps each
-image's `HASH_NEIGHBOURS` closest candidates.
+Crowds of look-alikes (60,000 handwritten digits, a million tiny smooth pictures) would make the
+search quadratic: the join bounds the work per query (join.py) and, beyond the radius, each image
+keeps its `HASH_NEIGHBOURS` closest candidates per chunk; the pairs come in blocks
+(`candidate_blocks`), so memory never holds them all.
 """
 from __future__ import annotations
 
@@ -39,10 +41,12 @@ NEAR_THRESHOLD = 10          # hash bits (of 64): candidate pairs at or under th
 
 
 # Crowds of look-alikes (60,000 handwritten digits, product shots on white) put hundreds of images
-# within NEAR_THRESHOLD bits of each other. The work stays bounded: the hash search keeps each
-# image's HASH_NEIGHBOURS closest candidates, and only the CONFIRM_NEIGHBOURS of those whose
-# thumbnails correlate best (a cheap 16x16 comparison) go on to the full confirmation. A copy is
-# its original's closest look-alike by far, so it is not crowded out.
+# within NEAR_THRESHOLD bits of each other (20,000 digits: 2.6 million pairs). The work stays
+# bounded: every pair within GUARANTEED_RADIUS goes on, and of the further ones each image keeps
+# its HASH_NEIGHBOURS closest per chunk and block of the join (pairs across splits and within a
+# split apart); the stream of pairs then keeps only each image's CONFIRM_NEIGHBOURS best-looking
+# (a cheap 16x16 comparison, partners.py) for the full confirmation. A copy is its original's
+# closest look-alike by far, so it is not crowded out.
 HASH_NEIGHBOURS = 8
 
 
