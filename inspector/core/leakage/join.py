@@ -147,21 +147,30 @@ def _blocks(start: np.ndarray, cnt: np.ndarray, block: int) -> Iterator[tuple[fl
 
 def _sorted_join(qsort: np.ndarray, isort: np.ndarray, key_bits: int, full: int, window: int,
                  block: int) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray | None]]:
-    """Pairs (q, entry) of queries and index entries whose top `key_bits` of their sort values
+    """Pairs (q, entry) of queries and index entries whose top `key_bits` (<= 16) of their sort values
     agree: every such entry for a bucket of at most `full` entries, else the `window` nearest the
     query in sort order; in blocks of about `block` pairs: (fraction done, q, entry, sizes),
     `sizes` (each query's bucket size) with the first block only."""
-    order = np.argsort(isort)
+    shift = _U(64 - key_bits)
+    ikey = (isort >> shift).astype(np.uint16)
+    order = np.argsort(ikey, kind="stable")              # radix sort on the 16-bit bucket key
+    counts = np.bincount(ikey, minlength=1 << key_bits)
+    del ikey
+    starts = np.cumsum(counts) - counts
+    # only crowded buckets need their entries in the order of the rest of the hash (for windows)
+    in_crowd = np.flatnonzero(np.repeat(counts > full, counts))
+    if len(in_crowd):
+        sub = order[in_crowd]
+        order[in_crowd] = sub[np.argsort(isort[sub])]
     svals = isort[order]
     order = order.astype(np.int32)
-    shift = _U(64 - key_bits)
-    key = qsort >> shift
-    lo = np.searchsorted(svals, key << shift, side="left")
-    hi = np.searchsorted(svals, (key << shift) | ((_U(1) << shift) - _U(1)), side="right")
-    cnt = (hi - lo).astype(np.int64)
+    key = (qsort >> shift).astype(np.int64)
+    lo, cnt = starts[key], counts[key]
+    hi = lo + cnt
     crowded = cnt > full
     sizes = cnt
-    pos = np.searchsorted(svals, qsort)
+    pos = lo.copy()
+    pos[crowded] = np.searchsorted(svals, qsort[crowded])   # only windows need the place in the bucket
     del svals
     start = np.where(crowded, np.clip(pos - window // 2, lo, hi - window), lo).astype(np.int64)
     cnt = np.where(crowded, window, cnt)
