@@ -103,7 +103,9 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
             path = f"{sp}/synthetic/{kind.split()[-1]}_{i:02d}.png"
             out.append((path, sp, "synthetic", fn(rng)))
             ident[path], category[path] = path, kind
-    # a CIFAR-sized crowd: the four non-overlapping quadrants of corpus crops at 32 x 32
+    # a CIFAR-sized crowd: the four non-overlapping quadrants of corpus crops at 32 x 32 (a
+    # quadrant with the same pixels as one already made, e.g. a blown-out white, is a true copy)
+    seen_pixels: set[bytes] = set()
     for k in rng.choice(len(items), 400, replace=False):
         src, _, cls, im = items[int(k)]
         sid, (x0, y0, x1, y1) = boxes[src]
@@ -111,6 +113,9 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
         for q, (a, b) in enumerate(((0, 0), (1, 0), (0, 1), (1, 1))):
             sp = _split(rng)
             tiny = im.crop((a * w // 2, b * h // 2, (a + 1) * w // 2, (b + 1) * h // 2)).resize((32, 32), Image.BOX)
+            if tiny.tobytes() in seen_pixels:
+                continue
+            seen_pixels.add(tiny.tobytes())
             path = f"{sp}/tiny/{Path(src).stem}_q{q}.png"
             out.append((path, sp, "tiny", tiny))
             sx, sy = (x1 - x0) / 2, (y1 - y0) / 2

@@ -227,7 +227,7 @@ def evaluate(table, findings, truth, manifest: dict | None, label: str) -> dict:
     print(f"\n[{label}] {len(table)} images, near threshold {leakage.NEAR_THRESHOLD} bits "
           f"(candidates need one equal 16-bit chunk; all pairs within {leakage.GUARANTEED_RADIUS} bits guaranteed), "
           f"confirmation corr >= {leakage.CONFIRM_CORR}, fine >= {leakage.CONFIRM_FINE}, "
-          f"texture >= {leakage.CONFIRM_TEXTURE}, contrast within {leakage.CONTRAST_TOLERANCE:.0%}")
+          f"texture >= {leakage.CONFIRM_TEXTURE}")
     for k in TRANSFORMS:
         print(f"  {k:9s} found {found[k]:3d}/{per_kind[k]}  right kind {right_kind[k]:3d}  "
               f"(a finding naming exactly the copy and its source: {direct[k]:3d})")

@@ -6,12 +6,12 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from inspector.core import hashing
 from inspector.core.leakage import find_leakage
 from inspector.core.table_from_images import table_from_images
-from test_leakage import means_of, texture
+from test_leakage import means_of, sky, texture
 
 
 def reload(im: Image.Image, fmt: str, **kw) -> Image.Image:
@@ -120,3 +120,29 @@ def test_same_size_look_alikes_do_not_align_as_crops():
     table = table_from_images(items, split_names=["train", "val", "test"])
     found = {frozenset(f.paths): f for f in find_leakage(table, means_of(table)) if f.kind == "near"}
     assert frozenset(("val/a/x.png", "test/a/small.png")) in found
+
+
+def test_padding_that_changes_the_images_contrast_does_not_stop_a_copy():
+    """A dark picture padded with white to a square: its per-image std is several times the
+    original's, but the trimmed thumbnails agree."""
+    from inspector.core.leakage.confirmation import contrast_ratio
+    im = ImageEnhance.Brightness(texture(21, (240, 120))).enhance(0.35)
+    padded = reload(pad_square(im, (255, 255, 255)), "JPEG", quality=90)
+    items = [("train/a/padded.jpg", "train", "a", padded), ("test/a/orig.png", "test", "a", reload(im, "PNG"))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    assert contrast_ratio(table.std, np.array([0]), np.array([1]))[0] > 3.0
+    found = [f for f in find_leakage(table, means_of(table)) if f.kind == "near"]
+    assert [set(f.paths) for f in found] == [{"train/a/padded.jpg", "test/a/orig.png"}]
+
+
+@pytest.mark.parametrize("edit", ["saturation", "greyscale"])
+def test_colour_changed_copies_of_a_smooth_sky_are_found(edit):
+    """A smooth sky's detail is too faint to tell a tone change from a look-alike, but a copy whose
+    thumbnail agrees almost exactly (only its colours changed) is still a copy; another sky is not."""
+    copy = {"saturation": lambda x: ImageEnhance.Color(x).enhance(1.8),
+            "greyscale": lambda x: x.convert("L").convert("RGB")}[edit](sky(3))
+    items = [("train/a/copy.jpg", "train", "a", reload(copy, "JPEG", quality=88)),
+             ("val/a/other.png", "val", "a", sky(13)), ("test/a/orig.png", "test", "a", sky(3))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    found = {frozenset(f.paths) for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")}
+    assert found == {frozenset(("train/a/copy.jpg", "test/a/orig.png"))}

@@ -23,7 +23,7 @@ from .checks import (DRIFT_THRESHOLD, find_leakage, iter_find_leakage, iter_scan
                      stats_source_findings)
 from .confirmation import (ALIGN_CROPS, CONFIRM_BLOCK,
                            CONFIRM_CORR, CONFIRM_FINE, CONFIRM_NEIGHBOURS, CONFIRM_TEXTURE,
-                           CONTRAST_TOLERANCE, MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE,
+                           MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE,
                            TINY_CONFIRM_CORR, TINY_CONFIRM_FINE, TINY_LOOK_FLOOR, TINY_SIDE, WIDE_FLOOR,
                            PairScores, brightness_ratio, colour_difference, confirm_pairs,
                            contrast_ratio, row_scores)
@@ -32,7 +32,7 @@ from .progress import LeakageProgress
 
 __all__ = [
     "ALIGN_CROPS", "CHUNK_BITS", "CONFIRM_BLOCK",
-    "CONFIRM_CORR", "CONFIRM_FINE", "CONFIRM_NEIGHBOURS", "CONFIRM_TEXTURE", "CONTRAST_TOLERANCE",
+    "CONFIRM_CORR", "CONFIRM_FINE", "CONFIRM_NEIGHBOURS", "CONFIRM_TEXTURE",
     "DRIFT_THRESHOLD", "GUARANTEED_RADIUS", "HASH_NEIGHBOURS", "KINDS", "MIRROR_CONFIRM_CORR",
     "MIRROR_CONFIRM_FINE", "N_CHUNKS", "NEAR_THRESHOLD", "SEVERITIES", "THUMB_SIZE",
     "TINY_CONFIRM_CORR", "TINY_CONFIRM_FINE", "TINY_LOOK_FLOOR", "TINY_SIDE", "WIDE_FLOOR", "Finding",
