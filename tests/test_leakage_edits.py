@@ -58,6 +58,13 @@ def test_a_uniform_band_along_one_edge_is_not_padding():
     assert (x0, x1) == (0, 200) and 40 <= y0 <= 42 and 118 <= y1 <= 120
 
 
+def turn(im: Image.Image, degrees: float, crop_scale: float = 1.05) -> Image.Image:
+    """Turned and cropped so that no empty corner shows (crop_scale * sin(angle) of each side)."""
+    m = crop_scale * np.sin(np.radians(abs(degrees)))
+    w, h = im.size
+    return im.rotate(degrees, Image.BICUBIC).crop((round(m * h), round(m * w), w - round(m * h), h - round(m * w)))
+
+
 EDITS = {
     # (edit, kind, words describing it, as seen from either file of the pair)
     "greyscale": (lambda im: im.convert("L").convert("RGB"), "near", ("greyscale",)),
@@ -67,6 +74,8 @@ EDITS = {
     "padded": (lambda im: pad_square(im, (255, 255, 255)), "near", ("resized to",)),
     "off_centre": (lambda im: reload(crop(im, 0.10, 0.08, 0.0, 0.02), "JPEG", quality=90), "near",
                    ("cropped off-centre", "more at the borders (off-centre)")),
+    "turned": (lambda im: reload(turn(im, 2.2, 0.6), "JPEG", quality=85), "near", ("turned 2 degrees",)),
+    "turned_more": (lambda im: reload(turn(im, -3.2, 1.0), "JPEG", quality=88), "near", ("turned 3 degrees", "turned 4 degrees")),
     "mirror_jpeg": (lambda im: reload(ImageOps.mirror(im), "JPEG", quality=70), "mirror", ("JPEG",)),
 }
 

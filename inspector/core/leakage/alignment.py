@@ -54,7 +54,7 @@ def _scores(windows, whole_unit, whole_fine, whole_fstd):
     return corr, fine, np.minimum(fs, whole_fstd[:, None])
 
 
-def _search(x: np.ndarray, whole: np.ndarray) -> tuple[np.ndarray, ...]:
+def window_search(x: np.ndarray, whole: np.ndarray) -> tuple[np.ndarray, ...]:
     """Best window of thumbnails x (P, T, T) against thumbnails `whole` (P, T, T), one axis at a time."""
     p = len(x)
     wu, wf, wfs = _features(np.matmul(np.matmul(_WIN[_FULL], whole), _WIN[_FULL].T))
@@ -87,8 +87,8 @@ def wide_scores(thumbs: np.ndarray, a: np.ndarray, b: np.ndarray, mirrored: bool
     tb = thumbs[b].astype(np.float32)
     if mirrored:
         tb = tb[:, :, ::-1]
-    c1, f1, t1, cut1 = _search(tb, ta)     # b windowed: b is a crop of a's picture... or a of b's
-    c2, f2, t2, cut2 = _search(ta, tb)
+    c1, f1, t1, cut1 = window_search(tb, ta)     # b windowed: b is a crop of a's picture... or a of b's
+    c2, f2, t2, cut2 = window_search(ta, tb)
     use_a = (c2 + f2) > (c1 + f1)
     pick = lambda x, y: np.where(use_a.reshape(-1, *([1] * (x.ndim - 1))), y, x)  # noqa: E731
     return WideScores(pick(c1, c2), pick(f1, f2), pick(t1, t2), pick(cut1, cut2), use_a)

@@ -147,7 +147,8 @@ def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,
         i, j, dist = int(a[k]), int(b[k]), float(d[k])
         kind = "mirror" if is_mirror[k] else "near"
         off = bool(sc.off_centre[k]) if sc.off_centre is not None else False
-        diff = describe_differences(table, i, j, float(sc.crop_a[k]), float(sc.crop_b[k]), off)
+        angle = float(sc.angle[k]) if sc.angle is not None else 0.0
+        diff = describe_differences(table, i, j, float(sc.crop_a[k]), float(sc.crop_b[k]), off, angle)
         if kind == "mirror":
             head = f"Mirrored copy: {describe(table, j)} is a horizontally flipped copy of {describe(table, i)}"
         else:

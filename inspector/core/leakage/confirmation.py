@@ -24,9 +24,10 @@ import numpy as np
 
 from ..hashing import GRID, THUMB_SIZE
 from ..table import ImageTable
-from .alignment import wide_scores
+from .alignment import window_search, wide_scores
+from .rotation import ANGLES, turned
 from .candidates import closest_either_side
-from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, unit as _unit
+from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, sandwich, unit as _unit
 from .progress import Steps, drain, scaled
 
 LOOK_SHARE = 0.15  # share of the confirmation's time spent in the cheap look-alike comparison
@@ -74,6 +75,9 @@ NEAR_IDENTICAL_FINE = 0.70
 # Pairs whose best centred alignment correlates at least this much are also tried at off-centre
 # windows (alignment.py): crops and shifts up to ~15% of a side correlate 0.35-0.95 centred.
 WIDE_FLOOR = 0.30
+# Pairs still unconfirmed whose best correlation so far is at least this are also tried turned by a
+# few degrees (rotation.py): copies turned 1-5 degrees and cropped correlate 0.74-0.96 unturned.
+TURN_FLOOR = 0.60
 
 # Crowds of look-alikes (60,000 handwritten digits, product shots on white) put hundreds of images
 # within NEAR_THRESHOLD bits of each other. The work stays bounded: only the CONFIRM_NEIGHBOURS of
@@ -114,6 +118,7 @@ class PairScores:
     crop_a: np.ndarray     # border fraction removed from a / from b at the best alignment
     crop_b: np.ndarray     # (the largest side's, for an off-centre window)
     off_centre: np.ndarray | None = None   # bool: the best alignment is an off-centre window
+    angle: np.ndarray | None = None        # degrees one image is turned at the best alignment (0: none)
 
 
 def _features(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,6 +233,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     corr, fine, tex = np.zeros(n), np.zeros(n), np.zeros(n)
     mir, ca, cb = np.zeros(n, bool), np.zeros(n), np.zeros(n)
     wide = np.zeros(n, bool)
+    turn = np.zeros(n)
     ok = np.zeros(n, bool)
     k = np.arange(n)
     look_mirrored = np.zeros(n, bool)
@@ -244,7 +250,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     # Centred alignments first, unmirrored then mirrored (a mirror only when no unmirrored
     # alignment confirms the pair, so a near copy of a left-right symmetric image stays "near");
     # then off-centre windows for the photo pairs that came close.
-    passes = [(False, False), (False, True), (True, False), (True, True)]
+    # Last, turned alignments (a few degrees) for the photo pairs still unconfirmed.
+    passes = [(False, False), (False, True), (True, False), (True, True), ("turned", False)]
     for n_pass, (off_centre, mirrored) in enumerate(passes):
         if mirrored and not mirrors:
             continue
@@ -252,12 +259,16 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
         if mirrored:  # only pairs that look more alike mirrored than not can be mirrored copies
             todo = todo[look_mirrored[todo]]
         if off_centre:
-            todo = todo[~tiny[todo] & (corr[todo] >= WIDE_FLOOR)]
+            todo = todo[~tiny[todo] & (corr[todo] >= (TURN_FLOOR if off_centre == "turned" else WIDE_FLOOR))]
         base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
                                 else (CONFIRM_CORR, CONFIRM_FINE))
         for lo in range(0, len(todo), CONFIRM_BLOCK):
             kk = todo[lo:lo + CONFIRM_BLOCK]
-            if off_centre:
+            if off_centre == "turned":
+                sc = turned_scores(table, a[kk], b[kk])
+                crop_of_a = np.where(sc.a_cut, sc.cut.max(axis=1), 0.0)
+                crop_of_b = np.where(sc.a_cut, 0.0, sc.cut.max(axis=1))
+            elif off_centre:
                 sc = wide_scores(table.thumb, a[kk], b[kk], mirrored=mirrored)
                 crop_of_a = np.where(sc.a_cut, sc.cut.max(axis=1), 0.0)
                 crop_of_b = np.where(sc.a_cut, 0.0, sc.cut.max(axis=1))
@@ -283,12 +294,70 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
             upd = kk[better]
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
-            ca[upd], cb[upd], mir[upd], wide[upd] = crop_of_a[better], crop_of_b[better], mirrored, off_centre
+            ca[upd], cb[upd], mir[upd] = crop_of_a[better], crop_of_b[better], mirrored
+            wide[upd] = off_centre is True
+            turn[upd] = sc.angle[better] if off_centre == "turned" else 0.0
             ok[kk[good]] = True
             done = (n_pass + (lo + len(kk)) / len(todo)) / len(passes)
             yield LOOK_SHARE + (1 - LOOK_SHARE) * done
     yield 1.0
-    return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb, wide)
+    return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb, wide, turn)
+
+
+@dataclass(frozen=True)
+class TurnedScores:
+    """Best turned alignment of each pair, in the terms of alignment.WideScores (cut: the border
+    fraction per side the turned window and the crop alignment leave out of the turned image)."""
+
+    corr: np.ndarray
+    fine: np.ndarray
+    texture: np.ndarray
+    cut: np.ndarray        # (P, 4)
+    a_cut: np.ndarray      # (P,) bool: a is the turned image (else b)
+    angle: np.ndarray      # (P,) degrees
+
+
+# Extra centred crops (per side, on each axis apart) tried with every turn when choosing it: the
+# crop that hides the empty corners need not keep the picture's aspect ratio.
+_TURN_CROPS = (0.0, 0.03, 0.06)
+_TURN_AREA = [[np.asarray(_area_matrix(_CMP, THUMB_SIZE, c * THUMB_SIZE, (1 - c) * THUMB_SIZE), np.float32)
+               for c in _TURN_CROPS]]
+
+
+def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScores:
+    """Each pair compared over small turns of either image (rotation.ANGLES): the turn and direction
+    whose plain correlation is best (a cheap comparison of whole thumbnails, the turned one also
+    with a few extra crops per axis), then that turn over the off-centre windows of alignment.py,
+    which also give the fine detail."""
+    p = len(a)
+    aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
+    area = _TURN_AREA[0]
+    whole = lambda t: _unit(sandwich(area[0], t))[0].reshape(len(t), -1)  # noqa: E731
+    ua, ub = whole(table.thumb[a].astype(np.float32)), whole(table.thumb[b].astype(np.float32))
+    best = np.full(p, -np.inf)
+    best_deg, a_turned = np.zeros(p), np.zeros(p, bool)
+    for x, other, x_is_a in ((a, ub, True), (b, ua, False)):
+        for deg in ANGLES:
+            rot = turned(table.thumb[x], aspect[x], deg)[0]
+            for ry in area:
+                left = np.matmul(ry, rot)                                   # (P, CMP, T)
+                for rx in area:
+                    u = _unit(np.matmul(left, rx.T))[0].reshape(p, -1)
+                    c = np.einsum("pd,pd->p", u, other)
+                    upd = c > best
+                    best[upd], best_deg[upd], a_turned[upd] = c[upd], deg, x_is_a
+    x = np.where(a_turned, a, b)
+    y = np.where(a_turned, b, a)
+    rot = np.empty((p, THUMB_SIZE, THUMB_SIZE), np.float32)
+    keep = np.ones(p)
+    for deg in np.unique(best_deg):
+        m = best_deg == deg
+        rot[m], keep[m] = turned(table.thumb[x[m]], aspect[x[m]], float(deg))
+    corr, fine, tex, cut = window_search(rot, table.thumb[y].astype(np.float32))
+    # the border fractions of the turned image left out: its inner window, then the window in it
+    outer = (1 - keep[:, None]) / 2
+    return TurnedScores(corr, fine, tex, outer + keep[:, None] * cut, a_turned,
+                        np.where(a_turned, best_deg, -best_deg))
 
 
 def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarray:

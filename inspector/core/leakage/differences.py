@@ -34,10 +34,11 @@ def _grey_value(v: np.ndarray) -> float:
 
 
 def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: float = 0.0,
-             off_centre: bool = False) -> tuple[str, ...]:
+             off_centre: bool = False, angle: float = 0.0) -> tuple[str, ...]:
     """What image j does differently from image i (each entry a few words), in a fixed order:
-    colour, tone, crop, size, file format. `crop_i` / `crop_j` are the border fractions the
-    confirming alignment removed from i / j (so a positive crop_i means j shows less of i)."""
+    colour, tone, turn, crop, size, file format. `crop_i` / `crop_j` are the border fractions the
+    confirming alignment removed from i / j (so a positive crop_i means j shows less of i);
+    `angle` is how many degrees i was turned (counter-clockwise) to match j."""
     out: list[str] = []
     gi, gj = _is_grey(table, i), _is_grey(table, j)
     if gj and not gi:
@@ -52,6 +53,8 @@ def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: flo
     si, sj = _grey_value(table.std[i]), _grey_value(table.std[j])
     if min(si, sj) > 1e-9 and max(si, sj) / min(si, sj) > TONE_DIFFERS:
         out.append("more contrast" if sj > si else "less contrast")
+    if angle:
+        out.append(f"turned {abs(angle):.0f} degrees {'counter-clockwise' if angle > 0 else 'clockwise'}")
     where = "off-centre, " if off_centre else ""
     if crop_i >= CROP_SHOWN:
         out.append(f"cropped {where}{crop_i:.0%}")
