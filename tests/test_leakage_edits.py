@@ -75,7 +75,8 @@ EDITS = {
     "off_centre": (lambda im: reload(crop(im, 0.10, 0.08, 0.0, 0.02), "JPEG", quality=90), "near",
                    ("cropped off-centre", "more at the borders (off-centre)")),
     "turned": (lambda im: reload(turn(im, 2.2, 0.6), "JPEG", quality=85), "near", ("turned 2 degrees",)),
-    "turned_more": (lambda im: reload(turn(im, -3.2, 1.0), "JPEG", quality=88), "near", ("turned 3 degrees", "turned 4 degrees")),
+    "turned_more": (lambda im: reload(turn(im, -3.2, 1.0), "JPEG", quality=88), "near",
+                    ("turned 3 degrees", "turned 4 degrees")),
     "mirror_jpeg": (lambda im: reload(ImageOps.mirror(im), "JPEG", quality=70), "mirror", ("JPEG",)),
 }
 
@@ -155,3 +156,39 @@ def test_colour_changed_copies_of_a_smooth_sky_are_found(edit):
     table = table_from_images(items, split_names=["train", "val", "test"])
     found = {frozenset(f.paths) for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")}
     assert found == {frozenset(("train/a/copy.jpg", "test/a/orig.png"))}
+
+
+@pytest.mark.parametrize("seed, factor", [(1, 1.5), (3, 0.6), (4, 1.5)])
+def test_contrast_changed_copies_of_a_smooth_sky_are_found(seed, factor):
+    """A copy in another contrast whose thumbnail agrees almost exactly, with shared detail above
+    the rounding of the 8-bit thumbnail (linear gradients stay apart: test_flat_images_...)."""
+    copy = ImageEnhance.Contrast(sky(seed)).enhance(factor)
+    items = [("train/a/copy.jpg", "train", "a", reload(copy, "JPEG", quality=90)),
+             ("val/a/other.png", "val", "a", sky(seed + 10)), ("test/a/orig.png", "test", "a", sky(seed))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    found = {frozenset(f.paths) for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")}
+    assert found == {frozenset(("train/a/copy.jpg", "test/a/orig.png"))}
+
+
+def small_sun(seed: int, size: tuple[int, int] = (240, 180)) -> Image.Image:
+    """A smooth grey gradient with one small bright disc: all its detail sits in a few cells."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    a = 110 + 40 * (yy / h) + rng.normal(0, 1.0, (h, w))
+    a = np.where(np.hypot(xx - 0.5 * w, yy - 0.4 * h) < 0.08 * h, 250.0, a)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def test_concentrated_strong_detail_counts_only_with_close_agreement():
+    """Strong detail in a few places (a sun, one edge through a sky) is shared by look-alikes
+    too: it counts only when the pictures agree as closely as a pair in different tones must."""
+    from inspector.core.leakage.confirmation import (SPREAD_MIN, TONE_FREE_CORR, row_scores, spread,
+                                                     spread_or_strong)
+    table = table_from_images([("a", "train", None, small_sun(1)), ("b", "val", None, small_sun(2))])
+    a, b = np.array([0]), np.array([1])
+    assert spread(table.thumb).max() < SPREAD_MIN
+    texture = row_scores(table.thumb, a, b, mirrors=False).texture
+    below, above = np.array([TONE_FREE_CORR - 0.01]), np.array([TONE_FREE_CORR + 0.01])
+    assert not spread_or_strong(table, a, b, texture, below)[0]
+    assert spread_or_strong(table, a, b, texture, above)[0]

@@ -72,6 +72,9 @@ TONE_FREE_FINE = 0.60
 # correlation was 0.995, copies of smooth pictures correlate 0.998-1.000 with fine detail >= 0.7.
 NEAR_IDENTICAL_CORR = 0.998
 NEAR_IDENTICAL_FINE = 0.70
+# ... and in another grey tone (contrast, gamma) if their shared fine detail is more than the
+# rounding of the stretched 8-bit thumbnail: linear gradients, which are nothing else, measure 0.26.
+IDENTICAL_TONE_TEXTURE = 0.40
 # Pairs whose best centred alignment correlates at least this much are also tried at off-centre
 # windows (alignment.py): crops and shifts up to ~15% of a side correlate 0.35-0.95 centred.
 WIDE_FLOOR = 0.30
@@ -285,10 +288,11 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             # does not see them) and whatever the spread of its detail, but in another grey tone
             # only with detail (a tone change of a smooth ramp looks like another ramp)
             identical = ~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR) & (sc.fine >= NEAR_IDENTICAL_FINE)
-            good &= (same_grey[kk] & (same_colour[kk] | identical)) | tone_free
+            good &= ((same_grey[kk] & (same_colour[kk] | identical)) | tone_free
+                     | (identical & (sc.texture >= IDENTICAL_TONE_TEXTURE)))
             # shared detail must be spread over the picture or strong (look-alike sunsets share a
             # sun disc and a horizon, and little else); tiny images have their own, stricter bars
-            good &= tiny[kk] | identical | spread_or_strong(table, a[kk], b[kk], sc.texture)
+            good &= tiny[kk] | identical | spread_or_strong(table, a[kk], b[kk], sc.texture, sc.corr)
             if off_centre:
                 good &= _crop_fits(table, a[kk], b[kk], sc)
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
@@ -381,11 +385,13 @@ def spread(thumbs: np.ndarray) -> np.ndarray:
     return e.sum(axis=1) ** 2 / (e.shape[1] * (e * e).sum(axis=1) + 1e-12)
 
 
-def spread_or_strong(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.ndarray) -> np.ndarray:
-    """Pairs whose fine detail is spread (SPREAD_MIN) in both images, or strong (STRONG_LEVELS)."""
+def spread_or_strong(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.ndarray,
+                     corr: np.ndarray) -> np.ndarray:
+    """Pairs whose fine detail is spread (SPREAD_MIN) in both images, or strong (STRONG_LEVELS)
+    in pictures that agree as closely as a pair in different tones must (TONE_FREE_CORR)."""
     sa, sb = spread(table.thumb[a]), spread(table.thumb[b])
     return ((np.minimum(sa, sb) >= SPREAD_MIN)
-            | (_detail_levels(table, a, b, texture) >= STRONG_LEVELS))
+            | ((_detail_levels(table, a, b, texture) >= STRONG_LEVELS) & (corr >= TONE_FREE_CORR)))
 
 
 def _detail_levels(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.ndarray) -> np.ndarray:
