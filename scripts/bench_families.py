@@ -73,6 +73,8 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
             else:
                 copy, desc = lf.FAMILIES[fam](im, rng)
                 expect = lf.EXPECTED_KIND.get(fam, "near")
+            if copy.size == im.size and copy.convert("RGB").tobytes() == im.tobytes():
+                expect = "exact"      # the edit changed nothing (a square picture padded to a square)
             path = f"train/{cls}/copy_{fam}_{k}_{Path(src).stem}.png"
             out.append((path, "train", cls, copy))
             ident[path] = src

@@ -62,3 +62,20 @@ def unit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return c / np.maximum(norm, 1e-9), std
 
 
+
+
+def ranked(thumbs: np.ndarray) -> np.ndarray:
+    """(P, h, w) float32: each thumbnail's values replaced by their rank among its own values
+    (ties share their average rank), scaled to 0..255. Any increasing tone curve (gamma,
+    contrast, levels) leaves the ranks as they were, so a copy in another tone ranks like its
+    original; equal values stay equal, so flat areas gain no detail."""
+    p = len(thumbs)
+    flat = thumbs.reshape(p, -1)
+    out = np.empty(flat.shape, np.float32)
+    scale = 255.0 / max(flat.shape[1] - 1, 1)
+    for i in range(p):
+        s = np.sort(flat[i])
+        lo = np.searchsorted(s, flat[i], "left")
+        hi = np.searchsorted(s, flat[i], "right")
+        out[i] = (lo + hi - 1) * (0.5 * scale)
+    return out.reshape(thumbs.shape)
