@@ -493,14 +493,13 @@ def _look_rank(score: np.ndarray, same_group: np.ndarray | None) -> np.ndarray:
 
 class LookRanker:
     """For blocks of candidate pairs, what `iter_confirm_pairs` selects on before its full
-    comparison: whether each pair may go on (comparable contrast; tiny images correlating at
-    least TINY_LOOK_FLOOR on the 16x16 look) and its rank among an image's candidates (lower
+    comparison: whether each pair may go on (tiny images must correlate at least TINY_LOOK_FLOOR on
+    the 16x16 look) and its rank among an image's candidates (lower
     first), so a streamed search can keep each image's best CONFIRM_NEIGHBOURS over all blocks
     and confirm only those. The table's per-image columns are prepared once, not per block."""
 
     def __init__(self, table: ImageTable, mirrors: bool = True) -> None:
         self.thumb = table.thumb
-        self.grey_std = _grey(table.std)
         self.small = np.minimum(table.width, table.height) < TINY_SIDE
         self.split = np.asarray(table.split)
         self.mirrors = mirrors
@@ -510,5 +509,5 @@ class LookRanker:
         v = _look_vectors(self.thumb[rows])
         score, _ = _pair_looks(v[inv[:len(a)]], v[inv[len(a):]], self.mirrors)
         floor = np.where(self.small[a] | self.small[b], TINY_LOOK_FLOOR, -1.0)
-        ok = (contrast_ratio(self.grey_std, a, b) <= 1.0 + CONTRAST_TOLERANCE) & (score >= floor)
+        ok = score >= floor
         return ok, _look_rank(score, self.split[a] == self.split[b])
