@@ -347,3 +347,26 @@ def test_image_list_filters_by_image_issue(tmp_path, qtbot):
     assert shown() == ["train/grey.png"]
     widget.set_filter()
     assert len(shown()) == 8
+
+
+def test_a_dataset_of_sparse_digits_flags_only_its_blank_images_low_information(tmp_path):
+    from PIL import ImageDraw
+
+    from inspector.core.validation import THRESHOLDS, issue_scores
+
+    rng = np.random.default_rng(3)
+    root = tmp_path / "d"
+    for k in range(30):  # MNIST-like: a white stroke on black, a few grey levels from the downscale
+        big = Image.new("L", (112, 112), 0)
+        pts = [tuple(int(v) for v in rng.integers(16, 96, 2)) for _ in range(4)]
+        ImageDraw.Draw(big).line(pts, fill=255, width=int(rng.integers(8, 14)))
+        write_image(root / "train" / f"digit_{k:02d}.png", big.resize((28, 28), Image.BOX))
+    write_image(root / "train" / "blank.png", Image.new("L", (28, 28), 0))
+    result = scan(str(root), workers=1)
+    t = result.images
+    entropy = issue_scores(t, "L")["low_information"]
+    digits = [i for i, p in enumerate(t.paths) if "digit" in p]
+    assert (entropy[digits] < THRESHOLDS["low_information"]).all()  # a fixed cut would flag every digit
+    quality = image_quality(result)
+    flagged = {t.paths[i] for i in range(len(t)) if "low_information" in quality.issues_of(i)}
+    assert flagged == {"train/blank.png"}

@@ -9,7 +9,10 @@ strengths, on real photos) and on the clean 2,000-photo corpus, where each flags
   whichever is lower (properties.DETAIL) < 0.015: the clean corpus's 0.8th percentile (naturally
   smooth crops, fog and skies, sit below it too). Judged at the scale of the picture, as
   cleanvision does, so noise and JPEG artefacts of a blurred photo do not hide its blur;
-- low_information: histogram entropy / 8 bits < 0.40 (nearly blank: a handful of grey levels);
+- low_information: histogram entropy / 8 bits < 0.40 (nearly blank: a handful of grey levels),
+  and under half the dataset's median entropy: in a dataset whose every image uses few grey levels
+  (MNIST's digits measure ~0.2) a fixed cut would flag them all, so there it flags the images
+  blank for that dataset (see `effective_thresholds`);
 - odd_aspect_ratio: min(width / height, height / width) < 0.40 (longer than 5:2);
 - odd_size: min(r, 1 / r) < 0.25 where r = sqrt(area / the dataset's median area), i.e. four times
   smaller or larger per side than a typical image of the dataset;
@@ -48,10 +51,26 @@ def issue_scores(table: ImageTable, mode: str = "RGB") -> dict[str, np.ndarray]:
     }
 
 
+# low_information flags only images under this share of the dataset's median entropy.
+LOW_INFORMATION_OF_MEDIAN = 0.5
+
+
+def effective_thresholds(scores: dict[str, np.ndarray]) -> dict[str, float]:
+    """The thresholds applied to these scores: THRESHOLDS, with low_information's lowered for a
+    dataset whose typical image is itself low in information."""
+    out = dict(THRESHOLDS)
+    entropy = scores["low_information"]
+    if np.isfinite(entropy).any():
+        median = float(np.nanmedian(entropy))
+        out["low_information"] = min(THRESHOLDS["low_information"], LOW_INFORMATION_OF_MEDIAN * median)
+    return out
+
+
 def flag_matrix(scores: dict[str, np.ndarray]) -> np.ndarray:
-    """bool (N, len(ISSUES)): score under its threshold (NaN never flags)."""
+    """bool (N, len(ISSUES)): score under its effective threshold (NaN never flags)."""
+    cut = effective_thresholds(scores)
     with np.errstate(invalid="ignore"):
-        return np.stack([scores[k] < THRESHOLDS[k] for k in ISSUES], axis=1)
+        return np.stack([scores[k] < cut[k] for k in ISSUES], axis=1)
 
 
 def quality_summary(table: ImageTable, flags: np.ndarray) -> dict[str, dict[str, int]]:
