@@ -232,6 +232,14 @@ def test_a_batch_mostly_stale_is_compacted_and_still_reused(tmp_path):
     assert np.array_equal(warm.split_stats["train"].histogram, fresh.split_stats["train"].histogram)
     assert np.array_equal(warm.images.properties, fresh.images.properties)
 
+    # changed files spread over several chunks are decoded and stored together, not one by one
+    for k in (10, 17, 22):
+        write_image(paths[k], "RGB", size=(12, 10), seed=200 + k)
+    past += 10**9
+    age(*(paths[k] for k in (10, 17, 22)))
+    assert scan(cache_dir).extra["cache"]["rescanned"] == 3
+    assert entries_per_batch() == [1, 3, 3, 8, 8]
+
 
 def test_exact_sum_of_values_close_together_and_far_apart():
     rng = np.random.default_rng(11)
@@ -239,3 +247,40 @@ def test_exact_sum_of_values_close_together_and_far_apart():
     far = np.concatenate([close, rng.random((5, 3)) * 1e-12, np.zeros((3, 3))])
     for values in (close, far, np.zeros((4, 3))):
         assert list(rows.exact_sum(values)) == _exact_fixed_sum(values)
+
+
+def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypatch):
+    import os
+    import time
+    from inspector.core import scan as scan_mod
+    from inspector.core.scan import iter_scan
+
+    root, cache_dir = tmp_path / "ds", tmp_path / "cache"
+    for k in range(40):
+        write_image(root / "train" / f"{k:02d}.png", "L", size=(8, 8), seed=k)
+    past = time.time_ns() - 3600 * 10**9
+    for p in root.rglob("*.png"):
+        os.utime(p, ns=(past, past))
+
+    def run(stop_at=None):
+        gen = iter_scan(str(root), workers=1, chunk_size=4, cache_dir=str(cache_dir))
+        done = []
+        try:
+            while True:
+                p = next(gen)
+                done.append(p.done)
+                if stop_at is not None and stop_at(p):
+                    gen.close()
+                    return done, None
+        except StopIteration as stop:
+            return done, stop.value
+
+    run()
+    monkeypatch.setattr(scan_mod, "PROGRESS_INTERVAL", 0.0)  # a progress record at each pause
+    done, result = run()
+    assert result.extra["cache"]["used"] == 40
+    assert len([d for d in done if 0 < d < 40]) >= 5  # read from the cache with progress, not in one go
+    done, result = run(stop_at=lambda p: 0 < p.done < 40)  # cancelled while reading the cache
+    assert result is None and 0 < done[-1] < 40
+    final = run()[1].extra["cache"]
+    assert final["used"] == 40 and final["rescanned"] == 0

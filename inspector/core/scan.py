@@ -13,11 +13,12 @@ pixel data.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -445,8 +446,9 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     cache = ScanCache.open(cache_dir, layout, _scan_chunk([])) if cache_dir else None
     keep_records = isinstance(cache, ScanCache)  # records are encoded in the workers only for a cache
     if keep_records:  # stored records enter the collector; the rest is decoded
-        chunks = cache.filter(chunks, collector, partial(rebuild_chunk, _ChunkResult))
+        chunks = cache.filter(chunks, collector, partial(rebuild_chunk, _ChunkResult), chunk_size, PROGRESS_INTERVAL)
         collector.sink = cache.store_chunk
+        chunks = yield from _read_cached(chunks, workers, progress)
     if cluster is not None:
         yield from cluster.run_chunks(chunks, options, collector, progress, keep_records)
         pieces: Iterable[tuple[_ChunkResult, list] | None] = ()
@@ -472,6 +474,23 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     if last:
         yield last
     return result
+
+
+def _read_cached(chunks: Iterator[list], enough: int, progress: Callable[..., ScanProgress | None]
+                 ) -> Generator[ScanProgress, None, Iterator[list]]:
+    """Run the cache's feed, yielding progress, until ``enough`` chunks wait to be decoded (an
+    unchanged dataset is read whole here: with progress, and a cancel is honoured); the rest of
+    the feed goes on as the decoding pulls chunks. Empty chunks are the feed's pauses."""
+    waiting = []
+    for items in chunks:
+        if items:
+            waiting.append(items)
+            if len(waiting) >= enough:
+                break
+        p = progress(None)
+        if p:
+            yield p
+    return itertools.chain(waiting, (items for items in chunks if items))
 
 
 def _crash_result(items: list[tuple[int, ImageFile]]) -> _ChunkResult:

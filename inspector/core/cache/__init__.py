@@ -133,29 +133,44 @@ class ScanCache:
             return f"{exc}; this scan does not use it"
         return cls(store, layout)
 
-    def filter(self, chunks: Iterable[list[tuple[int, Any]]], collector: Any,
-               build: ChunkBuilder) -> Iterator[list[tuple[int, Any]]]:
-        """Feed each chunk's validly stored items into the collector; yield the rest to decode."""
+    def filter(self, chunks: Iterable[list[tuple[int, Any]]], collector: Any, build: ChunkBuilder,
+               size: int = 64, pause: float = 0.1) -> Iterator[list[tuple[int, Any]]]:
+        """Feed each chunk's validly stored items into the collector; yield the rest to decode in
+        chunks of ``size`` (a few changed files spread over the dataset are decoded, and stored,
+        together rather than one or two at a time), and an empty list after each ``pause``
+        seconds of feeding alone, so the scan reports progress and honours a cancel meanwhile."""
+        stored, keys, identity, present, root = self.stored, self.keys, self.identity, self.present, self.root
+        left: list[tuple[int, Any]] = []
+        last = time.perf_counter()
         for items in chunks:
-            left = []
             by_batch: dict[int, list[tuple[int, int]]] = defaultdict(list)
             for index, f in items:
-                key = item_key(f, self.root)
+                key = item_key(f, root)
+                keys[index] = key
+                present.add(key)
                 ident = item_identity(f)
-                self.keys[index] = key
-                self.present.add(key)
-                if ident is not None:
-                    self.identity[index] = ident
-                row = self.stored.get(key)
-                if (row is not None and ident is not None and (row[0], row[1]) == ident
-                        and row[1] < row[2] - MTIME_SLACK_NS):
+                if ident is None:
+                    left.append((index, f))
+                    continue
+                identity[index] = ident
+                row = stored.get(key)
+                if row is not None and row[0] == ident[0] and row[1] == ident[1] and row[1] < row[2] - MTIME_SLACK_NS:
                     by_batch[row[3]].append((index, row[4]))
                 else:
                     left.append((index, f))
             for batch_id, wanted in by_batch.items():
                 left += self._feed(batch_id, wanted, collector, build)
-            if left:
-                yield sorted(left, key=lambda item: item[0])
+            if len(left) >= size:
+                left.sort(key=lambda item: item[0])
+                while len(left) >= size:
+                    yield left[:size]
+                    left = left[size:]
+                last = time.perf_counter()
+            elif time.perf_counter() - last >= pause:
+                yield []
+                last = time.perf_counter()
+        if left:
+            yield sorted(left, key=lambda item: item[0])
 
     def _feed(self, batch_id: int, wanted: list[tuple[int, int]], collector: Any, build: ChunkBuilder):
         """Add the wanted entries of one stored batch; return the items it could not vouch for."""
