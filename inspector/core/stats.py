@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -161,10 +162,17 @@ class SplitAccumulator:
 
     def add(self, hist: np.ndarray, image_std: np.ndarray, mode: str, fmt: str,
             flag_names: list[str]) -> None:
+        self.add_sums(hist, 1, exact_fixed(image_std), (mode,), (fmt,), flag_names)
+
+    def add_sums(self, hist: np.ndarray, images: int, std_sum: np.ndarray, modes: Iterable | Mapping,
+                 formats: Iterable | Mapping, flags: Iterable | Mapping) -> None:
+        """Several images of one histogram shape at once (the cache's stored batches): their
+        summed histogram, how many, the exact sum of their stds (``exact_fixed`` units) and their
+        modes, formats and flag names (names, or counts per name)."""
         if hist.shape[0] == 3:
             self.hist_rgb += hist
-            self.images_rgb += 1
-            self.std_sum_rgb += exact_fixed(image_std)
+            self.images_rgb += images
+            self.std_sum_rgb += std_sum
         else:
             if hist.shape[1] == 65536:
                 if self.hist_l16 is None:
@@ -172,11 +180,11 @@ class SplitAccumulator:
                 self.hist_l16 += hist
             else:
                 self.hist_l += hist
-            self.images_l += 1
-            self.std_sum_l += exact_fixed(image_std)
-        self.modes[mode] += 1
-        self.formats[fmt] += 1
-        self.flags.update(flag_names)
+            self.images_l += images
+            self.std_sum_l += std_sum
+        self.modes.update(modes)
+        self.formats.update(formats)
+        self.flags.update(flags)
 
     def merge(self, other: "SplitAccumulator") -> None:
         self.hist_rgb += other.hist_rgb

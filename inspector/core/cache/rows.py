@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..stats import _FIXED_BITS, SplitAccumulator, exact_fixed
+from ..stats import _FIXED_BITS, SplitAccumulator
 from ..table import FLAG_NAMES
 from .codec import HistStack
 
@@ -45,27 +45,9 @@ def rebuild_chunk(chunk_type: type, columns: dict, hist_groups: list[HistGroup],
 def _add_rows(acc: SplitAccumulator, hist: np.ndarray, stds: np.ndarray,
               names: list[tuple[str, str]], flags: np.ndarray) -> None:
     """``acc.add`` for several rows at once: ``hist`` is their summed histogram (one shape)."""
-    n = len(names)
-    std_sum = exact_sum(stds)
-    if hist.shape[0] == 3:
-        acc.hist_rgb += hist
-        acc.images_rgb += n
-        acc.std_sum_rgb += std_sum
-    else:
-        if hist.shape[1] == 65536:
-            if acc.hist_l16 is None:
-                acc.hist_l16 = np.zeros((1, 65536), np.int64)
-            acc.hist_l16 += hist
-        else:
-            acc.hist_l += hist
-        acc.images_l += n
-        acc.std_sum_l += std_sum
-    acc.modes.update(Counter(mode for _, mode in names))
-    acc.formats.update(Counter(fmt for fmt, _ in names))
-    for bit, name in FLAG_NAMES.items():
-        count = int(np.count_nonzero(flags & bit))
-        if count:
-            acc.flags[name] += count
+    flag_counts = {name: int(np.count_nonzero(flags & bit)) for bit, name in FLAG_NAMES.items()}
+    acc.add_sums(hist, len(names), exact_sum(stds), Counter(mode for _, mode in names),
+                 Counter(fmt for fmt, _ in names), {name: n for name, n in flag_counts.items() if n})
 
 
 def exact_sum(values: np.ndarray) -> np.ndarray:
