@@ -9,10 +9,10 @@ strengths, on real photos) and on the clean 2,000-photo corpus, where each flags
   whichever is lower (properties.DETAIL) < 0.015: the clean corpus's 0.8th percentile (naturally
   smooth crops, fog and skies, sit below it too). Judged at the scale of the picture, as
   cleanvision does, so noise and JPEG artefacts of a blurred photo do not hide its blur;
-- low_information: histogram entropy / 8 bits < 0.40 (nearly blank: a handful of grey levels),
-  and under half the dataset's median entropy: in a dataset whose every image uses few grey levels
-  (MNIST's digits measure ~0.2) a fixed cut would flag them all, so there it flags the images
-  blank for that dataset (see `effective_thresholds`);
+- low_information: histogram entropy / 8 bits < 0.40 (nearly blank: a handful of grey levels).
+  In a dataset whose typical image is itself under that cut (median below 0.40: MNIST's digits
+  measure ~0.21) a fixed cut would flag every image, so there the cut is a quarter of the median:
+  the images blank for that dataset (see `effective_thresholds`);
 - odd_aspect_ratio: min(width / height, height / width) < 0.40 (longer than 5:2);
 - odd_size: min(r, 1 / r) < 0.25 where r = sqrt(area / the dataset's median area), i.e. four times
   smaller or larger per side than a typical image of the dataset;
@@ -51,8 +51,8 @@ def issue_scores(table: ImageTable, mode: str = "RGB") -> dict[str, np.ndarray]:
     }
 
 
-# low_information flags only images under this share of the dataset's median entropy.
-LOW_INFORMATION_OF_MEDIAN = 0.5
+# In a dataset of low-information images, low_information flags those under this share of the median.
+LOW_INFORMATION_OF_MEDIAN = 0.25
 
 
 def effective_thresholds(scores: dict[str, np.ndarray]) -> dict[str, float]:
@@ -62,7 +62,8 @@ def effective_thresholds(scores: dict[str, np.ndarray]) -> dict[str, float]:
     entropy = scores["low_information"]
     if np.isfinite(entropy).any():
         median = float(np.nanmedian(entropy))
-        out["low_information"] = min(THRESHOLDS["low_information"], LOW_INFORMATION_OF_MEDIAN * median)
+        if median < THRESHOLDS["low_information"]:
+            out["low_information"] = LOW_INFORMATION_OF_MEDIAN * median
     return out
 
 
