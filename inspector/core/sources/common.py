@@ -3,8 +3,9 @@ what a worker gets for an item (its payload, or the ReadError saying why there i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
-from ..layout import SPLIT_ORDER, DatasetLayout, split_name
+from ..layout import SPLIT_ORDER, DatasetLayout, ImageFile, split_name
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 KNOWN_SPLITS = "train, val, test or an alias (training, valid, validation, dev, testing)"
@@ -38,3 +39,17 @@ Payload = str | bytes  # a local path that ``decode`` opens itself, or the encod
 
 class ReadError(Exception):
     """The item's bytes cannot be read; ``str(exc)`` is the reason listed as its failure."""
+
+
+def in_batches(items: Iterable[ImageFile | None], size: int) -> Iterator[list[ImageFile]]:
+    """The items that are not None, in lists of ``size`` (the last one shorter): lazy discovery
+    hands the scan a batch at a time."""
+    batch: list[ImageFile] = []
+    for item in items:
+        if item is not None:
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from ..layout import DatasetLayout, ImageFile, LayoutError, Skipped, display_name, split_name
 from . import storage
-from .common import IMAGE_SUFFIXES, KNOWN_SPLITS, note_split
+from .common import IMAGE_SUFFIXES, KNOWN_SPLITS, in_batches, note_split
 
 PATH_COLUMNS = ("path", "file", "filename", "file_name", "image", "image_path", "filepath", "file_path")
 SPLIT_COLUMNS = ("split", "subset", "set", "partition")
@@ -133,19 +133,8 @@ def _columns(first: tuple[int, Record] | None, name: str) -> dict[str, str | Non
 def _batches(layout: DatasetLayout, rows: Iterator[tuple[int, Record]], columns: dict[str, str | None],
              name: str) -> Iterator[list[ImageFile]]:
     first_seen: dict[tuple[str, str], int] = {}  # (file, split) -> line, to spot repeated rows
-    batch: list[ImageFile] = []
-    for line, record in rows:
-        if isinstance(record, dict) and "__header__" in record:
-            continue
-        item = _item(layout, line, record, columns, name, first_seen)
-        if item is not None:
-            batch.append(item)
-            if len(batch) >= BATCH:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
+    yield from in_batches((_item(layout, line, record, columns, name, first_seen) for line, record in rows
+                           if not (isinstance(record, dict) and "__header__" in record)), BATCH)
 
 def _item(layout: DatasetLayout, line: int, record: Record, columns: dict[str, str | None], name: str,
           first_seen: dict[tuple[str, str], int]) -> ImageFile | None:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from ..layout import DatasetLayout, ImageFile, LayoutError, Skipped, display_name, split_name
 from . import storage
-from .common import IMAGE_SUFFIXES, order_splits
+from .common import IMAGE_SUFFIXES, in_batches, order_splits
 
 BACKGROUND = "background"  # the class of an image without boxes
 BATCH = 1000               # images per discovery batch
@@ -98,18 +98,11 @@ def _normalize(url: str) -> str:
 def _batches(layout: DatasetLayout, entries: list[tuple[str, object]], names: dict[int, str]
              ) -> Iterator[list[ImageFile]]:
     seen: set[tuple[str, str]] = set()
-    batch: list[ImageFile] = []
-    for split, value in entries:
-        for entry in value if isinstance(value, list) else [value]:
-            for path, where in _entry_images(layout, split, _resolve(layout.root, str(entry))):
-                item = _item(layout, split, path, where, names, seen)
-                if item is not None:
-                    batch.append(item)
-                    if len(batch) >= BATCH:
-                        yield batch
-                        batch = []
-    if batch:
-        yield batch
+    items = (_item(layout, split, path, where, names, seen)
+             for split, value in entries
+             for entry in (value if isinstance(value, list) else [value])
+             for path, where in _entry_images(layout, split, _resolve(layout.root, str(entry))))
+    yield from in_batches(items, BATCH)
     layout.objects = {s: dict(sorted(per.items())) for s, per in (layout.objects or {}).items()}
 
 
