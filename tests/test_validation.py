@@ -168,6 +168,34 @@ def test_missing_new_class_and_label_drift(tmp_path):
     assert {"property", "statistic", "value", "threshold", "p_value"} <= set(label)
 
 
+def test_balance_and_label_drift_count_decoded_images_only(tmp_path):
+    """Files that could not be decoded are in no statistic: 40 broken files in val/a neither make
+    a label drift (val's decoded shares are train's) nor count in the export's balance, which
+    agrees with the window's balance chart; a class whose every file failed is missing."""
+    from inspector.app.dataset_facts import decoded_class_counts
+
+    root = _dataset(tmp_path / "d", {"train": {"a": 30, "b": 30}, "val": {"a": 15, "b": 15}})
+    for k in range(40):
+        (root / "val" / "a" / f"broken_{k:02d}.png").write_bytes(b"not an image")
+    (root / "val" / "c").mkdir()
+    (root / "val" / "c" / "broken.png").write_bytes(b"not an image either")
+    (root / "train" / "c").mkdir()
+    for k in range(30):
+        write_image(root / "train" / "c" / f"c_{k:02d}.png", photo_like(500 + k))
+    result = scan(str(root), workers=1)
+    assert result.classes["val"] == {"a": 55, "b": 15, "c": 1}  # the layout lists every file
+    findings = validate(result).findings
+    assert _kinds(findings, "label_drift") == []
+    assert [(f.splits, f.classes) for f in _kinds(findings, "missing_class")] == [(("val", "train"), ("c",))]
+    doc = build_document(result, scan_leakage(result))
+    _check_schema(doc)
+    assert doc["balance"]["val"]["counts"] == {"a": 15, "b": 15}
+    assert doc["balance"]["val"]["shares"] == {"a": 0.5, "b": 0.5}
+    assert doc["balance"]["train"]["counts"] == {"a": 30, "b": 30, "c": 30}
+    assert validate(result).balance == doc["balance"]
+    assert decoded_class_counts(result)["val"] == {"a": 15, "b": 15, "c": 0}  # the chart's counts
+
+
 def test_same_distribution_gives_no_validation_finding(tmp_path):
     root = _dataset(tmp_path / "d", {"train": {"a": 30, "b": 30}, "val": {"a": 15, "b": 15}})
     findings = validate(scan(str(root), workers=1)).findings
@@ -288,7 +316,7 @@ def test_image_list_sorts_by_the_measured_properties(tmp_path, qtbot):
 
 def test_image_list_sorts_by_every_property_column(tmp_path, qtbot):
     """Each property column (and size, file size, format, mode) sorts the rows as the table's own
-    column does, both ways; a failed file has no property value and stays last."""
+    column does, both ways; a failed file has no value in any of them and stays last either way."""
     from PySide6.QtCore import Qt
 
     from inspector.ui.image_model import (BYTES, FORMAT, MODE, PATH, PROPERTY_COLUMNS, SIZE,
@@ -314,8 +342,7 @@ def test_image_list_sorts_by_every_property_column(tmp_path, qtbot):
         for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
             model.sort(column, order)
             paths = [model.data(model.index(r, PATH)) for r in range(model.rowCount())]
-            if column in PROPERTY_COLUMNS:
-                assert paths[-1] == "train/broken.png", column  # no value: last either way
+            assert paths[-1] == "train/broken.png", (column, order)  # no value: last either way
             got = [key[t.paths.index(p)] for p in paths if p != "train/broken.png"]
             want = sorted(got, reverse=order == Qt.SortOrder.DescendingOrder)
             assert got == want, (column, order)

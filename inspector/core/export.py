@@ -14,7 +14,7 @@ from .json_stream import StreamedRows
 from .normalize import amplification
 from .scan import ScanResult
 from .stats import mean_std, to_256_bins, to_grid16
-from .validation import class_balance, extra_fields, flagged_images, image_quality
+from .validation import class_balance, decoded_classes, extra_fields, flagged_images, image_quality
 
 SCHEMA_VERSION = 1
 TOOL_NAME = "dataset-inspector"
@@ -159,7 +159,7 @@ def finding_document(f: Any) -> dict:
 def validation_document(result: ScanResult) -> dict:
     """balance, quality and quality_issues (DESIGN section 10)."""
     quality = image_quality(result)
-    return {"balance": class_balance(result.classes), "quality": quality.summary,
+    return {"balance": class_balance(decoded_classes(result)), "quality": quality.summary,
             "quality_issues": flagged_images(result.images, quality.scores, quality.flags)}
 
 

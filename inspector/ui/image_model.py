@@ -179,14 +179,16 @@ class ImageListModel(QAbstractTableModel):
             key = self._code("label")
         elif column == PATH:
             key = self._path_rank()
+        # float keys with NaN for failed files (no value): last in both directions, as the
+        # property columns; pixel counts and byte sizes are exact in float64 (below 2**53)
         elif column == SIZE:
-            key = pad(t.width.astype(np.int64) * t.height, -1)
+            key = pad(t.width.astype(np.float64) * t.height, np.nan)
         elif column == BYTES:
-            key = pad(t.nbytes.astype(np.int64), -1)
+            key = pad(t.nbytes.astype(np.float64), np.nan)
         elif column == FORMAT:  # codes are first-seen order: rank the names so the sort reads A-Z
-            key = pad(_rank(t.format_names)[t.format] if self._n else np.zeros(0, np.int64), -1)
+            key = pad(_rank(t.format_names)[t.format].astype(np.float64) if self._n else np.zeros(0), np.nan)
         elif column == MODE:
-            key = pad(_rank(t.mode_names)[t.mode] if self._n else np.zeros(0, np.int64), -1)
+            key = pad(_rank(t.mode_names)[t.mode].astype(np.float64) if self._n else np.zeros(0), np.nan)
         elif column == MEAN:
             key = pad(t.mean.mean(axis=1), np.nan)
         elif column == STD:

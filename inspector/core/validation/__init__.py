@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .balance import class_balance, failed_per_split, label_findings
+from .balance import class_balance, decoded_class_counts, failed_per_split, label_findings
 from .drift import PROPERTIES, property_findings
 from .findings import ValidationFinding, extra_fields
 from .issues import ISSUES, THRESHOLDS, flag_matrix, flagged_images, issue_scores, quality_summary
@@ -42,14 +42,21 @@ def image_quality(result) -> ImageQuality:
     return ImageQuality(scores, flags, quality_summary(result.images, flags))
 
 
+def decoded_classes(result) -> dict[str, dict[str, int]]:
+    """The scan's decoded images per class and split: what balance and label drift count (a
+    file that could not be decoded is in no statistic), as the window's balance chart does."""
+    return decoded_class_counts(result.images, result.classes, result.splits)
+
+
 def validation_findings(result) -> list[ValidationFinding]:
-    return label_findings(result.classes) + property_findings(result.images)
+    return label_findings(decoded_classes(result)) + property_findings(result.images)
 
 
 def validate(result) -> Validation:
-    return Validation(validation_findings(result), class_balance(result.classes), image_quality(result))
+    return Validation(validation_findings(result), class_balance(decoded_classes(result)),
+                      image_quality(result))
 
 
 __all__ = ["ISSUES", "KINDS", "PROPERTIES", "THRESHOLDS", "ImageQuality", "Validation",
-           "ValidationFinding", "class_balance", "extra_fields", "failed_per_split", "flagged_images", "image_quality",
+           "ValidationFinding", "class_balance", "decoded_classes", "extra_fields", "failed_per_split", "flagged_images", "image_quality",
            "validate", "validation_findings"]

@@ -1,10 +1,11 @@
 """Class balance per split and the label findings: label_drift, missing_class, new_class."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..table import ImageTable
 from .findings import (LABEL_ERROR_AT, LABEL_INFO_AT, LABEL_WARNING_AT, ValidationFinding,
                        drift_severity)
 from .statistics import chi_square_homogeneity, cramers_v, js_distance
@@ -25,6 +26,21 @@ def class_balance(classes: Mapping[str, Mapping[str, int]]) -> dict[str, dict]:
             "imbalance_ratio": (max(present.values()) / min(present.values())) if present else None,
         }
     return out
+
+
+def decoded_class_counts(table: ImageTable, classes: Mapping[str, Mapping[str, int]],
+                         splits: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Decoded images per class in each split, for the classes the layout listed there (a class
+    whose files all failed shows 0). A file that could not be decoded is in no statistic, so it
+    is no member of its class either: ``classes`` (the layout's) counts every listed file."""
+    index = {name: k for k, name in enumerate(table.label_names)}
+    counts: dict[str, dict[str, int]] = {}
+    for split in splits:
+        labels = table.label[table.rows_in(split)]
+        per = np.bincount(labels[labels >= 0], minlength=len(index))
+        counts[split] = {name: int(per[index[name]]) if name in index else 0
+                         for name in classes.get(split, {})}
+    return counts
 
 
 def failed_per_split(failures, splits) -> dict[str, int]:
