@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from ..core.scan import ScanResult
-from ..core.validation import decoded_classes
+from ..core.validation.balance import decoded_class_counts as decoded_class_counts_of
 
 
 def decoded_class_counts(result: ScanResult) -> dict[str, dict[str, int]]:
-    """Decoded images per class in each split (core.validation.decoded_classes: what the
-    export's balance and label drift count too); ``result.classes`` counts every listed file."""
-    return decoded_classes(result)
+    """Decoded images per class in every split of the scan (a split without classes: {}), as
+    the export's balance and label drift count them; ``result.classes`` counts every listed file."""
+    return decoded_class_counts_of(result.images, result.classes, result.splits)
 
 
 def cache_note(result: ScanResult) -> str:

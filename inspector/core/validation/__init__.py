@@ -45,7 +45,7 @@ def image_quality(result) -> ImageQuality:
 def decoded_classes(result) -> dict[str, dict[str, int]]:
     """The scan's decoded images per class and split: what balance and label drift count (a
     file that could not be decoded is in no statistic), as the window's balance chart does."""
-    return decoded_class_counts(result.images, result.classes, result.splits)
+    return decoded_class_counts(result.images, result.classes)
 
 
 def validation_findings(result) -> list[ValidationFinding]:

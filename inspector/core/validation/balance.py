@@ -29,13 +29,14 @@ def class_balance(classes: Mapping[str, Mapping[str, int]]) -> dict[str, dict]:
 
 
 def decoded_class_counts(table: ImageTable, classes: Mapping[str, Mapping[str, int]],
-                         splits: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Decoded images per class in each split, for the classes the layout listed there (a class
-    whose files all failed shows 0). A file that could not be decoded is in no statistic, so it
-    is no member of its class either: ``classes`` (the layout's) counts every listed file."""
+                         splits: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+    """Decoded images per class in each split (default: the splits of ``classes``), for the
+    classes the layout listed there (a class whose files all failed shows 0). A file that could
+    not be decoded is in no statistic, so it is no member of its class either: ``classes`` (the
+    layout's) counts every listed file."""
     index = {name: k for k, name in enumerate(table.label_names)}
     counts: dict[str, dict[str, int]] = {}
-    for split in splits:
+    for split in classes if splits is None else splits:
         labels = table.label[table.rows_in(split)]
         per = np.bincount(labels[labels >= 0], minlength=len(index))
         counts[split] = {name: int(per[index[name]]) if name in index else 0
