@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
 from hostile import slow_progressive_jpeg
 from imagefactory import make_good_images
 from inspector.core import dispatch, pool
-from inspector.core.scan import scan
+from inspector.core.scan import _ChunkResult, _scan_chunk, scan
+from inspector.core.sources import complete, open_source
 
 
 def test_a_file_past_the_time_limit_is_a_listed_failure_and_its_worker_replaced(tmp_path):
@@ -134,3 +136,40 @@ def test_a_few_files_are_spread_over_every_worker_not_decoded_in_process(tmp_pat
         assert len(executor.pids) == 2   # both processes were started and given a chunk
     finally:
         executor.shutdown()
+
+
+STALL = 2.5  # seconds the chunk works on after its last file: longer than the time limit below
+
+
+def _scan_then_stall(items, storage_options, keep_records, mark):
+    """A chunk whose work after its last file (what the batched hashes and properties are) takes
+    longer than the per-file time limit."""
+    result = _scan_chunk(items, storage_options, keep_records, mark=mark)
+    time.sleep(STALL)
+    return result
+
+
+def test_work_after_the_last_file_is_not_charged_to_it_as_a_decode_timeout(tmp_path):
+    make_good_images(tmp_path, "train", 3, modes=("RGB",))
+    items = list(enumerate(complete(open_source(str(tmp_path))).files))
+    executor = pool.LocalPool(1, time_limit=1.0)
+    try:
+        ticket = executor.submit(_scan_then_stall, items, None, False)
+        ended: list = []
+        deadline = time.monotonic() + 120  # bounds a hung worker only
+        while not ended and time.monotonic() < deadline:
+            ended = [outcome for t, outcome in executor.wait(1.0) if t == ticket]
+        assert ended, "the chunk never ended"
+        outcome = ended[0]
+        assert isinstance(outcome, _ChunkResult), outcome  # not ChunkLost(last file, "time limit")
+        assert sorted(outcome.index.tolist()) == [0, 1, 2] and not outcome.failures
+    finally:
+        executor.shutdown()
+
+
+def test_the_chunk_marks_no_item_once_its_files_are_measured(tmp_path):
+    make_good_images(tmp_path, "train", 3, modes=("RGB",))
+    items = list(enumerate(complete(open_source(str(tmp_path))).files))
+    marks: list[int] = []
+    _scan_chunk(items, None, False, mark=marks.append)
+    assert marks == [0, 1, 2, pool.NO_ITEM]

@@ -38,13 +38,17 @@ from typing import Any, Protocol
 DEFAULT_TIME_LIMIT = 30.0   # seconds per file
 QUEUE_PER_WORKER = 2        # chunks handed to a worker at once: the next one waits in its pipe
 CRASH_REASON = "the image decoder crashed on this file (worker process died)"
-_IDLE = -1.0
+_IDLE = -1.0                # NO_ITEM as stored in the shared status
 _PR_SET_PDEATHSIG = 1
 
 # What a worker publishes: ticket, item index being measured (-1 between items), its start time.
 _TICKET, _ITEM, _STARTED = 0, 1, 2
 
 Mark = Callable[[int], None]  # called by the chunk function before each item: mark(item index)
+# What a chunk function marks once its last item is measured and its work on the chunk as a whole
+# begins (batched hashes, properties): that time is no file's, so no per-file limit runs on it
+# (it reads as idle, as between chunks).
+NO_ITEM = -1
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from .decode import DecodeError, decode
 from . import sources
 from .dispatch import run_chunks
 from .layout import DatasetLayout, ImageFile, Skipped
-from .pool import CRASH_REASON, DEFAULT_TIME_LIMIT, ChunkExecutor, Mark, no_mark, pool_for_scan
+from .pool import CRASH_REASON, DEFAULT_TIME_LIMIT, NO_ITEM, ChunkExecutor, Mark, no_mark, pool_for_scan
 from .pool import shutdown_pool  # noqa: F401  (re-exported: the pool is stopped through the scan)
 from .stats import SplitAccumulator, SplitStats, image_histogram, image_moments, size_summary
 from .table import FLAG_BAD_NAME, FLAG_NAMES, ImageTable
@@ -191,6 +191,7 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         acc.add(hist, row.moments[1], row.mode, row.format, _flag_names(row.flags))
         rows.append(row)
         hists.append(hist)
+    mark(NO_ITEM)  # the chunk's batched work below is not the last file's decode time
     k = len(rows)
     moments = np.zeros((k, 4, 3))
     grids = np.empty((k, hashing.GRID, hashing.GRID), np.float32)
