@@ -125,7 +125,7 @@ def write_cost(paths: list[Path], sample: int = 3000) -> tuple[float, float, flo
     hists_again = []  # the encoding is timed alone on the same rows (its histograms recomputed)
     from inspector.core.scan import measure_file
     for chunk, items in chunks:
-        hists_again.append([measure_file(i, f)[1] for i, f in items])
+        hists_again.append([measure_file(i, f).hist for i, f in items])
     t0 = time.perf_counter()
     for (chunk, _), hists in zip(chunks, hists_again):
         encode_chunk(chunk, hists)

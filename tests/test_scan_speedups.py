@@ -162,3 +162,39 @@ def test_a_scan_without_cache_encodes_no_records_and_measures_the_same(tmp_path)
         h, t = hashing.perceptual_signature(Image.open(f.abspath).convert("RGB"))
         np.testing.assert_array_equal(plain.phash[k], h)
         np.testing.assert_array_equal(plain.thumb[k], t)
+
+
+def test_chunk_moments_and_split_sums_are_each_images_own(tmp_path):
+    """The worker measures moments and adds to its splits' accumulators a chunk at a time; that
+    gives, bit for bit, each image measured alone and added one by one (mixed modes and splits)."""
+    from imagefactory import make_good_images
+    from inspector.core.decode import decode
+    from inspector.core.scan import _scan_chunk
+    from inspector.core.sources import complete, open_source
+
+    for split, seed in (("train", 4), ("val", 5)):
+        make_good_images(tmp_path, split, 12, modes=("RGB", "L", "I;16", "RGBA", "P"), seed=seed)
+    items = list(enumerate(complete(open_source(str(tmp_path))).files))
+    chunk = _scan_chunk(items, None, False)
+    assert len(chunk.index) == len(items) and not chunk.failures
+    one_by_one: dict[str, stats.SplitAccumulator] = {}
+    for row, (_, f) in zip(chunk.moments, items):
+        dec = decode(f.abspath, f.path)
+        hist = stats.image_histogram(dec.image)
+        alone = np.array(stats.image_moments(hist))
+        np.testing.assert_array_equal(row, np.broadcast_to(alone, (4, 3)))
+        one_by_one.setdefault(f.split, stats.SplitAccumulator()).add(hist, alone[1], dec.mode, dec.format, [])
+    for split, acc in one_by_one.items():
+        got = chunk.accumulators[split]
+        for name in ("hist_rgb", "hist_l", "hist_l16", "std_sum_rgb", "std_sum_l"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(acc, name))
+        assert (got.images_rgb, got.images_l, got.modes, got.formats) == (acc.images_rgb, acc.images_l, acc.modes, acc.formats)
+
+
+def test_moments_of_a_stack_are_each_histograms_own():
+    hists = np.stack([stats.image_histogram(_rgb(int(RNG.integers(1, 40)), 17)) for _ in range(9)])
+    hists[4] = 0  # an image without pixels: NaN, and no effect on the others
+    together = stats.moments_of(hists)
+    for h, m in zip(hists, together):
+        np.testing.assert_array_equal(stats.moments_of(h[None])[0], m)
+    assert np.isnan(together[4]).all() and np.isfinite(np.delete(together, 4, axis=0)).all()

@@ -36,7 +36,7 @@ from .dispatch import run_chunks
 from .layout import DatasetLayout, ImageFile, Skipped
 from .pool import CRASH_REASON, DEFAULT_TIME_LIMIT, NO_ITEM, ChunkExecutor, Mark, no_mark, pool_for_scan
 from .pool import shutdown_pool  # noqa: F401  (re-exported: the pool is stopped through the scan)
-from .stats import SplitAccumulator, SplitStats, image_histogram, image_moments, size_summary
+from .stats import SplitAccumulator, SplitStats, exact_fixed, image_histogram, moments_of, size_summary
 from .table import FLAG_BAD_NAME, FLAG_NAMES, ImageTable
 
 PROGRESS_INTERVAL = 0.1    # seconds between progress records
@@ -105,7 +105,8 @@ class ScanResult:
 
 @dataclass
 class _Row:
-    """One decoded image's measures, before the chunk finishes them together (hashes, thumbnails)."""
+    """One decoded image's measures, before the chunk finishes them together (moments, hashes,
+    thumbnails, properties: per image their small numpy steps would cost more than the sums)."""
     index: int
     width: int
     height: int
@@ -113,7 +114,7 @@ class _Row:
     format: str
     mode: str
     channels: int
-    moments: np.ndarray  # (4, C native): mean, std, min, max on the 0-1 scale
+    hist: np.ndarray     # int64 (C, bins): the image's exact histogram
     content_hash: tuple[int, int]
     grid: np.ndarray     # float32 (GRID, GRID) grey grid: the view hashes and thumbnail come from it
     flags: int
@@ -139,20 +140,22 @@ class _ChunkResult:
     records: bytes | None = None  # the rows for the cache: every per-row field above (cache/codec.py)
 
 
-def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = None) -> tuple[_Row, np.ndarray]:
-    """Decode one item (its path or bytes, as read by the sources) and measure it; raises
-    DecodeError with the reason. Returns the row and the image's exact histogram."""
+def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = None) -> _Row:
+    """Decode one item (its path or bytes, as read by the sources) and take what the chunk needs
+    of its pixels; raises DecodeError with the reason."""
     dec = decode(f.abspath if payload is None else payload, f.path)
     im = dec.image
     hist = image_histogram(im)
-    moments = np.array(image_moments(hist))
     grid = hashing.grey_grid(im)
     flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
     content = hashing.content_hash(im)  # first: it exports the pixels, sample then reads them cheaply
-    props = properties.sample(im, hist, moments[0], moments[1], grid)
-    row = _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
-               moments, content, grid, flags, props)
-    return row, hist
+    # the moments are filled in with the chunk's (_chunk_moments)
+    props = properties.sample(im, hist, _NO_MOMENTS, _NO_MOMENTS, grid)
+    return _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
+                hist, content, grid, flags, props)
+
+
+_NO_MOMENTS = np.zeros(0)
 
 
 def _flag_names(flags: int) -> list[str]:
@@ -169,9 +172,9 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
             os._exit(3)
     cpu0 = time.process_time()
     rows: list[_Row] = []
-    hists: list[np.ndarray] = []
     failures: list[tuple[int, str]] = []
     accumulators: dict[str, SplitAccumulator] = {}
+    splits: list[str] = []
     payloads = sources.iter_payloads((f for _, f in items), storage_options)
     for (index, f), (_, payload) in zip(items, payloads):
         acc = accumulators.setdefault(f.split, SplitAccumulator())
@@ -179,24 +182,20 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         try:
             if isinstance(payload, sources.ReadError):
                 raise DecodeError(str(payload))
-            row, hist = measure_file(index, f, payload)
+            rows.append(measure_file(index, f, payload))
+            splits.append(f.split)
         except DecodeError as exc:
             failures.append((index, str(exc)))
             acc.failed += 1
-            continue
         except Exception as exc:  # never lose the scan to one file; keep the reason
             failures.append((index, f"unexpected error: {type(exc).__name__}: {exc}"))
             acc.failed += 1
-            continue
-        acc.add(hist, row.moments[1], row.mode, row.format, _flag_names(row.flags))
-        rows.append(row)
-        hists.append(hist)
     mark(NO_ITEM)  # the chunk's batched work below is not the last file's decode time
     k = len(rows)
-    moments = np.zeros((k, 4, 3))
+    moments = _chunk_moments(rows)
+    _accumulate(rows, splits, moments, accumulators)
     grids = np.empty((k, hashing.GRID, hashing.GRID), np.float32)
     for j, r in enumerate(rows):
-        moments[j] = r.moments  # (4, 1) broadcasts a grey image to 3 channels, as convert("RGB")
         grids[j] = r.grid
     chunk = _ChunkResult(
         index=np.array([r.index for r in rows], np.int64),
@@ -211,9 +210,50 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
         failures=failures, accumulators=accumulators,
     )
     if keep_records:
-        chunk.records = stored_records(chunk, hists)
+        chunk.records = stored_records(chunk, [r.hist for r in rows])
     chunk.cpu_seconds = time.process_time() - cpu0
     return chunk
+
+
+def _by_shape(rows: list[_Row]) -> dict[tuple[int, ...], list[int]]:
+    """Row positions per histogram shape (RGB, 8-bit grey, 16-bit grey), in row order."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for j, r in enumerate(rows):
+        groups.setdefault(r.hist.shape, []).append(j)
+    return groups
+
+
+def _chunk_moments(rows: list[_Row]) -> np.ndarray:
+    """float64 (k, 4, 3) mean, std, min, max of each row (grey repeated to 3 channels, as
+    convert("RGB") would), measured a histogram shape at a time; each sample gets its own."""
+    out = np.zeros((len(rows), 4, 3))
+    for shape, members in _by_shape(rows).items():
+        if shape[1] == 256:
+            m = moments_of(np.stack([rows[j].hist for j in members]))
+        else:  # 16-bit: a 512 KB histogram each, not worth stacking
+            m = np.stack([moments_of(rows[j].hist[None])[0] for j in members])
+        out[members] = m  # (g, 4, 1) broadcasts a grey image to 3 channels
+        for j, mj in zip(members, m):
+            rows[j].properties.mean, rows[j].properties.std = mj[0], mj[1]
+    return out
+
+
+def _accumulate(rows: list[_Row], splits: list[str], moments: np.ndarray,
+                accumulators: dict[str, SplitAccumulator]) -> None:
+    """Add the rows to their splits' accumulators, a (split, histogram shape) group at a time:
+    integer sums and exact std sums, so the totals are those of adding them one by one."""
+    groups: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+    for j, r in enumerate(rows):
+        groups.setdefault((splits[j], r.hist.shape), []).append(j)
+    for (split, shape), members in groups.items():
+        c = shape[0]
+        hist = rows[members[0]].hist.copy()
+        for j in members[1:]:
+            hist += rows[j].hist
+        std_sum = exact_fixed(moments[members, 1, :c].ravel()).reshape(len(members), c).sum(axis=0)
+        accumulators[split].add_sums(
+            hist, len(members), std_sum, [rows[j].mode for j in members],
+            [rows[j].format for j in members], [n for j in members for n in _flag_names(rows[j].flags)])
 
 
 # ----------------------------------------------------------------------------- parent side
