@@ -19,12 +19,13 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
 import xxhash
+from PIL import Image
 
 from . import hashing
 from .memory import release_free_memory
@@ -44,6 +45,7 @@ SNAPSHOT_INTERVAL = 0.5    # seconds between partial per-split statistics for li
 PREFETCH_PER_WORKER = 16 * 64  # items a lazy source lists before the scan starts (16 full chunks)
 HEARTBEAT = 0.25           # longest wait for a chunk before a progress record (so cancel is prompt)
 CHUNK_FILES = 64           # most files in a chunk
+PILLOW_BLOCKS = 8          # freed pixel blocks Pillow keeps for reuse while a chunk is measured
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,27 @@ def _scan_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None
     if crash_on and multiprocessing.parent_process() is not None:
         if any(crash_on in f.path for _, f in items):
             os._exit(3)
+    with _reused_image_memory():
+        return _measure_chunk(items, storage_options, keep_records, mark)
+
+
+@contextmanager
+def _reused_image_memory() -> Iterator[None]:
+    """Pillow by default frees every image's pixel memory and maps it afresh for the next image:
+    each photo's decoded image and its float grey copy then cost ~50 page faults (about 0.1 ms of
+    a ~2 ms decode). Kept for reuse, a few freed blocks serve the next images with none; they are
+    given back when the chunk ends, so a chunk of huge images leaves no memory behind."""
+    before = Image.core.get_blocks_max()
+    Image.core.set_blocks_max(max(before, PILLOW_BLOCKS))
+    try:
+        yield
+    finally:
+        Image.core.set_blocks_max(before)  # the cache beyond it is freed
+        Image.core.clear_cache(before)
+
+
+def _measure_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | None,
+                   keep_records: bool, mark: Mark) -> _ChunkResult:
     cpu0 = time.process_time()
     rows: list[_Row] = []
     failures: list[tuple[int, str]] = []
