@@ -198,3 +198,29 @@ def test_moments_of_a_stack_are_each_histograms_own():
     for h, m in zip(hists, together):
         np.testing.assert_array_equal(stats.moments_of(h[None])[0], m)
     assert np.isnan(together[4]).all() and np.isfinite(np.delete(together, 4, axis=0)).all()
+
+
+def test_pillow_reuses_freed_pixel_blocks_within_a_chunk_and_gives_them_back(tmp_path, monkeypatch):
+    from PIL import Image as PILImage
+
+    from inspector.core import scan as scan_module
+    from inspector.core.layout import ImageFile
+
+    seen: list[int] = []
+    measure = scan_module.measure_file
+
+    def watched(*args, **kwargs):
+        seen.append(PILImage.core.get_blocks_max())
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "measure_file", watched)
+    items = []
+    for k in range(3):
+        p = tmp_path / f"{k}.png"
+        _rgb(40, 30).save(p)
+        items.append((k, ImageFile(p.name, str(p), "train", None)))
+    before = PILImage.core.get_blocks_max()
+    chunk = scan_module._scan_chunk(items, None, False)
+    assert len(chunk.index) == 3
+    assert seen == [max(before, scan_module.PILLOW_BLOCKS)] * 3
+    assert PILImage.core.get_blocks_max() == before  # and the cache beyond it is freed
