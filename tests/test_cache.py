@@ -332,3 +332,37 @@ def test_a_new_column_changes_the_record_layout_by_itself():
     versions = {codec.layout_version(c) for c in (base, wider, reshaped)}
     assert len(versions) == 3
     assert codec.layout_version(_scan_chunk([])) == codec.layout_version(_scan_chunk([]))
+
+
+CODEC_IMPORT = """
+import sys
+from pathlib import Path
+from inspector import cli
+from inspector.core.layout import ImageFile
+from inspector.core.scan import _scan_chunk
+root, out, cache_dir = sys.argv[1:4]
+assert cli.main(["scan", root, "--json", out, "--quiet", "--no-cache", "--workers", "1"]) == 0
+print("no cache", "pyarrow" in sys.modules)
+files = sorted(Path(root).rglob("*.png"))[:2]
+items = [(k, ImageFile(p.name, str(p), "train", None)) for k, p in enumerate(files)]
+_scan_chunk(items, keep_records=False)
+print("worker without records", "pyarrow" in sys.modules)
+seen = []
+_scan_chunk(items, keep_records=True, mark=lambda index: seen.append("pyarrow" in sys.modules))
+print("worker at its first item", seen[0])
+"""
+
+
+def test_the_record_codec_is_loaded_only_for_a_cache_and_before_a_workers_first_item(dataset, tmp_path):
+    proc = subprocess.run([sys.executable, "-c", CODEC_IMPORT, str(dataset), str(tmp_path / "a.json"),
+                           str(tmp_path / "cache")], cwd=str(REPO), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:3] == ["no cache False", "worker without records False",
+                                           "worker at its first item True"]
+    # and a scan that opens a cache loads it in the scanning process, before any worker starts
+    opened = subprocess.run([sys.executable, "-c", "import sys; from inspector.core.cache import ScanCache; "
+                             "from inspector.core.sources import open_source; from inspector.core.scan import _scan_chunk; "
+                             "c = ScanCache.open(sys.argv[2], open_source(sys.argv[1]), _scan_chunk([])); "
+                             "print(type(c).__name__, 'pyarrow' in sys.modules)", str(dataset), str(tmp_path / "cache")],
+                            cwd=str(REPO), capture_output=True, text=True)
+    assert opened.stdout.strip() == "ScanCache True", opened.stderr

@@ -30,7 +30,7 @@ from PIL import Image
 from . import hashing
 from .memory import release_free_memory
 from .validation import properties
-from .cache import ScanCache, cache_summary, rebuild_chunk, stored_records
+from .cache import ScanCache, cache_summary, load_codec, rebuild_chunk, stored_records
 from .decode import DecodeError, decode
 from . import sources
 from .dispatch import run_chunks
@@ -198,6 +198,8 @@ def _measure_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | N
     failures: list[tuple[int, str]] = []
     accumulators: dict[str, SplitAccumulator] = {}
     splits: list[str] = []
+    if keep_records:
+        load_codec()  # imported before the first item's time limit starts, not inside it
     payloads = sources.iter_payloads((f for _, f in items), storage_options)
     for (index, f), (_, payload) in zip(items, payloads):
         acc = accumulators.setdefault(f.split, SplitAccumulator())

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from .codec import Batch, RecordError, decode_chunk, encode_chunk, encode_subset, layout_version
+from .codec import Batch, RecordError, decode_chunk, encode_chunk, encode_subset, layout_version, load_codec
 from .rows import rebuild_chunk
 from .store import RecordStore, StoreUnavailable
 
@@ -33,7 +33,7 @@ CACHE_DIR_ENV = "INSPECTOR_CACHE_DIR"   # overrides the default folder (the test
 MTIME_SLACK_NS = 2_000_000_000          # FAT's 2 s timestamps are the coarsest we expect
 
 __all__ = ["ScanCache", "default_cache_dir", "cache_path", "forget_dataset", "encode_chunk",
-           "RecordError", "CACHE_DIR_ENV", "cache_summary", "rebuild_chunk", "stored_records"]
+           "RecordError", "CACHE_DIR_ENV", "cache_summary", "rebuild_chunk", "stored_records", "load_codec"]
 
 
 def stored_records(chunk: Any, hists: list) -> bytes | None:
@@ -131,6 +131,7 @@ class ScanCache:
             store = RecordStore(cache_path(cache_dir, layout.root), layout_version(empty_chunk), layout.root)
         except StoreUnavailable as exc:
             return f"{exc}; this scan does not use it"
+        load_codec()  # here, before any worker starts: a scan without a cache never imports it
         return cls(store, layout)
 
     def filter(self, chunks: Iterable[list[tuple[int, Any]]], collector: Any, build: ChunkBuilder,

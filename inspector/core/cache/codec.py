@@ -31,12 +31,6 @@ from typing import Any
 import numpy as np
 import xxhash
 
-try:  # imported with the module, not on first use: a worker's first chunk must not pay for it
-    # inside an item's decode time limit (pool.py counts the chunk's last item until it returns)
-    from pyarrow import Codec as ArrowCodec
-except ImportError:
-    ArrowCodec = None
-
 from ... import __version__
 
 CODEC_VERSION = 2  # 2: zstd, thumbnails as planar residuals, narrowest types, stacked histograms
@@ -258,12 +252,23 @@ def _encode(columns: dict[str, Any], hists: list[np.ndarray], failures: list[str
     return MAGIC + xxhash.xxh3_64(body).digest() + body
 
 
+def load_codec() -> None:
+    """Import the compression codec (pyarrow, ~50 ms and more under load) now: a scan calls it
+    when it opens a cache and a worker before its first item, so a scan without a cache never
+    pays for it and a worker's first chunk does not pay inside an item's decode time limit."""
+    _zstd()
+
+
 def _zstd() -> Any:
-    """pyarrow's zstd codec, or None where this pyarrow lacks it."""
+    """pyarrow's zstd codec, or None where this pyarrow lacks it (imported on first use)."""
     global _ZSTD_CODEC
     if _ZSTD_CODEC is False:
         _ZSTD_CODEC = None
-        if ArrowCodec is not None and ArrowCodec.is_available("zstd"):
+        try:
+            from pyarrow import Codec as ArrowCodec
+        except ImportError:
+            return None
+        if ArrowCodec.is_available("zstd"):
             _ZSTD_CODEC = ArrowCodec("zstd", compression_level=ZSTD_LEVEL)
     return _ZSTD_CODEC
 

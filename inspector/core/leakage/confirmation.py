@@ -429,6 +429,7 @@ def _detail_levels(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.
 
 
 _LOOK = 16  # side of the cheap look-alike comparison
+LOOK_MEMORY = 1 << 29  # bytes of look vectors a search keeps (1 KB per image: up to 524,288 images)
 
 
 def _look_vectors(thumbs: np.ndarray) -> np.ndarray:
@@ -503,10 +504,25 @@ class LookRanker:
         self.small = np.minimum(table.width, table.height) < TINY_SIDE
         self.split = np.asarray(table.split)
         self.mirrors = mirrors
+        # Each image's look vector, made the first time one of its pairs comes (a block's images
+        # mostly came in earlier blocks: making them again was most of the search's time), when
+        # they fit in LOOK_MEMORY; a vector does not depend on the others made with it.
+        fits = len(self.thumb) * _LOOK * _LOOK * 4 <= LOOK_MEMORY
+        self.vectors = np.empty((len(self.thumb), _LOOK * _LOOK), np.float32) if fits else None
+        self.made = np.zeros(len(self.thumb), bool)
+
+    def _vectors(self, rows: np.ndarray) -> np.ndarray:
+        if self.vectors is None:
+            return _look_vectors(self.thumb[rows])
+        new = rows[~self.made[rows]]
+        if len(new):
+            self.vectors[new] = _look_vectors(self.thumb[new])
+            self.made[new] = True
+        return self.vectors[rows]
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-        v = _look_vectors(self.thumb[rows])
+        v = self._vectors(rows)
         score, _ = _pair_looks(v[inv[:len(a)]], v[inv[len(a):]], self.mirrors)
         floor = np.where(self.small[a] | self.small[b], TINY_LOOK_FLOOR, -1.0)
         ok = score >= floor
