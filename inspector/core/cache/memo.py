@@ -17,6 +17,7 @@ import xxhash
 
 from . import cache_path
 from .codec import code_digest
+from ..leakage.incremental import VerdictMemo, reusing
 from .store import RecordStore, StoreUnavailable
 
 
@@ -62,9 +63,17 @@ def _decode(data: bytes) -> list[Any]:
     return out
 
 
+def _stored_verdicts(store: RecordStore) -> bytes | None:
+    try:
+        return store.verdicts_get()
+    except sqlite3.DatabaseError:  # a store made before verdicts were kept, or damaged: none
+        return None
+
+
 def cached_findings(cache_dir: str | None, result: Any, source_splits: Sequence[str],
                     compute: Callable[[], list[Any]]) -> list[Any]:
-    """``compute()``'s findings, reused from the dataset's cache when nothing they depend on changed."""
+    """``compute()``'s findings, reused from the dataset's cache when nothing they depend on changed;
+    else computed, its leakage search reusing the verdicts of the pairs the last one confirmed."""
     if not cache_dir or not os.path.exists(cache_path(cache_dir, result.root)):
         return compute()
     key = findings_key(result, source_splits)
@@ -79,11 +88,17 @@ def cached_findings(cache_dir: str | None, result: Any, source_splits: Sequence[
                 return _decode(data)
             except (ValueError, TypeError, AttributeError, ImportError):
                 pass  # written by other code: recompute and replace
-        findings = compute()
+        with reusing(VerdictMemo(_stored_verdicts(store))) as verdicts:
+            findings = compute()  # confirms only the candidate pairs no earlier search confirmed
+        if findings is None:  # cancelled
+            return findings
         try:
             data = _encode(findings)
             if _decode(data) == list(findings):  # kept only when it comes back exactly equal
                 store.memo_put(key, data)
+            made = verdicts.encoded()
+            if made is not None:
+                store.verdicts_put(made)
         except (sqlite3.DatabaseError, TypeError, ValueError, AttributeError, ImportError):
             pass  # locked, full or not storable: the findings are still right, just not kept
         return findings

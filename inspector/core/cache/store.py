@@ -2,8 +2,9 @@
 
 Tables: ``meta`` (record layout version, dataset root), ``batches`` (one compressed blob of
 records per scanned chunk), ``items`` (per file: its identity when it was read, which batch and
-entry hold its record) and ``memo`` (results computed from a whole scan, such as the leakage
-findings, keyed by what they were computed from).
+entry hold its record), ``memo`` (results computed from a whole scan, such as the leakage
+findings, keyed by what they were computed from) and ``verdicts`` (the latest leakage search's
+confirmed and rejected candidate pairs, which the next search reuses for unchanged images).
 
 Every write is one short transaction, so a scan killed at any moment leaves the chunks it
 committed, and a second process scanning the same dataset (the window and a CLI run at once)
@@ -26,6 +27,7 @@ CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY AUTOINCREMENT, keys BL
 CREATE TABLE IF NOT EXISTS items(key BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     seen_ns INTEGER NOT NULL, batch INTEGER NOT NULL, entry INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memo(key TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS verdicts(id INTEGER PRIMARY KEY CHECK (id = 0), data BLOB NOT NULL);
 """
 
 # (size, mtime_ns, seen_ns, batch, entry)
@@ -103,6 +105,7 @@ class RecordStore:
                 db.execute("DELETE FROM items")
                 db.execute("DELETE FROM batches")
                 db.execute("DELETE FROM memo")
+                db.execute("DELETE FROM verdicts")
             self._write_meta(db, layout, root)
         return db
 
@@ -197,7 +200,7 @@ class RecordStore:
             try:
                 with db:
                     db.execute("BEGIN IMMEDIATE")
-                    for table in ("items", "batches", "memo"):
+                    for table in ("items", "batches", "memo", "verdicts"):
                         db.execute(f"DELETE FROM {table}")
             except sqlite3.DatabaseError as exc:
                 if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
@@ -221,6 +224,16 @@ class RecordStore:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM memo")  # only the latest: a memo is for this state of the dataset
             self.db.execute("INSERT INTO memo VALUES (?, ?)", (key, data))
+
+    def verdicts_get(self) -> bytes | None:
+        row = self.db.execute("SELECT data FROM verdicts").fetchone()
+        return None if row is None else row[0]
+
+    def verdicts_put(self, data: bytes) -> None:
+        """The latest leakage search's pair verdicts (leakage/incremental.py), replacing the last."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT OR REPLACE INTO verdicts VALUES (0, ?)", (data,))
 
     def size_on_disk(self) -> int:
         return sum(os.path.getsize(p) for p in _sidecars(self.path) if os.path.exists(p))

@@ -16,6 +16,7 @@ from ..memory import release_free_memory
 from ..table import ImageTable
 from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, view_distance
 from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, LookRanker, PairScores, iter_confirm_pairs
+from . import incremental
 from .differences import describe as describe_differences
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
 from .names import name_collisions
@@ -231,7 +232,7 @@ def iter_find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[floa
     findings += exact
     candidates = yield from clock.run("candidate search", _near_candidates(
         table, rep, int(near_threshold), include_within_split, mirrors))
-    pairs, confirmed = yield from clock.run("confirmation", _confirm(table, candidates, mirrors))
+    pairs, confirmed = yield from clock.run("confirmation", incremental.confirm(table, candidates, mirrors, _confirm))
     findings += _near_findings(table, pairs, confirmed, int(near_threshold))
     findings += stats_source_findings(list(source_splits), table.split_names)
     findings += yield from clock.run("names and drift", _quick(name_collisions, table))

@@ -1,0 +1,221 @@
+"""A rescan's leakage search confirms only the candidate pairs it has not confirmed before.
+
+Confirming a candidate pair (confirmation.py) reads nothing but the two images' rows of the table
+and the code: a pair's verdict and scores are the same whichever other pairs are confirmed with it
+(tests/test_leakage_incremental.py checks this on every kind of copy). So a search records the
+verdict of each candidate pair under the digests of its two rows (every column of the row, the
+file's path included), and the next search of the same dataset takes the verdict of every
+candidate whose two rows are still exactly those, confirming only the others: the pairs that
+involve a changed or added image. The candidate search itself runs in full each time (each image
+keeps its best few candidates among all the others, so one added image can change which pairs are
+candidates anywhere); it is the cheaper stage once each image's look vector is made only once.
+
+The recorded verdicts are keyed by `version` (the measuring code's digest, the mirrors setting
+and the fields of `PairScores`), so verdicts made by other code are never used. Only the verdicts
+of the latest search's candidates are kept: their number is bounded by the candidates (each
+image's CONFIRM_NEIGHBOURS best at most).
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import numpy as np
+import xxhash
+
+from ..table import ImageTable
+from .candidates import Pairs
+from .confirmation import Confirmed, PairScores
+from .progress import Steps
+
+MAGIC = b"DIV1"
+_ACTIVE: ContextVar["VerdictMemo | None"] = ContextVar("leakage_verdicts", default=None)
+ConfirmStage = Callable[[ImageTable, Pairs, bool], Steps[tuple[Pairs, Confirmed]]]
+_NAMED = {"split": "split_names", "label": "label_names", "format": "format_names", "mode": "mode_names"}
+
+
+def version(mirrors: bool) -> str:
+    """What the verdicts follow from besides the rows: the code and the search's settings."""
+    from ..cache.codec import code_digest  # the cache's digest of the measuring code
+    names = [f.name for f in dataclasses.fields(PairScores)]
+    return xxhash.xxh3_64(json.dumps([code_digest(), bool(mirrors), names]).encode()).hexdigest()
+
+
+def row_digests(table: ImageTable, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), 2) uint64: a 128-bit digest of each row's values in every column of the table
+    (index columns by the name they point at, so a class added elsewhere changes no digest)."""
+    rows = np.asarray(rows, np.int64)
+    parts: list[np.ndarray] = []
+    for f in dataclasses.fields(table):
+        value = getattr(table, f.name)
+        if f.name in _NAMED:
+            names = getattr(table, _NAMED[f.name])
+            named = np.array([xxhash.xxh3_64_intdigest(n.encode("utf-8", "surrogateescape")) for n in names]
+                             + [0], np.uint64)   # index -1 (no class): the extra last entry
+            parts.append(named[np.asarray(value)[rows]].reshape(len(rows), 1).view(np.uint8))
+        elif isinstance(value, np.ndarray) and len(value) == len(table):
+            picked = np.ascontiguousarray(value[rows])
+            parts.append(picked.reshape(len(rows), -1).view(np.uint8).reshape(len(rows), -1))
+        elif f.name == "paths":
+            parts.append(np.array([xxhash.xxh3_64_intdigest(value[i].encode("utf-8", "surrogateescape"))
+                                   for i in rows.tolist()], np.uint64).reshape(len(rows), 1).view(np.uint8))
+    raw = np.concatenate(parts, axis=1) if parts else np.zeros((len(rows), 0), np.uint8)
+    out = np.empty((len(rows), 2), np.uint64)
+    for k in range(len(rows)):
+        d = xxhash.xxh3_128_intdigest(raw[k].tobytes())
+        out[k] = (d >> 64, d & 0xFFFFFFFFFFFFFFFF)
+    return out
+
+
+def _digests(table: ImageTable, rows: np.ndarray, block: int = 1 << 13) -> np.ndarray:
+    """row_digests a block of rows at a time (a row is about 1.3 KB of values)."""
+    parts = [row_digests(table, rows[lo:lo + block]) for lo in range(0, len(rows), block)]
+    return np.concatenate(parts) if parts else np.zeros((0, 2), np.uint64)
+
+
+@dataclasses.dataclass
+class Verdicts:
+    """Confirmed and rejected pairs: (P, 4) uint64 keys (the two rows' digests, in pair order),
+    per pair whether it is a copy, whether a mirrored one, and its scores (PairScores fields)."""
+
+    keys: np.ndarray
+    ok: np.ndarray
+    mirror: np.ndarray
+    scores: dict[str, np.ndarray | None]
+
+    def encode(self, version: str) -> bytes:
+        buf = io.BytesIO()
+        arrays = {"keys": self.keys, "ok": self.ok, "mirror": self.mirror,
+                  **{f"s_{k}": v for k, v in self.scores.items() if v is not None}}
+        np.savez(buf, **arrays)
+        body = zlib.compress(json.dumps(version).encode() + b"\n" + buf.getvalue(), 1)
+        return MAGIC + xxhash.xxh3_64(body).digest() + body
+
+    @classmethod
+    def decode(cls, blob: bytes | None, version: str) -> "Verdicts | None":
+        """The verdicts in ``blob`` when it is sound and was made by this version, else None."""
+        if blob is None or len(blob) < 12 or blob[:4] != MAGIC or xxhash.xxh3_64(blob[12:]).digest() != blob[4:12]:
+            return None
+        try:
+            raw = zlib.decompress(blob[12:])
+            head, _, body = raw.partition(b"\n")
+            if json.loads(head) != version:
+                return None
+            with np.load(io.BytesIO(body), allow_pickle=False) as z:
+                names = [f.name for f in dataclasses.fields(PairScores)]
+                scores = {k: (z[f"s_{k}"] if f"s_{k}" in z.files else None) for k in names}
+                found = cls(z["keys"], z["ok"], z["mirror"], scores)
+        except (zlib.error, ValueError, KeyError, OSError):
+            return None
+        n = len(found.keys)
+        if found.keys.shape != (n, 4) or len(found.ok) != n or len(found.mirror) != n or any(
+                v is not None and len(v) != n for v in found.scores.values()):
+            return None
+        return found
+
+
+class VerdictMemo:
+    """The verdicts one search may reuse (an earlier search's, as stored) and those it makes."""
+
+    def __init__(self, stored: bytes | None) -> None:
+        self.stored = stored
+        self.previous: Verdicts | None = None
+        self.version: str | None = None
+        self.made: Verdicts | None = None
+        self.reused = 0
+        self._index: dict[bytes, int] | None = None
+
+    def load(self, version_key: str) -> None:
+        """Read the stored verdicts (those made by another version count as none)."""
+        if self.version != version_key:
+            self.version = version_key
+            self.previous = Verdicts.decode(self.stored, version_key)
+            self._index = None
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Per key, its place in the previous verdicts, or -1."""
+        if self.previous is None or len(keys) == 0:
+            return np.full(len(keys), -1, np.int64)
+        if self._index is None:
+            self._index = {k.tobytes(): i for i, k in enumerate(self.previous.keys)}
+        index = self._index
+        return np.array([index.get(k.tobytes(), -1) for k in keys], np.int64)
+
+    def encoded(self) -> bytes | None:
+        """What to store for the next search: this search's verdicts (None: it made none)."""
+        return None if self.made is None or self.version is None else self.made.encode(self.version)
+
+
+@contextmanager
+def reusing(memo: VerdictMemo | None) -> Iterator[VerdictMemo | None]:
+    """Within this block (this thread's searches), confirmations go through ``memo``."""
+    token = _ACTIVE.set(memo)
+    try:
+        yield memo
+    finally:
+        _ACTIVE.reset(token)
+
+
+def confirm(table: ImageTable, pairs: Pairs, mirrors: bool, stage: ConfirmStage
+            ) -> Steps[tuple[Pairs, Confirmed]]:
+    """``stage(table, pairs, mirrors)`` (the search's confirmation: the confirmed pairs, in their
+    order, with their verdicts), confirming only the pairs the active memo has no verdict for."""
+    memo = _ACTIVE.get()
+    if memo is None:
+        return (yield from stage(table, pairs, mirrors))
+    a, b, d = pairs
+    n = len(a)
+    rows, inv = np.unique(np.concatenate([a, b]).astype(np.int64), return_inverse=True)
+    digests = _digests(table, rows)
+    keys = np.concatenate([digests[inv[:n]], digests[inv[n:]]], axis=1) if n else np.zeros((0, 4), np.uint64)
+    memo.load(version(mirrors))
+    where = memo.lookup(keys)
+    known = where >= 0
+    todo = np.flatnonzero(~known)
+    # each distinct pair confirmed once (in the order of its rows: the stage sorts them so anyway)
+    span = int(max(a.max(initial=0), b.max(initial=0))) + 1
+    pair_keys, first, again = np.unique(a[todo].astype(np.int64) * span + b[todo], return_index=True,
+                                        return_inverse=True)
+    sub = todo[first]
+    (ta, tb, _), (_, t_mirror, t_scores) = yield from stage(table, (a[sub], b[sub], d[sub]), mirrors)
+    got = np.zeros(len(sub), bool)
+    at = np.searchsorted(pair_keys, ta.astype(np.int64) * span + tb)  # the confirmed ones among them
+    got[at] = True
+    names = [f.name for f in dataclasses.fields(PairScores)]
+    ok = np.zeros(n, bool)
+    mirror = np.zeros(n, bool)
+    scores: dict[str, np.ndarray | None] = {}
+    prev = memo.previous
+    ok[todo] = got[again]
+    sub_mirror = np.zeros(len(sub), bool)
+    sub_mirror[at] = t_mirror
+    mirror[todo] = sub_mirror[again]
+    k_known = np.flatnonzero(known)
+    if len(k_known):
+        ok[k_known] = prev.ok[where[k_known]]
+        mirror[k_known] = prev.mirror[where[k_known]]
+    for name in names:
+        fresh = getattr(t_scores, name)
+        old = prev.scores.get(name) if prev is not None and len(k_known) else None
+        if fresh is None and old is None:
+            scores[name] = None
+            continue
+        dtype = fresh.dtype if fresh is not None else old.dtype
+        col = np.zeros(n, dtype)
+        if fresh is not None:
+            sub_col = np.zeros(len(sub), dtype)
+            sub_col[at] = fresh
+            col[todo] = sub_col[again]
+        if old is not None:
+            col[k_known] = old[where[k_known]]
+        scores[name] = col
+    memo.reused += len(k_known)
+    memo.made = Verdicts(keys, ok, mirror, scores)
+    k = np.flatnonzero(ok)
+    picked = PairScores(**{name: (None if scores[name] is None else scores[name][k]) for name in names})
+    return (a[k], b[k], d[k]), (np.ones(len(k), bool), mirror[k], picked)
