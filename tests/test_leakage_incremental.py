@@ -21,28 +21,83 @@ from test_leakage import TRANSFORMS, reload, sky, stroke, texture
 
 
 def _tiny_table(n: int, seed: int):
+    """Tiny images (below the confirmation's TINY_SIDE): random ones, each third one a noisy or
+    mirrored copy of the one before it, and a few larger photos."""
     rng = np.random.default_rng(seed)
-    images = [rng.integers(0, 256, (32, 32, 3), np.uint8) for _ in range(n)]
+    images = []
+    for i in range(n):
+        if i % 3 == 2:
+            prev = images[-1].astype(np.int16)
+            noisy = np.clip(prev + rng.integers(-int(rng.integers(1, 40)), 40, prev.shape), 0, 255)
+            images.append((noisy if rng.random() < 0.6 else noisy[:, ::-1]).astype(np.uint8))
+        else:
+            side = 32 if i % 7 else 80
+            base = rng.integers(0, 256, (4, 4, 3)).astype(np.uint8)
+            images.append(np.asarray(Image.fromarray(base).resize((side, side), Image.BILINEAR)))
     splits = ["train", "val", "test"]
     return table_from_images([(f"{i}.png", splits[i % 3], None, Image.fromarray(im)) for i, im in enumerate(images)])
 
 
-def test_the_look_ranker_makes_each_vector_once_and_ranks_as_before(monkeypatch):
-    table = _tiny_table(60, 3)
+def _reference_looks(table, a, b, mirrors=True):
+    """What the ranker computed before it kept anything: every pair's look correlation in full."""
+    v = real_vectors(table.thumb)
+    score, _ = real_pair_looks(v[a], v[b], mirrors)
+    small = np.minimum(table.width, table.height) < confirmation.TINY_SIDE
+    ok = score >= np.where(small[a] | small[b], confirmation.TINY_LOOK_FLOOR, -1.0)
+    return ok, confirmation._look_rank(score, table.split[a] == table.split[b])
+
+
+real_vectors = confirmation._look_vectors
+real_pair_looks = confirmation._pair_looks
+
+
+@pytest.mark.parametrize("memory", [confirmation.LOOK_MEMORY, 0])
+def test_the_look_ranker_makes_each_vector_once_skips_hopeless_pairs_and_ranks_as_before(monkeypatch, memory):
+    table = _tiny_table(90, 3)
     rng = np.random.default_rng(4)
-    blocks = [(rng.integers(0, 60, 200), rng.integers(0, 60, 200)) for _ in range(5)]
-    made = []
-    real = confirmation._look_vectors
-    monkeypatch.setattr(confirmation, "_look_vectors", lambda t: made.append(len(t)) or real(t))
+    near = np.arange(2, 90, 3)
+    blocks = [(rng.integers(0, 90, 300), rng.integers(0, 90, 300)) for _ in range(4)]
+    blocks.append((near - 1, near))  # the copies
+    made, compared = [], []
+    monkeypatch.setattr(confirmation, "LOOK_MEMORY", memory)
+    monkeypatch.setattr(confirmation, "_look_vectors", lambda t: made.append(len(t)) or real_vectors(t))
+    monkeypatch.setattr(confirmation, "_pair_looks", lambda x, y, m: compared.append(len(x)) or real_pair_looks(x, y, m))
     ranker = LookRanker(table)
-    got = [ranker(a, b) for a, b in blocks]
-    assert sum(made) == len(np.unique(np.concatenate([np.r_[a, b] for a, b in blocks])))
-    monkeypatch.setattr(confirmation, "LOOK_MEMORY", 0)  # vectors made per block, as before
-    plain = LookRanker(table)
-    for (a, b), (ok, rank) in zip(blocks, got):
-        ok0, rank0 = plain(a, b)
-        assert np.array_equal(ok, ok0) and np.array_equal(rank, rank0)
-    assert sum(made) > 60
+    for a, b in blocks:
+        ok, rank = ranker(a, b)
+        ok0, rank0 = _reference_looks(table, a, b)
+        assert np.array_equal(ok, ok0) and np.array_equal(rank[ok], rank0[ok])
+    assert ok.sum() >= len(near) // 2  # copies do pass
+    every = sum(len(a) for a, _ in blocks)
+    assert sum(compared) < every / 2  # most pairs of distinct tiny images were ruled out by the bound
+    if memory:
+        assert sum(made) == len(np.unique(np.concatenate([np.r_[a, b] for a, b in blocks])))
+
+
+def test_the_look_bound_never_rules_out_a_pair_that_reaches_the_floor():
+    """Random unit look vectors and copies of them at every level of noise, plain and mirrored:
+    a pair the bound rules out correlates below the floor, and most far pairs are ruled out."""
+    from inspector.core.leakage.look_bound import LookBound
+
+    rng = np.random.default_rng(12)
+    base = rng.normal(size=(4000, 16, 16)).cumsum(axis=1).cumsum(axis=2)  # smooth, as looks are
+    noise = rng.normal(size=base.shape) * rng.uniform(0, 3, (4000, 1, 1)) * base.std(axis=(1, 2), keepdims=True) / 4
+    other = base + noise
+    other[::2] = other[::2, :, ::-1]  # half of them mirrored
+    unit = lambda x: ((x - x.mean(axis=(1, 2), keepdims=True)).reshape(len(x), -1)  # noqa: E731
+                      / np.linalg.norm((x - x.mean(axis=(1, 2), keepdims=True)).reshape(len(x), -1), axis=1,
+                                       keepdims=True)).astype(np.float32)
+    va, vb = unit(base), unit(other)
+    bound = LookBound(16)
+    floor = confirmation.TINY_LOOK_FLOOR
+    score, _ = real_pair_looks(va, vb, True)
+    below = bound.below(bound.project(va), bound.project(vb), floor, True)
+    assert not (below & (score >= floor)).any()
+    assert (score >= floor).sum() > 100
+    unrelated = rng.permutation(len(vb))
+    assert bound.below(bound.project(va), bound.project(vb[unrelated]), floor, True).mean() > 0.5
+    plain, _ = real_pair_looks(va, vb, False)
+    assert not (bound.below(bound.project(va), bound.project(vb), floor, False) & (plain >= floor)).any()
 
 
 # ------------------------------------------------------------------------------------------------

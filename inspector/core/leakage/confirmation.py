@@ -27,6 +27,7 @@ from ..table import ImageTable
 from .alignment import window_search, wide_scores
 from .rotation import ANGLES, turned
 from .candidates import closest_either_side
+from .look_bound import LookBound
 from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, ranked, sandwich, unit as _unit
 from .progress import Steps, drain, scaled
 
@@ -504,26 +505,43 @@ class LookRanker:
         self.small = np.minimum(table.width, table.height) < TINY_SIDE
         self.split = np.asarray(table.split)
         self.mirrors = mirrors
-        # Each image's look vector, made the first time one of its pairs comes (a block's images
-        # mostly came in earlier blocks: making them again was most of the search's time), when
-        # they fit in LOOK_MEMORY; a vector does not depend on the others made with it.
-        fits = len(self.thumb) * _LOOK * _LOOK * 4 <= LOOK_MEMORY
-        self.vectors = np.empty((len(self.thumb), _LOOK * _LOOK), np.float32) if fits else None
-        self.made = np.zeros(len(self.thumb), bool)
+        # Each image's look vector is made the first time one of its pairs comes (a block's images
+        # mostly came in earlier blocks: making them again was most of the search's time) and kept
+        # when they fit in LOOK_MEMORY; a vector does not depend on the others made with it. Its
+        # projections (look_bound.py, 32 bytes) are always kept: they rule out most tiny pairs.
+        n = len(self.thumb)
+        self.vectors = np.empty((n, _LOOK * _LOOK), np.float32) if n * _LOOK * _LOOK * 4 <= LOOK_MEMORY else None
+        self.bound = LookBound(_LOOK)
+        self.projections = np.empty((n, len(self.bound.basis)), np.float32)
+        self.made = np.zeros(n, bool)
 
-    def _vectors(self, rows: np.ndarray) -> np.ndarray:
-        if self.vectors is None:
-            return _look_vectors(self.thumb[rows])
-        new = rows[~self.made[rows]]
-        if len(new):
-            self.vectors[new] = _look_vectors(self.thumb[new])
-            self.made[new] = True
-        return self.vectors[rows]
+    def _make(self, rows: np.ndarray) -> None:
+        new = np.unique(rows[~self.made[rows]])
+        for lo in range(0, len(new), 1 << 13):
+            part = new[lo:lo + (1 << 13)]
+            v = _look_vectors(self.thumb[part])
+            self.projections[part] = self.bound.project(v)
+            if self.vectors is not None:
+                self.vectors[part] = v
+        self.made[new] = True
+
+    def _scores(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if self.vectors is not None:
+            return _pair_looks(self.vectors[a], self.vectors[b], self.mirrors)[0]
+        rows, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+        v = _look_vectors(self.thumb[rows])
+        return _pair_looks(v[inv[:len(a)]], v[inv[len(a):]], self.mirrors)[0]
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rows, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-        v = self._vectors(rows)
-        score, _ = _pair_looks(v[inv[:len(a)]], v[inv[len(a):]], self.mirrors)
-        floor = np.where(self.small[a] | self.small[b], TINY_LOOK_FLOOR, -1.0)
-        ok = score >= floor
+        self._make(np.concatenate([a, b]))
+        tiny = self.small[a] | self.small[b]
+        floor = np.where(tiny, TINY_LOOK_FLOOR, -1.0)
+        t = np.flatnonzero(tiny)
+        out = np.zeros(len(a), bool)  # tiny pairs that surely correlate below their floor
+        out[t] = self.bound.below(self.projections[a[t]], self.projections[b[t]], TINY_LOOK_FLOOR, self.mirrors)
+        score = np.full(len(a), -1.0, np.float32)  # below every floor but the -1 of photo pairs
+        live = np.flatnonzero(~out)
+        if len(live):
+            score[live] = self._scores(a[live], b[live])
+        ok = (score >= floor) & ~out
         return ok, _look_rank(score, self.split[a] == self.split[b])
