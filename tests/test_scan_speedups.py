@@ -224,3 +224,10 @@ def test_pillow_reuses_freed_pixel_blocks_within_a_chunk_and_gives_them_back(tmp
     assert len(chunk.index) == 3
     assert seen == [max(before, scan_module.PILLOW_BLOCKS)] * 3
     assert PILImage.core.get_blocks_max() == before  # and the cache beyond it is freed
+
+
+def test_content_hash_with_the_callers_pixel_view_is_the_same():
+    im = _rgb()
+    assert content_hash(im, pixel_view(im)) == content_hash(im)
+    grey = im.convert("L")  # hashed as its RGB expansion: the grey image's own view is not used
+    assert content_hash(grey, pixel_view(grey)) == content_hash(grey) == content_hash(grey.convert("RGB"))

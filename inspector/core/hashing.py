@@ -38,7 +38,7 @@ import numpy as np
 import xxhash
 from PIL import Image
 
-from .pixelbuffer import pixel_view
+from .pixelbuffer import PixelView, pixel_view
 
 THUMB_SIZE = 32          # stored thumbnail side (uint8 grey): THUMB_SIZE**2 bytes per image
 GRID = 64                # working grid the hashes are computed on (not stored)
@@ -62,8 +62,9 @@ VIEW_NAMES = tuple(v[0] for v in _VIEWS)
 MIRROR_VIEWS = frozenset(i for i, v in enumerate(_VIEWS) if v[3])
 
 
-def content_hash(im: Image.Image) -> tuple[int, int]:
+def content_hash(im: Image.Image, view: PixelView | None = None) -> tuple[int, int]:
     """xxh3_128 over (mode, size, decoded pixels) as two unsigned 64-bit ints (hi, lo).
+    ``view``: ``pixel_view(im)`` when the caller holds it already (the scan shares one export).
 
     An 8-bit grey image is hashed as its RGB expansion: a grey PNG and an RGB file holding the same
     grey pixels are the same input to a loader that calls convert("RGB"), so they are exact copies.
@@ -72,11 +73,11 @@ def content_hash(im: Image.Image) -> tuple[int, int]:
     to be 255 in every pixel (and forced to 255 otherwise), so equal pixels always give equal bytes.
     """
     if im.mode == "L":
-        im = im.convert("RGB")
+        im, view = im.convert("RGB"), None
     h = xxhash.xxh3_128()
     if im.mode == "RGB":
         h.update(f"RGBX|{im.size[0]}x{im.size[1]}|".encode())
-        view = pixel_view(im)
+        view = view or pixel_view(im)
         pixels = np.frombuffer(view.buffer if view else im.tobytes("raw", "RGBX"), "<u4")
         if pixels.size and pixels.min() < 0xFF000000:  # a pad byte other than 255
             pixels = pixels | np.uint32(0xFF000000)

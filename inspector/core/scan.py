@@ -29,6 +29,7 @@ from PIL import Image
 
 from . import hashing
 from .memory import release_free_memory
+from .pixelbuffer import pixel_view
 from .validation import properties
 from .cache import ScanCache, cache_summary, load_codec, rebuild_chunk, stored_records
 from .decode import DecodeError, decode
@@ -150,9 +151,10 @@ def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = Non
     hist = image_histogram(im)
     grid = hashing.grey_grid(im)
     flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
-    content = hashing.content_hash(im)  # first: it exports the pixels, sample then reads them cheaply
+    view = pixel_view(im)  # one export of the pixel memory for the hash and the property samples
+    content = hashing.content_hash(im, view)
     # the moments are filled in with the chunk's (_chunk_moments)
-    props = properties.sample(im, hist, _NO_MOMENTS, _NO_MOMENTS, grid)
+    props = properties.sample(im, hist, _NO_MOMENTS, _NO_MOMENTS, grid, view)
     return _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
                 hist, content, grid, flags, props)
 

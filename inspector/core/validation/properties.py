@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..pixelbuffer import pixel_view
+from ..pixelbuffer import PixelView, pixel_view
 
 # Columns of ImageTable.properties, in this order.
 BRIGHTNESS = 0   # luma mean (ITU-R 601 weights of the channel means; the grey mean for L)
@@ -100,14 +100,14 @@ def _lattice_image(im: Image.Image) -> Image.Image:
 
 
 def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
-           grid: np.ndarray) -> Sample:
+           grid: np.ndarray, view: PixelView | None = None) -> Sample:
     """One canonical image's (RGB, L or I;16) share of the properties, kept until its chunk is
-    measured: a handful of slices, no arithmetic."""
+    measured: a handful of slices, no arithmetic. ``view``: ``pixel_view(im)`` if already made."""
     w, h = im.size
     patches = lattice = None
     if min(w, h) >= 3:
         side = min(PATCH, w, h)
-        view = pixel_view(im)  # None for 16-bit and very large images: Pillow crops instead
+        view = view or pixel_view(im)  # None for 16-bit and very large images: Pillow crops instead
         if view is not None:
             a = np.frombuffer(view.buffer, np.uint8)
             if im.mode == "RGB":  # Pillow's storage: R, G, B, pad; green is most of luma
