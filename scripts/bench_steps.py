@@ -31,6 +31,7 @@ STEPS = [
     (scan, "decode", "decode (open, load, conversion to RGB or L)"),
     (scan, "image_histogram", "exact histogram"),
     (hashing, "grey_grid", "float grey grid 64x64"),
+    (scan, "pixel_view", "export of the pixel memory (no copy)"),
     (hashing, "content_hash", "content hash"),
     (properties, "sample", "property samples (patches, lattice)"),
     (scan, "_chunk_moments", "chunk: per-image moments"),

@@ -24,6 +24,9 @@ def test_pixel_view_is_pillows_storage_without_a_copy():
     grey = im.convert("L")
     assert bytes(pixel_view(grey).buffer) == grey.tobytes()
     assert pixel_view(Image.new("I;16", (4, 4))) is None
+    # a read-only memoryview straight over Pillow's memory: no ctypes array type per image size
+    assert isinstance(view.buffer, memoryview) and view.buffer.readonly
+    assert bytes(pixel_view(Image.new("RGB", (0, 5))).buffer) == b""
 
 
 def test_content_hash_of_multi_block_image_equals_single_block():
