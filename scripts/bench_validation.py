@@ -11,12 +11,16 @@ altered copies, and what the per-image properties cost the scan.
 2. Planted issues: --per-family random val/test photos per family, altered with random strength
    (dark: pixels x 0.03-0.12; light: 255 - (255 - x) x 0.03-0.12; low_information: one colour
    plus noise of std 0-2 levels; odd_aspect_ratio: squashed to 0.10-0.33 of its width; odd_size:
-   1/8-1/5 of its side; grayscale: the grey version; blurry in four families, sizes relative to
+   1/8-1/5 of its side; grayscale: the grey version; blurry in six families, sizes relative to
    the short side S: Gaussian sigma 3-10% S, box radius 3-10% S, motion (a line of 10-30% S at a
-   random angle) and downscale-upscale (to a short side of 12-32 px and back, bilinear)), written
-   next to the corpus's train split and scanned. Prints recall per family (and on the milder half
-   of its strengths), false alarms on the clean train images, and which other planted families
-   the issue also flags (a photo darkened to 5% is also low in information: listed, not hidden).
+   random angle), downscale-upscale (to a short side of 12-32 px and back, bilinear), defocus (a
+   disc of radius 3-10% S) and heavy JPEG smoothing (quality 2-8)), written next to the corpus's
+   train split and scanned. A blurred photo is then saved as a camera would leave it: sensor-like
+   noise of std 0-1.5 levels, and the source's own format (JPEG at quality 70-95 for a JPEG
+   source); --plain-blur saves it as a noiseless PNG instead (easier: nothing but the blur).
+   Prints recall per family (and on the milder half of its strengths), false alarms on the clean
+   train images, and which other planted families the issue also flags (a photo darkened to 5%
+   is also low in information: listed, not hidden).
 3. Drift: copies with every val image blurred (Gaussian radius 2 px) and every test image
    downscaled to half size, through the whole pipeline; then, for the distribution of D, val
    blurred with random radii 0.5-3 px and test downscaled by random factors 0.4-0.75 (the altered
@@ -28,6 +32,7 @@ altered copies, and what the per-image properties cost the scan.
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import shutil
@@ -83,6 +88,38 @@ def motion_blur(im: Image.Image, length: float, angle: float) -> Image.Image:
     return Image.fromarray((out / len(steps)).round().astype(np.uint8))
 
 
+def disc_blur(im: Image.Image, radius: float) -> Image.Image:
+    """Defocus: the mean over a disc of `radius` px (edges repeated), by FFT convolution."""
+    from scipy.signal import fftconvolve  # a test dependency; only this benchmark family needs it
+
+    a = np.asarray(im, dtype=np.float64)
+    r = int(math.ceil(radius))
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    kernel = (x * x + y * y <= radius * radius).astype(np.float64)
+    kernel /= kernel.sum()
+    padded = np.pad(a, ((r, r), (r, r), (0, 0)), mode="edge")
+    out = np.stack([fftconvolve(padded[..., c], kernel, mode="valid") for c in range(3)], axis=2)
+    return Image.fromarray(np.clip(out, 0, 255).round().astype(np.uint8))
+
+
+def jpeg_round_trip(im: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=int(quality))
+    buf.seek(0)
+    with Image.open(buf) as out:
+        return out.convert("RGB")
+
+
+def as_a_camera_would(im: Image.Image, source: Path, rng: np.random.Generator) -> tuple[Image.Image, str, dict]:
+    """(the blurred photo with sensor-like noise of std 0-1.5 levels, its file suffix, how to
+    save it): a JPEG source's copy is saved as JPEG at quality 70-95, another source's as PNG."""
+    a = np.asarray(im, dtype=np.float64) + rng.normal(0, rng.uniform(0, 1.5), (im.height, im.width, 1))
+    noisy = Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+    if source.suffix.lower() in (".jpg", ".jpeg"):
+        return noisy, ".jpg", {"quality": int(rng.integers(70, 96))}
+    return noisy, ".png", {}
+
+
 # blurry families: (strength range, how to apply a strength s to an image whose short side is S)
 BLUR_FAMILIES = {
     "blurry/gaussian": ((0.03, 0.10), lambda im, s, S, rng: im.filter(ImageFilter.GaussianBlur(s * S))),
@@ -91,6 +128,8 @@ BLUR_FAMILIES = {
     "blurry/downscale": ((12, 32), lambda im, s, S, rng: im.resize(
         (max(2, round(im.width * s / S)), max(2, round(im.height * s / S))), Image.BILINEAR
     ).resize(im.size, Image.BILINEAR)),
+    "blurry/defocus": ((0.03, 0.10), lambda im, s, S, rng: disc_blur(im, s * S)),
+    "blurry/jpeg": ((2, 8), lambda im, s, S, rng: jpeg_round_trip(im, round(s))),
 }
 
 
@@ -153,7 +192,7 @@ FAMILIES = [k for k in ISSUES if k != "blurry"] + list(BLUR_FAMILIES)
 
 
 def planted_issues(corpus: Path, work: Path, per_family: int, rng: np.random.Generator,
-                   workers: int | None) -> None:
+                   workers: int | None, plain_blur: bool = False) -> None:
     root = work / "planted"
     shutil.copytree(corpus / "train", root / "train")
     pool = held_out_files(corpus)
@@ -162,9 +201,13 @@ def planted_issues(corpus: Path, work: Path, per_family: int, rng: np.random.Gen
         folder = root / "val" / family.replace("/", "-")
         folder.mkdir(parents=True)
         for j, k in enumerate(rng.choice(len(pool), per_family, replace=False)):
-            im, s = plant(family, decode(str(pool[int(k)])).image, rng)
-            name = f"{family.replace('/', '-')}_{j:03d}.png"
-            im.save(folder / name)
+            source = pool[int(k)]
+            im, s = plant(family, decode(str(source)).image, rng)
+            suffix, options = ".png", {}
+            if family in BLUR_FAMILIES and not plain_blur:
+                im, suffix, options = as_a_camera_would(im, source, rng)
+            name = f"{family.replace('/', '-')}_{j:03d}{suffix}"
+            im.save(folder / name, **options)
             strength[f"val/{folder.name}/{name}"] = s
     result = scan(str(root), workers=workers)
     q = image_quality(result)
@@ -188,7 +231,7 @@ def planted_issues(corpus: Path, work: Path, per_family: int, rng: np.random.Gen
         # the milder half of the drawn strengths: small blurs; for the rest, factors near 1 (or
         # more noise, or a larger downscaled side)
         s = drawn[mine]
-        mild_is_low = family in ("blurry/gaussian", "blurry/box", "blurry/motion")
+        mild_is_low = family in ("blurry/gaussian", "blurry/box", "blurry/motion", "blurry/defocus")
         weak = mine & ((drawn <= np.median(s)) if mild_is_low else (drawn >= np.median(s)))
         flagged = q.flags[:, k] & ~(grey_right if k == grey else False)
         if k == grey:
@@ -301,6 +344,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--skip-planted", action="store_true", help="only the clean corpus, drift and cost")
     ap.add_argument("--skip-cost", action="store_true")
+    ap.add_argument("--skip-drift", action="store_true")
+    ap.add_argument("--plain-blur", action="store_true",
+                    help="save blurred photos as noiseless PNGs (no sensor noise, no re-encoding)")
     ap.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one)")
     args = ap.parse_args()
     corpus = Path(args.corpus)
@@ -312,8 +358,9 @@ def main() -> None:
             property_cost(corpus)
         clean = clean_corpus(corpus, args.workers)
         if not args.skip_planted:
-            planted_issues(corpus, work, args.per_family, rng, args.workers)
-        drift_copies(corpus, work, clean, rng, args.workers)
+            planted_issues(corpus, work, args.per_family, rng, args.workers, args.plain_blur)
+        if not args.skip_drift:
+            drift_copies(corpus, work, clean, rng, args.workers)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -223,6 +223,45 @@ def test_blurred_val_gives_sharpness_drift_and_downscaled_test_size_drift(tmp_pa
     _check_schema(doc)
 
 
+def test_patch_noise_estimates_the_pixel_noise_of_smooth_and_detailed_patches():
+    """(e1 - e2/4) / 3 of the least detailed patch is the noise variance on a smooth patch (a
+    gradient plus noise) and never less than it on a detailed one."""
+    rng = np.random.default_rng(4)
+    y, x = np.mgrid[0:32, 0:32]
+    for sd in (1.0, 2.0, 4.0):
+        noise = rng.normal(0, sd, (4, 32, 32))
+        smooth = np.clip(np.round(90 + 1.5 * x + 0.7 * y + noise), 0, 255).astype(np.uint8)
+        want = np.var(smooth.astype(np.float64) - (90 + 1.5 * x + 0.7 * y))  # noise + rounding
+        e1, e2 = P.patch_energies(smooth[None])
+        assert P.patch_noise(e1, e2)[0] == pytest.approx(want, rel=0.15, abs=0.03), sd
+        detailed = np.asarray(photo_like(7, (64, 64)).convert("L"), np.float64)
+        tiles = np.stack([detailed[:32, :32], detailed[:32, 32:], detailed[32:, :32], detailed[32:, 32:]])
+        rough = np.clip(np.round(tiles + noise), 0, 255).astype(np.uint8)
+        assert P.patch_noise(*P.patch_energies(rough[None]))[0] >= 0.8 * want
+
+
+def test_noise_does_not_hide_a_blur_from_the_blur_score():
+    """A blurred photo with sensor-like noise (std 3 levels) is still flagged blurry: the noise the
+    patches show is taken out of the grid's energies (left in, it reads as fine detail: about
+    twice the threshold); the same noise on a sharp photo leaves it far above the threshold."""
+    from inspector.core.validation.issues import THRESHOLDS
+
+    rng = np.random.default_rng(0)
+    cut = THRESHOLDS["blurry"]
+
+    def noisy(im: Image.Image) -> Image.Image:
+        a = np.asarray(im, np.float64) + rng.normal(0, 3.0, (im.height, im.width, 1))
+        return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+
+    for seed in (1, 2, 3):
+        photo = photo_like(seed, (192, 144))
+        blurred = noisy(photo.filter(ImageFilter.GaussianBlur(8)))
+        s = _sample(blurred)
+        assert P.measure_all([s])[0, P.DETAIL] < 0.8 * cut, seed
+        assert P.grid_detail(s.grid[None].astype(np.float32))[0] > 1.5 * cut, seed  # noise left in
+        assert _props(noisy(photo))[P.DETAIL] > 5 * cut
+
+
 def _planted(kind: str, rng: np.random.Generator, base: Image.Image) -> Image.Image:
     a = np.asarray(base, dtype=np.float64)
     if kind == "dark":

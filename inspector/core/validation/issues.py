@@ -2,13 +2,15 @@
 and a threshold under which the image is flagged.
 
 Thresholds, measured with scripts/bench_validation.py on planted cases of every issue (random
-strengths, on real photos) and on the clean 2,000-photo corpus, where each flags at most 0.8%:
+strengths, on real photos) and on the clean 2,000-photo corpus, where each flags at most 1.0%
+and all but grayscale together 1.8%:
 - dark: the 99th percentile of the brightest channel < 0.15 (nearly every pixel below ~38/255);
 - light: 1 - the 5th percentile of the darkest channel < 0.15 (even the darkest pixels washed out);
-- blurry: the finest band's share of detail on the 64x64 grey grid, along rows or along columns
-  whichever is lower (properties.DETAIL) < 0.015: the clean corpus's 0.8th percentile (naturally
-  smooth crops, fog and skies, sit below it too). Judged at the scale of the picture, as
-  cleanvision does, so noise and JPEG artefacts of a blurred photo do not hide its blur;
+- blurry: the finest band's share of detail on the 64x64 grey grid, the geometric mean of rows'
+  and columns', with the image's own pixel noise taken out (properties.DETAIL) < 0.028: the
+  clean corpus's 1st percentile (its out-of-focus backgrounds, fog and skies sit below it too).
+  Judged at the scale of the picture, as cleanvision does, so the noise and JPEG artefacts of a
+  blurred photo do not hide its blur;
 - low_information: histogram entropy / 8 bits < 0.40 (nearly blank: a handful of grey levels).
   In a dataset whose typical image is itself under that cut (median below 0.40: MNIST's digits
   measure ~0.21) a fixed cut would flag every image, so there the cut is a quarter of the median:
@@ -27,7 +29,7 @@ from ..table import ImageTable
 from . import properties as P
 
 ISSUES = ("dark", "light", "blurry", "low_information", "odd_aspect_ratio", "odd_size", "grayscale")
-THRESHOLDS = {"dark": 0.15, "light": 0.15, "blurry": 0.015, "low_information": 0.40,
+THRESHOLDS = {"dark": 0.15, "light": 0.15, "blurry": 0.028, "low_information": 0.40,
               "odd_aspect_ratio": 0.40, "odd_size": 0.25, "grayscale": 2.5 / 255}
 
 

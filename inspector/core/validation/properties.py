@@ -4,7 +4,8 @@ No second decode and no pass over all the pixels beyond what the scan does anywa
 - the image's exact integer histogram (per channel) and moments give brightness, contrast, the
   dark and light percentiles and the entropy;
 - the 64x64 floating-point grey grid of the perceptual hashes (hashing.py) gives the blur score
-  at the scale of the picture (cleanvision judges blur on a grey image resized to 64 px as well);
+  at the scale of the picture (cleanvision judges blur on a grey image resized to 64 px as well),
+  less the part of the grid's detail that is the image's own noise (estimated from the patches);
 - four 32x32 patches copied at full resolution from the decoded pixels (1-4% of a photo) give
   sharpness at the image's own resolution, which the grid cannot see: a 2 px blur of a 400 px
   photo is a third of a grid step;
@@ -38,7 +39,7 @@ DARK = 4         # 99th percentile of the brightest channel: low when nearly eve
 LIGHT = 5        # 5th percentile of the darkest channel: high when even the dark pixels are bright
 ENTROPY = 6      # Shannon entropy of the histogram, bits / 8, the largest over channels
 COLOUR_SPREAD = 7  # largest channel difference over the lattice (0 = grey)
-DETAIL = 8       # finest-step share of detail on the 64x64 grid, the lower of rows and columns
+DETAIL = 8       # finest-step share of detail on the 64x64 grid less noise, rows and columns (grid_detail)
 COLUMNS = ("brightness", "contrast", "sharpness", "saturation", "dark_p99", "light_p5",
            "entropy", "colour_spread", "detail")
 N_PROPERTIES = len(COLUMNS)
@@ -51,13 +52,15 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 @dataclass
 class Sample:
     """What one image leaves for measure_all: references to the scan's own arrays plus two small
-    copies of its pixels (patches: (p, s, s) grey, lattice: (m, 3) uint8 RGB or None for grey)."""
+    copies of its pixels (patches: (p, s, s) grey, lattice: (m, 3) uint8 RGB or None for grey)
+    and how many pixels of the image one cell of the grid averages."""
     hist: np.ndarray
     mean: np.ndarray
     std: np.ndarray
     grid: np.ndarray
     patches: np.ndarray | None
     lattice: np.ndarray | None
+    cell: float = 1.0
 
 
 def _patch_grid(n: int, side: int) -> tuple[int, int, int]:
@@ -124,7 +127,8 @@ def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
             patches = np.stack([np.asarray(c.getchannel(1) if im.mode == "RGB" else c) for c in crops])
             if im.mode == "RGB":
                 lattice = np.asarray(_lattice_image(im)).reshape(-1, 3)
-    return Sample(hist, mean, std, grid, patches, lattice)
+    cell = (w / grid.shape[1]) * (h / grid.shape[0])
+    return Sample(hist, mean, std, grid, patches, lattice, cell)
 
 
 def _groups(values: list, key) -> dict:
@@ -177,13 +181,19 @@ def _histogram_columns(hists: np.ndarray, means: np.ndarray, stds: np.ndarray) -
     return np.stack([brightness, contrast, dark, light, ent], axis=1)
 
 
-def grid_detail(grids: np.ndarray) -> np.ndarray:
-    """(k,) blur scores of k 64x64 grey grids: band_ratio along rows and along columns, the lower
-    (not the pooled one, so that a blur along one direction, motion, counts as well)."""
+def grid_detail(grids: np.ndarray, noise: np.ndarray | float = 0.0) -> np.ndarray:
+    """(k,) blur scores of k 64x64 grey grids: band_ratio along rows and along columns with
+    `noise` (per image, the mean square a grid difference owes to noise) taken out of every
+    energy, then their geometric mean: low when either direction lost its fine detail (a blur
+    along one direction, motion, counts), less jumpy than the lower of the two on photos."""
     g = grids
-    rows = band_ratio(_energy(g[:, :, 1:] - g[:, :, :-1]), _energy(g[:, :, 2:] - g[:, :, :-2]))
-    cols = band_ratio(_energy(g[:, 1:] - g[:, :-1]), _energy(g[:, 2:] - g[:, :-2]))
-    return np.minimum(rows, cols)
+    def ratio(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+        # at most half of e1 is noise: an image of pure noise keeps its full detail (1)
+        taken = np.minimum(noise, 0.5 * e1)
+        return band_ratio(e1 - taken, np.maximum(e2 - taken, 0.0))
+    rows = ratio(_energy(g[:, :, 1:] - g[:, :, :-1]), _energy(g[:, :, 2:] - g[:, :, :-2]))
+    cols = ratio(_energy(g[:, 1:] - g[:, :-1]), _energy(g[:, 2:] - g[:, :-2]))
+    return np.sqrt(rows * cols)
 
 
 # Rounding to whole levels adds noise of variance 1/12 to every pixel, so 2/12 to the mean square
@@ -191,14 +201,40 @@ def grid_detail(grids: np.ndarray) -> np.ndarray:
 ROUNDING_FLOOR = 2.0 / 12.0
 
 
-def patch_sharpness(patches: np.ndarray) -> np.ndarray:
-    """(k,) band_ratio pooled over each image's full-resolution patches ((k, p, s, s)), with
-    the rounding noise taken out of both energies (differences within a level are not detail)."""
-    g = patches.astype(np.float32)
+def patch_energies(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k, p) mean squares of the one-step and of the two-step differences of each of the p
+    full-resolution patches of k images ((k, p, s, s)), rows and columns added."""
+    k, p = patches.shape[:2]
+    g = patches.reshape(k * p, *patches.shape[2:]).astype(np.float32)
     e1 = _energy(g[..., 1:] - g[..., :-1]) + _energy(g[..., 1:, :] - g[..., :-1, :])
     e2 = _energy(g[..., 2:] - g[..., :-2]) + _energy(g[..., 2:, :] - g[..., :-2, :])
+    return e1.reshape(k, p), e2.reshape(k, p)
+
+
+def patch_sharpness(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    """(k,) band_ratio pooled over each image's patches (patch_energies), with the rounding
+    noise taken out of both energies (differences within a level are not detail)."""
     floor = 2 * ROUNDING_FLOOR  # rows and columns
-    return band_ratio(np.maximum(e1 - floor, 0.0), np.maximum(e2 - floor, 0.0))
+    return band_ratio(np.maximum(e1.mean(axis=1) - floor, 0.0), np.maximum(e2.mean(axis=1) - floor, 0.0))
+
+
+def patch_noise(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    """(k,) per-pixel noise variance of each image, from its least detailed patch.
+
+    Noise of variance v adds 2v to the mean square of a difference at any step (4v to e1 and to
+    e2, rows and columns), smooth detail adds four times as much to e2 as to e1: so
+    (e1 - e2 / 4) / 3 is v on a smooth patch and more on a detailed one (the least of the
+    patches is taken; overestimating the noise of a detailed image costs it little, see below).
+    """
+    return np.maximum(e1 - e2 / 4, 0.0).min(axis=1) / 3
+
+
+def grid_noise(noise: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """(k,) the mean square a grid difference owes to pixel noise of variance `noise`: each cell
+    averages `cells` pixels, so 2 noise / cells. A blurred photo's sensor noise and JPEG
+    artefacts would otherwise read as detail on a smooth grid; a detailed photo's grid
+    differences are hundreds of times this, so they are unaffected."""
+    return 2.0 * noise / np.maximum(cells, 1.0)
 
 
 def colour_columns(lattices: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -226,13 +262,17 @@ def measure_all(samples: list[Sample]) -> np.ndarray:
                                   np.stack([samples[i].std for i in idx]))
         out[idx, BRIGHTNESS], out[idx, CONTRAST] = cols[:, 0], cols[:, 1]
         out[idx, DARK], out[idx, LIGHT], out[idx, ENTROPY] = cols[:, 2], cols[:, 3], cols[:, 4]
-    if ok:
-        out[ok, DETAIL] = grid_detail(np.stack([samples[i].grid for i in ok]))
+    noise = np.zeros(k)  # per-pixel noise variance, 0 where no patch was taken
     with_patches = [i for i in ok if samples[i].patches is not None]
     for _, rows in _groups([samples[i].patches for i in with_patches],
                            lambda a: (a.shape, a.dtype.str)).items():
         idx = [with_patches[j] for j in rows]
-        out[idx, SHARPNESS] = patch_sharpness(np.stack([samples[i].patches for i in idx]))
+        e1, e2 = patch_energies(np.stack([samples[i].patches for i in idx]))
+        out[idx, SHARPNESS] = patch_sharpness(e1, e2)
+        noise[idx] = patch_noise(e1, e2)
+    if ok:
+        cells = np.array([samples[i].cell for i in ok])
+        out[ok, DETAIL] = grid_detail(np.stack([samples[i].grid for i in ok]), grid_noise(noise[ok], cells))
     colour = [i for i in ok if samples[i].lattice is not None]
     out[ok, SATURATION] = out[ok, COLOUR_SPREAD] = 0.0  # grey images: no colour at all
     if colour:
