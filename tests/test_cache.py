@@ -307,7 +307,7 @@ def test_records_round_trip_exactly_for_every_histogram_kind(tmp_path):
     assert batch.failures == [r for _, r in chunk.failures] and batch.rows == 5
     for name, value in codec.row_columns(chunk).items():
         stored = batch.columns[name]
-        assert (np.array_equal(stored, value) and stored.dtype == value.dtype) if isinstance(value, np.ndarray) \
+        assert (np.array_equal(stored, value, equal_nan=True) and stored.dtype == value.dtype) if isinstance(value, np.ndarray) \
             else stored == value
     hists = [h.shape for h in batch.hists]
     assert (1, 65536) in hists and (3, 256) in hists and (1, 256) in hists

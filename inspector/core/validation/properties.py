@@ -53,14 +53,14 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 class Sample:
     """What one image leaves for measure_all: references to the scan's own arrays plus two small
     copies of its pixels (patches: (p, s, s) grey, lattice: (m, 3) uint8 RGB or None for grey)
-    and how many pixels of the image one cell of the grid averages."""
+    and the image's (width, height), which say how many pixels a cell of the grid averages."""
     hist: np.ndarray
     mean: np.ndarray
     std: np.ndarray
     grid: np.ndarray
     patches: np.ndarray | None
     lattice: np.ndarray | None
-    cell: float = 1.0
+    size: tuple[int, int] = (0, 0)
 
 
 def _patch_grid(n: int, side: int) -> tuple[int, int, int]:
@@ -127,8 +127,7 @@ def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
             patches = np.stack([np.asarray(c.getchannel(1) if im.mode == "RGB" else c) for c in crops])
             if im.mode == "RGB":
                 lattice = np.asarray(_lattice_image(im)).reshape(-1, 3)
-    cell = (w / grid.shape[1]) * (h / grid.shape[0])
-    return Sample(hist, mean, std, grid, patches, lattice, cell)
+    return Sample(hist, mean, std, grid, patches, lattice, (w, h))
 
 
 def _groups(values: list, key) -> dict:
@@ -181,11 +180,16 @@ def _histogram_columns(hists: np.ndarray, means: np.ndarray, stds: np.ndarray) -
     return np.stack([brightness, contrast, dark, light, ent], axis=1)
 
 
-def grid_detail(grids: np.ndarray, noise: np.ndarray | float = 0.0) -> np.ndarray:
+def grid_detail(grids: np.ndarray, noise: np.ndarray | float = 0.0,
+                sizes: np.ndarray | None = None) -> np.ndarray:
     """(k,) blur scores of k 64x64 grey grids: band_ratio along rows and along columns with
     `noise` (per image, the mean square a grid difference owes to noise) taken out of every
     energy, then their geometric mean: low when either direction lost its fine detail (a blur
-    along one direction, motion, counts), less jumpy than the lower of the two on photos."""
+    along one direction, motion, counts), less jumpy than the lower of the two on photos.
+
+    With `sizes` ((k, 2) width, height): along a side shorter than the grid the grid repeats
+    pixels (MNIST's 28 px read the same 0.14 whatever the digit), so that direction is left out;
+    an image smaller than the grid both ways gets NaN (its blur is not judged)."""
     g = grids
     def ratio(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
         # at most half of e1 is noise: an image of pure noise keeps its full detail (1)
@@ -193,7 +197,11 @@ def grid_detail(grids: np.ndarray, noise: np.ndarray | float = 0.0) -> np.ndarra
         return band_ratio(e1 - taken, np.maximum(e2 - taken, 0.0))
     rows = ratio(_energy(g[:, :, 1:] - g[:, :, :-1]), _energy(g[:, :, 2:] - g[:, :, :-2]))
     cols = ratio(_energy(g[:, 1:] - g[:, :-1]), _energy(g[:, 2:] - g[:, :-2]))
-    return np.sqrt(rows * cols)
+    if sizes is None:
+        return np.sqrt(rows * cols)
+    wide, tall = sizes[:, 0] >= g.shape[2], sizes[:, 1] >= g.shape[1]
+    return np.where(wide & tall, np.sqrt(rows * cols),
+                    np.where(wide, rows, np.where(tall, cols, np.nan)))
 
 
 # Rounding to whole levels adds noise of variance 1/12 to every pixel, so 2/12 to the mean square
@@ -271,8 +279,10 @@ def measure_all(samples: list[Sample]) -> np.ndarray:
         out[idx, SHARPNESS] = patch_sharpness(e1, e2)
         noise[idx] = patch_noise(e1, e2)
     if ok:
-        cells = np.array([samples[i].cell for i in ok])
-        out[ok, DETAIL] = grid_detail(np.stack([samples[i].grid for i in ok]), grid_noise(noise[ok], cells))
+        grids = np.stack([samples[i].grid for i in ok])
+        sizes = np.array([samples[i].size for i in ok], np.float64).reshape(-1, 2)
+        cells = sizes[:, 0] / grids.shape[2] * sizes[:, 1] / grids.shape[1]
+        out[ok, DETAIL] = grid_detail(grids, grid_noise(noise[ok], cells), sizes)
     colour = [i for i in ok if samples[i].lattice is not None]
     out[ok, SATURATION] = out[ok, COLOUR_SPREAD] = 0.0  # grey images: no colour at all
     if colour:
