@@ -242,6 +242,24 @@ def test_patch_noise_estimates_the_pixel_noise_of_smooth_and_detailed_patches():
         tiles = np.stack([detailed[:32, :32], detailed[:32, 32:], detailed[32:, :32], detailed[32:, 32:]])
         rough = np.clip(np.round(tiles + noise), 0, 255).astype(np.uint8)
         assert P.patch_noise(*P.patch_energies(rough[None]))[0] >= 0.8 * want
+    # rough across, smooth along (a photo squashed into a strip): the smooth direction tells the noise
+    stripes = np.clip(np.round(rng.uniform(40, 200, (4, 32, 1)) + rng.normal(0, 1.0, (4, 32, 32))), 0, 255)
+    e1, e2 = P.patch_energies(stripes.astype(np.uint8)[None])
+    assert P.patch_noise(e1, e2)[0] == pytest.approx(1.0 + 1 / 12, rel=0.2)
+
+
+def test_blur_score_leaves_out_a_side_shorter_than_the_grid():
+    """Along a side under 64 px the grid repeats pixels: a sharp photo squashed into a 300x40
+    strip keeps a sharp score (its rows), a 28x28 image gets none."""
+    photo = photo_like(11, (300, 225))
+    strip = photo.resize((300, 40), Image.BILINEAR)
+    s = _sample(strip)
+    rows_only = P.grid_detail(s.grid[None].astype(np.float32), 0.0, np.array([[300.0, 40.0]]))[0]
+    assert P.measure_all([s])[0, P.DETAIL] == pytest.approx(rows_only, rel=0.05)
+    assert rows_only > 5 * 0.028
+    both = P.grid_detail(s.grid[None].astype(np.float32))[0]
+    assert both != pytest.approx(rows_only, rel=0.05)  # the columns' ratio is not the photo's
+    assert np.isnan(_props(photo.resize((28, 28), Image.BILINEAR))[P.DETAIL])
 
 
 def test_noise_does_not_hide_a_blur_from_the_blur_score():

@@ -210,39 +210,46 @@ ROUNDING_FLOOR = 2.0 / 12.0
 
 
 def patch_energies(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(k, p) mean squares of the one-step and of the two-step differences of each of the p
-    full-resolution patches of k images ((k, p, s, s)), rows and columns added."""
+    """(k, p, 2) mean squares of the one-step and of the two-step differences of each of the p
+    full-resolution patches of k images ((k, p, s, s)), along rows and along columns."""
     k, p = patches.shape[:2]
     g = patches.reshape(k * p, *patches.shape[2:]).astype(np.float32)
-    e1 = _energy(g[..., 1:] - g[..., :-1]) + _energy(g[..., 1:, :] - g[..., :-1, :])
-    e2 = _energy(g[..., 2:] - g[..., :-2]) + _energy(g[..., 2:, :] - g[..., :-2, :])
-    return e1.reshape(k, p), e2.reshape(k, p)
+    e1 = np.stack([_energy(g[..., 1:] - g[..., :-1]), _energy(g[..., 1:, :] - g[..., :-1, :])], axis=1)
+    e2 = np.stack([_energy(g[..., 2:] - g[..., :-2]), _energy(g[..., 2:, :] - g[..., :-2, :])], axis=1)
+    return e1.reshape(k, p, 2), e2.reshape(k, p, 2)
 
 
 def patch_sharpness(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
-    """(k,) band_ratio pooled over each image's patches (patch_energies), with the rounding
-    noise taken out of both energies (differences within a level are not detail)."""
+    """(k,) band_ratio pooled over each image's patches (patch_energies, rows and columns
+    added), with the rounding noise taken out of both energies (differences within a level are
+    not detail)."""
     floor = 2 * ROUNDING_FLOOR  # rows and columns
-    return band_ratio(np.maximum(e1.mean(axis=1) - floor, 0.0), np.maximum(e2.mean(axis=1) - floor, 0.0))
+    pooled1, pooled2 = e1.sum(axis=2).mean(axis=1), e2.sum(axis=2).mean(axis=1)
+    return band_ratio(np.maximum(pooled1 - floor, 0.0), np.maximum(pooled2 - floor, 0.0))
 
 
 def patch_noise(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
-    """(k,) per-pixel noise variance of each image, from its least detailed patch.
+    """(k,) per-pixel noise variance of each image, from its least detailed patch and direction.
 
-    Noise of variance v adds 2v to the mean square of a difference at any step (4v to e1 and to
-    e2, rows and columns), smooth detail adds four times as much to e2 as to e1: so
-    (e1 - e2 / 4) / 3 is v on a smooth patch and more on a detailed one (the least of the
-    patches is taken; overestimating the noise of a detailed image costs it little, see below).
+    Noise of variance v adds 2v to the mean square of a difference at any step, smooth detail
+    adds four times as much to e2 as to e1: so (e1 - e2 / 4) / 1.5 is v on a smooth patch and
+    more on a detailed one. The least over patches and directions is taken (noise is the same
+    everywhere, detail is not: a photo squashed to a strip is rough only across it).
     """
-    return np.maximum(e1 - e2 / 4, 0.0).min(axis=1) / 3
+    return np.maximum(e1 - e2 / 4, 0.0).min(axis=(1, 2)) / 1.5
+
+
+# Below this many pixels per grid cell the grid is nearly the image itself, and the noise
+# estimate (an upper bound that grows with detail) is as large as the grid's own differences.
+MIN_NOISE_CELL = 4.0
 
 
 def grid_noise(noise: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """(k,) the mean square a grid difference owes to pixel noise of variance `noise`: each cell
-    averages `cells` pixels, so 2 noise / cells. A blurred photo's sensor noise and JPEG
-    artefacts would otherwise read as detail on a smooth grid; a detailed photo's grid
-    differences are hundreds of times this, so they are unaffected."""
-    return 2.0 * noise / np.maximum(cells, 1.0)
+    averages `cells` pixels, so 2 noise / cells (0 under MIN_NOISE_CELL). A blurred photo's
+    sensor noise and JPEG artefacts would otherwise read as detail on a smooth grid; a detailed
+    photo's grid differences are hundreds of times this, so they are unaffected."""
+    return np.where(cells >= MIN_NOISE_CELL, 2.0 * noise / np.maximum(cells, 1.0), 0.0)
 
 
 def colour_columns(lattices: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
