@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -318,7 +319,8 @@ def property_cost(corpus: Path, n: int = 640, repeats: int = 5, chunk_size: int 
     layout = discover(str(corpus))
     layout.files[:] = layout.files[:n]
     real = properties.sample, properties.measure_all
-    noop = (lambda *a: None), (lambda samples: np.full((len(samples), properties.N_PROPERTIES), np.nan))
+    # the no-op sample is an empty object: the scan sets its moments once the chunk's are known
+    noop = (lambda *a: SimpleNamespace()), (lambda samples: np.full((len(samples), properties.N_PROPERTIES), np.nan))
     best = {"with properties": float("inf"), "without": float("inf")}
     try:
         for _ in range(repeats):
