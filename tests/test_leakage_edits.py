@@ -65,6 +65,29 @@ def turn(im: Image.Image, degrees: float, crop_scale: float = 1.05) -> Image.Ima
     return im.rotate(degrees, Image.BICUBIC).crop((round(m * h), round(m * w), w - round(m * h), h - round(m * w)))
 
 
+def lettering(im: Image.Image, top: float, height: float, band: bool, seed: int = 0) -> Image.Image:
+    """A line of text-like marks (small bright strokes in a row) from `top` over `height` of the
+    picture: on a black band along the whole width (a caption), or over the picture at 60%
+    opacity (a watermark). No font needed: what matters is a band of rows that differs."""
+    rng = np.random.default_rng(seed)
+    a = np.asarray(im.convert("RGB"), np.float64).copy()
+    h, w = a.shape[:2]
+    y0, y1 = round(top * h), round((top + height) * h)
+    marks = np.zeros((h, w), bool)
+    x = round(0.05 * w)
+    while x < 0.9 * w:
+        sw = int(rng.integers(2, 5))
+        marks[y0 + 2:y1 - 2, x:x + sw] = rng.random() < 0.8
+        marks[y0 + 2 + int(rng.integers(0, 3)):y0 + 5, x:x + 3 * sw] = True
+        x += 3 * sw + int(rng.integers(1, 4))
+    if band:
+        a[y0:y1] = 0.0
+        a[marks] = 255.0
+    else:
+        a[marks] = 0.4 * a[marks] + 0.6 * 255.0
+    return Image.fromarray(a.round().astype(np.uint8))
+
+
 EDITS = {
     # (edit, kind, words describing it, as seen from either file of the pair)
     "greyscale": (lambda im: im.convert("L").convert("RGB"), "near", ("greyscale",)),
@@ -78,6 +101,10 @@ EDITS = {
     "turned_more": (lambda im: reload(turn(im, -3.2, 1.0), "JPEG", quality=88), "near",
                     ("turned 3 degrees", "turned 4 degrees")),
     "mirror_jpeg": (lambda im: reload(ImageOps.mirror(im), "JPEG", quality=70), "mirror", ("JPEG",)),
+    "caption": (lambda im: reload(lettering(im, 0.86, 0.14, band=True), "JPEG", quality=88), "near",
+                ("caption or text over the bottom",)),
+    "watermark": (lambda im: reload(lettering(im, 0.40, 0.12, band=False, seed=1), "JPEG", quality=88), "near",
+                  ("text or a band across",)),
 }
 
 
@@ -225,3 +252,11 @@ def test_a_copy_under_a_strong_tone_curve_is_confirmed_on_ranks():
     assert row_scores(table.thumb, a[:1], b[:1], mirrors=False).corr[0] < TONE_FREE_CORR
     ok, _, _ = confirm_pairs(table, a, b)
     assert ok.tolist() == [True, False]
+
+
+def test_distinct_pictures_with_one_caption_band_are_not_copies():
+    """The same caption on two different pictures: leaving the band out leaves nothing alike."""
+    items = [("train/a/x.jpg", "train", "a", reload(lettering(texture(501), 0.85, 0.15, band=True), "JPEG", quality=90)),
+             ("test/a/y.jpg", "test", "a", reload(lettering(texture(502), 0.85, 0.15, band=True), "JPEG", quality=90))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    assert not [f for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")]

@@ -55,18 +55,20 @@ def test_confirmation_reports_between_blocks_and_stops_when_cancelled(monkeypatc
     table = table_from_images(_crowd())
     a, b, _ = leakage.near_candidates(table.phash, leakage.NEAR_THRESHOLD, groups=np.asarray(table.split))
     assert len(a) > 40
-    calls = []
+    events = []
     real = confirmation.row_scores
-    monkeypatch.setattr(confirmation, "row_scores", lambda *args, **kw: calls.append(1) or real(*args, **kw))
+    monkeypatch.setattr(confirmation, "row_scores", lambda *args, **kw: events.append("block") or real(*args, **kw))
     steps = confirmation.iter_confirm_pairs(table, a, b)
     reports = []
-    while sum(r > confirmation.LOOK_SHARE for r in reports) < 3:   # after the look-alike pass
+    while events.count("block") < 3:
         reports.append(next(steps))
+        events.append("report")
     steps.close()
     assert reports == sorted(reports) and reports[-1] < 1.0
-    assert len(calls) == 3           # one block of pairs per report, none after the stop
+    assert "block, block" not in ", ".join(events)    # a report after every block of pairs
+    assert events.count("block") == 3                  # and none after the stop
     full = list(confirmation.iter_confirm_pairs(table, a, b))
-    assert len(calls) > 3 + 5 and len(full) > len(reports) and full[-1] == pytest.approx(1.0)
+    assert events.count("block") > 3 + 5 and len(full) > len(reports) and full[-1] == pytest.approx(1.0)
 
 
 def test_candidate_search_reports_per_block():
@@ -131,3 +133,49 @@ def test_window_job_reports_leakage_progress_as_text_and_stops_on_cancel(monkeyp
     asked = []
     stopped = scan_job.run_leakage(result, ["train"], lambda: asked.append(1) or len(asked) > 6, texts.append)
     assert stopped is None and len(asked) == 7
+
+
+def test_phase_shares_follow_the_estimated_work_and_never_go_back():
+    from inspector.core.leakage.progress import STAGES, PhaseClock
+
+    clock = PhaseClock({"exact duplicates": 1, "candidate search": 6, "confirmation": 2, "names and drift": 1})
+    assert clock.at("exact duplicates", 1.0).fraction == pytest.approx(0.1)
+    assert clock.at("candidate search", 0.5).fraction == pytest.approx(0.4)
+    assert clock.at("candidate search", 1.0).fraction == pytest.approx(0.7)
+    clock.plan("confirmation", 8)          # more pairs than expected: the rest is shared anew
+    assert clock.at("confirmation", 0.5).fraction == pytest.approx(0.7 + 0.3 * 8 / 9 / 2)
+    fractions = [clock.at("confirmation", f).fraction for f in (0.6, 0.2, 1.0)]
+    assert fractions == sorted(fractions)  # a stage reporting less than before does not go back
+    assert clock.at("names and drift", 1.0).fraction == 1.0 and list(STAGES)[-1] == "names and drift"
+
+
+def test_confirmation_progress_follows_the_work_not_the_passes(monkeypatch):
+    """Tiny images go through the centred alignments only: the passes they skip take no share of
+    the progress, so it moves steadily to the end instead of jumping over empty passes."""
+    monkeypatch.setattr(confirmation, "CONFIRM_BLOCK", 4)
+    table = table_from_images(_crowd())
+    a, b, _ = leakage.near_candidates(table.phash, leakage.NEAR_THRESHOLD, groups=np.asarray(table.split))
+    reports = list(confirmation.iter_confirm_pairs(table, a, b, per_image=None))
+    assert reports == sorted(reports) and reports[-1] == 1.0
+    steps = np.diff(reports)
+    assert len(reports) > 20 and steps.max() < 0.1, steps.max()
+
+
+def test_cancel_during_the_ranking_of_a_crowd_stops_within_one_block(monkeypatch):
+    """One block of the candidate search can bring far more pairs than are ranked at a time (a
+    crowd of look-alikes): the ranking reports after each of its blocks, so Cancel does not wait
+    for the whole search block."""
+    from inspector.core.leakage import checks
+
+    monkeypatch.setattr(checks, "LOOK_BLOCK", 16)
+    table = table_from_images(_crowd())
+    calls = []
+    real = checks.LookRanker.__call__
+    monkeypatch.setattr(checks.LookRanker, "__call__", lambda self, a, b: calls.append(len(a)) or real(self, a, b))
+    steps = leakage.iter_find_leakage(table, _means(table))
+    while not calls:
+        next(steps)
+    steps.close()
+    assert calls == [16]
+    leakage.find_leakage(table, _means(table))
+    assert len(calls) > 10         # the whole search ranks many blocks

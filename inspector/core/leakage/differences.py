@@ -33,12 +33,23 @@ def _grey_value(v: np.ndarray) -> float:
     return float(np.asarray(v, dtype=np.float64).reshape(-1).mean())
 
 
+def band_words(top: float, bottom: float) -> str:
+    """Where the rows that differ lie (caption bands run along an edge, watermarks across)."""
+    if bottom >= 0.99:
+        return f"a caption or text over the bottom {1 - top:.0%}"
+    if top <= 0.01:
+        return f"a caption or text over the top {bottom:.0%}"
+    return f"text or a band across {top:.0%}-{bottom:.0%} of the height"
+
+
 def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: float = 0.0,
-             off_centre: bool = False, angle: float = 0.0) -> tuple[str, ...]:
+             off_centre: bool = False, angle: float = 0.0,
+             band: tuple[float, float] | None = None) -> tuple[str, ...]:
     """What image j does differently from image i (each entry a few words), in a fixed order:
-    colour, tone, turn, crop, size, file format. `crop_i` / `crop_j` are the border fractions the
+    colour, tone, overlaid text, turn, crop, size, file format. `crop_i` / `crop_j` are the border fractions the
     confirming alignment removed from i / j (so a positive crop_i means j shows less of i);
-    `angle` is how many degrees i was turned (counter-clockwise) to match j."""
+    `angle` is how many degrees i was turned (counter-clockwise) to match j; `band` the rows
+    (top, bottom fractions) left out because they differ (a caption, a watermark)."""
     out: list[str] = []
     gi, gj = _is_grey(table, i), _is_grey(table, j)
     if gj and not gi:
@@ -53,6 +64,8 @@ def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: flo
     si, sj = _grey_value(table.std[i]), _grey_value(table.std[j])
     if min(si, sj) > 1e-9 and max(si, sj) / min(si, sj) > TONE_DIFFERS:
         out.append("more contrast" if sj > si else "less contrast")
+    if band is not None:
+        out.append(band_words(*band))
     if angle:
         out.append(f"turned {abs(angle):.0f} degrees {'counter-clockwise' if angle > 0 else 'clockwise'}")
     where = "off-centre, " if off_centre else ""

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hashing import THUMB_SIZE
+from ..table import ImageTable
+from .alignment import window_search
+from .thumbs import CMP as _CMP, area_matrix as _area_matrix, sandwich, unit as _unit
 
 # Degrees, both ways. A 1-degree step leaves at most 0.5 degrees of error: 0.15 of a comparison
 # cell at the corners of the 24-cell grid, well inside what the correlation tolerates.
@@ -63,3 +66,59 @@ def turned(thumbs: np.ndarray, aspect: np.ndarray, angle_deg: float) -> tuple[np
     v10, v11 = flat.take(base + n).reshape(p, n, n), flat.take(base + n + 1).reshape(p, n, n)
     out = (v00 + (v01 - v00) * wx) * (1 - wy) + (v10 + (v11 - v10) * wx) * wy
     return out.astype(np.float32, copy=False), keep.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class TurnedScores:
+    """Best turned alignment of each pair, in the terms of alignment.WideScores (cut: the border
+    fraction per side the turned window and the crop alignment leave out of the turned image)."""
+
+    corr: np.ndarray
+    fine: np.ndarray
+    texture: np.ndarray
+    cut: np.ndarray        # (P, 4)
+    a_cut: np.ndarray      # (P,) bool: a is the turned image (else b)
+    angle: np.ndarray      # (P,) degrees
+
+
+# Extra centred crops (per side, on each axis apart) tried with every turn when choosing it: the
+# crop that hides the empty corners need not keep the picture's aspect ratio.
+_TURN_CROPS = (0.0, 0.03, 0.06)
+_TURN_AREA = [[np.asarray(_area_matrix(_CMP, THUMB_SIZE, c * THUMB_SIZE, (1 - c) * THUMB_SIZE), np.float32)
+               for c in _TURN_CROPS]]
+
+
+def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScores:
+    """Each pair compared over small turns of either image (rotation.ANGLES): the turn and direction
+    whose plain correlation is best (a cheap comparison of whole thumbnails, the turned one also
+    with a few extra crops per axis), then that turn over the off-centre windows of alignment.py,
+    which also give the fine detail."""
+    p = len(a)
+    aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
+    area = _TURN_AREA[0]
+    whole = lambda t: _unit(sandwich(area[0], t))[0].reshape(len(t), -1)  # noqa: E731
+    ua, ub = whole(table.thumb[a].astype(np.float32)), whole(table.thumb[b].astype(np.float32))
+    best = np.full(p, -np.inf)
+    best_deg, a_turned = np.zeros(p), np.zeros(p, bool)
+    for x, other, x_is_a in ((a, ub, True), (b, ua, False)):
+        for deg in ANGLES:
+            rot = turned(table.thumb[x], aspect[x], deg)[0]
+            for ry in area:
+                left = np.matmul(ry, rot)                                   # (P, CMP, T)
+                for rx in area:
+                    u = _unit(np.matmul(left, rx.T))[0].reshape(p, -1)
+                    c = np.einsum("pd,pd->p", u, other)
+                    upd = c > best
+                    best[upd], best_deg[upd], a_turned[upd] = c[upd], deg, x_is_a
+    x = np.where(a_turned, a, b)
+    y = np.where(a_turned, b, a)
+    rot = np.empty((p, THUMB_SIZE, THUMB_SIZE), np.float32)
+    keep = np.ones(p)
+    for deg in np.unique(best_deg):
+        m = best_deg == deg
+        rot[m], keep[m] = turned(table.thumb[x[m]], aspect[x[m]], float(deg))
+    corr, fine, tex, cut = window_search(rot, table.thumb[y].astype(np.float32))
+    # the border fractions of the turned image left out: its inner window, then the window in it
+    outer = (1 - keep[:, None]) / 2
+    return TurnedScores(corr, fine, tex, outer + keep[:, None] * cut, a_turned,
+                        np.where(a_turned, best_deg, -best_deg))
