@@ -101,6 +101,13 @@ RANK_FLOOR = 0.90
 # look-alike sunsets did with their horizon left out (0.993-0.999 / 0.81-0.98): what is kept must
 # then also have its detail spread (SPREAD_MIN: sunsets kept 0.01-0.06) or strong (STRONG_LEVELS).
 BAND_FLOOR = 0.30
+# A centred crop alignment of UPSCALED_CROP a side or more whose cropped image has more pixels than
+# the part of the other it shows is taken only when the fine detail agrees this closely (see
+# _centred_crop_fits).
+UPSCALED_CROP = 0.02
+WINDOW_ASPECT = 0.06          # see _crop_fits: planted crops of photos kept their aspect within 6%
+WINDOW_ASPECT_SPREAD = 0.15
+UPSCALED_CROP_FINE = 0.70
 BAND_CORR = 0.995
 BAND_FINE = 0.90
 BAND_CONCENTRATION = 0.5
@@ -366,6 +373,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             good &= tiny[kk] | identical | spread_or_strong(table, a[kk], b[kk], sc.texture, sc.corr)
             if how != "centred":
                 good &= _crop_fits(table, a[kk], b[kk], sc)
+            else:
+                good &= _centred_crop_fits(table, a[kk], b[kk], sc)
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
             upd = kk[better]
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
@@ -381,13 +390,34 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
 def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarray:
     """An off-centre window is a crop only if the cropped image is no larger than the window of the
     other (6% slack and 2 px): a crop has fewer pixels. Look-alikes of one size (two sunsets with
-    the sun in about the same place) align at some window too, but neither is a crop of the other."""
+    the sun in about the same place) align at some window too, but neither is a crop of the other.
+    A window that also changes the aspect ratio by more than WINDOW_ASPECT (a crop of a picture
+    re-exported in other proportions) needs detail spread over the picture (WINDOW_ASPECT_SPREAD):
+    the window's two extra free parameters fit one curved edge onto another (two crops of
+    different lamp globes on one wall aligned so at 0.995 / fine 0.89, aspect changed by 8.5%)."""
     w, h = table.width.astype(np.float64), table.height.astype(np.float64)
     x = np.where(sc.a_cut, a, b)          # the windowed image (the larger picture)
     y = np.where(sc.a_cut, b, a)          # the crop of it
     keep_w = 1.0 - sc.cut[:, 0] - sc.cut[:, 1]
     keep_h = 1.0 - sc.cut[:, 2] - sc.cut[:, 3]
-    return (w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
+    sx, sy = w[y] / np.maximum(w[x] * keep_w, 1e-9), h[y] / np.maximum(h[x] * keep_h, 1e-9)
+    aspect = np.maximum(sx, sy) / np.maximum(np.minimum(sx, sy), 1e-9)
+    spread_out = np.minimum(spread(table.thumb[a]), spread(table.thumb[b])) >= WINDOW_ASPECT_SPREAD
+    return ((w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
+            & ((aspect <= 1.0 + WINDOW_ASPECT) | spread_out))
+
+
+def _centred_crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: PairScores) -> np.ndarray:
+    """The same size rule for a centred crop of UPSCALED_CROP or more a side, unless the fine detail
+    agrees as closely as UPSCALED_CROP_FINE: a copy shown cropped has at most the pixels of the part
+    it shows, unless it was also enlarged. Two neighbouring crops of one smooth photo, exported at
+    their own sizes, align as a 4% crop of the smaller one at correlation 0.989 / fine 0.50."""
+    w, h = table.width.astype(np.float64), table.height.astype(np.float64)
+    keep = 1.0 - 2.0 * np.maximum(sc.crop_a, sc.crop_b)
+    x = np.where(sc.crop_a >= sc.crop_b, a, b)   # the one cropped to match (the larger picture)
+    y = np.where(sc.crop_a >= sc.crop_b, b, a)
+    fits = (w[y] <= w[x] * keep * 1.06 + 2) & (h[y] <= h[x] * keep * 1.06 + 2)
+    return fits | (np.maximum(sc.crop_a, sc.crop_b) < UPSCALED_CROP) | (sc.fine >= UPSCALED_CROP_FINE)
 
 
 def spread(thumbs: np.ndarray) -> np.ndarray:
