@@ -260,3 +260,79 @@ def test_distinct_pictures_with_one_caption_band_are_not_copies():
              ("test/a/y.jpg", "test", "a", reload(lettering(texture(502), 0.85, 0.15, band=True), "JPEG", quality=90))]
     table = table_from_images(items, split_names=["train", "val", "test"])
     assert not [f for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")]
+
+
+def globe_crop(size: int, cx: float, cy: float, radius: float, seed: int, out: int) -> Image.Image:
+    """A crop of a lamp globe on a smooth wall: a bright disc's lower edge over a grey gradient."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    wall = 150 - 70 * yy / size + 10 * xx / size + rng.normal(0, 2, (size, size))
+    a = np.where(np.hypot(xx - cx, yy - cy) < radius, 252.0, wall)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).convert("RGB").resize((out, out), Image.LANCZOS)
+
+
+def test_crops_of_two_lamp_globes_on_one_wall_are_not_copies(monkeypatch):
+    """Two crops of one smooth photo showing different globes: one curved edge each, which an
+    off-centre window that also changes the aspect ratio fits onto the other. With no detail
+    spread over the picture such a window is not taken for a crop."""
+    from inspector.core.leakage import confirmation
+    items = [("train/a/x.png", "train", "a", globe_crop(433, 300, -200, 380, 1, 264)),
+             ("train/a/y.png", "train", "a", globe_crop(350, 250, -200, 380, 2, 309))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    pair = (np.array([0]), np.array([1]))
+    ok, _, scores = confirmation.confirm_pairs(table, *pair, per_image=None)
+    assert not ok[0]
+    monkeypatch.setattr(confirmation, "WINDOW_ASPECT", 9.0)   # without the rule: taken for a crop
+    ok, _, scores = confirmation.confirm_pairs(table, *pair, per_image=None)
+    assert ok[0] and scores.off_centre[0]
+
+
+def test_a_centred_crop_larger_than_what_it_shows_needs_close_fine_detail():
+    """A 309 px picture aligned as the middle 92% of a 264 px one would have been enlarged:
+    taken only with fine detail that agrees closely; a smaller one is an ordinary crop."""
+    from inspector.core.leakage.confirmation import UPSCALED_CROP_FINE, PairScores, _centred_crop_fits
+    items = [(f"train/a/{k}.png", "train", "a", texture(k, (s, s))) for k, s in enumerate((264, 309, 230))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+
+    def fits(b: int, fine: float, crop: float = 0.04) -> bool:
+        one = np.ones(1)
+        sc = PairScores(one, np.array([fine]), one, np.zeros(1, bool), np.array([crop]), np.zeros(1))
+        return bool(_centred_crop_fits(table, np.array([0]), np.array([b]), sc)[0])
+
+    assert not fits(1, UPSCALED_CROP_FINE - 0.2) and fits(1, UPSCALED_CROP_FINE + 0.05)
+    assert fits(2, UPSCALED_CROP_FINE - 0.2)          # 230 px <= 92% of 264 px (with the slack)
+    assert fits(1, 0.3, crop=0.01)                    # a 1% crop: sizes are not compared
+
+
+def faint(seed: int, amount: float = 0.04) -> Image.Image:
+    """A sky with a faint photo-like texture over it: little fine detail to compare."""
+    a = np.asarray(sky(seed), np.float64) + amount * (np.asarray(texture(seed + 50), np.float64) - 128)
+    return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+
+
+def test_a_re_encoded_mirror_of_a_smooth_picture_is_a_mirror():
+    """JPEG blurs what fine detail a smooth picture has: its mirrored copy agrees almost exactly
+    but keeps less fine detail than mirrored copies are otherwise asked for. Another such
+    picture, mirrored, is no copy."""
+    items = [("test/a/orig.png", "test", "a", faint(3)),
+             ("train/a/mirrored.jpg", "train", "a", reload(ImageOps.mirror(faint(3)), "JPEG", quality=60)),
+             ("val/a/other.jpg", "val", "a", reload(ImageOps.mirror(faint(13)), "JPEG", quality=60))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    found = [(f.kind, set(f.paths)) for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")]
+    assert found == [("mirror", {"test/a/orig.png", "train/a/mirrored.jpg"})]
+
+
+def test_turns_are_found_coarse_to_fine_and_only_close_pairs_are_windowed(monkeypatch):
+    """A turn between the coarse angles (1.5, 4.5) is found by the refinement steps, and only
+    pairs whose best coarse turn comes close go on to the costlier window search."""
+    from inspector.core.leakage import rotation
+    im = texture(77)
+    items = [("val/a/orig.png", "val", "a", im), ("train/a/turned.jpg", "train", "a", reload(turn(im, 2.6), "JPEG", quality=90)),
+             ("test/a/other.png", "test", "a", texture(78))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    windowed = []
+    real = rotation.window_search
+    monkeypatch.setattr(rotation, "window_search", lambda x, w: windowed.append(len(x)) or real(x, w))
+    sc = rotation.turned_scores(table, np.array([0, 0]), np.array([1, 2]))
+    assert abs(abs(sc.angle[0]) - 2.6) <= 1.0 and sc.angle[0] not in rotation.COARSE_ANGLES and sc.corr[0] > 0.95
+    assert windowed == [1] and sc.corr[1] == -1.0

@@ -53,6 +53,10 @@ TINY_CONFIRM_FINE = 0.95
 # Mirrors are optional (DESIGN section 4), so they must clear a much higher bar.
 MIRROR_CONFIRM_CORR = 0.985
 MIRROR_CONFIRM_FINE = 0.80
+# ... except mirrors that agree almost exactly (NEAR_IDENTICAL_CORR): re-encoded mirrors of smooth
+# photos keep fine detail 0.66 there, mirrored look-alikes at that correlation at most 0.22 (the
+# benchmark's hard negatives).
+MIRROR_IDENTICAL_FINE = 0.55
 CONFIRM_TEXTURE = 0.25       # least fine-detail std of the two thumbnails (stretched 0-255 units)
 # Smooth pictures (gradients, skies) carry little more than a tone ramp, and a tone change of one
 # looks like another of the same ramp: their copies must also agree in tone as before (contrast,
@@ -358,6 +362,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 crop_of_b = np.where(sc.a_cut, 0.0, sc.cut.max(axis=1))
             min_corr = np.where(tiny[kk], max(base_corr, TINY_CONFIRM_CORR), base_corr)
             min_fine = np.where(tiny[kk], max(base_fine, TINY_CONFIRM_FINE), base_fine)
+            if mirrored:   # a near-identical mirror of a smooth photo keeps less of its fine detail
+                min_fine = np.where(~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR), MIRROR_IDENTICAL_FINE, min_fine)
             good = (sc.corr >= min_corr) & (sc.fine >= min_fine) & (sc.texture >= CONFIRM_TEXTURE)
             # a copy in another tone must match better than one in the same tone, and have detail
             tone_free = ((sc.corr >= TONE_FREE_CORR) & (sc.fine >= TONE_FREE_FINE)
