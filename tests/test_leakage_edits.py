@@ -336,3 +336,41 @@ def test_turns_are_found_coarse_to_fine_and_only_close_pairs_are_windowed(monkey
     sc = rotation.turned_scores(table, np.array([0, 0]), np.array([1, 2]))
     assert abs(abs(sc.angle[0]) - 2.6) <= 1.0 and sc.angle[0] not in rotation.COARSE_ANGLES and sc.corr[0] > 0.95
     assert windowed == [1] and sc.corr[1] == -1.0
+
+
+def test_a_white_balanced_copy_is_found_on_its_fine_detail(monkeypatch):
+    """Channel gains change the grey thumbnail unevenly (each colour by its own factor): the
+    copy's thumbnail correlates under the bar for pairs in other tones, its fine detail agrees
+    almost entirely."""
+    from inspector.core.leakage import confirmation
+    im = texture(205)
+    balanced = Image.fromarray(np.clip(np.asarray(im, np.float64) * (0.75, 1.2, 1.25) + 0.5, 0, 255).astype(np.uint8))
+    items = [("test/a/orig.png", "test", "a", im), ("train/a/copy.jpg", "train", "a", reload(balanced, "JPEG", quality=85))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    found = [f for f in find_leakage(table, means_of(table)) if f.kind == "near"]
+    assert len(found) == 1 and "colours changed" in found[0].differences
+    assert float(found[0].message.split("thumbnail correlation ")[1][:5]) < confirmation.TONE_FREE_CORR
+
+
+def test_turned_alignments_need_more_shared_fine_detail(monkeypatch):
+    """A turn is one more free parameter: a pair confirmed only turned must share more fine
+    detail than one that aligns unturned."""
+    from inspector.core.leakage import confirmation, rotation
+    im = texture(91)
+    items = [("test/a/orig.png", "test", "a", im), ("train/a/turned.png", "train", "a", turn(im, 4.0))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+
+    def scored(fine: float):
+        def fake(table, a, b):
+            one = np.ones(len(a))
+            return rotation.TurnedScores(0.99 * one, fine * one, 5.0 * one, np.zeros((len(a), 4)),
+                                         np.ones(len(a), bool), 2.0 * one)
+        return fake
+
+    pair = (np.array([0]), np.array([1]))
+    monkeypatch.setattr(confirmation, "turned_scores", scored(confirmation.TURN_CONFIRM_FINE - 0.05))
+    assert confirmation.CONFIRM_FINE < confirmation.TURN_CONFIRM_FINE - 0.05
+    assert not confirmation.confirm_pairs(table, *pair, per_image=None)[0][0]
+    monkeypatch.setattr(confirmation, "turned_scores", scored(confirmation.TURN_CONFIRM_FINE + 0.05))
+    ok, _, sc = confirmation.confirm_pairs(table, *pair, per_image=None)
+    assert ok[0] and sc.angle[0] == 2.0
