@@ -161,7 +161,8 @@ def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,
         kind = "mirror" if is_mirror[k] else "near"
         off = bool(sc.off_centre[k]) if sc.off_centre is not None else False
         angle = float(sc.angle[k]) if sc.angle is not None else 0.0
-        band = None if sc.band is None or np.isnan(sc.band[k]).any() else (float(sc.band[k, 0]), float(sc.band[k, 1]))
+        band = (None if sc.band_top is None or sc.band_top[k] < 0
+                else (float(sc.band_top[k]), float(sc.band_bottom[k])))
         diff = describe_differences(table, i, j, float(sc.crop_a[k]), float(sc.crop_b[k]), off, angle, band)
         if kind == "mirror":
             head = f"Mirrored copy: {describe(table, j)} is a horizontally flipped copy of {describe(table, i)}"

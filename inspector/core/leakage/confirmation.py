@@ -167,7 +167,8 @@ class PairScores:
     crop_b: np.ndarray     # (the largest side's, for an off-centre window)
     off_centre: np.ndarray | None = None   # bool: the best alignment is an off-centre window
     angle: np.ndarray | None = None        # degrees one image is turned at the best alignment (0: none)
-    band: np.ndarray | None = None         # (P, 2) rows left out (top, bottom fractions; NaN: none)
+    band_top: np.ndarray | None = None     # rows left out (overlay.py) from / to, as fractions of
+    band_bottom: np.ndarray | None = None  # the height (-1: none)
 
 
 def _features(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -318,7 +319,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     # then off-centre windows for the photo pairs that came close.
     # Last, turned alignments (a few degrees) for the photo pairs still unconfirmed.
     # Then, for pairs in another tone, the thumbnails' ranks (tone curves leave them as they were).
-    band = np.full((n, 2), np.nan)
+    band_top, band_bottom = np.full(n, -1.0), np.full(n, -1.0)
     for n_pass, (how, mirrored) in enumerate(passes):
         todo = k[~ok[k]]
         if mirrored:  # only pairs that look more alike mirrored than not can be mirrored copies
@@ -350,7 +351,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                             & (sc.concentration >= BAND_CONCENTRATION)
                             & ((sc.spread >= SPREAD_MIN)
                                | (_detail_levels(table, a[kk], b[kk], sc.texture) >= STRONG_LEVELS)))
-                    band[kk[good]] = sc.band[good]
+                    band_top[kk[good]], band_bottom[kk[good]] = sc.band[good, 0], sc.band[good, 1]
                 upd = kk[good]
                 ok[upd] = True
                 corr[upd], fine[upd], tex[upd] = sc.corr[good], sc.fine[good], sc.texture[good]
@@ -401,7 +402,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             ok[kk[good]] = True
             yield done_work / (done_work + left) if done_work + left > 0 else 1.0
     yield 1.0
-    return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb, wide, turn, band)
+    return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb, wide, turn, band_top, band_bottom)
 
 
 def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarray:
