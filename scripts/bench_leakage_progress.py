@@ -43,20 +43,13 @@ def timed_reports(result) -> tuple[list[tuple[float, float, str, float]], float,
 
 def cancel_latency(result, after: float) -> float:
     """Wall seconds from a cancel request made `after` seconds into the phase to its return."""
-    asked = threading.Event()
-    timer = threading.Timer(after, asked.set)
-    t_asked: list[float] = []
-
-    def should_cancel() -> bool:
-        if asked.is_set() and not t_asked:
-            t_asked.append(time.perf_counter())
-        return asked.is_set()
-
+    asked: list[float] = []
+    timer = threading.Timer(after, lambda: asked.append(time.perf_counter()))
     timer.start()
-    scan_job.run_leakage(result, None, should_cancel)
+    scan_job.run_leakage(result, None, lambda: bool(asked))
     done = time.perf_counter()
     timer.cancel()
-    return done - t_asked[0] if t_asked else float("nan")
+    return done - asked[0] if asked else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
