@@ -208,6 +208,7 @@ def evaluate(table, findings, truth, manifest: dict | None, label: str) -> dict:
             missed.append(c)
     per_kind = Counter(c["kind"] for c in truth["copies"])
     boxes = {it["path"]: (it["source"], it["box"]) for it in (manifest or {}).get("items", [])}
+    boxes.update(quadrant_boxes(truth.get("quadrants", []), boxes))
 
     def family(p: str) -> str:
         return copy_of.get(p, p)
@@ -243,6 +244,22 @@ def evaluate(table, findings, truth, manifest: dict | None, label: str) -> dict:
     for c in missed[:40]:
         print(f"    missed {c['kind']}: {c['copy']} <- {c['source']}")
     return {"recall": n_found / max(total, 1), "false": len(false_pairs), "cross_false": len(cross_false)}
+
+
+def quadrant_boxes(quadrants: list[str], boxes: dict) -> dict:
+    """(source, box) of each quadrant file ("SPLIT/quadrant/q{k}_{stem}.png"), from the box of the
+    corpus crop it was cut from: a quadrant can show what another crop of the same photo shows."""
+    by_stem = {Path(p).stem: v for p, v in boxes.items()}
+    out = {}
+    for q in quadrants:
+        k, stem = Path(q).stem.split("_", 1)
+        if stem not in by_stem:
+            continue
+        source, (x0, y0, x1, y1) = by_stem[stem]
+        a, b = ((0, 0), (1, 0), (0, 1), (1, 1))[int(k[1:])]
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        out[q] = (source, ((x0, mx)[a], (y0, my)[b], (mx, x1)[a], (my, y1)[b]))
+    return out
 
 
 def signature_cost(root: Path, n: int = 400) -> None:
