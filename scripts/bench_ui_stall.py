@@ -16,13 +16,12 @@ Build a 20,000-image corpus with
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BUDGET_MS = 100.0
 
@@ -38,25 +37,12 @@ def main() -> int:
                         help="seconds between showing the window and opening the folder (first paint)")
     parser.add_argument("--top", type=int, default=5, help="list the N longest stalls with their time")
     args = parser.parse_args()
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    settings_dir = tempfile.mkdtemp(prefix="bench-ui-settings-")  # never the user's settings
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
-    app = QApplication([sys.argv[0]])
-    from inspector.ui.app import configure_application, freeze_startup_objects
-    from inspector.ui.main_window import MainWindow
+    from bench_window import open_window, probe_timer
 
-    configure_application(app)
-    window = MainWindow(settings=QSettings(os.path.join(settings_dir, "bench.ini"), QSettings.Format.IniFormat),
-                        scan_workers=args.workers)
-    window.resize(1500, 950)
-    window.show()
-    freeze_startup_objects()  # as run_app does
+    app, window = open_window(args.workers)
 
     phase = ["idle"]
     gaps: dict[str, list[float]] = {"scan": [], "leakage": [], "results": []}
@@ -77,10 +63,7 @@ def main() -> int:
                 worst[phase[0]] = (gap, (now - t0[0]) / 1000)
         last[0] = now
 
-    probe = QTimer()
-    probe.setTimerType(probe.timerType().PreciseTimer)
-    probe.setInterval(max(1, int(args.interval_ms)))
-    probe.timeout.connect(tick)
+    probe = probe_timer(args.interval_ms, tick)
 
     loop = QEventLoop()
     outcome: dict[str, object] = {}

@@ -352,7 +352,7 @@ def test_filters_split_class_status_and_text(qtbot, make_window, demo_root):
     qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=5000)  # q60, crop, exact
 
 
-def test_image_model_million_rows_sort_and_filter():
+def test_image_model_million_rows_sort_and_filter(qtbot):
     # Speed is measured by scripts, not asserted here; this checks a 1,000,000-row model is right.
     from inspector.core.scan import Failure
 
@@ -360,17 +360,57 @@ def test_image_model_million_rows_sort_and_filter():
     failures = [Failure("val/class1/broken.jpg", "val", "truncated file")]
     model = ImageListModel()
     model.set_table(table, failures, dataset_std=[0.25, 0.25, 0.25])
-    model.sort(AMP, Qt.SortOrder.DescendingOrder)
+    with qtbot.waitSignal(model.orderApplied, timeout=60_000):
+        model.sort(AMP, Qt.SortOrder.DescendingOrder)
     assert model.rowCount() == 1_000_001
     amp = max_amplification(table.std, np.full(3, 0.25))
     assert model.source_row(0) == int(np.argmax(amp))
     assert model.image_row(1_000_000) is None and model.failure_at(1_000_000) is failures[0]
-    model.set_filter(RowFilter(split="val", label="class3"))
-    model.sort(MEAN, Qt.SortOrder.AscendingOrder)
+    with qtbot.waitSignal(model.orderApplied, timeout=60_000):
+        model.set_filter(RowFilter(split="val", label="class3"))
+    with qtbot.waitSignal(model.orderApplied, timeout=60_000):
+        model.sort(MEAN, Qt.SortOrder.AscendingOrder)
     expected = np.count_nonzero((table.split == 1) & (table.label == 3))
     assert model.rowCount() == expected
     means = [table.mean[model.source_row(r)].mean() for r in range(0, expected, 997)]
     assert means == sorted(means)
+    with qtbot.waitSignal(model.orderApplied, timeout=60_000):  # paths: pyarrow over the path buffer
+        model.set_filter(RowFilter(text="IMG_00004 class2"))
+    shown = [model.data(model.index(r, PATH)) for r in range(model.rowCount())]
+    assert shown == sorted((p for p in table.paths if "img_00004" in p and "class2" in p),
+                           key=lambda p: table.mean[table.paths.index(p)].mean())
+    with qtbot.waitSignal(model.orderApplied, timeout=60_000):
+        model.sort(PATH, Qt.SortOrder.DescendingOrder)
+    assert [model.data(model.index(r, PATH)) for r in range(model.rowCount())] == sorted(shown, reverse=True)
+
+
+def test_large_list_sorts_and_filters_off_the_gui_thread(qtbot, monkeypatch):
+    """At scale the order is worked out on a worker thread; until it arrives the view keeps the old
+    order (a header click returns at once), and the newest request wins."""
+    from inspector.app import image_rows
+
+    threads = []
+    real = image_rows.ImageRows.order
+    monkeypatch.setattr(image_rows.ImageRows, "order",
+                        lambda self, *a: threads.append(threading.get_ident()) or real(self, *a))
+    model = ImageListModel()
+    monkeypatch.setattr(model, "ASYNC_ROWS", 100)
+    table = synthetic_table(500)
+    model.set_table(table, [], dataset_std=[0.25, 0.25, 0.25])
+    assert not threads  # table order needs no work at all
+    with qtbot.waitSignal(model.orderApplied, timeout=10_000):
+        model.sort(MEAN, Qt.SortOrder.AscendingOrder)
+        assert model.busy() and model.source_row(0) == 0  # not applied yet: still table order
+        model.set_filter(RowFilter(split="test"))          # replaces the waiting request
+    qtbot.waitUntil(lambda: not model.busy(), timeout=10_000)
+    assert threads and threading.get_ident() not in threads
+    rows = [model.source_row(r) for r in range(model.rowCount())]
+    assert rows == [int(i) for i in np.argsort(table.mean.mean(axis=1), kind="stable") if table.split[i] == 2]
+    # Small lists stay synchronous: a sort is applied before sort() returns.
+    small = ImageListModel()
+    small.set_table(synthetic_table(50), [], dataset_std=[0.25, 0.25, 0.25])
+    small.sort(MEAN, Qt.SortOrder.DescendingOrder)
+    assert not small.busy() and small.source_row(0) == int(np.argmax(synthetic_table(50).mean.mean(axis=1)))
 
 
 def test_image_model_passes_qt_model_checks(qtmodeltester):

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .strings import StringColumn
+
 # Bits of ImageTable.flags: what a loader did to reach the canonical array.
 FLAG_ALPHA = 1 << 0         # had an alpha channel or palette transparency, dropped as convert("RGB") does
 FLAG_PALETTE = 1 << 1       # palette (P) image, expanded to RGB
@@ -34,7 +36,7 @@ class ImageTable:
     values are on the 0-1 scale.
     """
 
-    paths: list[str]             # relative to ROOT, "/" separators
+    paths: StringColumn          # relative to ROOT, "/" separators (a list of str is converted)
     split_names: list[str]
     split: np.ndarray            # int16 (N,), index into split_names
     label_names: list[str]
@@ -57,6 +59,10 @@ class ImageTable:
     # float64 (N, P) per-image properties (validation/properties.py COLUMNS); None when a table
     # was built without them (then property drift and image issues are not measured)
     properties: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.paths, StringColumn):  # one buffer, not a str object per row
+            object.__setattr__(self, "paths", StringColumn.from_strings(self.paths))
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -115,6 +115,7 @@ class ImageList(QWidget):
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
         self.model.modelReset.connect(self._update_count)
         self.model.layoutChanged.connect(self._update_count)
+        self.model.orderPending.connect(self._show_pending)
         self.set_result(None)
 
     # -------------------------------------------------------------- public API
@@ -219,6 +220,10 @@ class ImageList(QWidget):
     def show_waiting(self, text: str) -> None:
         """Say why the list is empty (a scan is running), instead of "Showing 0 of 0 images"."""
         self.count_label.setText(text)
+
+    @Slot()
+    def _show_pending(self) -> None:
+        self.count_label.setText(f"Sorting and filtering {self.model.total_rows:,} rows…")
 
     @Slot()
     def _update_count(self) -> None:

@@ -2,35 +2,37 @@
 
 Rows are the decoded images of ``ImageTable`` (source rows 0..N-1) followed by the files that
 failed to decode (source rows N..N+F-1), so "failed" is just another filter. The model holds only
-numpy arrays: a sort is one ``np.argsort`` over a key column (cached as a permutation), a filter is
-a boolean mask applied to that permutation, and ``data()`` formats one cell from the arrays,
-without per-cell Python objects and without scanning anything.
+numpy arrays: which rows show in which order is ``app.image_rows.ImageRows.order`` (an argsort of
+a key column and a boolean mask), and ``data()`` formats one cell from the arrays, without
+per-cell Python objects and without scanning anything.
+
+On a large list (``ASYNC_ROWS`` and more) a sort or filter is worked out on a background thread
+and applied when it is ready (``orderApplied``); the newest request wins. The view keeps showing
+the previous order meanwhile, so a click on a header never freezes the window.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
+from ..app.image_rows import (AMP, BRIGHTNESS, BYTES, CLASS, CONTRAST, FORMAT, MEAN, MODE, PATH,
+                              PROPERTY_COLUMNS, SATURATION, SHARPNESS, SIZE, SPLIT, STATUS,
+                              STATUS_FILTERS, STD, ImageRows, RowFilter)
 from ..app.normalization import too_amplified
 from ..core.formatting import human_bytes
 from ..core.normalize import amplification, max_amplification
 from ..core.scan import Failure
 from ..core.table import FLAG_NAMES, ImageTable
-from ..core.validation import ISSUES, properties
-from ..core.validation.issues import flag_matrix, issue_scores
+from .runner import BackgroundRunner
+
+__all__ = ["AMP", "BRIGHTNESS", "BYTES", "CLASS", "CONTRAST", "FORMAT", "HEADERS", "ImageListModel",
+           "MEAN", "MODE", "PATH", "PROPERTY_COLUMNS", "RowFilter", "SATURATION", "SHARPNESS", "SIZE",
+           "SPLIT", "STATUS", "STATUS_FILTERS", "STD"]
 
 Index = QModelIndex | QPersistentModelIndex
-
-# Column ids, in display order.
-SPLIT, CLASS, PATH, SIZE, BYTES, FORMAT, MODE, MEAN, STD, AMP, STATUS = range(11)
-# Per-image properties measured by the scan (core.validation.properties), after the others.
-BRIGHTNESS, CONTRAST, SHARPNESS, SATURATION = range(11, 15)
-PROPERTY_COLUMNS = {BRIGHTNESS: properties.BRIGHTNESS, CONTRAST: properties.CONTRAST,
-                    SHARPNESS: properties.SHARPNESS, SATURATION: properties.SATURATION}
 
 HEADERS = {
     SPLIT: "Split", CLASS: "Class", PATH: "Path", SIZE: "Size (px)", BYTES: "File size",
@@ -64,24 +66,16 @@ HEADER_TIPS = {
     SATURATION: "Mean HSV saturation of 1,024 pixels on a regular lattice (0 for grey images).",
 }
 
-STATUS_FILTERS = ("all", "decoded", "failed", "converted")
-
-
-@dataclass(frozen=True)
-class RowFilter:
-    split: str | None = None      # None = every split
-    label: str | None = None      # None = every class; "" = images without a class
-    status: str = "all"           # one of STATUS_FILTERS
-    text: str = ""                # case-insensitive substrings of the path (all must match)
-    issue: str | None = None      # None = every image; "any" or one of validation.ISSUES
-
-
 class ImageListModel(QAbstractTableModel):
     """Images + failures of one scan; sorting and filtering via numpy index arrays.
 
     Sort keys are built lazily, one column at a time, on the first sort by that column: a new
     scan costs one model reset plus the amplification column, whatever the number of rows.
     """
+
+    orderApplied = Signal()   # a sort or filter is now what the rows show
+    orderPending = Signal()   # a sort or filter of a large list is being worked out off the GUI thread
+    ASYNC_ROWS = 100_000      # lists at least this long are sorted and filtered off the GUI thread
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -93,22 +87,21 @@ class ImageListModel(QAbstractTableModel):
         self._channel_names: tuple[str, ...] = ("L",)
         self._dataset_std: np.ndarray | None = None
         self._amp_max = np.zeros(0)       # largest per-channel amplification per source row (NaN: failed)
-        self._keys: dict[int, np.ndarray] = {}
-        self._codes: dict[str, np.ndarray] = {}
-        self._lower: list[str] | None = None    # lowered paths, built on the first text search
-        self._issue_flags: np.ndarray | None = None  # bool (N, issues), built on the first issue filter
-        self._perm: np.ndarray | None = None    # all source rows in sort order (None: table order)
+        self._rows = ImageRows(None, [], [], self._amp_max)
         self._order: np.ndarray | None = None   # visible source rows in order (None: all, table order)
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._filter = RowFilter()
-        self._mask_cache: tuple[RowFilter, np.ndarray | None] | None = None
+        self._runner = BackgroundRunner(self)
+        self._lane = self._runner.lane(self)
 
     # ------------------------------------------------------------------ loading
 
     def set_table(self, table: ImageTable | None, failures: Sequence[Failure] = (), *,
                   channel_names: Sequence[str] = ("R", "G", "B"),
                   dataset_std: Sequence[float] | None = None) -> None:
-        """Show a new scan: one model reset; the current sort and filter are re-applied."""
+        """Show a new scan: one model reset; the current sort and filter are re-applied (on a large
+        list: in table order first, then in the requested order once it is worked out)."""
+        self._lane.cancel()  # an order of the previous table is never applied to this one
         self.beginResetModel()
         self._table = table
         self._failures = list(failures)
@@ -117,24 +110,27 @@ class ImageListModel(QAbstractTableModel):
         self._total = self._n + len(self._failures)
         channels = 1 if table is None else table.mean.shape[1]
         self._channel_names = tuple(channel_names)[:channels] or ("L",)
-        self._keys, self._codes = {}, {}
-        self._issue_flags = None
-        self._lower = None
-        self._mask_cache = None
-        self._set_amp(dataset_std)
-        self._perm = None if self._sort is None else self._sorted_perm(*self._sort)
-        self._apply_filter()
+        self._amp_max = self._amplification(dataset_std)
+        self._rows = ImageRows(table, self._failures, self._fail_labels, self._amp_max)
+        self._order = None
+        if not self._is_async() and self._ordered():
+            self._order = self._rows.order(self._sort_request(), self._filter)
         self.endResetModel()
+        if self._is_async() and self._ordered():
+            self._request_order()
+        else:
+            self.orderApplied.emit()
 
     def set_dataset_std(self, dataset_std: Sequence[float] | None) -> None:
         """New normalization source: recompute the amplification column (vectorised) and re-sort."""
-        self._set_amp(dataset_std)
+        self._amp_max = self._amplification(dataset_std)
+        self._rows = self._rows.with_amp(self._amp_max)
         if self._sort is not None and self._sort[0] == AMP:
-            self._relayout(lambda: setattr(self, "_perm", self._sorted_perm(*self._sort)))
+            self._request_order()
         elif self.rowCount():
             self.dataChanged.emit(self.index(0, AMP), self.index(self.rowCount() - 1, AMP))
 
-    def _set_amp(self, dataset_std: Sequence[float] | None) -> None:
+    def _amplification(self, dataset_std: Sequence[float] | None) -> np.ndarray:
         t, nf = self._table, len(self._failures)
         self._dataset_std = None
         amp = np.full(self._n, np.nan)
@@ -143,109 +139,15 @@ class ImageListModel(QAbstractTableModel):
             if ds.shape == (t.std.shape[1],) and np.all(np.isfinite(ds)) and np.all(ds > 0):
                 self._dataset_std = ds
                 amp = max_amplification(t.std, ds)
-        self._amp_max = np.concatenate([amp, np.full(nf, np.nan)]) if nf else amp
-        self._keys.pop(AMP, None)
-
-    # ------------------------------------------------------------------ sort keys (lazy)
-
-    def _code(self, name: str) -> np.ndarray:
-        """Split or class code per source row (failed files included; -1 = none)."""
-        if name not in self._codes:
-            t = self._table
-            names = [] if t is None else (t.split_names if name == "split" else t.label_names)
-            lookup = {v: k for k, v in enumerate(names)}
-            own = (np.zeros(0, np.int32) if t is None
-                   else (t.split if name == "split" else t.label).astype(np.int32))
-            values = ([f.split for f in self._failures] if name == "split" else self._fail_labels)
-            extra = np.array([lookup.get(v or "", -1) for v in values], np.int32)
-            self._codes[name] = np.concatenate([own, extra]) if len(extra) else own
-        return self._codes[name]
-
-    def _key(self, column: int) -> np.ndarray | None:
-        if column == AMP:
-            return self._amp_max
-        if column in self._keys:
-            return self._keys[column]
-        t, nf = self._table, len(self._failures)
-        if t is None and column != PATH:
-            return None
-
-        def pad(values: np.ndarray, fill: float) -> np.ndarray:
-            return np.concatenate([values, np.full(nf, fill, values.dtype)]) if nf else values
-
-        if column == SPLIT:
-            key = self._code("split")
-        elif column == CLASS:
-            key = self._code("label")
-        elif column == PATH:
-            key = self._path_rank()
-        # float keys with NaN for failed files (no value): last in both directions, as the
-        # property columns; pixel counts and byte sizes are exact in float64 (below 2**53)
-        elif column == SIZE:
-            key = pad(t.width.astype(np.float64) * t.height, np.nan)
-        elif column == BYTES:
-            key = pad(t.nbytes.astype(np.float64), np.nan)
-        elif column == FORMAT:  # codes are first-seen order: rank the names so the sort reads A-Z
-            key = pad(_rank(t.format_names)[t.format].astype(np.float64) if self._n else np.zeros(0), np.nan)
-        elif column == MODE:
-            key = pad(_rank(t.mode_names)[t.mode].astype(np.float64) if self._n else np.zeros(0), np.nan)
-        elif column == MEAN:
-            key = pad(t.mean.mean(axis=1), np.nan)
-        elif column == STD:
-            key = pad(t.std.mean(axis=1), np.nan)
-        elif column == STATUS:  # ok < converted < failed
-            key = pad((t.flags != 0).astype(np.int64), 2)
-        elif column in PROPERTY_COLUMNS:
-            key = pad(self._property(t, column), np.nan)
-        else:
-            return None
-        self._keys[column] = key
-        return key
-
-    def _property(self, t: ImageTable, column: int) -> np.ndarray:
-        """A property column of the table (NaN when the table was built without them)."""
-        if t.properties is None:
-            return np.full(self._n, np.nan)
-        return t.properties[:, PROPERTY_COLUMNS[column]]
-
-    def _issue_mask(self, issue: str) -> np.ndarray:
-        """Source rows flagged with `issue` ("any": with any issue); failed files never are."""
-        t = self._table
-        flags = np.zeros((0, len(ISSUES)), bool)
-        if t is not None:
-            if self._issue_flags is None:  # the core's scores and thresholds, once per table
-                self._issue_flags = flag_matrix(issue_scores(t, "RGB" if t.mean.shape[1] == 3 else "L"))
-            flags = self._issue_flags
-        rows = flags.any(axis=1) if issue == "any" else flags[:, ISSUES.index(issue)]
-        return np.concatenate([rows, np.zeros(len(self._failures), bool)])
-
-    def _path_rank(self) -> np.ndarray:
-        """Rank of every source row's path. The table is sorted per split, so timsort merges a few runs."""
-        paths = self._all_paths()
-        order = np.asarray(sorted(range(len(paths)), key=paths.__getitem__), dtype=np.int64)
-        rank = np.empty(len(paths), np.int64)
-        rank[order] = np.arange(len(paths))
-        return rank
-
-    def _all_paths(self) -> list[str]:
-        paths = list(self._table.paths) if self._table is not None else []
-        return paths + [f.path for f in self._failures]
+        return np.concatenate([amp, np.full(nf, np.nan)]) if nf else amp
 
     # ------------------------------------------------------------------ sort and filter
-
-    def _sorted_perm(self, column: int, order: Qt.SortOrder) -> np.ndarray | None:
-        key = self._key(column)
-        if key is None or len(key) != self._total:
-            return None
-        if order == Qt.SortOrder.DescendingOrder:
-            key = -key  # negating (not reversing) keeps NaN (failed files) last and the sort stable
-        return np.argsort(key, kind="stable")
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if column < 0 or column >= len(HEADERS):
             return
         self._sort = (column, order)
-        self._relayout(lambda: setattr(self, "_perm", self._sorted_perm(column, order)))
+        self._request_order()
 
     @property
     def sort_state(self) -> tuple[int, Qt.SortOrder] | None:
@@ -255,67 +157,46 @@ class ImageListModel(QAbstractTableModel):
         if row_filter == self._filter:
             return
         self._filter = row_filter
-        self._relayout(lambda: None)
+        self._request_order()
 
     @property
     def row_filter(self) -> RowFilter:
         return self._filter
 
-    def _relayout(self, change) -> None:
+    def busy(self) -> bool:
+        """True while a sort or filter is being worked out off the GUI thread."""
+        return self._lane.busy
+
+    def _is_async(self) -> bool:
+        return self._total >= self.ASYNC_ROWS
+
+    def _ordered(self) -> bool:
+        return self._sort is not None or self._filter != RowFilter()
+
+    def _sort_request(self):
+        if self._sort is None:
+            return None
+        return self._sort[0], self._sort[1] == Qt.SortOrder.DescendingOrder
+
+    def _request_order(self) -> None:
+        rows, sort, row_filter = self._rows, self._sort_request(), self._filter
+        if not self._is_async():
+            self._apply_order(rows.order(sort, row_filter))
+            return
+        self._lane.submit(lambda: rows.order(sort, row_filter), self._apply_order, self._order_failed)
+        self.orderPending.emit()
+
+    def _apply_order(self, order: np.ndarray | None) -> None:
         """A sort or filter change: a layout change that keeps the selection on its source rows."""
         self.layoutAboutToBeChanged.emit()
         previous = self._order
-        change()
-        self._apply_filter()
+        self._order = order
         self._remap_persistent(previous)
         self.layoutChanged.emit()
+        self.orderApplied.emit()
 
-    def _mask(self, f: RowFilter) -> np.ndarray | None:
-        """Boolean mask over source rows, or None when everything passes."""
-        if self._mask_cache is not None and self._mask_cache[0] == f:
-            return self._mask_cache[1]
-        mask: np.ndarray | None = None
-
-        def both(m: np.ndarray) -> None:
-            nonlocal mask
-            mask = m if mask is None else mask & m
-
-        t = self._table
-        if f.split is not None:
-            code = t.split_names.index(f.split) if t is not None and f.split in t.split_names else -2
-            both(self._code("split") == code)
-        if f.label is not None:
-            code = t.label_names.index(f.label) if t is not None and f.label in t.label_names else -1
-            both(self._code("label") == code)
-        if f.status != "all":
-            failed = np.arange(self._total) >= self._n
-            if f.status == "failed":
-                both(failed)
-            elif f.status == "decoded":
-                both(~failed)
-            elif f.status == "converted":
-                flags = t.flags != 0 if t is not None else np.zeros(0, bool)
-                both(np.concatenate([flags, np.zeros(len(self._failures), bool)]))
-        if f.issue is not None:
-            both(self._issue_mask(f.issue))
-        terms = f.text.lower().split()
-        if terms:
-            if self._lower is None:
-                self._lower = [p.lower() for p in self._all_paths()]
-            lower = self._lower
-            for term in terms:  # one C-level substring test per path and term: ~60 ms per 1M paths
-                both(np.fromiter((term in p for p in lower), dtype=bool, count=len(lower)))
-        self._mask_cache = (f, mask)
-        return mask
-
-    def _apply_filter(self) -> None:
-        mask = self._mask(self._filter)
-        if mask is None:
-            self._order = self._perm
-        elif self._perm is None:
-            self._order = np.flatnonzero(mask)
-        else:
-            self._order = self._perm[mask[self._perm]]
+    def _order_failed(self, exc: BaseException) -> None:
+        raise exc  # a bug, not bad input: let it reach the GUI thread's error handling
 
     def _remap_persistent(self, previous: np.ndarray | None) -> None:
         """Selections survive sorting and filtering: persistent indexes follow their source row."""
@@ -466,7 +347,7 @@ class ImageListModel(QAbstractTableModel):
             a = self._amp_max[src]
             return "" if np.isnan(a) else f"{a:.1f}×"
         if col in PROPERTY_COLUMNS:
-            v = self._property(t, col)[src]
+            v = self._rows.property(col)[src]
             return "" if np.isnan(v) else f"{v:.3f}"
         if col == STATUS:
             flags = int(t.flags[src])
@@ -499,14 +380,6 @@ class ImageListModel(QAbstractTableModel):
         if col == PATH:
             return t.paths[src]
         return None
-
-
-def _rank(names: Sequence[str]) -> np.ndarray:
-    """rank[code] = position of names[code] in alphabetical order."""
-    order = sorted(range(len(names)), key=lambda k: names[k].lower())
-    rank = np.empty(len(names), np.int64)
-    rank[order] = np.arange(len(names))
-    return rank
 
 
 def _failure_label(f: Failure) -> str | None:

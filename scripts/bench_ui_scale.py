@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""The window at scale: peak memory and the longest event-loop stall per user action.
+
+    python scripts/bench_ui_scale.py ROOT [--settle 0.4] [--interval-ms 10] [--skip-sorts]
+
+Opens ROOT in the real window (offscreen unless a display is set), as a user would: scanning it,
+or reading it back from the cache when it was scanned before (the same cache folder as the CLI:
+$INSPECTOR_CACHE_DIR or the default). Once the result is on screen it plays a fixed script of
+actions on the Images tab: sort by every column both ways, filter by split, class, status, image
+issue and path text, select rows (click-like selection, arrow keys, page down), show an image in
+the normalization tab and, when the dataset has leakage findings, open a pair.
+
+A QTimer fires every --interval-ms in the GUI thread and records the gap since its previous tick;
+a gap much longer than the interval is time the event loop could not run (a frozen window). Each
+gap is attributed to the action (or phase of opening) during which it ends; an action lasts until
+the image list has applied it (sorting and filtering a large list runs off the GUI thread) plus
+--settle seconds. Budget: 100 ms. Also printed: the GUI thread's CPU time per action (wall time on
+a loaded machine mostly measures the other processes), the window process's peak RSS after
+opening and at the end, and the machine's load average.
+
+Exit status 0 when every action stays within budget, 1 otherwise, 2 when the scan failed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+BUDGET_MS = 100.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def current_rss_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def actions(window) -> list[tuple[str, Callable[[], None]]]:
+    """The scripted session: (label, action) pairs, run one after another."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from inspector.ui.image_model import HEADERS
+    from inspector.ui.main_window import TAB_IMAGES, TAB_LEAKAGE, TAB_NORMALIZATION, TAB_STATS, TAB_VALIDATION
+
+    lst = window.image_list
+    model, view = lst.model, lst.view
+    result = window.result
+    steps: list[tuple[str, Callable[[], None]]] = [("tab Images", lambda: window.tabs.setCurrentIndex(TAB_IMAGES))]
+    for col, title in HEADERS.items():
+        for order, arrow in ((Qt.SortOrder.AscendingOrder, "asc"), (Qt.SortOrder.DescendingOrder, "desc")):
+            steps.append((f"sort {title} {arrow}",
+                          lambda col=col, order=order: view.sortByColumn(col, order)))
+    splits = list(result.splits)
+    labels = list(result.images.label_names)
+    probe_path = result.images.paths[len(result.images) // 2]
+    stem = probe_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    steps += [(f"filter split {s}", lambda s=s: lst.set_filter(split=s)) for s in splits[1:3] or splits]
+    if labels:
+        steps.append((f"filter class {labels[len(labels) // 2]}",
+                      lambda: lst.set_filter(label=labels[len(labels) // 2])))
+    steps += [
+        ("filter status converted", lambda: lst.set_filter(status="converted")),
+        ("filter issue any", lambda: lst.set_filter(issue="any")),
+        ("filter issue dark", lambda: lst.set_filter(issue="dark")),
+        (f"filter text '{stem[-3:]}'", lambda: lst.set_filter(text=stem[-3:])),
+        (f"filter text '{stem}'", lambda: lst.set_filter(text=stem)),
+        ("type in search box", lambda: QTest.keyClicks(lst.search, stem[:4])),
+        ("clear filters", lambda: lst.set_filter()),
+        ("select first row", lambda: lst.select_view_row(0)),
+        ("select middle row", lambda: lst.select_view_row(model.rowCount() // 2)),
+        ("select last row", lambda: lst.select_view_row(model.rowCount() - 1)),
+        ("arrow down x10", lambda: [QTest.keyClick(view, Qt.Key.Key_Down) for _ in range(10)]),
+        ("page down x3", lambda: [QTest.keyClick(view, Qt.Key.Key_PageDown) for _ in range(3)]),
+        ("select by path", lambda: lst.select_path(probe_path)),
+        ("sort Path asc, selected", lambda: view.sortByColumn(2, Qt.SortOrder.AscendingOrder)),
+        ("show in normalization", lambda: window._show_in_normalization(len(result.images) // 3)),
+        ("tab Statistics", lambda: window.tabs.setCurrentIndex(TAB_STATS)),
+        ("tab Validation", lambda: window.tabs.setCurrentIndex(TAB_VALIDATION)),
+        ("tab Normalization", lambda: window.tabs.setCurrentIndex(TAB_NORMALIZATION)),
+        ("tab Leakage", lambda: window.tabs.setCurrentIndex(TAB_LEAKAGE)),
+    ]
+    if window.findings:
+        steps.append(("open a leakage pair", lambda: window.leakage.table.selectRow(0)))
+    steps.append(("tab Images again", lambda: window.tabs.setCurrentIndex(TAB_IMAGES)))
+    return steps
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("root", help="dataset folder (scanned, or read back from the cache)")
+    parser.add_argument("--workers", type=int, default=None, help="scan worker processes (default: all cores)")
+    parser.add_argument("--interval-ms", type=float, default=10.0, help="probe timer interval")
+    parser.add_argument("--settle", type=float, default=0.4,
+                        help="seconds measured after each action has been applied")
+    parser.add_argument("--skip-sorts", action="store_true", help="leave out the 30 sort actions")
+    args = parser.parse_args()
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from bench_window import open_window, probe_timer
+
+    app, window = open_window(args.workers)
+    rss_start = peak_rss_mb()
+
+    label = ["idle"]
+    worst: dict[str, float] = {}      # longest gap between two ticks (wall ms)
+    worst_cpu: dict[str, float] = {}  # most GUI-thread CPU between two ticks (ms): our own work
+    cpu: dict[str, float] = {}
+    order: list[str] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [None]
+    last_cpu = [0.0]
+
+    def tick() -> None:
+        now, now_cpu = clock.nsecsElapsed() / 1e6, time.thread_time() * 1000
+        if last[0] is not None and label[0] != "idle":
+            worst[label[0]] = max(worst.get(label[0], 0.0), now - last[0])
+            worst_cpu[label[0]] = max(worst_cpu.get(label[0], 0.0), now_cpu - last_cpu[0])
+        last[0], last_cpu[0] = now, now_cpu
+
+    def enter(name: str) -> None:
+        label[0] = name
+        if name not in order:
+            order.append(name)
+        cpu.setdefault(name, 0.0)
+        cpu[name] -= time.thread_time()  # GUI thread CPU from here ...
+
+    def leave(name: str) -> None:
+        cpu[name] += time.thread_time()  # ... to here
+
+    probe = probe_timer(args.interval_ms, tick)
+
+    loop = QEventLoop()
+    outcome: dict[str, object] = {}
+
+    def switch(name: str) -> None:
+        leave(label[0])
+        enter(name)
+
+    window.scanStarted.connect(lambda _root: switch("open: scan or cache read"))
+    window.scanPhase.connect(lambda _text: label[0] != "open: leakage search" and switch("open: leakage search"))
+    window.statisticsShown.connect(lambda _r: outcome.setdefault("shown", time.perf_counter()))
+
+    def finished(result) -> None:
+        outcome["result"] = result
+        switch("open: result on screen")
+        QTimer.singleShot(int(args.settle * 1000), play)
+
+    def failed(message: str) -> None:
+        outcome["error"] = message
+        loop.quit()
+
+    window.scanFinished.connect(finished)
+    window.scanFailed.connect(failed)
+
+    script: list[tuple[str, Callable[[], None]]] = []
+    rss_opened = [0.0]
+
+    def play() -> None:
+        if not script:
+            rss_opened[0] = peak_rss_mb()
+            script.extend(a for a in actions(window) if not (args.skip_sorts and a[0].startswith("sort ")))
+            script.append(("done", loop.quit))
+        name, action = script.pop(0)
+        switch(name)
+        action()
+        wait_applied()
+
+    def wait_applied() -> None:
+        busy = getattr(window.image_list.model, "busy", None)
+        if callable(busy) and busy():
+            QTimer.singleShot(5, wait_applied)
+        else:
+            QTimer.singleShot(int(args.settle * 1000), play)
+
+    enter("idle")
+    t_start = time.perf_counter()
+    probe.start()
+    QTimer.singleShot(500, lambda: window.open_folder(args.root))
+    loop.exec()
+    probe.stop()
+    leave(label[0])
+    window.shutdown()
+    window.close()
+
+    if "error" in outcome:
+        print(f"scan failed: {outcome['error']}", file=sys.stderr)
+        return 2
+    result = outcome["result"]
+    files = len(result.images) + len(result.failures)
+    load = os.getloadavg()
+    print(f"dataset      {result.root}: {files:,} files, {result.extra['cache']['used']:,} from the cache, "
+          f"wall {time.perf_counter() - t_start:.0f} s, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(f"probe        QTimer every {args.interval_ms:g} ms in the GUI thread; platform "
+          f"{QApplication.platformName()}; budget {BUDGET_MS:.0f} ms; settle {args.settle:g} s")
+    print(f"{'action':34} {'max stall ms':>12} {'CPU/gap ms':>10} {'GUI CPU ms':>10}")
+    over = []
+    for name in order:
+        if name in ("idle", "done"):
+            continue
+        stall = worst.get(name, float("nan"))
+        print(f"{name[:34]:34} {stall:12.1f} {worst_cpu.get(name, float('nan')):10.1f} "
+              f"{1000 * cpu.get(name, 0.0):10.1f}"
+              + ("  over budget" if stall > BUDGET_MS else ""))
+        if stall > BUDGET_MS and not name.startswith("open: scan"):
+            over.append(name)
+    acting = {k: v for k, v in worst.items() if not k.startswith("open") and k not in ("idle", "done")}
+    top = max(acting, key=acting.get) if acting else "-"
+    print(f"RSS          window process peak {rss_start:,.0f} MB before opening, {rss_opened[0]:,.0f} MB with "
+          f"the result on screen, {peak_rss_mb():,.0f} MB at the end (now {current_rss_mb():,.0f} MB)")
+    busy = {k: v for k, v in worst_cpu.items() if not k.startswith("open") and k not in ("idle", "done")}
+    top_cpu = max(busy, key=busy.get) if busy else "-"
+    shown = max((v for k, v in worst.items() if k.startswith("open:") and k != "open: scan or cache read"),
+                default=0.0)
+    print(f"RESULT       longest stall while acting: {acting.get(top, 0.0):.1f} ms wall ({top}), "
+          f"{busy.get(top_cpu, 0.0):.1f} ms of GUI-thread CPU between two ticks ({top_cpu}); "
+          f"putting the result on screen: {shown:.1f} ms; peak RSS {peak_rss_mb() / 1024:.2f} GB")
+    return 0 if not over else 1
+
+
+if __name__ == "__main__":  # the guard keeps the scan's spawned worker processes from re-running this
+    sys.exit(main())
