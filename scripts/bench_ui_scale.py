@@ -110,7 +110,14 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=0.4,
                         help="seconds measured after each action has been applied")
     parser.add_argument("--skip-sorts", action="store_true", help="leave out the 30 sort actions")
+    parser.add_argument("--skip-leakage", action="store_true",
+                        help="no leakage search (no findings shown, none stored): for a dataset known to have "
+                             "no copies, whose search would take longer than the measurement (its memory is "
+                             "bench_scale.py's)")
     args = parser.parse_args()
+    if args.skip_leakage:
+        from inspector.app import scan_job
+        scan_job.run_leakage = lambda *_a, **_k: []
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -209,6 +216,8 @@ def main() -> int:
     load = os.getloadavg()
     print(f"dataset      {result.root}: {files:,} files, {result.extra['cache']['used']:,} from the cache, "
           f"wall {time.perf_counter() - t_start:.0f} s, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    if args.skip_leakage:
+        print("leakage      search skipped (--skip-leakage): no findings shown")
     print(f"probe        QTimer every {args.interval_ms:g} ms in the GUI thread; platform "
           f"{QApplication.platformName()}; budget {BUDGET_MS:.0f} ms; settle {args.settle:g} s")
     print(f"{'action':34} {'max stall ms':>12} {'CPU/gap ms':>10} {'GUI CPU ms':>10}")

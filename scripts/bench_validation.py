@@ -317,7 +317,7 @@ def property_cost(corpus: Path, n: int = 640, repeats: int = 5, chunk_size: int 
     alike), in chunks of the size a scan of a few thousand files or more uses (the properties are
     computed a chunk at a time). Returns the throughput ratio (without / with)."""
     layout = discover(str(corpus))
-    layout.files[:] = layout.files[:n]
+    layout.files = layout.files[:n]
     real = properties.sample, properties.measure_all
     # the no-op sample is an empty object: the scan sets its moments once the chunk's are known
     noop = (lambda *a: SimpleNamespace()), (lambda samples: np.full((len(samples), properties.N_PROPERTIES), np.nan))

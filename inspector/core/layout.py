@@ -16,6 +16,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from .file_list import FileList
+
 SPLIT_ALIASES = {
     "train": "train", "training": "train",
     "val": "val", "valid": "val", "validation": "val", "dev": "val",
@@ -60,7 +62,7 @@ class DatasetLayout:
     root: str
     kind: str  # "splits", "yolo" or "flat"
     splits: list[str]
-    files: list[ImageFile] = field(default_factory=list)
+    files: FileList = field(default_factory=FileList)  # a list of ImageFile given is stored as one
     skipped: list[Skipped] = field(default_factory=list)
     broken: list[Skipped] = field(default_factory=list)  # entries that cannot be read at all
     source_kind: str = "folder"  # folder, manifest, parquet, webdataset or yolo (export: dataset.source)
@@ -71,13 +73,16 @@ class DatasetLayout:
     # Detection sets (YOLO): per split and class, {"images": holding one, "boxes": count}.
     objects: dict[str, dict[str, dict[str, int]]] | None = None
 
+    def __setattr__(self, name: str, value) -> None:
+        if name == "files" and not isinstance(value, FileList):
+            value = FileList(value)  # columns, whoever builds the list
+        object.__setattr__(self, name, value)
+
     @property
     def classes(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {s: {} for s in self.splits}
-        for f in self.files:
-            if f.label is not None:
-                per = out.setdefault(f.split, {})
-                per[f.label] = per.get(f.label, 0) + 1
+        for split, counts in self.files.class_counts().items():
+            out.setdefault(split, {}).update(counts)
         return {s: dict(sorted(c.items())) for s, c in out.items()}
 
     def files_in(self, split: str) -> list[ImageFile]:
@@ -164,7 +169,7 @@ def discover(root: str) -> DatasetLayout:
         if split not in layout.splits:
             layout.splits.append(split)
         _walk(layout, real_root, path, split, split_root=path, seen=set(), reserved=reserved)
-    layout.files.sort(key=lambda f: (_split_sort_key(f.split), f.path))
+    layout.files.sort_by_split_and_path(_split_sort_key)
     layout.skipped.sort(key=lambda s: s.path)
     layout.broken.sort(key=lambda s: s.path)
     return layout

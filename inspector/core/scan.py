@@ -35,6 +35,7 @@ from .cache import ScanCache, cache_summary, load_codec, rebuild_chunk, stored_r
 from .decode import DecodeError, decode
 from . import sources
 from .dispatch import run_chunks
+from .file_list import FileList
 from .layout import DatasetLayout, ImageFile, Skipped
 from .pool import CRASH_REASON, DEFAULT_TIME_LIMIT, NO_ITEM, ChunkExecutor, Mark, no_mark, pool_for_scan
 from .pool import shutdown_pool  # noqa: F401  (re-exported: the pool is stopped through the scan)
@@ -92,7 +93,7 @@ class ScanResult:
     source_kind: str = "folder"    # DESIGN section 7: folder, manifest, parquet, webdataset, yolo
     source_uri: str = ""
     # The items behind the table's rows (same order): how to read an image again for display.
-    items: list[ImageFile] = field(default_factory=list)
+    items: FileList = field(default_factory=FileList)
     storage_options: dict | None = None
 
     @property
@@ -421,14 +422,16 @@ class _Collector:
         k = len(keep)
         c = 3 if mode == "RGB" else 1
         split_names = list(layout.splits)
-        label_names = sorted({f.label for f in layout.files if f.label is not None})
-        label_index = {name: k for k, name in enumerate(label_names)}
-        files = [layout.files[i] for i in keep]
+        files = layout.files.take(keep)  # columns: no ImageFile per image is made here
+        label_names = sorted(layout.files.label_names)  # of every file, decoded or not
+        split_code = np.array([split_names.index(s) for s in files.split_names] or [0], np.int16)
+        label_code = np.array([label_names.index(c) for c in files.label_names] + [-1],
+                              np.int32)  # the last entry maps "no class" (-1) to -1
         table = ImageTable(
-            paths=[f.path for f in files], split_names=split_names,
-            split=np.array([split_names.index(f.split) for f in files], np.int16),
+            paths=files.paths, split_names=split_names,
+            split=split_code[files.split_codes()],
             label_names=label_names,
-            label=np.array([label_index.get(f.label, -1) for f in files], np.int32),
+            label=label_code[files.label_codes()],
             width=self.width[:k], height=self.height[:k], nbytes=self.nbytes[:k],
             format_names=self.format_names, format=self.format[:k],
             mode_names=self.mode_names, mode=self.mode[:k],
@@ -588,8 +591,8 @@ class _Totals:
 
     def update(self) -> dict[str, int]:
         files = self.layout.files
-        for f in files[self.counted:]:
-            self.per_split[f.split] = self.per_split.get(f.split, 0) + 1
+        for split, n in files.split_counts(self.counted).items():
+            self.per_split[split] = self.per_split.get(split, 0) + n
         self.counted = len(files)
         for s in self.layout.splits:
             self.per_split.setdefault(s, 0)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import os
-from collections import Counter
 from collections.abc import Sequence
 
 from ..app.dataset_facts import cache_note
@@ -31,7 +30,7 @@ def layout_notice(layout: DatasetLayout) -> Notice | None:
     if layout.kind == "flat":
         return ("info", f"No train/val/test folders in {html.escape(layout.root)}: the whole folder is "
                         "scanned as one split called <b>all</b>. Leakage between splits cannot be checked.")
-    counts = Counter(f.split for f in layout.files)
+    counts = layout.files.split_counts()
     missing = [s for s in ("train", "val", "test") if s not in layout.splits]
     empty = [s for s in layout.splits if counts.get(s, 0) == 0]
     notes = []

@@ -50,11 +50,14 @@ def layout_loader(layout: Any, storage_options: dict | None = None) -> Callable[
     members, Parquet rows alike); None for ids the layout does not hold."""
     from ..sources.reader import read_bytes
 
-    items = {f.path: f for f in layout.files}
+    files = layout.files
 
     def load(item: str) -> bytes | None:
-        f = items.get(item)
-        return None if f is None else read_bytes(f, storage_options)
+        try:
+            f = files[files.index_of(item)]
+        except ValueError:
+            return None
+        return read_bytes(f, storage_options)
     return load
 
 

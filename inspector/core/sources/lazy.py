@@ -58,7 +58,7 @@ def iter_chunks(layout: DatasetLayout, size: int) -> Iterator[list[tuple[int, Im
         while i >= len(layout.files):
             if not pull(layout):
                 return
-        key = container_key(layout.files[i].locator, layout.files[i].abspath)
+        key = container_key(layout.files.locator(i), layout.files.abspath(i))
         end = _run_end(layout, i, key)
         run = end - i
         pieces = max(1, math.ceil(run / size))
@@ -77,7 +77,7 @@ def _run_end(layout: DatasetLayout, i: int, key: tuple | None) -> int:
     j = i + 1
     while True:
         while j < len(files):
-            if container_key(files[j].locator, files[j].abspath) != key:
+            if container_key(files.locator(j), files.abspath(j)) != key:
                 return j
             j += 1
             if j - i >= LOOKAHEAD and (key is None or key[0] not in SEQUENTIAL):

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 
+from ..file_list import FileList
 from ..layout import ImageFile
 from . import storage
 from .common import Payload, ReadError
@@ -53,15 +54,22 @@ def read_bytes(item: ImageFile, storage_options: dict | None = None) -> bytes:
 def image_payload(result, path: str) -> Payload:
     """What ``decode`` needs to show the image with id ``path`` of a finished scan again: its
     local path, or its bytes read from the container or URL (raises ReadError)."""
-    index = result.extra.get("_item_index")
-    if index is None:  # built once per result, on first use (the window's previews)
-        index = result.extra["_item_index"] = {f.path: f for f in result.items}
-    item = index.get(path)
+    item = _item_of(result.items, path)
     if item is None:  # a failed file, or a result made without items: a file under the root
         return os.path.join(result.root, *path.split("/"))
     if item.locator is None and not storage.is_url(item.abspath):
         return item.abspath
     return read_bytes(item, result.storage_options)
+
+
+def _item_of(items, path: str) -> ImageFile | None:
+    """The item with id ``path``: a search of the path column (no index of a million entries)."""
+    if isinstance(items, FileList):
+        try:
+            return items[items.index_of(path)]
+        except ValueError:
+            return None
+    return next((f for f in items if f.path == path), None)
 
 
 def _plain(f: ImageFile, storage_options: dict | None) -> Payload | ReadError:
