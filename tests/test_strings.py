@@ -47,3 +47,18 @@ def test_take_concat_pickle_and_arrow_share_the_order():
     assert col.nbytes == len(b"".join(w.encode("utf-8", "surrogatepass") for w in WORDS)) + 8 * (len(WORDS) + 1)
     with pytest.raises(ValueError):
         StringColumn(b"abc", np.array([0, 2]))
+
+
+def test_argsort_is_code_point_order_without_pyarrow(monkeypatch):
+    import sys
+
+    rng = np.random.default_rng(5)
+    alphabet = ["a", "b", "A", "ä", "/", "-", "😀", "z", "0"]
+    words = ["".join(rng.choice(alphabet, rng.integers(0, 6))) for _ in range(2000)]
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # importing it would fail
+    col = StringColumn.from_strings(words)
+    assert [words[i] for i in col.argsort()] == sorted(words)
+    order = col.argsort()
+    assert all(order[k] < order[k + 1] for k in range(len(words) - 1) if words[order[k]] == words[order[k + 1]])  # stable
+    monkeypatch.setattr("inspector.core.strings._FIXED_BYTES", 10)  # the fallback for very long strings
+    assert [words[i] for i in col.argsort()] == sorted(words)

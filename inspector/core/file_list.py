@@ -221,12 +221,10 @@ class FileList:
         """Sort by ``split_rank(split)``, then path (code-point order, as ``str`` compares), columnar."""
         if len(self) < 2:
             return
-        import pyarrow.compute as pc
-
         ranks = sorted(range(len(self.split_names)), key=lambda k: split_rank(self.split_names[k]))
         split_order = np.empty(len(ranks), np.int64)
         split_order[ranks] = np.arange(len(ranks))
-        path_order = pc.sort_indices(self.paths.to_arrow()).to_numpy()
+        path_order = self.paths.argsort()
         path_rank = np.empty(len(self), np.int64)
         path_rank[path_order] = np.arange(len(self))
         rows = np.lexsort((path_rank, split_order[self.split_codes()]))

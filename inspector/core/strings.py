@@ -17,6 +17,8 @@ import numpy as np
 # Paths are display-safe UTF-8 already; surrogatepass keeps any lone surrogate a source lets
 # through round-tripping instead of failing the whole column.
 _ERRORS = "surrogatepass"
+_FIXED_BYTES = 256 << 20   # argsort pads every string to the longest: at most this many bytes
+_FIXED_BLOCK = 1 << 15     # strings padded at a time (bounds the temporary index arrays)
 
 
 class StringColumn(Sequence[str]):
@@ -126,6 +128,26 @@ class StringColumn(Sequence[str]):
     def byte_lengths(self) -> np.ndarray:
         """int64 (n,) UTF-8 length of every string."""
         return np.diff(self._offsets)
+
+    def argsort(self) -> np.ndarray:
+        """int64 positions in sorted order, stable; UTF-8 byte order, which is code-point order
+        (as ``str`` compares). numpy sorts the strings padded to one width with NUL bytes, which
+        a path never holds, so a prefix sorts first; pyarrow is not needed (nor imported)."""
+        n = len(self)
+        lengths = self.byte_lengths
+        width = int(lengths.max()) if n else 0
+        if n < 2 or width == 0:
+            return np.arange(n, dtype=np.int64)
+        if n * width > _FIXED_BYTES:  # one very long string would pad every other: sort the str
+            return np.asarray(sorted(range(n), key=list(self).__getitem__), np.int64)
+        fixed = np.zeros((n, width), np.uint8)
+        source = np.frombuffer(self._data, np.uint8)
+        columns = np.arange(width)
+        for lo in range(0, n, _FIXED_BLOCK):
+            hi = min(n, lo + _FIXED_BLOCK)
+            inside = columns < lengths[lo:hi, None]
+            fixed[lo:hi][inside] = source[(self._offsets[lo:hi, None] + columns)[inside]]
+        return np.argsort(fixed.view(f"S{width}").ravel(), kind="stable").astype(np.int64)
 
     def take(self, rows: Sequence[int] | np.ndarray) -> StringColumn:
         """The strings at ``rows``, in that order, as a new column."""
