@@ -102,6 +102,46 @@ def actions(window) -> list[tuple[str, Callable[[], None]]]:
     return steps
 
 
+def tiled(result, copies: int):
+    """``copies`` copies of a scan's result as one result, as if a dataset of copies x N images had
+    just been scanned: every per-image column repeated, copy j's paths renamed ``name~j.ext`` (the
+    first copy keeps the real files, so its rows preview; the others' files do not exist and show
+    the read error), the split statistics' counts and histograms multiplied (they stay exact)."""
+    import dataclasses
+
+    import numpy as np
+
+    from inspector.core.table import ImageTable
+    try:
+        from inspector.core.strings import StringColumn
+        as_paths = StringColumn.from_strings
+    except ImportError:  # the code before paths were a column (comparison runs)
+        as_paths = list
+
+    t = result.images
+    rows = np.tile(np.arange(len(t)), copies)
+
+    def renamed(path: str, j: int) -> str:
+        head, dot, ext = path.rpartition(".")
+        return path if j == 0 else (f"{head}~{j}.{ext}" if dot else f"{path}~{j}")
+
+    columns = {f.name: getattr(t, f.name) for f in dataclasses.fields(t)}
+    for name, value in columns.items():
+        if isinstance(value, np.ndarray):
+            columns[name] = value[rows]
+    columns["paths"] = as_paths(renamed(p, j) for j in range(copies) for p in t.paths)
+    table = ImageTable(**columns)
+    stats = {name: dataclasses.replace(
+        st, images=st.images * copies, failed=st.failed * copies, pixels=st.pixels * copies,
+        histogram=st.histogram * copies, modes={k: v * copies for k, v in st.modes.items()},
+        formats={k: v * copies for k, v in st.formats.items()}, flags={k: v * copies for k, v in st.flags.items()})
+        for name, st in result.split_stats.items()}
+    failures = [dataclasses.replace(f, path=renamed(f.path, j)) for j in range(copies) for f in result.failures]
+    classes = {s: {c: n * copies for c, n in per.items()} for s, per in result.classes.items()}
+    return dataclasses.replace(result, images=table, split_stats=stats, failures=failures, classes=classes,
+                               fingerprint=f"{result.fingerprint}x{copies}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("root", help="dataset folder (scanned, or read back from the cache)")
@@ -114,7 +154,23 @@ def main() -> int:
                         help="no leakage search (no findings shown, none stored): for a dataset known to have "
                              "no copies, whose search would take longer than the measurement (its memory is "
                              "bench_scale.py's)")
+    parser.add_argument("--tile", type=int, default=1, metavar="K",
+                        help="scan ROOT first in this process (its cache as usual), then let the window open "
+                             "K copies of that result as one dataset (see tiled()); with --skip-leakage")
     args = parser.parse_args()
+    if args.tile > 1:
+        from inspector.app import scan_job
+        from inspector.core.cache import default_cache_dir
+        from inspector.core.scan import scan
+
+        t0 = time.perf_counter()
+        base = scan(args.root, workers=args.workers, cache_dir=default_cache_dir())
+        big = tiled(base, args.tile)
+        del base
+        print(f"tiled        {len(big.images):,} images: {args.tile} copies of {args.root} "
+              f"(scanned in {time.perf_counter() - t0:.0f} s)")
+        scan_job.scan = lambda *_a, **_k: big  # what the window's scan job gets back
+        args.skip_leakage = True
     if args.skip_leakage:
         from inspector.app import scan_job
         scan_job.run_leakage = lambda *_a, **_k: []

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import amplification
 from ..core import normalize as nz
 from ..core.decode import DecodeError, decode
 from ..core.export import StatsSourceError, default_source, normalization_stats, result_warnings, source_histogram
@@ -98,7 +99,15 @@ class NormalizationNumbers:
 
 def normalization_numbers(result: ScanResult, source: list[str]) -> NormalizationNumbers:
     """The exported numbers for these source splits: the one place the window computes them (the
-    session keeps them; the normalization view and the snippets read them from there)."""
+    session keeps them; the normalization view and the snippets read them from there). Kept with
+    the result per source: the scan job works them out first (scan_job._prepare_display)."""
+    known = result.extra.setdefault("_normalization_numbers", {})
+    if tuple(source) not in known:
+        known[tuple(source)] = _numbers(result, source)
+    return known[tuple(source)]
+
+
+def _numbers(result: ScanResult, source: list[str]) -> NormalizationNumbers:
     try:
         mean, std, max_value = normalization_stats(result, source)
     except StatsSourceError as exc:
@@ -155,7 +164,7 @@ def dataset_context(result: ScanResult, source_splits: list[str] | None,
                               error="The source splits have a zero std (every pixel identical): "
                                     "standardization is undefined.", note=note)
     table = result.images
-    amp = nz.summarize_amplification(table.mean, table.std, std_a)
+    amp = amplification.summary(table, std_a)  # worked out once per std (the scan job's thread)
     fractions = {s: nz.fraction_below_zero_from_histogram(hist, s, mean_a, std_a)
                  for s in (nz.UNIT, nz.SYMMETRIC, nz.DATASET)}
     rec = nz.recommend(amp, mean_a, std_a, fractions, sources, has_train="train" in result.splits)

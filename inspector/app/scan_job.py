@@ -20,7 +20,9 @@ from ..core.leakage import (Finding, LeakageProgress, iter_scan_leakage, sort_fi
                             stats_source_findings)
 from ..core.scan import ScanProgress, ScanResult, scan
 from ..core.sources import open_source, prefetch
+from . import amplification
 from .cluster_link import ClusterError, ClusterLink
+from .normalization import normalization_numbers
 
 # Fewer progress records than the core produces would hide nothing; more would only cost the GUI.
 MIN_PROGRESS_INTERVAL = 0.08  # seconds between forwarded progress records without live statistics
@@ -72,6 +74,7 @@ def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str]
                   should_cancel=should_cancel, cluster=cluster, cache_dir=cache_dir)  # cancel: at the next progress record
     if result is None or should_cancel():
         return
+    _prepare_display(result, source_splits)
     report.scanned(result)
     report.phase(LEAKAGE_PHASE)
     findings: list | None
@@ -85,6 +88,14 @@ def run_scan_job(root: str, *, workers: int | None, source_splits: Sequence[str]
         findings = None
     if not should_cancel():
         report.finished(result, findings)
+
+
+def _prepare_display(result: ScanResult, source_splits: Sequence[str] | None) -> None:
+    """Work out here, not on the window's GUI thread, the per-image amplification the image list
+    and the normalization summary show for the source the window will use (at a million images
+    about 0.2 s of CPU that putting the result on screen would otherwise freeze for)."""
+    source = [s for s in (source_splits or []) if s in result.splits] or default_source(result)
+    amplification.prepare(result.images, normalization_numbers(result, source).std)
 
 
 def _throttled(forward: Callable[[ScanProgress], None]) -> Callable[[ScanProgress], None]:

@@ -23,7 +23,8 @@ from ..app.image_rows import (AMP, BRIGHTNESS, BYTES, CLASS, CONTRAST, FORMAT, M
                               STATUS_FILTERS, STD, ImageRows, RowFilter)
 from ..app.normalization import too_amplified
 from ..core.formatting import human_bytes
-from ..core.normalize import amplification, max_amplification
+from ..app import amplification as amplification_memo
+from ..core.normalize import amplification
 from ..core.scan import Failure
 from ..core.table import FLAG_NAMES, ImageTable
 from .runner import BackgroundRunner
@@ -138,7 +139,7 @@ class ImageListModel(QAbstractTableModel):
             ds = np.asarray(dataset_std, dtype=np.float64)
             if ds.shape == (t.std.shape[1],) and np.all(np.isfinite(ds)) and np.all(ds > 0):
                 self._dataset_std = ds
-                amp = max_amplification(t.std, ds)
+                amp = amplification_memo.max_amplification(t, ds)  # shared, usually ready
         return np.concatenate([amp, np.full(nf, np.nan)]) if nf else amp
 
     # ------------------------------------------------------------------ sort and filter

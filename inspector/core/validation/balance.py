@@ -35,10 +35,13 @@ def decoded_class_counts(table: ImageTable, classes: Mapping[str, Mapping[str, i
     not be decoded is in no statistic, so it is no member of its class either: ``classes`` (the
     layout's) counts every listed file."""
     index = {name: k for k, name in enumerate(table.label_names)}
+    width = max(len(index), 1)
+    labelled = table.label >= 0  # one pass over the table for every split (a million rows: ms)
+    pairs = np.bincount(table.split[labelled].astype(np.int64) * width + table.label[labelled],
+                        minlength=len(table.split_names) * width).reshape(len(table.split_names), width)
     counts: dict[str, dict[str, int]] = {}
     for split in classes if splits is None else splits:
-        labels = table.label[table.rows_in(split)]
-        per = np.bincount(labels[labels >= 0], minlength=len(index))
+        per = pairs[table.split_names.index(split)] if split in table.split_names else np.zeros(width, np.int64)
         counts[split] = {name: int(per[index[name]]) if name in index else 0
                          for name in classes.get(split, {})}
     return counts
