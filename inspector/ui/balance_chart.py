@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from ..core.formatting import count
+from .chart_header import header_row, summary_label
 from .plot_theme import ThemedPlot
 from .theme import split_color
 
@@ -36,21 +36,14 @@ class BalanceChart(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        title = QLabel("Class balance per split")
-        title.setObjectName("sectionTitle")
         self.mode_box = QComboBox()
         self.mode_box.addItem("Image count", "count")
         self.mode_box.addItem("Share of the split (%)", "share")
         self.mode_box.setToolTip("Draw each class as its number of images, or as its share of the "
                                  "split's images (splits of different sizes then compare directly)")
         self.mode_box.currentIndexChanged.connect(lambda _i: self._draw())
-        head = QHBoxLayout()
-        head.addWidget(title, 1)
-        head.addWidget(self.mode_box)
-        self.summary = QLabel()
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head = header_row("Class balance per split", self.mode_box)
+        self.summary = summary_label()
         self.plot = ThemedPlot()
         item = self.plot.getPlotItem()
         item.setMouseEnabled(x=False, y=False)  # the wheel scrolls the tab, never zooms the bars

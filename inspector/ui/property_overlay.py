@@ -13,9 +13,9 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QVBoxLayout, QWidget
 
 from ..core.table import ImageTable
 from ..core.validation.drift import CATEGORICAL, PROPERTIES
@@ -23,6 +23,7 @@ from ..core.validation.findings import INFO_AT, P_VALUE
 from ..core.validation.overlay import (LOG_ALLOWED, LOG_BY_DEFAULT, CategoryDistribution,
                                        PropertyDistribution, category_distribution, display_bins,
                                        property_distribution)
+from .chart_header import header_row, summary_label
 from .plot_theme import ThemedPlot
 from .property_overlay_bars import draw_category_bars
 from .runner import BackgroundRunner
@@ -70,8 +71,6 @@ class PropertyOverlay(QWidget):
 
     def __init__(self, runner: BackgroundRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        title = QLabel("Image properties per split")
-        title.setObjectName("sectionTitle")
         self.combo = QComboBox()
         for name in PROPERTIES:
             self.combo.addItem(name.replace("_", " ").capitalize(), name)
@@ -81,14 +80,8 @@ class PropertyOverlay(QWidget):
         self.log_box.setToolTip("Bins of equal width on a logarithmic axis: for sizes, where a few "
                                 "huge images or files would squeeze everything else into one bin")
         self.log_box.toggled.connect(lambda _on: self._request())
-        head = QHBoxLayout()
-        head.addWidget(title, 1)
-        head.addWidget(self.log_box)
-        head.addWidget(self.combo)
-        self.stats_label = QLabel()
-        self.stats_label.setTextFormat(Qt.TextFormat.RichText)
-        self.stats_label.setWordWrap(True)
-        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head = header_row("Image properties per split", self.log_box, self.combo)
+        self.stats_label = summary_label()
         self.plot = ThemedPlot()
         self.plot.setMinimumHeight(300)
         item = self.plot.getPlotItem()
