@@ -29,6 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import leakage_families as lf  # noqa: E402
 
 from inspector.core import leakage  # noqa: E402
+from inspector.core.hashing import FIRST_REGION_VIEW  # noqa: E402
+from inspector.core.leakage import checks  # noqa: E402
+from inspector.core.leakage.progress import drain  # noqa: E402
 from inspector.core.table_from_images import table_from_images  # noqa: E402
 
 SPLITS = ["train", "val", "test"]
@@ -158,6 +161,22 @@ def evaluate(findings, ident, box_of, category, truth) -> tuple[dict, dict, list
     return dict(per_family), dict(false_by), false
 
 
+def candidate_recall_per_family(table, truth) -> tuple[Counter, int]:
+    """Per family, the planted copies whose pair reaches the confirmation (the candidate stage's
+    output: after the hash search and each image's best-looking few), or that are exact copies;
+    and the number of pairs reaching the confirmation."""
+    _, rep = checks._exact_findings(table, True)
+    a, b, _ = drain(checks._near_candidates(table, rep, leakage.NEAR_THRESHOLD, True, True))
+    pairs = set(zip(a.tolist(), b.tolist()))
+    row = {p: i for i, p in enumerate(table.paths)}
+    ch = np.asarray(table.content_hash)
+    reached: Counter = Counter()
+    for t in truth:
+        i, j = sorted((row[t["copy"]], row[t["source"]]))
+        reached[t["family"]] += (i, j) in pairs or bool((ch[i] == ch[j]).all())
+    return reached, len(a)
+
+
 def mnist_items(root: Path, n: int, rng) -> list:
     files = sorted(p for p in root.rglob("*.png"))
     pick = sorted(rng.choice(len(files), min(n, len(files)), replace=False))
@@ -173,13 +192,18 @@ def mnist_items(root: Path, n: int, rng) -> list:
 def brute_force(phash: np.ndarray, threshold: int, block: int = 512) -> set:
     """All pairs (i < j) within `threshold` of pair hash distance (blocked numpy, O(N^2))."""
     n = len(phash)
-    v0 = phash[:, 0]
+    r = FIRST_REGION_VIEW
+    v0, whole_views, regions = phash[:, 0], phash[:, :r], phash[:, r:]
     out = set()
     for lo in range(0, n, block):
         q = v0[lo:lo + block]
-        d1 = np.bitwise_count(q[:, None, None] ^ phash[None, :, :]).min(axis=2)        # q's view 0 vs all views
-        d2 = np.bitwise_count(phash[lo:lo + block][:, None, :] ^ v0[None, :, None]).min(axis=2)
+        d1 = np.bitwise_count(q[:, None, None] ^ whole_views[None, :, :]).min(axis=2)   # q's view 0 vs the views
+        d2 = np.bitwise_count(whole_views[lo:lo + block][:, None, :] ^ v0[None, :, None]).min(axis=2)
         d = np.minimum(d1, d2)
+        for v in range(regions.shape[1]):                                       # same region of both
+            dr = np.bitwise_count(regions[lo:lo + block, v][:, None] ^ regions[None, :, v])
+            blank = (regions[lo:lo + block, v][:, None] == 0) | (regions[None, :, v] == 0)   # search_hashes
+            d = np.minimum(d, np.where(blank, 64, dr))
         i, j = np.nonzero(d <= threshold)
         i = i + lo
         keep = i < j
@@ -290,13 +314,16 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
         findings = leakage.find_leakage(table, means)
         t_find = time.perf_counter() - t
         fam, false_by, false = evaluate(findings, ident, box_of, category, truth)
+        reached, n_confirmed = candidate_recall_per_family(table, truth)
         found = sum(v[0] for v in fam.values())
         total = sum(v[2] for v in fam.values())
         print(f"\nseed {seed}: {len(table)} images ({len(truth)} planted copies, {len(category)} negatives) "
-              f"built in {t_build:.0f} s, find_leakage {t_find:.1f} s")
+              f"built in {t_build:.0f} s, find_leakage {t_find:.1f} s; {n_confirmed:,} candidate pairs "
+              f"reached the confirmation")
         for k, (f, right, n) in fam.items():
-            print(f"  {k:13s} found {f:2d}/{n}  right kind {right:2d}")
-        print(f"  recall {found}/{total} = {found / max(total, 1):.1%}")
+            print(f"  {k:13s} found {f:2d}/{n}  right kind {right:2d}  reached confirmation {reached[k]:2d}")
+        print(f"  recall {found}/{total} = {found / max(total, 1):.1%}; candidate recall (planted copies "
+              f"that reach the confirmation, or exact) {sum(reached.values())}/{total}")
         cats = ["neighbour crop", "other shot", "look-alike sky", "look-alike wall", "look-alike sunset",
                 "CIFAR-sized crowd", "corpus: crops of one photo", "corpus: distinct photos"]
         print("  false pairs: " + ", ".join(f"{c} {false_by.get(c, 0)}" for c in cats)
@@ -316,14 +343,18 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
         rng = np.random.default_rng(seeds[-1])
         mt = table_from_images(mnist_items(mnist, 20000, rng), split_names=SPLITS)
         means = {s: mt.mean[mt.rows_in(s)].mean(axis=0).tolist() for s in mt.split_names if len(mt.rows_in(s))}
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         mf = leakage.find_leakage(mt, means)
-        print(f"\nMNIST: {len(mt)} digits, find_leakage {time.perf_counter() - t:.1f} s: near/mirror pairs "
-              f"(all false) {sum(f.kind in ('near', 'mirror') for f in mf)}, exact copies "
-              f"{sum(f.kind == 'exact' for f in mf)}")
+        t, c = time.perf_counter() - t, time.process_time() - c
+        _, rep = checks._exact_findings(mt, True)
+        n_pairs = len(drain(checks._near_candidates(mt, rep, leakage.NEAR_THRESHOLD, True, True))[0])
+        print(f"\nMNIST: {len(mt)} digits, find_leakage {t:.1f} s ({c:.1f} s CPU), {n_pairs:,} candidate pairs "
+              f"reached the confirmation: near/mirror pairs (all false) {sum(f.kind in ('near', 'mirror') for f in mf)}, "
+              f"exact copies {sum(f.kind == 'exact' for f in mf)}")
         if last_table is not None and brute_n:
             n_m = max(0, brute_n - len(last_table))
-            ph = np.concatenate([last_table.phash, mt.phash[:n_m]])
+            ph = np.concatenate([leakage.search_hashes(t.phash, t.width, t.height)[:k]
+                                 for t, k in ((last_table, len(last_table)), (mt, n_m))])
             g = np.concatenate([np.asarray(last_table.split), np.asarray(mt.split[:n_m])])
             candidate_recall(ph, g)
     if baseline_rev:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from ..hashing import THUMB_SIZE
 from ..table_from_images import table_from_images
 from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, brute_force_pairs, candidate_blocks,
-                         closest_either_side, closest_per_query, mih_join, near_candidates, view_distance)
+                         closest_either_side, closest_per_query, mih_join, near_candidates, search_hashes,
+                         view_distance)
 from .join import CHUNK_BITS, GUARANTEED_RADIUS, N_CHUNKS
 from .checks import (DRIFT_THRESHOLD, find_leakage, iter_find_leakage, iter_scan_leakage, scan_leakage,
                      stats_source_findings)
@@ -40,6 +41,6 @@ __all__ = [
     "brute_force_pairs", "candidate_blocks", "closest_either_side",
     "closest_per_query", "colour_difference", "confirm_pairs", "contrast_ratio",
     "count_by_severity", "find_leakage", "mih_join", "near_candidates", "pair_severity",
-    "row_scores", "scan_leakage", "sort_findings", "stats_source_findings", "table_from_images",
-    "view_distance",
+    "row_scores", "scan_leakage", "search_hashes", "sort_findings", "stats_source_findings",
+    "table_from_images", "view_distance",
 ]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..memory import release_free_memory
 from ..table import ImageTable
-from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, view_distance
+from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, view_distance
 from .confirmation import CONFIRM_NEIGHBOURS, TINY_SIDE, Confirmed, LookRanker, PairScores, iter_confirm_pairs
 from . import incremental
 from .differences import describe as describe_differences
@@ -106,8 +106,9 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
                 best.add(a[lo:lo + LOOK_BLOCK][ok], b[lo:lo + LOOK_BLOCK][ok], rank[ok])
                 yield done
 
+    phash = search_hashes(table.phash, table.width, table.height)
     if len(rows) >= 2:
-        for done, a, b, d in candidate_blocks(table.phash, near_threshold, groups=np.asarray(table.split),
+        for done, a, b, d in candidate_blocks(phash, near_threshold, groups=np.asarray(table.split),
                                               cross_only=not include_within_split, rows=rows):
             differ = (ch[a] != ch[b]).any(axis=1)  # same content in two splits: reported as exact
             if differ.any():
@@ -119,7 +120,7 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
             yield done
         yield from rank_pending(1.0)
     a, b = best.pairs()
-    return a, b, view_distance(table.phash, a, b).astype(np.uint8)
+    return a, b, view_distance(phash, a, b).astype(np.uint8)
 
 
 def _confirm(table: ImageTable, pairs: Pairs, mirrors: bool) -> Steps[tuple[Pairs, Confirmed]]:

@@ -1,0 +1,144 @@
+"""The candidate search's views: copies whose whole-image hash an edit moved far (a caption band, a
+watermark) still become candidates through a region view, and crowds stay bounded."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from inspector.core import hashing, leakage
+from inspector.core.table_from_images import table_from_images
+from test_leakage import texture
+
+R = hashing.FIRST_REGION_VIEW
+
+
+def captioned(im: Image.Image, band: float, text: str) -> Image.Image:
+    """A black caption band along the bottom (`band` of the height) with white text on it."""
+    out = im.copy()
+    w, h = out.size
+    top = h - round(band * h)
+    d = ImageDraw.Draw(out)
+    d.rectangle((0, top, w, h), fill=(0, 0, 0))
+    d.text((round(0.03 * w), top + 2), text, fill=(255, 255, 255), font_size=max(8, round(0.7 * band * h)))
+    return out
+
+
+def bannered(im: Image.Image, y: float, text: str) -> Image.Image:
+    """A half-transparent white banner 15% of the height, its top at `y`, with dark text on it."""
+    w, h = im.size
+    layer = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    d.rectangle((0, round(y * h), w, round((y + 0.15) * h)), fill=(255, 255, 255, 170))
+    d.text((round(0.05 * w), round(y * h) + 2), text, fill=(20, 20, 20, 230), font_size=round(0.1 * h))
+    return Image.alpha_composite(im.convert("RGBA"), layer).convert("RGB")
+
+
+def whole_image_distance(phash: np.ndarray, i: int, j: int) -> int:
+    """The pair distance without the region views (the whole image against the other's views)."""
+    a, b = phash[i], phash[j]
+    return int(min(np.bitwise_count(a[0] ^ b[:R]).min(), np.bitwise_count(b[0] ^ a[:R]).min()))
+
+
+EDITS = {
+    "caption 12%": lambda im: captioned(im, 0.12, "www.example.com"),
+    "caption 18%": lambda im: captioned(im, 0.18, "Holiday 2019"),
+    "banner high": lambda im: bannered(im, 0.08, "SAMPLE"),
+    "banner low": lambda im: bannered(im, 0.70, "(c) stock photo"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_captioned_and_watermarked_copies_become_candidates(edit):
+    items = []
+    for s in range(6):
+        im = texture(300 + s, (240, 180))
+        items.append((f"test/x/{s}.png", "test", "x", im))
+        items.append((f"train/x/copy{s}.png", "train", "x", EDITS[edit](im)))
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    a, b, d = leakage.near_candidates(table.phash, leakage.NEAR_THRESHOLD, groups=np.asarray(table.split),
+                                      cross_only=True)
+    got = set(zip(a.tolist(), b.tolist()))
+    copies = [(int(np.flatnonzero(np.array(table.paths) == f"train/x/copy{s}.png")[0]),
+               int(np.flatnonzero(np.array(table.paths) == f"test/x/{s}.png")[0])) for s in range(6)]
+    far = [whole_image_distance(table.phash, i, j) > leakage.NEAR_THRESHOLD for i, j in copies]
+    assert sum(far) >= 2, "the edit should move some whole-image hashes beyond the threshold"
+    assert all((min(i, j), max(i, j)) in got for i, j in copies)
+
+
+def test_region_views_are_compared_only_with_the_same_region():
+    rng = np.random.default_rng(5)
+    h = rng.integers(0, 2 ** 63, size=(4, hashing.N_VIEWS), dtype=np.int64).astype(np.uint64)
+    h[1, R] = h[0, R]          # rows 0 and 1: the same top region
+    h[3, R + 1] = h[2, R]      # row 3's bottom region equals row 2's top region: not a match
+    d = leakage.view_distance(h, np.array([0, 2]), np.array([1, 3]))
+    assert d[0] == 0 and d[1] > leakage.NEAR_THRESHOLD
+    a, b, _ = leakage.near_candidates(h, leakage.NEAR_THRESHOLD)
+    assert set(zip(a.tolist(), b.tolist())) == {(0, 1)}
+
+
+def test_same_region_pairs_agree_with_brute_force():
+    rng = np.random.default_rng(17)
+    n = 1200
+    h = rng.integers(0, 2 ** 63, size=(n, hashing.N_VIEWS), dtype=np.int64).astype(np.uint64)
+    for k in range(0, 400, 2):   # row k+1 shares one region view of row k, up to 12 bits flipped
+        flips = rng.choice(64, int(rng.integers(0, 13)), replace=False)
+        v = R + int(rng.integers(0, hashing.N_VIEWS - R))
+        h[k + 1, v] = h[k, v] ^ np.uint64(sum(1 << int(f) for f in flips))
+    groups = rng.integers(0, 3, n)
+    for t in (leakage.GUARANTEED_RADIUS, leakage.NEAR_THRESHOLD):
+        a, b, d = leakage.near_candidates(h, t, groups=groups, cross_only=True)
+        A, B, D = leakage.brute_force_pairs(h, t, groups=groups, cross_only=True)
+        fast = dict(zip(zip(a.tolist(), b.tolist()), d.tolist()))
+        ref = dict(zip(zip(A.tolist(), B.tolist()), D.tolist()))
+        assert set(fast) <= set(ref) and all(fast[p] == ref[p] for p in fast)
+        assert len(ref) > 20
+        if t == leakage.GUARANTEED_RADIUS:
+            assert fast == ref
+        else:
+            assert len(fast) >= 0.5 * len(ref)
+
+
+def test_a_crowd_sharing_one_region_stays_bounded():
+    """Thousands of images with the same top region (a banner, a studio wall) and distinct pictures
+    below: each keeps at most HASH_NEIGHBOURS region candidates per chunk and block, not n^2 / 2."""
+    rng = np.random.default_rng(8)
+    n, k = 4000, leakage.HASH_NEIGHBOURS
+    h = rng.integers(0, 2 ** 63, size=(n, hashing.N_VIEWS), dtype=np.int64).astype(np.uint64)
+    # region hashes 4 bits from a common one, so mostly 6-8 bits from one another: beyond the
+    # radius (where every pair is kept), within the threshold
+    flips = np.argsort(rng.random((n, 64)), axis=1) < 4
+    h[:, R] = h[0, R] ^ np.packbits(flips, axis=1, bitorder="little").view("<u8")[:, 0]
+    groups = np.arange(n) % 3
+    a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, per_image=k)
+    A, _, _ = leakage.brute_force_pairs(h, leakage.NEAR_THRESHOLD)
+    close, _, _ = leakage.brute_force_pairs(h, leakage.GUARANTEED_RADIUS)   # always all kept
+    assert len(A) > n * (n - 1) // 4                  # the crowd: most pairs within the threshold
+    assert 0 < len(a) <= len(close) + 2 * n * leakage.N_CHUNKS * k < len(A) // 10
+    assert (d <= leakage.NEAR_THRESHOLD).all()
+
+
+def test_tiny_images_take_no_part_in_region_joins():
+    """The top of one handwritten digit looks like the top of thousands of others: images under
+    GRID px a side are searched on their whole-image views only, so a crowd of them gets no more
+    candidates than without region views."""
+    from dataclasses import replace
+
+    from inspector.core.leakage import checks
+    from inspector.core.leakage.progress import drain
+    from test_leakage import stroke
+
+    items = [(f"{('train', 'val', 'test')[s % 3]}/1/{s}.png", ("train", "val", "test")[s % 3], "1", stroke(s))
+             for s in range(400)]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    ph = leakage.search_hashes(table.phash, table.width, table.height)
+    assert (ph[:, R:] == 0).all() and (ph[:, :R] == table.phash[:, :R]).all()
+    blank_region = leakage.view_distance(ph, np.array([0]), np.array([1]))
+    assert blank_region[0] == leakage.view_distance(table.phash[:, :R], np.array([0]), np.array([1]))[0]
+    rep = np.arange(len(table))
+    with_regions = drain(checks._near_candidates(table, rep, leakage.NEAR_THRESHOLD, True, True))
+    without = drain(checks._near_candidates(replace(table, phash=table.phash[:, :R]), rep,
+                                            leakage.NEAR_THRESHOLD, True, True))
+    assert len(with_regions[0]) == len(without[0]) > 0
+    photos = table_from_images([("train/x/a.png", "train", "x", texture(1))])
+    assert leakage.search_hashes(photos.phash, photos.width, photos.height) is photos.phash
