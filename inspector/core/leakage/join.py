@@ -62,14 +62,12 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
     for c in range(N_CHUNKS):
         top_q = _chunk_on_top(query, c)
         crowded = crowd_size = None
-        for hi, q, entry, crowd in _sorted_join(top_q, _chunk_on_top(flat, c), CHUNK_BITS, full,
-                                                window, block):
+        for hi, q, entry, d, crowd in _sorted_join(top_q, _chunk_on_top(flat, c), CHUNK_BITS, full,
+                                                   window, block, threshold):
             if crowd is not None:
                 crowd_size = crowd
                 crowded = crowd > full
-            d = np.bitwise_count(query[q] ^ flat[entry])
-            ok = np.flatnonzero(d <= threshold)
-            yield (c + 0.5 * hi) / N_CHUNKS, c, q[ok], entry[ok], d[ok]
+            yield (c + 0.5 * hi) / N_CHUNKS, c, q, entry, d
         rows = np.flatnonzero(crowded) if crowded is not None else np.zeros(0, np.int64)
         if len(rows) == 0:
             yield (c + 1) / N_CHUNKS, c, _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
@@ -114,8 +112,8 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         deeper = crowded & ~same & (depth < MAX_DEPTH) & (len(rest) > radius)
         sizes = cnt
         cnt = np.where(deeper | (crowded & same), 0, np.minimum(cnt, window))  # crowded at the last depth: a window
-        for hi, qi, at in _blocks(lo, cnt, block):
-            q, entry = q_rows[qi], entries[order[at]]
+        for hi, qs, n, at in _blocks(lo, cnt, block):
+            q, entry = q_rows[np.repeat(qs, n)], entries[order[at]]
             d = np.bitwise_count(query[q] ^ flat[entry])
             ok = np.flatnonzero(d <= radius)
             yield (j + 0.5 * hi) / len(pieces), q[ok], entry[ok], d[ok]
@@ -125,12 +123,14 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
                 yield (j + 0.5 + 0.5 * hi) / len(pieces), q, entry, d
 
 
-def _blocks(start: np.ndarray, cnt: np.ndarray, block: int) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
-    """(fraction done, query, position) for positions start[q] .. start[q] + cnt[q] - 1 of every
-    query, about `block` at a time (whole queries; at least one block, maybe empty)."""
+def _blocks(start: np.ndarray, cnt: np.ndarray, block: int
+            ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+    """(fraction done, queries, their counts, positions): positions start[q] .. start[q] + cnt[q] - 1
+    of every query q in turn, about `block` at a time (whole queries; at least one block, maybe
+    empty); np.repeat(queries, counts) is the query of each position."""
     live = np.flatnonzero(cnt)
     if len(live) == 0:
-        yield 1.0, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        yield 1.0, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
         return
     cum = np.cumsum(cnt[live])
     done = 0
@@ -142,15 +142,19 @@ def _blocks(start: np.ndarray, cnt: np.ndarray, block: int) -> Iterator[tuple[fl
         excl = np.cumsum(n) - n
         at = np.repeat(start[qs] - excl, n) + np.arange(int(n.sum()), dtype=np.int64)
         done = stop
-        yield done / len(live), np.repeat(qs, n), at
+        yield done / len(live), qs, n, at
 
 
 def _sorted_join(qsort: np.ndarray, isort: np.ndarray, key_bits: int, full: int, window: int,
-                 block: int) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray | None]]:
+                 block: int, threshold: int
+                 ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Pairs (q, entry) of queries and index entries whose top `key_bits` (<= 16) of their sort values
-    agree: every such entry for a bucket of at most `full` entries, else the `window` nearest the
-    query in sort order; in blocks of about `block` pairs: (fraction done, q, entry, sizes),
-    `sizes` (each query's bucket size) with the first block only."""
+    agree (every such entry for a bucket of at most `full` entries, else the `window` nearest the
+    query in sort order) and whose values are within `threshold` bits, compared in blocks of about
+    `block` pairs: (fraction done, q, entry, d, sizes), `sizes` (each query's bucket size) with the
+    first block only. The values are compared in their sorted order (the bucket's entries lie side
+    by side), and only the few pairs within the threshold are mapped back to entries: gathering
+    every compared entry from the unsorted index was most of the join's time."""
     shift = _U(64 - key_bits)
     ikey = (isort >> shift).astype(np.uint16)
     order = np.argsort(ikey, kind="stable")              # radix sort on the 16-bit bucket key
@@ -171,10 +175,13 @@ def _sorted_join(qsort: np.ndarray, isort: np.ndarray, key_bits: int, full: int,
     sizes = cnt
     pos = lo.copy()
     pos[crowded] = np.searchsorted(svals, qsort[crowded])   # only windows need the place in the bucket
-    del svals
     start = np.where(crowded, np.clip(pos - window // 2, lo, hi - window), lo).astype(np.int64)
     cnt = np.where(crowded, window, cnt)
     first = sizes
-    for done, q, at in _blocks(start, cnt, block):
-        yield done, q, order[at].astype(np.int64), first
+    for done, qs, n, at in _blocks(start, cnt, block):
+        # rotating both sides alike keeps the distance: popcount(rot(a) ^ rot(b)) = popcount(a ^ b)
+        d = np.bitwise_count(np.repeat(qsort[qs], n) ^ svals[at])
+        ok = np.flatnonzero(d <= threshold)
+        q = qs[np.searchsorted(np.cumsum(n), ok, side="right")]
+        yield done, q, order[at[ok]].astype(np.int64), d[ok], first
         first = None
