@@ -142,3 +142,33 @@ def test_tiny_images_take_no_part_in_region_joins():
     assert len(with_regions[0]) == len(without[0]) > 0
     photos = table_from_images([("train/x/a.png", "train", "x", texture(1))])
     assert leakage.search_hashes(photos.phash, photos.width, photos.height) is photos.phash
+
+
+def turned(im: Image.Image, degrees: float) -> Image.Image:
+    """`im` turned and cropped so that no empty corner shows (as a data set's rotation augmentation)."""
+    w, h = im.size
+    m = np.sin(np.radians(abs(degrees))) * 1.05
+    dx, dy = round(m * h), round(m * w)
+    return im.rotate(degrees, Image.BICUBIC).crop((dx, dy, w - dx, h - dy))
+
+
+def test_copies_turned_four_degrees_become_candidates_through_the_turned_views():
+    from PIL import ImageFilter
+    items, pairs = [], []
+    for s in range(8):
+        im = texture(400 + s, (240, 180)).filter(ImageFilter.GaussianBlur(1.5))
+        items.append((f"test/x/{s}.png", "test", "x", im))
+        for deg in (4.0, -4.5):
+            items.append((f"train/x/{s}_{deg}.png", "train", "x", turned(im, deg)))
+            pairs.append((len(items) - 2 if deg == 4.0 else len(items) - 3, len(items) - 1))
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    a, b, _ = leakage.near_candidates(table.phash, leakage.NEAR_THRESHOLD, groups=np.asarray(table.split),
+                                      cross_only=True)
+    got = set(zip(a.tolist(), b.tolist()))
+    t0 = R - len(hashing.TURNED)
+    before = table.phash[:, :t0]                      # the views before the turned ones
+    far = [int(min(np.bitwise_count(before[j, 0] ^ before[i]).min(),
+                   np.bitwise_count(before[i, 0] ^ before[j]).min())) > leakage.NEAR_THRESHOLD
+           for i, j in pairs]
+    assert sum(far) >= 4, "the turns should move some copies beyond the threshold of the other views"
+    assert sum((min(p), max(p)) in got for p in pairs) >= 12     # 6 of 16 with the views before

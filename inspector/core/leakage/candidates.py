@@ -1,7 +1,7 @@
 """Candidate search: which pairs of images are worth confirming as near copies.
 
 A pair's hash distance is the least Hamming distance between one image's whole-image hash (view 0)
-and any view before FIRST_REGION_VIEW (whole, 3% / 6% border removed, mirror, corners) of the
+and any view before FIRST_REGION_VIEW (whole, 3% / 6% border removed, mirror, corners, turned) of the
 other, or between the same region view (top, bottom 40%) of both: a caption band or a watermark
 leaves one region alone. Each region view is one more join of one hash per image (an eighth of the
 whole-image join's work each). The search is multi-index
@@ -42,7 +42,8 @@ Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distan
 # ~2,000 pairs for 2,673 images.
 
 NEAR_THRESHOLD = 10          # hash bits (of 64): candidate pairs at or under this distance are confirmed
-# A blanked view (search_hashes): never a real hash, each of which has 32 ones (hashing.py).
+# A blanked view (search_hashes): a hash has 32 ones (hashing.py), except a view with no detail at
+# all (every coefficient equal), which has none and nothing to compare either.
 NO_HASH = np.uint64(0)
 
 
