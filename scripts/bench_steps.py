@@ -2,7 +2,7 @@
 
     python scripts/bench_steps.py ROOT [--files 640] [--repeats 2]
 
-Runs the real chunk function (``scan._scan_chunk``) in this process on chunks of 64 files, with
+Runs the real chunk function (``scan_chunk._scan_chunk``) in this process on chunks of 64 files, with
 timers wrapped around the steps it calls, and before each chunk decodes the same files with
 Pillow alone (``Image.open().load()``), so both sides see the same load and the same file cache.
 Prints each step's CPU time per image and the ratio decoding-alone / scan, which is what
@@ -21,21 +21,21 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from PIL import Image  # noqa: E402
 
-from inspector.core import hashing, scan  # noqa: E402
+from inspector.core import hashing, scan, scan_chunk  # noqa: E402
 from inspector.core.decode import READ_FORMATS  # noqa: E402
 from inspector.core.sources import complete, open_source  # noqa: E402
 from inspector.core.validation import properties  # noqa: E402
 
 # (module, function, label): the per-image steps, then the chunk's batched ones
 STEPS = [
-    (scan, "decode", "decode (open, load, conversion to RGB or L)"),
-    (scan, "image_histogram", "exact histogram"),
+    (scan_chunk, "decode", "decode (open, load, conversion to RGB or L)"),
+    (scan_chunk, "image_histogram", "exact histogram"),
     (hashing, "grey_grid", "float grey grid 64x64"),
-    (scan, "pixel_view", "export of the pixel memory (no copy)"),
+    (scan_chunk, "pixel_view", "export of the pixel memory (no copy)"),
     (hashing, "content_hash", "content hash"),
     (properties, "sample", "property samples (patches, lattice)"),
-    (scan, "_chunk_moments", "chunk: per-image moments"),
-    (scan, "_accumulate", "chunk: split sums"),
+    (scan_chunk, "_chunk_moments", "chunk: per-image moments"),
+    (scan_chunk, "_accumulate", "chunk: split sums"),
     (hashing, "hashes_from_grids", "chunk: 8 view hashes"),
     (hashing, "thumbnails_from_grids", "chunk: thumbnails"),
     (properties, "measure_all", "chunk: properties"),
@@ -77,7 +77,7 @@ def main() -> None:
                 except Exception:
                     pass
             t1 = time.process_time()
-            scan._scan_chunk(chunk, None, False)
+            scan_chunk._scan_chunk(chunk, None, False)
             alone, whole = alone + t1 - t0, whole + time.process_time() - t1
     n = args.repeats * len(items)
     print(f"{len(items)} files x {args.repeats}, CPU ms per image (one process, chunks of {scan.CHUNK_FILES})")

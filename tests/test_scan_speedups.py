@@ -206,7 +206,7 @@ def test_moments_of_a_stack_are_each_histograms_own():
 def test_pillow_reuses_freed_pixel_blocks_within_a_chunk_and_gives_them_back(tmp_path, monkeypatch):
     from PIL import Image as PILImage
 
-    from inspector.core import scan as scan_module
+    from inspector.core import scan_chunk as scan_module
     from inspector.core.layout import ImageFile
 
     seen: list[int] = []
