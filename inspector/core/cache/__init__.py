@@ -145,6 +145,7 @@ class ScanCache:
         last = time.perf_counter()
         for items in chunks:
             by_batch: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            listed = dict(items)  # the items as listed: a columnar file list makes a new object per lookup
             for index, f in items:
                 key = item_key(f, root)
                 keys[index] = key
@@ -160,7 +161,7 @@ class ScanCache:
                 else:
                     left.append((index, f))
             for batch_id, wanted in by_batch.items():
-                left += self._feed(batch_id, wanted, collector, build)
+                left += self._feed(batch_id, wanted, collector, build, listed)
             if len(left) >= size:
                 left.sort(key=lambda item: item[0])
                 while len(left) >= size:
@@ -173,9 +174,10 @@ class ScanCache:
         if left:
             yield sorted(left, key=lambda item: item[0])
 
-    def _feed(self, batch_id: int, wanted: list[tuple[int, int]], collector: Any, build: ChunkBuilder):
-        """Add the wanted entries of one stored batch; return the items it could not vouch for."""
-        files = self.layout.files
+    def _feed(self, batch_id: int, wanted: list[tuple[int, int]], collector: Any, build: ChunkBuilder,
+              files: dict[int, Any]):
+        """Add the wanted entries of one stored batch (``files``: their listed items by index);
+        return the items it could not vouch for."""
         batch = self._batch(batch_id)
         good, bad = [], []
         for index, entry in wanted:
