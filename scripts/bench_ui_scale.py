@@ -22,7 +22,6 @@ Exit status 0 when every action stays within budget, 1 otherwise, 2 when the sca
 """
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import sys
@@ -143,12 +142,10 @@ def tiled(result, copies: int):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", help="dataset folder (scanned, or read back from the cache)")
-    parser.add_argument("--workers", type=int, default=None, help="scan worker processes (default: all cores)")
-    parser.add_argument("--interval-ms", type=float, default=10.0, help="probe timer interval")
-    parser.add_argument("--settle", type=float, default=0.4,
-                        help="seconds measured after each action has been applied")
+    from bench_window import window_parser
+
+    parser = window_parser(__doc__, "dataset folder (scanned, or read back from the cache)", 0.4,
+                           "seconds measured after each action has been applied")
     parser.add_argument("--skip-sorts", action="store_true", help="leave out the 30 sort actions")
     parser.add_argument("--skip-leakage", action="store_true",
                         help="no leakage search (no findings shown, none stored): for a dataset known to have "

@@ -15,7 +15,6 @@ Build a 20,000-image corpus with
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -27,12 +26,10 @@ BUDGET_MS = 100.0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("root", help="dataset folder to scan")
-    parser.add_argument("--workers", type=int, default=None, help="scan worker processes (default: all cores)")
-    parser.add_argument("--interval-ms", type=float, default=10.0, help="probe timer interval")
-    parser.add_argument("--settle", type=float, default=1.5,
-                        help="seconds to keep measuring after the result is on screen")
+    from bench_window import window_parser
+
+    parser = window_parser(__doc__, "dataset folder to scan", 1.5,
+                           "seconds to keep measuring after the result is on screen")
     parser.add_argument("--warmup", type=float, default=0.5,
                         help="seconds between showing the window and opening the folder (first paint)")
     parser.add_argument("--top", type=int, default=5, help="list the N longest stalls with their time")

@@ -2,9 +2,20 @@
 unless a display is set, with throw-away settings (never the user's), shown as run_app shows it."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
+
+
+def window_parser(doc: str, root_help: str, settle: float, settle_help: str) -> argparse.ArgumentParser:
+    """The arguments both window benchmarks take: the dataset, workers, probe interval, settle time."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("root", help=root_help)
+    parser.add_argument("--workers", type=int, default=None, help="scan worker processes (default: all cores)")
+    parser.add_argument("--interval-ms", type=float, default=10.0, help="probe timer interval")
+    parser.add_argument("--settle", type=float, default=settle, help=settle_help)
+    return parser
 
 
 def open_window(workers: int | None):
