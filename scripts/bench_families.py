@@ -150,6 +150,9 @@ def evaluate(findings, ident, box_of, category, truth) -> tuple[dict, dict, list
         a, b = f.paths
         if ident.get(a, a) == ident.get(b, b):
             continue
+        if f.kind == "exact":   # the same decoded pixels (two blown-out white crops): a true copy
+            false_by["same pixels"] += 1
+            continue
         ba, bb = box_of.get(ident.get(a, a)), box_of.get(ident.get(b, b))
         if ba and bb and ba[0] == bb[0] and lf.overlapping(ba[1], bb[1], OVERLAP_IOU):
             continue
@@ -326,8 +329,12 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
               f"that reach the confirmation, or exact) {sum(reached.values())}/{total}")
         cats = ["neighbour crop", "other shot", "look-alike sky", "look-alike wall", "look-alike sunset",
                 "CIFAR-sized crowd", "corpus: crops of one photo", "corpus: distinct photos"]
+        same_pixels = false_by.pop("same pixels", 0)
         print("  false pairs: " + ", ".join(f"{c} {false_by.get(c, 0)}" for c in cats)
               + "".join(f", {c} {v}" for c, v in false_by.items() if c not in cats))
+        if same_pixels:
+            print(f"  exact copies between different sources (the same decoded pixels, e.g. two blown-out "
+                  f"crops; true copies, not false pairs): {same_pixels}")
         for f in false[:10]:
             print(f"    FALSE {f.kind}: {f.message}")
         if show_misses:

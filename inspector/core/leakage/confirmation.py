@@ -57,6 +57,11 @@ MIRROR_CONFIRM_FINE = 0.80
 # photos keep fine detail 0.66 there, mirrored look-alikes at that correlation at most 0.22 (the
 # benchmark's hard negatives).
 MIRROR_IDENTICAL_FINE = 0.55
+# ... and mirrors of pictures whose detail sits in a few places (SPREAD_MIN) must share almost all
+# of it: one strong structure (a pier's corner in fog, on the left of one shot and the right of
+# another) matches its mirror image at 0.997 / fine 0.81, while the planted mirrored copies with
+# concentrated detail keep fine detail >= 0.95.
+MIRROR_CONCENTRATED_FINE = 0.90
 CONFIRM_TEXTURE = 0.25       # least fine-detail std of the two thumbnails (stretched 0-255 units)
 # Smooth pictures (gradients, skies) carry little more than a tone ramp, and a tone change of one
 # looks like another of the same ramp: their copies must also agree in tone as before (contrast,
@@ -121,6 +126,11 @@ UPSCALED_CROP = 0.02
 WINDOW_ASPECT = 0.06          # see _crop_fits: planted crops of photos kept their aspect within 6%
 WINDOW_ASPECT_SPREAD = 0.15
 UPSCALED_CROP_FINE = 0.70
+# An off-centre window is the best of hundreds (alignment.py): one that does not agree almost
+# exactly (NEAR_IDENTICAL_CORR) must share this much fine detail. A zoomed-in crop of a fundus photo
+# matched another crop of it at a wrong scale (the curved rim fits at many) at 0.991 / fine 0.62;
+# the planted window copies with fine detail under 0.70 all correlate 0.999 or more.
+WINDOW_FINE = 0.70
 BAND_CORR = 0.995
 BAND_FINE = 0.90
 BAND_CONCENTRATION = 0.5
@@ -389,6 +399,10 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             # shared detail must be spread over the picture or strong (look-alike sunsets share a
             # sun disc and a horizon, and little else); tiny images have their own, stricter bars
             good &= tiny[kk] | identical | spread_or_strong(table, a[kk], b[kk], sc.texture, sc.corr)
+            if mirrored:
+                good &= _mirror_fits(table, a[kk], b[kk], sc.fine)
+            if how == "wide":
+                good &= (sc.fine >= WINDOW_FINE) | (sc.corr >= NEAR_IDENTICAL_CORR)
             if how != "centred":
                 good &= _crop_fits(table, a[kk], b[kk], sc)
             else:
@@ -423,6 +437,12 @@ def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarra
     spread_out = np.minimum(spread(table.thumb[a]), spread(table.thumb[b])) >= WINDOW_ASPECT_SPREAD
     return ((w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
             & ((aspect <= 1.0 + WINDOW_ASPECT) | spread_out))
+
+
+def _mirror_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """A mirrored alignment of pictures whose fine detail is spread (SPREAD_MIN in both), or that
+    share almost all of it (MIRROR_CONCENTRATED_FINE)."""
+    return (np.minimum(spread(table.thumb[a]), spread(table.thumb[b])) >= SPREAD_MIN) | (fine >= MIRROR_CONCENTRATED_FINE)
 
 
 def _centred_crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: PairScores) -> np.ndarray:
