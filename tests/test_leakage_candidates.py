@@ -172,3 +172,37 @@ def test_copies_turned_four_degrees_become_candidates_through_the_turned_views()
            for i, j in pairs]
     assert sum(far) >= 4, "the turns should move some copies beyond the threshold of the other views"
     assert sum((min(p), max(p)) in got for p in pairs) >= 12     # 6 of 16 with the views before
+
+
+def test_off_centre_crops_become_candidates_through_the_edge_views():
+    """Copies with most of a 10-14% cut on one side (and a little across) are often beyond the
+    whole, centred and corner views; the edge views bring more of them to the comparison."""
+    import io
+
+    rng = np.random.default_rng(5)
+    items, pairs = [], []
+    for s in range(16):
+        im = texture(500 + s, (240, 180))
+        items.append((f"test/x/{s}.png", "test", "x", im))
+        w, h = im.size
+        big, small, across = rng.uniform(0.10, 0.14), rng.uniform(0.0, 0.02), rng.uniform(0.03, 0.06)
+        side = s % 4                      # which side loses most: left, right, top, bottom
+        cut = [[big, small], [across / 2, across / 2]] if side < 2 else [[across / 2, across / 2], [big, small]]
+        (l, r), (t, b) = cut if side % 2 == 0 else [cut[0][::-1], cut[1][::-1]]
+        buf = io.BytesIO()
+        im.crop((round(w * l), round(h * t), w - round(w * r), h - round(h * b))).save(buf, "JPEG", quality=90)
+        items.append((f"train/x/{s}.jpg", "train", "x", Image.open(io.BytesIO(buf.getvalue())).convert("RGB")))
+        pairs.append((len(items) - 1, len(items) - 2))
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    edge = [k for k, name in enumerate(hashing.VIEW_NAMES) if name.startswith("without the")]
+    assert len(edge) == 4 and max(edge) < R
+
+    def found(phash: np.ndarray) -> int:
+        a, b, _ = leakage.near_candidates(phash, leakage.NEAR_THRESHOLD, groups=np.asarray(table.split),
+                                          cross_only=True)
+        got = set(zip(a.tolist(), b.tolist()))
+        return sum((min(p), max(p)) in got for p in pairs)
+
+    without = table.phash.copy()
+    without[:, edge] = without[:, :1]        # the edge views as the whole view: as if not there
+    assert found(table.phash) >= found(without) + 3     # 11 and 6 of 16
