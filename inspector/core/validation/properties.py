@@ -10,7 +10,10 @@ No second decode and no pass over all the pixels beyond what the scan does anywa
   sharpness at the image's own resolution, which the grid cannot see: a 2 px blur of a 400 px
   photo is a third of a grid step;
 - 32x32 pixels on a regular lattice of the decoded image give saturation and the colour spread
-  that tells a grey image stored as RGB.
+  that tells a grey image stored as RGB;
+- eight full rows and eight full columns at full resolution (structure.py) give the blur score's
+  second term: whether the picture has structure at its finest few pixels anywhere across it,
+  rows and columns apart (a motion blur removes it along one direction only).
 
 Cost: per image, `sample` only keeps references and copies the patches and the lattice out of
 Pillow's pixel memory (read in place, pixelbuffer.py); `measure_all` then computes every property
@@ -29,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from ..pixelbuffer import PixelView, pixel_view
+from .structure import line_positions, line_structure
 
 # Columns of ImageTable.properties, in this order.
 BRIGHTNESS = 0   # luma mean (ITU-R 601 weights of the channel means; the grey mean for L)
@@ -40,8 +44,9 @@ LIGHT = 5        # 5th percentile of the darkest channel: high when even the dar
 ENTROPY = 6      # Shannon entropy of the histogram, bits / 8, the largest over channels
 COLOUR_SPREAD = 7  # largest channel difference over the lattice (0 = grey)
 DETAIL = 8       # finest-step share of detail on the 64x64 grid less noise, rows and columns (grid_detail)
+STRUCTURE = 9    # full-resolution structure at 1-4 px of the weaker direction (structure.py), ~0.25 smooth
 COLUMNS = ("brightness", "contrast", "sharpness", "saturation", "dark_p99", "light_p5",
-           "entropy", "colour_spread", "detail")
+           "entropy", "colour_spread", "detail", "structure")
 N_PROPERTIES = len(COLUMNS)
 
 SAMPLE_SIDE = 32   # the colour lattice is (at most) SAMPLE_SIDE x SAMPLE_SIDE pixels
@@ -61,6 +66,8 @@ class Sample:
     patches: np.ndarray | None
     lattice: np.ndarray | None
     size: tuple[int, int] = (0, 0)
+    rows: np.ndarray | None = None  # (LINES, width) full-resolution grey rows (structure.py)
+    cols: np.ndarray | None = None  # (LINES, height) full-resolution grey columns, each one contiguous
 
 
 def _patch_grid(n: int, side: int) -> tuple[int, int, int]:
@@ -107,7 +114,8 @@ def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
     """One canonical image's (RGB, L or I;16) share of the properties, kept until its chunk is
     measured: a handful of slices, no arithmetic. ``view``: ``pixel_view(im)`` if already made."""
     w, h = im.size
-    patches = lattice = None
+    patches = lattice = rows = cols = None
+    ys, xs = line_positions(h), line_positions(w)
     if min(w, h) >= 3:
         side = min(PATCH, w, h)
         view = view or pixel_view(im)  # None for 16-bit and very large images: Pillow crops instead
@@ -117,17 +125,23 @@ def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
                 a = a.reshape(h, w, 4)
                 patches = _patches(a[..., 1], side)
                 lattice = a[_lattice(h), _lattice(w), :3].copy().reshape(-1, 3)  # the memory dies with im
+                rows, cols = a[ys, :, 1], np.ascontiguousarray(a[:, xs, 1].T)  # fancy indexing copies
             else:
-                patches = _patches(a.reshape(h, w), side)
+                a = a.reshape(h, w)
+                patches = _patches(a, side)
+                rows, cols = a[ys], np.ascontiguousarray(a[:, xs].T)
         else:  # Pillow copies just the patches and the lattice
             y0, dy, ny = _patch_grid(h, side)
             x0, dx, nx = _patch_grid(w, side)
             crops = [im.crop((x0 + i * dx, y0 + j * dy, x0 + i * dx + side, y0 + j * dy + side))
                      for j in range(ny) for i in range(nx)]
-            patches = np.stack([np.asarray(c.getchannel(1) if im.mode == "RGB" else c) for c in crops])
+            grey = (lambda c: c.getchannel(1)) if im.mode == "RGB" else (lambda c: c)
+            patches = np.stack([np.asarray(grey(c)) for c in crops])
+            rows = np.stack([np.asarray(grey(im.crop((0, y, w, y + 1))))[0] for y in ys])
+            cols = np.stack([np.asarray(grey(im.crop((x, 0, x + 1, h))))[:, 0] for x in xs])
             if im.mode == "RGB":
                 lattice = np.asarray(_lattice_image(im)).reshape(-1, 3)
-    return Sample(hist, mean, std, grid, patches, lattice, (w, h))
+    return Sample(hist, mean, std, grid, patches, lattice, (w, h), rows, cols)
 
 
 def _groups(values: list, key) -> dict:
@@ -290,6 +304,10 @@ def measure_all(samples: list[Sample]) -> np.ndarray:
         sizes = np.array([samples[i].size for i in ok], np.float64).reshape(-1, 2)
         cells = sizes[:, 0] / grids.shape[2] * sizes[:, 1] / grids.shape[1]
         out[ok, DETAIL] = grid_detail(grids, grid_noise(noise[ok], cells), sizes)
+    with_lines = [i for i in ok if samples[i].rows is not None]
+    if with_lines:
+        out[with_lines, STRUCTURE] = line_structure([samples[i].rows for i in with_lines],
+                                                    [samples[i].cols for i in with_lines])
     colour = [i for i in ok if samples[i].lattice is not None]
     out[ok, SATURATION] = out[ok, COLOUR_SPREAD] = 0.0  # grey images: no colour at all
     if colour:
