@@ -11,7 +11,7 @@ import pytest
 
 from imagefactory import write_image
 from inspector.core.cache import codec, rows
-from inspector.core.cache import _chunk_from_batch
+from inspector.core.cache.reuse import chunk_from_batches
 from inspector.core.layout import ImageFile
 from inspector.core.scan import _ChunkResult, _scan_chunk
 from inspector.core.stats import exact_fixed
@@ -62,6 +62,11 @@ def _same_accumulators(a: dict, b: dict) -> None:
                 assert x == y, (split, f.name)
 
 
+def _rebuilt(parts, files):
+    return chunk_from_batches(parts, lambda index: [files[i].split for i in index.tolist()],
+                              lambda *a: rows.rebuild_chunk(_ChunkResult, *a))
+
+
 def test_a_rebuilt_chunk_has_the_workers_sums_exactly(tmp_path):
     modes = ("RGB", "L", "I;16", "RGBA", "P", "LA", "RGB", "L", "I;16", "RGB") * 2
     splits = ["train", "val", "test", "train"] * 5
@@ -71,20 +76,33 @@ def test_a_rebuilt_chunk_has_the_workers_sums_exactly(tmp_path):
     chunk = _scan_chunk(items)
     batch = codec.decode_chunk(chunk.records)
     files = [f for _, f in items]
-    wanted = list(enumerate(range(batch.rows + 1)))  # every row and the failure, as stored
-    again, again_items = _chunk_from_batch(batch, wanted, files, lambda *a: rows.rebuild_chunk(_ChunkResult, *a))
+    every = np.arange(batch.rows + 1)  # every row and the failure, as stored
+    again = _rebuilt([(batch, every, every)], files)
     _same_accumulators(again.accumulators, chunk.accumulators)
-    assert again.failures == chunk.failures and [i for i, _ in again_items] == [i for i, _ in items]
+    assert again.failures == chunk.failures and again.index.tolist() == [i for i, _ in items[:-1]]
     for name, value in codec.row_columns(chunk).items():
         stored = getattr(again, name)
         assert np.array_equal(stored, value, equal_nan=True) if isinstance(value, np.ndarray) else stored == value
 
     # a subset (the rest of the batch changed since): the sums of just those rows
-    keep = [0, 3, 4, 9, 17]
-    part, _ = _chunk_from_batch(batch, [(i, i) for i in keep], files, lambda *a: rows.rebuild_chunk(_ChunkResult, *a))
+    keep = np.array([0, 3, 4, 9, 17])
+    part = _rebuilt([(batch, keep, keep)], files)
     alone = _scan_chunk([items[i] for i in keep])
     _same_accumulators(part.accumulators, alone.accumulators)
     assert np.array_equal(part.thumb, alone.thumb) and np.array_equal(part.index, alone.index)
+
+    # parts of several batches (of other histogram shapes and splits) at once: the sums of the
+    # rows as if one worker had decoded them together, each row where its item is listed
+    first, second = _scan_chunk(items[:7]), _scan_chunk(items[7:])
+    b1, b2 = codec.decode_chunk(first.records), codec.decode_chunk(second.records)
+    e1, e2 = np.array([1, 2, 5, 6]), np.array([0, 4, 8, b2.rows])  # the last: the failure
+    together = _rebuilt([(b1, e1, e1), (b2, e2, e2 + 7)], files)
+    alone = _scan_chunk([items[i] for i in [*e1.tolist(), *(e2 + 7).tolist()]])
+    _same_accumulators(together.accumulators, alone.accumulators)
+    assert together.index.tolist() == alone.index.tolist() and together.failures == alone.failures
+    for name, value in codec.row_columns(alone).items():
+        stored = getattr(together, name)
+        assert np.array_equal(stored, value, equal_nan=True) if isinstance(value, np.ndarray) else stored == value
 
 
 @dataclass
@@ -252,6 +270,7 @@ def test_exact_sum_of_values_close_together_and_far_apart():
 def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypatch):
     import os
     import time
+    from inspector.core import cache as cache_mod
     from inspector.core import scan as scan_mod
     from inspector.core.scan import iter_scan
 
@@ -277,6 +296,7 @@ def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypat
 
     run()
     monkeypatch.setattr(scan_mod, "PROGRESS_INTERVAL", 0.0)  # a progress record at each pause
+    monkeypatch.setattr(cache_mod, "FEED_BATCHES", 1)        # which follows each stored batch
     done, result = run()
     assert result.extra["cache"]["used"] == 40
     assert len([d for d in done if 0 < d < 40]) >= 5  # read from the cache with progress, not in one go

@@ -84,6 +84,27 @@ class FileList:
         if f.locator is not None:
             self._locators[i] = f.locator
 
+    def extend_folder(self, folder: str, prefix: str, names: list[str], split: str, label: str | None,
+                      sizes: list[int], mtimes: list[int]) -> None:
+        """Append plain files of one folder, split and class at once: item k has the path
+        ``prefix + names[k]`` and the absolute path ``folder + names[k]`` (``folder`` ends with a
+        separator), as ``append`` of their ``ImageFile`` would store them."""
+        cut = len(folder) - len(prefix)
+        if not (folder.endswith(prefix) and cut > 0 and folder[cut - 1] in "/\\"):
+            for name, size, mtime in zip(names, sizes, mtimes):
+                self.append(_image_file()(prefix + name, folder + name, split, label, None, size, mtime))
+            return
+        n = len(names)
+        encoded = [(prefix + name).encode("utf-8", _ERRORS) for name in names]
+        lengths = np.fromiter(map(len, encoded), np.int64, n)
+        self._offsets.extend((np.cumsum(lengths) + len(self._data)).tolist())
+        self._data += b"".join(encoded)
+        self._split.extend(array("h", [self._code(0, self.split_names, split)]) * n)
+        self._label.extend(array("i", [-1 if label is None else self._code(1, self.label_names, label)]) * n)
+        self._base.extend(array("i", [self._code(2, self._bases, folder[:cut])]) * n)
+        self._size.extend(sizes)
+        self._mtime.extend(mtimes)
+
     def extend(self, items: Iterable[ImageFile]) -> None:
         if isinstance(items, FileList):
             items = list(items)  # may be this very list
@@ -163,6 +184,19 @@ class FileList:
     def label_codes(self) -> np.ndarray:
         """int32 (n,) code into ``label_names``, -1 for no class."""
         return np.frombuffer(self._label, np.int32).copy() if len(self) else np.zeros(0, np.int32)
+
+    def identities(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """int64 sizes and modification times (ns) of the items start..stop-1 (copies)."""
+        return np.array(self._size[start:stop], np.int64), np.array(self._mtime[start:stop], np.int64)
+
+    def splits_of(self, rows: np.ndarray) -> list[str]:
+        """The split of each item at ``rows``."""
+        rows = np.asarray(rows, np.int64)
+        if not len(rows):
+            return []
+        codes = np.frombuffer(self._split, np.int16)[rows].tolist()
+        names = self.split_names
+        return [names[c] for c in codes]
 
     def split_counts(self, start: int = 0) -> dict[str, int]:
         """split -> number of items from position ``start`` on (splits that occur)."""

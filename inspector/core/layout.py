@@ -225,8 +225,39 @@ def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_roo
         # Worked out once per folder, not per file (a million files are listed in seconds):
         # the names relative to the root start with the folder's, and its files share a label.
         place = _Folder(_prefix(folder, layout.root), _label(folder, split_root), split, split_root)
+        plain: list[tuple[str, os.stat_result]] = []  # the usual entry: taken in one go below
+        joined = os.path.join(folder, "")
+        usual = _is_utf8(place.prefix)
         for entry in entries:
-            _visit(layout, real_root, entry, place, stack)
+            st = _plain_image(entry, joined) if usual else None
+            if st is not None:
+                plain.append((entry.name, st))
+            else:
+                _visit(layout, real_root, entry, place, stack)
+        if plain:
+            layout.files.extend_folder(joined, place.prefix, [n for n, _ in plain], split, place.label,
+                                       [st.st_size for _, st in plain], [st.st_mtime_ns for _, st in plain])
+
+
+def _is_utf8(name: str) -> bool:
+    return name.isascii() or not display_name(name)[1]
+
+
+def _plain_image(entry: os.DirEntry, joined: str) -> os.stat_result | None:
+    """The stat of a visible regular file named like an image, not a link, with a UTF-8 name,
+    at ``joined`` + its name (what ``_visit`` would list as it is); None for anything else,
+    which ``_visit`` then looks at in full."""
+    name = entry.name
+    dot = name.rfind(".")
+    if name[0] == "." or dot <= 0 or name[dot:].lower() not in IMAGE_EXTENSIONS or entry.is_symlink():
+        return None
+    try:
+        st = entry.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or not _is_utf8(name) or entry.path != joined + name:
+        return None
+    return st
 
 
 @dataclass(frozen=True, slots=True)

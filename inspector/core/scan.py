@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -31,6 +32,7 @@ from .validation import properties
 from .cache import ScanCache, cache_summary, rebuild_chunk
 from . import sources
 from .dispatch import run_chunks
+from .sources.lazy import pull as discover_more
 from .file_list import FileList
 from .layout import DatasetLayout, ImageFile, Skipped
 from .pool import DEFAULT_TIME_LIMIT, ChunkExecutor, pool_for_scan
@@ -178,6 +180,12 @@ class _Collector:
         return names.index(value)
 
     def add(self, chunk: _ChunkResult, items: list[tuple[int, ImageFile]]) -> None:
+        self.merge(chunk, [f.split for _, f in items])
+        if self.sink is not None:  # the cache stores freshly decoded chunks
+            self.sink(chunk, items)
+
+    def merge(self, chunk: _ChunkResult, splits: list[str]) -> None:
+        """Take a chunk's rows and sums in (``splits``: of its items, decoded or failed)."""
         self._grow(len(self.layout.files))
         i = chunk.index
         self.ok[i] = True
@@ -195,12 +203,10 @@ class _Collector:
         for split, acc in chunk.accumulators.items():
             self._split(split).merge(acc)
         self.cpu_seconds += chunk.cpu_seconds
-        self.done += len(items)
-        for _, f in items:
-            self.done_by_split[f.split] += 1
+        self.done += len(splits)
+        for split, n in Counter(splits).items():
+            self.done_by_split[split] += n
         self.count_broken()
-        if self.sink is not None:  # the cache stores freshly decoded chunks
-            self.sink(chunk, items)
 
     @property
     def mode_name(self) -> str:
@@ -335,7 +341,8 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     cache = ScanCache.open(cache_dir, layout, _scan_chunk([])) if cache_dir else None
     keep_records = isinstance(cache, ScanCache)  # records are encoded in the workers only for a cache
     if keep_records:  # stored records enter the collector; the rest is decoded
-        chunks = cache.filter(chunks, collector, partial(rebuild_chunk, _ChunkResult), chunk_size, PROGRESS_INTERVAL)
+        chunks = cache.filter(layout.files, partial(discover_more, layout), collector,
+                              partial(rebuild_chunk, _ChunkResult), chunk_size, PROGRESS_INTERVAL)
         collector.sink = cache.store_chunk
         chunks = yield from _read_cached(chunks, workers, progress)
     if cluster is not None:

@@ -18,14 +18,15 @@ import struct
 import sys
 import time
 import zlib
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import xxhash
 
 from .codec import Batch, RecordError, decode_chunk, encode_chunk, encode_subset, layout_version, load_codec
+from ..file_list import FileList
+from .reuse import ChunkBuilder, Part, StoredItems, chunk_from_batches, feed_groups, listed_keys
 from .rows import rebuild_chunk
 from .store import RecordStore, StoreUnavailable
 
@@ -61,28 +62,6 @@ def cache_path(cache_dir: str, root: str) -> str:
     return os.path.join(cache_dir, f"{base[:40] or 'root'}-{digest}.sqlite")
 
 
-def item_identity(f: Any) -> tuple[int, int] | None:
-    """(size, mtime_ns) of an item's bytes: the item's own when its source recorded them (for a
-    tar or Parquet member, its container's), else a stat of the file; None when it is gone."""
-    size, mtime = getattr(f, "size", None), getattr(f, "mtime_ns", None)
-    if size is not None and mtime is not None:
-        return int(size), int(mtime)
-    try:
-        st = os.stat(f.abspath)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
-def item_key(f: Any, root: bytes) -> bytes:
-    """The item's exact name (bytes, so undecodable names stay distinct), relative to the root."""
-    key = os.fsencode(f.abspath)
-    if key.startswith(root):
-        key = key[len(root):]
-    locator = getattr(f, "locator", None)
-    return key if locator is None else key + b"\0" + repr(locator).encode()
-
-
 def forget_dataset(cache_dir: str, root: str) -> bool:
     """Drop every stored record of one dataset; False when it had none."""
     path = cache_path(cache_dir, os.path.abspath(root) if "://" not in root else root)
@@ -92,10 +71,10 @@ def forget_dataset(cache_dir: str, root: str) -> bool:
     return True
 
 
-# A function from scan.py that turns stored rows back into a chunk result:
-# (columns, hists, index, failures, splits of the rows, splits of the failures) -> chunk
-ChunkBuilder = Callable[..., Any]
-DECODED_BATCHES_KEPT = 8  # consecutive chunks of a rescan mostly share the previous scan's batches
+# Stored entries fed to the collector as one chunk: whole batches, about this many items and at
+# most this many batches (each a blob to decode) between two chances to report progress.
+FEED_ROWS = 4096
+FEED_BATCHES = 64
 COMPACT_BELOW = 0.5       # a batch whose items mostly changed or went is rewritten with the rest
 
 
@@ -110,14 +89,12 @@ class ScanCache:
         self.root = root if root.endswith(b"/") else root + b"/"
         self.seen_ns = time.time_ns()  # taken before any item is looked at
         try:
-            self.stored = store.items()
+            self.stored = StoredItems(store.items())
         except sqlite3.DatabaseError as exc:
-            self.stored = {}
+            self.stored = StoredItems([])
             self._damaged(str(exc))
-        self.present: set[bytes] = set()
-        self.keys: dict[int, bytes] = {}
+        self.keys: dict[int, bytes] = {}   # of the items to decode: what their records are stored under
         self.identity: dict[int, tuple[int, int]] = {}
-        self.decoded: OrderedDict[int, tuple[Batch, dict[bytes, tuple[int, int, int]]] | None] = OrderedDict()
         self.use: dict[int, list[int]] = {}  # batch -> [entries in it, entries used by this scan]
         self.used = 0
         self.rescanned = 0
@@ -134,90 +111,110 @@ class ScanCache:
         load_codec()  # here, before any worker starts: a scan without a cache never imports it
         return cls(store, layout)
 
-    def filter(self, chunks: Iterable[list[tuple[int, Any]]], collector: Any, build: ChunkBuilder,
+    def filter(self, files: FileList, more: Callable[[], bool], collector: Any, build: ChunkBuilder,
                size: int = 64, pause: float = 0.1) -> Iterator[list[tuple[int, Any]]]:
-        """Feed each chunk's validly stored items into the collector; yield the rest to decode in
-        chunks of ``size`` (a few changed files spread over the dataset are decoded, and stored,
-        together rather than one or two at a time), and an empty list after each ``pause``
-        seconds of feeding alone, so the scan reports progress and honours a cancel meanwhile."""
-        stored, keys, identity, present, root = self.stored, self.keys, self.identity, self.present, self.root
+        """Feed the validly stored items of the listing into the collector, many batches at a
+        time; yield the rest to decode in chunks of ``size`` in listing order (a few changed files
+        spread over the dataset are decoded, and stored, together rather than one or two at a
+        time), one between feeds so the decoding starts early, and an empty list after each
+        ``pause`` seconds of feeding alone, so the scan reports progress and honours a cancel.
+        ``more()`` discovers more of a lazy source (False: the listing is complete)."""
         left: list[tuple[int, Any]] = []
         last = time.perf_counter()
-        for items in chunks:
-            by_batch: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            listed = dict(items)  # the items as listed: a columnar file list makes a new object per lookup
-            for index, f in items:
-                key = item_key(f, root)
-                keys[index] = key
-                present.add(key)
-                ident = item_identity(f)
-                if ident is None:
-                    left.append((index, f))
-                    continue
-                identity[index] = ident
-                row = stored.get(key)
-                if row is not None and row[0] == ident[0] and row[1] == ident[1] and row[1] < row[2] - MTIME_SLACK_NS:
-                    by_batch[row[3]].append((index, row[4]))
-                else:
-                    left.append((index, f))
-            for batch_id, wanted in by_batch.items():
-                left += self._feed(batch_id, wanted, collector, build, listed)
-            if len(left) >= size:
-                left.sort(key=lambda item: item[0])
-                while len(left) >= size:
+        start = 0
+        while start < len(files) or more():
+            stop = len(files)
+            groups, rest = self._match(files, start, stop)
+            left += [(i, files[i]) for i in rest.tolist()]
+            for group in groups:
+                if len(left) >= size:
                     yield left[:size]
                     left = left[size:]
-                last = time.perf_counter()
-            elif time.perf_counter() - last >= pause:
-                yield []
-                last = time.perf_counter()
+                    last = time.perf_counter()
+                left += self._feed(group, files, collector, build)
+                if time.perf_counter() - last >= pause:
+                    yield []
+                    last = time.perf_counter()
+            start = stop
+            left.sort(key=lambda item: item[0])
+            while len(left) >= size:
+                yield left[:size]
+                left = left[size:]
         if left:
-            yield sorted(left, key=lambda item: item[0])
+            yield left
 
-    def _feed(self, batch_id: int, wanted: list[tuple[int, int]], collector: Any, build: ChunkBuilder,
-              files: dict[int, Any]):
-        """Add the wanted entries of one stored batch (``files``: their listed items by index);
-        return the items it could not vouch for."""
-        batch = self._batch(batch_id)
-        good, bad = [], []
-        for index, entry in wanted:
-            # the batch's own (checksummed) list must name this item with this identity
-            if batch is not None and batch[1].get(self.keys[index]) == (entry, *self.identity[index]):
-                good.append((index, entry))
-            else:
-                bad.append((index, files[index]))
-        if good:
-            self.use[batch_id][1] += len(good)
-            chunk, items = _chunk_from_batch(batch[0], good, files, build)
-            sink, collector.sink = collector.sink, None  # stored already: not stored again
-            collector.add(chunk, items)
-            collector.sink = sink
-            self.used += len(items)
-        return bad
+    def _match(self, files: FileList, start: int, stop: int) -> tuple[list[tuple[np.ndarray, ...]], np.ndarray]:
+        """Listed items start..stop-1 split into groups to reuse (their index, stored batch and
+        entry, key and identity) and the indices of the rest, whose key and identity are kept for
+        storing their records once decoded."""
+        keys = listed_keys(files, start, stop, self.root)
+        size, mtime = files.identities(start, stop)
+        stored = self.stored
+        pos = stored.find(keys)
+        found = np.flatnonzero(pos >= 0)
+        p = pos[found]
+        valid = (stored.size[p] == size[found]) & (stored.mtime[p] == mtime[found]) & \
+            (stored.mtime[p] < stored.seen[p] - MTIME_SLACK_NS)
+        reuse, p = found[valid], p[valid]
+        rest = np.setdiff1d(np.arange(stop - start), reuse, assume_unique=True)
+        for r in rest.tolist():
+            self.keys[start + r] = keys[r]
+            self.identity[start + r] = (int(size[r]), int(mtime[r]))
+        groups = []
+        for g in feed_groups(stored.batch[p], FEED_ROWS, FEED_BATCHES):
+            r = reuse[g]
+            groups.append((r + start, stored.batch[p[g]], stored.entry[p[g]], [keys[k] for k in r.tolist()],
+                           size[r], mtime[r]))
+        return groups, rest + start
 
-    def _batch(self, batch_id: int):
-        if batch_id in self.decoded:
-            self.decoded.move_to_end(batch_id)
-            return self.decoded[batch_id]
-        found = None
-        if self.store is not None:
-            try:
-                row = self.store.batch(batch_id)
-                if row is not None:  # gone: another process replaced all of its items meanwhile
-                    found = decode_chunk(row[0]), decode_keys(row[1])
-                    self.use.setdefault(batch_id, [len(found[1]), 0])
-            except RecordError as exc:
-                self._damaged(str(exc))
-            except sqlite3.DatabaseError as exc:
-                self._damaged(str(exc))
-        self.decoded[batch_id] = found
-        if len(self.decoded) > DECODED_BATCHES_KEPT:
-            self.decoded.popitem(last=False)
-        return found
+    def _feed(self, group: tuple, files: FileList, collector: Any, build: ChunkBuilder) -> list[tuple[int, Any]]:
+        """Add one group of stored entries (whole batches, sorted by batch) to the collector as
+        one chunk; return the items it could not vouch for, to be decoded."""
+        index, batch_ids, entries, keys, sizes, mtimes = group
+        ids, firsts, counts = np.unique(batch_ids, return_index=True, return_counts=True)
+        found = self._batches(ids.tolist())
+        parts: list[Part] = []
+        bad: list[int] = []
+        for bid, first, count in zip(ids.tolist(), firsts.tolist(), counts.tolist()):
+            batch = found.get(bid)
+            named = batch[1] if batch is not None else {}
+            good = []
+            for j in range(first, first + count):
+                # the batch's own (checksummed) list must name this item with this identity
+                if named.get(keys[j]) == (int(entries[j]), int(sizes[j]), int(mtimes[j])):
+                    good.append(j)
+                else:
+                    i = int(index[j])
+                    self.keys[i], self.identity[i] = keys[j], (int(sizes[j]), int(mtimes[j]))
+                    bad.append(i)
+            if good:
+                self.use[bid][1] += len(good)
+                parts.append((batch[0], entries[good], index[good]))
+        if parts:
+            chunk = chunk_from_batches(parts, files.splits_of, build)
+            reused = np.concatenate([p[2] for p in parts])
+            collector.merge(chunk, files.splits_of(reused))
+            self.used += len(reused)
+        return [(i, files[i]) for i in bad]
+
+    def _batches(self, batch_ids: list[int]) -> dict[int, tuple[Batch, dict[bytes, tuple[int, int, int]]]]:
+        """The decoded batches among these ids that are still stored (another process may have
+        replaced all of a batch's items meanwhile); a damaged one rebuilds the store."""
+        out = {}
+        if self.store is None:
+            return out
+        try:
+            for bid, (data, keys) in self.store.batches(batch_ids).items():
+                out[bid] = decode_chunk(data), decode_keys(keys)
+                self.use.setdefault(bid, [len(out[bid][1]), 0])
+        except (RecordError, sqlite3.DatabaseError) as exc:
+            self._damaged(str(exc))
+            return {}
+        return out
 
     def _damaged(self, reason: str) -> None:
         """A damaged store is rebuilt empty; records already used had passed their checksums."""
-        self.stored = {}
+        self.stored = StoredItems([])
         if self.store is not None:
             try:
                 self.store.rebuild(reason)
@@ -247,7 +244,7 @@ class ScanCache:
     def finish(self) -> dict:
         """Forget items that are gone, compact batches mostly made stale; return what the export
         says about the cache."""
-        gone = [k for k in self.stored if k not in self.present]
+        gone = self.stored.unmatched()
         if self.store is not None and not self.read_only and (gone or self.rescanned):
             t0 = time.perf_counter()
             try:
@@ -323,25 +320,3 @@ def _rewrite_live(blob: bytes, keys: bytes, live: list[tuple[bytes, int, int, in
     new_blob, where = encode_subset(batch, [entry for *_, entry in live])
     rows = [(key, size, mtime, seen, where[entry]) for key, size, mtime, seen, entry in live]
     return new_blob, encode_keys(rows), rows
-
-
-def _chunk_from_batch(batch: Batch, wanted: list[tuple[int, int]], files, build: ChunkBuilder):
-    """A chunk result holding the wanted entries of one stored batch, for the layout's items."""
-    rows = [(index, entry) for index, entry in wanted if entry < batch.rows]
-    fails = [(index, entry - batch.rows) for index, entry in wanted if entry >= batch.rows]
-    if any(e >= len(batch.failures) for _, e in fails):
-        raise RecordError("an item points past the end of its batch")
-    pick = np.array([entry for _, entry in rows], np.int64)
-    columns = {name: (value[pick] if hasattr(value, "shape") else [value[j] for j in pick.tolist()])
-               for name, value in batch.columns.items()}
-    codes, slots = batch.codes[pick], batch.slots[pick]
-    hist_groups = []
-    for code, stack in enumerate(batch.groups):
-        positions = np.flatnonzero(codes == code)
-        if positions.size:
-            hist_groups.append((positions, stack, slots[positions]))
-    index = [i for i, _ in rows]
-    failures = [(i, batch.failures[e]) for i, e in fails]
-    chunk = build(columns, hist_groups, index, failures,
-                  [files[i].split for i in index], [files[i].split for i, _ in failures])
-    return chunk, [(i, files[i]) for i in index + [i for i, _ in failures]]

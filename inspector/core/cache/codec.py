@@ -97,7 +97,12 @@ class HistStack:
 
     def total(self, slots: np.ndarray) -> np.ndarray:
         """The int64 sum of the histograms at ``slots``."""
-        summed = self.values[slots].sum(axis=0, dtype=np.int64)
+        every = len(slots) == len(self.values) and np.array_equal(slots, np.arange(len(slots)))
+        picked = self.values if every else self.values[slots]
+        if picked.dtype in (np.int8, np.uint8, np.int16) and len(picked) < 1 << 16:  # |sum| < 2**31: int32
+            summed = picked.sum(axis=0, dtype=np.int32).astype(np.int64)
+        else:
+            summed = picked.sum(axis=0, dtype=np.int64)
         return np.cumsum(summed, axis=-1) if self.running else summed
 
     def rows(self, slots: np.ndarray) -> np.ndarray:

@@ -30,8 +30,6 @@ CREATE TABLE IF NOT EXISTS memo(key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts(id INTEGER PRIMARY KEY CHECK (id = 0), data BLOB NOT NULL);
 """
 
-# (size, mtime_ns, seen_ns, batch, entry)
-ItemRow = tuple[int, int, int, int, int]
 # (key, size, mtime_ns, seen_ns, entry): an item as written with its batch
 NewItem = tuple[bytes, int, int, int, int]
 # (records blob, item list blob, live items) -> (blob, item list, items) to store instead, or None
@@ -139,12 +137,22 @@ class RecordStore:
 
     # ------------------------------------------------------------------------- reading
 
-    def items(self) -> dict[bytes, ItemRow]:
-        return {row[0]: row[1:] for row in self.db.execute("SELECT * FROM items")}
+    def items(self) -> list[tuple[bytes, int, int, int, int, int]]:
+        """Every item row: (key, size, mtime_ns, seen_ns, batch, entry)."""
+        return self.db.execute("SELECT key, size, mtime_ns, seen_ns, batch, entry FROM items").fetchall()
 
     def batch(self, batch_id: int) -> tuple[bytes, bytes] | None:
         """(records blob, item list blob) of one batch; ids are never reused (AUTOINCREMENT)."""
         return self.db.execute("SELECT data, keys FROM batches WHERE id = ?", (batch_id,)).fetchone()
+
+    def batches(self, batch_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
+        """id -> (records blob, item list blob) of those of these batches still stored."""
+        out = {}
+        for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
+            ids = batch_ids[start:start + 500]
+            out.update((bid, (data, keys)) for bid, data, keys in self.db.execute(
+                f"SELECT id, data, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
+        return out
 
     # ------------------------------------------------------------------------- writing
 
