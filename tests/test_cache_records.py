@@ -131,6 +131,50 @@ def test_extreme_values_come_back_exactly():
     assert np.array_equal(batch.columns["thumb"], thumb) and np.array_equal(batch.columns["wide"], wide)
     assert batch.columns["names"] == [("PNG", "RGB")] * k and batch.failures == ["unreadable"]
     assert all(np.array_equal(a, b) for a, b in zip(batch.hists, hists)) and len(batch.hists) == k
+    # each shape's sum over the batch is stored with the columns: exactly the rows' sum
+    assert [t.tolist() for t in batch.totals] == [sum(hists[k - 2:]).tolist(), sum(hists[:k - 2]).tolist()]  # by shape
+    # image columns kept as residuals are restored many batches at once to the same pixels
+    residual = codec.decode_chunk(codec.encode_chunk(chunk, hists), grids=False)
+    assert residual.residual == {"thumb"} and not np.array_equal(residual.columns["thumb"], thumb)
+    many = np.concatenate([residual.columns["thumb"]] * 3)
+    assert np.array_equal(codec.restore_grids(many), np.concatenate([thumb] * 3))
+
+
+def test_a_warm_reopen_sums_whole_stored_batches_without_decoding_their_histograms(tmp_path, monkeypatch):
+    import os
+    import time
+    from inspector.core.scan import iter_scan
+
+    root, cache_dir = tmp_path / "ds", tmp_path / "cache"
+    paths = [write_image(root / ("train" if k % 3 else "val") / f"{k:02d}.png", ("RGB", "L", "I;16")[k % 3],
+                         size=(9 + k % 4, 7), seed=k) for k in range(30)]
+    past = time.time_ns() - 3600 * 10**9
+    for p in paths:
+        os.utime(p, ns=(past, past))
+
+    def scan(cache):
+        gen = iter_scan(str(root), workers=1, chunk_size=6, cache_dir=str(cache) if cache else None)
+        try:
+            while True:
+                next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+    decoded = []
+    stacks = codec.Batch.groups
+    monkeypatch.setattr(codec.Batch, "groups", property(lambda b: decoded.append(b) or stacks.fget(b)))
+    scan(cache_dir)
+    decoded.clear()
+    warm = scan(cache_dir)
+    assert warm.extra["cache"]["used"] == 30 and decoded == []  # every batch whole: its stored totals
+    paths[4].unlink()  # one batch now partly used: its rows' histograms are decoded and summed
+    partly = scan(cache_dir)
+    assert partly.extra["cache"]["used"] == 29 and len({id(b) for b in decoded}) == 1
+    fresh = scan(None)
+    for split in ("train", "val"):
+        a, b = partly.split_stats[split], fresh.split_stats[split]
+        assert a.images == b.images and np.array_equal(a.histogram, b.histogram)
+        assert np.array_equal(a.mean, b.mean) and np.array_equal(a.std, b.std) and a.modes == b.modes
 
 
 def test_thumbnails_are_stored_as_residuals_which_take_less_room(monkeypatch):

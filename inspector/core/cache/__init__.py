@@ -205,7 +205,7 @@ class ScanCache:
             return out
         try:
             for bid, (data, keys) in self.store.batches(batch_ids).items():
-                out[bid] = decode_chunk(data), decode_keys(keys)
+                out[bid] = decode_chunk(data, grids=False), decode_keys(keys)  # restored per feed
                 self.use.setdefault(bid, [len(out[bid][1]), 0])
         except (RecordError, sqlite3.DatabaseError) as exc:
             self._damaged(str(exc))

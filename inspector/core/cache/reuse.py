@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..file_list import FileList
-from .codec import Batch, HistStack, RecordError
+from .codec import Batch, RecordError, restore_grids
 
 _FS_IS_UTF8 = sys.getfilesystemencoding().lower() in ("utf-8", "utf8")
 
@@ -112,7 +112,9 @@ def chunk_from_batches(parts: list[Part], split_of: Callable[[np.ndarray], list[
         reasons += [batch.failures[e] for e in failed.tolist()]
     columns: dict[str, Any] = {}
     for name, first in parts[0][0].columns.items():
-        if isinstance(first, np.ndarray):
+        if name in parts[0][0].residual:
+            columns[name] = restore_grids(np.concatenate([b.columns[name][p] for b, p in picks]))
+        elif isinstance(first, np.ndarray):
             columns[name] = np.concatenate([b.columns[name][p] for b, p in picks])
         else:
             columns[name] = [v for b, p in picks for v in map(b.columns[name].__getitem__, p.tolist())]
@@ -122,22 +124,30 @@ def chunk_from_batches(parts: list[Part], split_of: Callable[[np.ndarray], list[
                  split_of(index), split_of(failed_items))
 
 
-def _merged_hists(picks: list[tuple[Batch, np.ndarray]]) -> list[tuple[np.ndarray, HistStack, np.ndarray]]:
-    """The picked rows' histograms, one stack per shape however many batches they come from:
-    (positions in the chunk, stack, slots in it)."""
-    by_shape: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = {}
+def _merged_hists(picks: list[tuple[Batch, np.ndarray]]) -> list[tuple[np.ndarray, Any, np.ndarray]]:
+    """The picked rows' histograms as (positions in the chunk, stack, slots in it) per batch and
+    shape; a batch used whole is summed from its stored totals, its histograms never decoded."""
+    out = []
     offset = 0
     for batch, pick in picks:
-        codes, slots = batch.codes[pick], batch.slots[pick]
-        for code, stack in enumerate(batch.groups):
+        codes = batch.codes[pick]
+        whole = len(pick) == batch.rows and np.array_equal(np.sort(pick), np.arange(batch.rows))
+        for code in range(len(batch.totals)):
             positions = np.flatnonzero(codes == code)
             if positions.size:
-                key = (stack.values.shape[1:], stack.running)
-                by_shape.setdefault(key, []).append((positions + offset, stack.values[slots[positions]]))
+                out.append((positions + offset, _BatchGroup(batch, code, whole), batch.slots[pick[positions]]))
         offset += len(pick)
-    out = []
-    for (_, running), pieces in by_shape.items():
-        positions = np.concatenate([p for p, _ in pieces])
-        values = np.concatenate([v for _, v in pieces]) if len(pieces) > 1 else pieces[0][1]
-        out.append((positions, HistStack(values, running), np.arange(len(positions))))
     return out
+
+
+class _BatchGroup:
+    """One histogram shape's rows of a stored batch: the sum of all of them is stored, any other
+    is summed from the decoded stack."""
+
+    def __init__(self, batch: Batch, code: int, whole: bool) -> None:
+        self.batch, self.code, self.whole = batch, code, whole
+
+    def total(self, slots: np.ndarray) -> np.ndarray:
+        if self.whole and len(slots) == int(np.count_nonzero(self.batch.codes == self.code)):
+            return self.batch.totals[self.code]   # every row of the shape: slots are all of them
+        return self.batch.groups[self.code].total(slots)

@@ -20,8 +20,12 @@ _MANTISSA_BITS = 53
 
 def rebuild_chunk(chunk_type: type, columns: dict, hist_groups: list[HistGroup], index: list[int],
                   failures: list[tuple[int, str]], splits: list[str], failure_splits: list[str]) -> Any:
+    """A chunk result of stored rows: ``hist_groups`` hold each row's histogram (a stack and its
+    slot in it); the rows of one split, channel count and histogram shape are summed together,
+    whichever groups they come from (the sums are exact integers: the order does not matter)."""
     accumulators: dict[str, SplitAccumulator] = {}
     numbers, names, moments = columns["numbers"], columns["names"], columns["moments"]
+    sums: dict[tuple, list] = {}  # (split, channels, shape) -> [summed histogram, row positions...]
     for rows, stack, slots in hist_groups:
         channels = numbers[rows, 3]
         group_splits = [splits[r] for r in rows.tolist()]
@@ -32,10 +36,17 @@ def rebuild_chunk(chunk_type: type, columns: dict, hist_groups: list[HistGroup],
             for k, key in enumerate(zip(group_splits, channels.tolist())):
                 same[key].append(k)
         for (split, c), members in same.items():
-            picked = rows[members]
-            acc = accumulators.setdefault(split, SplitAccumulator())
-            _add_rows(acc, stack.total(slots[members]), moments[picked, 1, :c],
-                      [names[r] for r in picked.tolist()], numbers[picked, 4])
+            hist = stack.total(slots[members])
+            entry = sums.get((split, c, hist.shape))
+            if entry is None:
+                sums[(split, c, hist.shape)] = [hist, rows[members]]
+            else:
+                entry[0] = entry[0] + hist
+                entry.append(rows[members])
+    for (split, c, _), (hist, *parts) in sums.items():
+        picked = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        acc = accumulators.setdefault(split, SplitAccumulator())
+        _add_rows(acc, hist, moments[picked, 1, :c], [names[r] for r in picked.tolist()], numbers[picked, 4])
     for split in failure_splits:
         accumulators.setdefault(split, SplitAccumulator()).failed += 1
     return chunk_type(index=np.array(index, np.int64), failures=failures, accumulators=accumulators,
