@@ -62,6 +62,17 @@ def _same_accumulators(a: dict, b: dict) -> None:
                 assert x == y, (split, f.name)
 
 
+def _scan(root, cache_dir, chunk_size):
+    """A scan's result, by one worker in chunks of ``chunk_size`` (each a stored batch)."""
+    from inspector.core.scan import iter_scan
+    gen = iter_scan(str(root), workers=1, chunk_size=chunk_size, cache_dir=str(cache_dir) if cache_dir else None)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
 def _rebuilt(parts, files):
     return chunk_from_batches(parts, lambda index: [files[i].split for i in index.tolist()],
                               lambda *a: rows.rebuild_chunk(_ChunkResult, *a))
@@ -143,7 +154,6 @@ def test_extreme_values_come_back_exactly():
 def test_a_warm_reopen_sums_whole_stored_batches_without_decoding_their_histograms(tmp_path, monkeypatch):
     import os
     import time
-    from inspector.core.scan import iter_scan
 
     root, cache_dir = tmp_path / "ds", tmp_path / "cache"
     paths = [write_image(root / ("train" if k % 3 else "val") / f"{k:02d}.png", ("RGB", "L", "I;16")[k % 3],
@@ -153,12 +163,7 @@ def test_a_warm_reopen_sums_whole_stored_batches_without_decoding_their_histogra
         os.utime(p, ns=(past, past))
 
     def scan(cache):
-        gen = iter_scan(str(root), workers=1, chunk_size=6, cache_dir=str(cache) if cache else None)
-        try:
-            while True:
-                next(gen)
-        except StopIteration as stop:
-            return stop.value
+        return _scan(root, cache, chunk_size=6)
 
     decoded = []
     stacks = codec.Batch.groups
@@ -251,15 +256,9 @@ def test_a_batch_mostly_stale_is_compacted_and_still_reused(tmp_path):
     import sqlite3
     import time
     from inspector.core import cache as cache_mod
-    from inspector.core.scan import iter_scan
 
     def scan(cache_dir):
-        gen = iter_scan(str(root), workers=1, chunk_size=8, cache_dir=str(cache_dir) if cache_dir else None)
-        try:
-            while True:
-                next(gen)
-        except StopIteration as stop:
-            return stop.value
+        return _scan(root, cache_dir, chunk_size=8)
 
     past = time.time_ns() - 3600 * 10**9
 
