@@ -347,3 +347,20 @@ def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypat
     assert result is None and 0 < done[-1] < 40
     final = run()[1].extra["cache"]
     assert final["used"] == 40 and final["rescanned"] == 0
+
+
+def test_the_fingerprint_built_as_columns_is_the_digest_of_every_rows_split_and_path():
+    import xxhash
+    from inspector.core.scan import _split_paths
+    from inspector.core.strings import StringColumn
+
+    rng = np.random.default_rng(2)
+    paths = [f"{'é' * (k % 3)}{k % 5}/img_{k}.png" for k in range(300)]
+    split = rng.integers(0, 3, len(paths)).astype(np.int16)
+    names = ["train", "val", "test"]
+    table = type("Table", (), {"paths": StringColumn.from_strings(paths), "split": split, "split_names": names})
+    expected = xxhash.xxh3_64(b"".join(f"{names[s]}/{p}\0".encode() for s, p in zip(split.tolist(), paths)))
+    built = xxhash.xxh3_64()
+    for piece in _split_paths(table, block=64):  # several blocks
+        built.update(piece)
+    assert built.hexdigest() == expected.hexdigest()
