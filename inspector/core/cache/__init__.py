@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import struct
 import sys
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +24,8 @@ import xxhash
 
 from .codec import Batch, RecordError, decode_chunk, encode_chunk, encode_subset, layout_version, load_codec
 from ..file_list import FileList
-from .reuse import ChunkBuilder, Part, StoredItems, chunk_from_batches, feed_groups, listed_keys
+from .reuse import (ChunkBuilder, ItemList, Part, StoredItems, chunk_from_batches, decode_keys, encode_keys,
+                    feed_groups, listed_keys)
 from .rows import rebuild_chunk
 from .store import RecordStore, StoreUnavailable
 
@@ -177,16 +176,15 @@ class ScanCache:
         bad: list[int] = []
         for bid, first, count in zip(ids.tolist(), firsts.tolist(), counts.tolist()):
             batch = found.get(bid)
-            named = batch[1] if batch is not None else {}
-            good = []
-            for j in range(first, first + count):
-                # the batch's own (checksummed) list must name this item with this identity
-                if named.get(keys[j]) == (int(entries[j]), int(sizes[j]), int(mtimes[j])):
-                    good.append(j)
-                else:
-                    i = int(index[j])
-                    self.keys[i], self.identity[i] = keys[j], (int(sizes[j]), int(mtimes[j]))
-                    bad.append(i)
+            span = slice(first, first + count)
+            # the batch's own (checksummed) list must name each item with this identity
+            vouched = np.zeros(count, bool) if batch is None else \
+                batch[1].vouches(keys[span], entries[span], sizes[span], mtimes[span])
+            good = (np.flatnonzero(vouched) + first).tolist()
+            for j in (np.flatnonzero(~vouched) + first).tolist():
+                i = int(index[j])
+                self.keys[i], self.identity[i] = keys[j], (int(sizes[j]), int(mtimes[j]))
+                bad.append(i)
             if good:
                 self.use[bid][1] += len(good)
                 parts.append((batch[0], entries[good], index[good]))
@@ -197,7 +195,7 @@ class ScanCache:
             self.used += len(reused)
         return [(i, files[i]) for i in bad]
 
-    def _batches(self, batch_ids: list[int]) -> dict[int, tuple[Batch, dict[bytes, tuple[int, int, int]]]]:
+    def _batches(self, batch_ids: list[int]) -> dict[int, tuple[Batch, ItemList]]:
         """The decoded batches among these ids that are still stored (another process may have
         replaced all of a batch's items meanwhile); a damaged one rebuilds the store."""
         out = {}
@@ -280,30 +278,6 @@ def cache_summary(cache: "ScanCache | str | None", decoded: int) -> dict:
     summary = {**cache.finish(), "enabled": True, "write_seconds": cache.write_seconds}
     cache.close()
     return {**summary, "message": cache.message}
-
-
-def encode_keys(rows: list[tuple[bytes, int, int, int, int]]) -> bytes:
-    """The batch's own list of (key, entry, size, mtime_ns), checksummed: a reused record must be
-    named there, so a damaged or stale index row can never hand one item another's record."""
-    body = zlib.compress(b"".join(struct.pack("<IIqq", len(k), e, size, mtime) + k
-                                  for k, size, mtime, _, e in rows), 1)
-    return xxhash.xxh3_64(body).digest() + body
-
-
-def decode_keys(blob: bytes) -> dict[bytes, tuple[int, int, int]]:
-    if xxhash.xxh3_64(blob[8:]).digest() != blob[:8]:
-        raise RecordError("checksum mismatch in a batch's item list")
-    try:
-        raw = zlib.decompress(blob[8:])
-    except zlib.error as exc:
-        raise RecordError(f"damaged item list: {exc}") from exc
-    out, pos = {}, 0
-    while pos < len(raw):
-        n, entry, size, mtime = struct.unpack_from("<IIqq", raw, pos)
-        pos += 24
-        out[raw[pos:pos + n]] = (entry, size, mtime)
-        pos += n
-    return out
 
 
 def _rewrite_live(blob: bytes, keys: bytes, live: list[tuple[bytes, int, int, int, int]]):

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import struct
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from ..file_list import FileList
 from .codec import Batch, RecordError, restore_grids
@@ -45,6 +48,55 @@ def listed_keys(files: FileList, start: int, stop: int, root: bytes) -> list[byt
         if start <= i < stop and locator is not None:
             out[i - start] += b"\0" + repr(locator).encode()
     return out
+
+
+class ItemList:
+    """A stored batch's own list of its items (key, entry, size, mtime_ns), as columns."""
+
+    def __init__(self, keys: list[bytes], entry: np.ndarray, size: np.ndarray, mtime: np.ndarray) -> None:
+        self.keys, self.entry, self.size, self.mtime = keys, entry, size, mtime
+        self.position = {k: p for p, k in enumerate(keys)}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def get(self, key: bytes) -> tuple[int, int, int] | None:
+        p = self.position.get(key)
+        return None if p is None else (int(self.entry[p]), int(self.size[p]), int(self.mtime[p]))
+
+    def vouches(self, keys: list[bytes], entry: np.ndarray, size: np.ndarray, mtime: np.ndarray) -> np.ndarray:
+        """Per item: does the list name this key with this entry, size and mtime?"""
+        get = self.position.get
+        pos = np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
+        at = np.maximum(pos, 0)
+        return (pos >= 0) & (self.entry[at] == entry) & (self.size[at] == size) & (self.mtime[at] == mtime) \
+            if len(self.keys) else np.zeros(len(keys), bool)
+
+
+def encode_keys(rows: list[tuple[bytes, int, int, int, int]]) -> bytes:
+    """A batch's own list of its items (key, size, mtime_ns, seen_ns, entry as stored) as columns,
+    checksummed: a reused record must be named there, so a damaged or stale index row can never
+    hand one item another's record."""
+    keys = [r[0] for r in rows]
+    columns = np.array([[r[4], r[1], r[2], len(r[0])] for r in rows], np.int64).reshape(-1, 4)
+    body = zlib.compress(struct.pack("<Q", len(rows)) + columns.T.tobytes() + b"".join(keys), 1)
+    return xxhash.xxh3_64(body).digest() + body
+
+
+def decode_keys(blob: bytes) -> ItemList:
+    if xxhash.xxh3_64(blob[8:]).digest() != blob[:8]:
+        raise RecordError("checksum mismatch in a batch's item list")
+    try:
+        raw = zlib.decompress(blob[8:])
+        (n,) = struct.unpack_from("<Q", raw)
+        entry, size, mtime, length = np.frombuffer(raw, np.int64, 4 * n, 8).reshape(4, n)
+        ends = (np.cumsum(length) + 8 + 32 * n).tolist()
+        if (ends[-1] if n else 8) != len(raw) or (n and length.min() < 0):
+            raise ValueError("the item list does not fill its blob")
+    except (zlib.error, struct.error, ValueError) as exc:
+        raise RecordError(f"damaged item list: {exc}") from exc
+    starts = [8 + 32 * n] + ends[:-1]
+    return ItemList([raw[a:b] for a, b in zip(starts, ends)], entry, size, mtime)
 
 
 class StoredItems:
