@@ -10,6 +10,7 @@ histogram shape for thousands of rows, not one per 64).
 from __future__ import annotations
 
 import itertools
+from array import array
 import os
 import struct
 import sys
@@ -78,9 +79,16 @@ def encode_keys(rows: list[tuple[bytes, int, int, int, int]]) -> bytes:
     checksummed: a reused record must be named there, so a damaged or stale index row can never
     hand one item another's record."""
     keys = [r[0] for r in rows]
-    columns = np.array([[r[4], r[1], r[2], len(r[0])] for r in rows], np.int64).reshape(-1, 4)
-    body = zlib.compress(struct.pack("<Q", len(rows)) + columns.T.tobytes() + b"".join(keys), 1)
+    columns = b"".join(_little_endian(array("q", column)) for column in
+                       ([r[4] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [len(k) for k in keys]))
+    body = zlib.compress(struct.pack("<Q", len(rows)) + columns + b"".join(keys), 1)
     return xxhash.xxh3_64(body).digest() + body
+
+
+def _little_endian(values: array) -> bytes:
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tobytes()
 
 
 def decode_keys(blob: bytes) -> ItemList:
@@ -89,7 +97,7 @@ def decode_keys(blob: bytes) -> ItemList:
     try:
         raw = zlib.decompress(blob[8:])
         (n,) = struct.unpack_from("<Q", raw)
-        entry, size, mtime, length = np.frombuffer(raw, np.int64, 4 * n, 8).reshape(4, n)
+        entry, size, mtime, length = np.frombuffer(raw, "<i8", 4 * n, 8).astype(np.int64).reshape(4, n)
         ends = (np.cumsum(length) + 8 + 32 * n).tolist()
         if (ends[-1] if n else 8) != len(raw) or (n and length.min() < 0):
             raise ValueError("the item list does not fill its blob")
