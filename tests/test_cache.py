@@ -179,6 +179,30 @@ def test_a_bad_cache_is_rebuilt_with_a_message_and_never_trusted(dataset, tmp_pa
     assert after.extra["cache"]["used"] == len(dataset_items(fresh)) and after.extra["cache"]["message"] is None
 
 
+def test_a_batch_found_damaged_half_way_through_a_reopen_rebuilds_the_cache(dataset, tmp_path, monkeypatch):
+    """Stored batches are read a group at a time (the next decoded while one is added): the
+    groups before a damaged batch are used, the damaged one and every later one decoded again."""
+    monkeypatch.setattr(cache_mod, "FEED_BATCHES", 1)
+    cache_dir = tmp_path / "cache"
+    fresh = scan_result(dataset, None)
+    scan_result(dataset, cache_dir, chunk_size=4, workers=1)
+    path = _cache_file(cache_dir, dataset)
+    db = sqlite3.connect(path)
+    ids = [i for (i,) in db.execute("SELECT id FROM batches ORDER BY id")]
+    first = db.execute("SELECT COUNT(*) FROM items WHERE batch = ?", (ids[0],)).fetchone()[0]
+    blob = bytearray(db.execute("SELECT data FROM batches WHERE id = ?", (ids[1],)).fetchone()[0])
+    blob[len(blob) // 2] ^= 0xFF
+    db.execute("UPDATE batches SET data = ? WHERE id = ?", (bytes(blob), ids[1]))
+    db.commit()
+    db.close()
+    rebuilt = scan_result(dataset, cache_dir, chunk_size=4, workers=1)
+    info = rebuilt.extra["cache"]
+    assert len(ids) > 3 and "damaged" in info["message"] and info["used"] == first
+    assert info["rescanned"] == len(dataset_items(fresh)) - first
+    assert rebuilt.fingerprint == fresh.fingerprint and np.array_equal(rebuilt.images.thumb, fresh.images.thumb)
+    assert np.array_equal(rebuilt.split_stats["train"].histogram, fresh.split_stats["train"].histogram)
+
+
 def dataset_items(result) -> list[str]:
     return list(result.images.paths) + [f.path for f in result.failures]
 

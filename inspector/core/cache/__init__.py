@@ -17,6 +17,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -121,26 +122,35 @@ class ScanCache:
         left: list[tuple[int, Any]] = []
         last = time.perf_counter()
         start = 0
-        while start < len(files) or more():
-            stop = len(files)
-            groups, rest = self._match(files, start, stop)
-            left += [(i, files[i]) for i in rest.tolist()]
-            for group in groups:
-                if len(left) >= size:
+        decoder = ThreadPoolExecutor(1, thread_name_prefix="cache-decode")
+        try:
+            while start < len(files) or more():
+                stop = len(files)
+                groups, rest = self._match(files, start, stop)
+                left += [(i, files[i]) for i in rest.tolist()]
+                # the next group's blobs are decoded in a thread (decompression and numpy release
+                # the GIL) while this one is added to the collector
+                ahead = self._decode_ahead(decoder, groups[0]) if groups else None
+                for k, group in enumerate(groups):
+                    if len(left) >= size:
+                        yield left[:size]
+                        left = left[size:]
+                        last = time.perf_counter()
+                    found = self._decoded(ahead)
+                    ahead = self._decode_ahead(decoder, groups[k + 1]) if k + 1 < len(groups) else None
+                    left += self._feed(group, found, files, collector, build)
+                    if time.perf_counter() - last >= pause:
+                        yield []
+                        last = time.perf_counter()
+                start = stop
+                left.sort(key=lambda item: item[0])
+                while len(left) >= size:
                     yield left[:size]
                     left = left[size:]
-                    last = time.perf_counter()
-                left += self._feed(group, files, collector, build)
-                if time.perf_counter() - last >= pause:
-                    yield []
-                    last = time.perf_counter()
-            start = stop
-            left.sort(key=lambda item: item[0])
-            while len(left) >= size:
-                yield left[:size]
-                left = left[size:]
-        if left:
-            yield left
+            if left:
+                yield left
+        finally:
+            decoder.shutdown(wait=False, cancel_futures=True)
 
     def _match(self, files: FileList, start: int, stop: int) -> tuple[list[tuple[np.ndarray, ...]], np.ndarray]:
         """Listed items start..stop-1 split into groups to reuse (their index, stored batch and
@@ -166,12 +176,13 @@ class ScanCache:
                            size[r], mtime[r]))
         return groups, rest + start
 
-    def _feed(self, group: tuple, files: FileList, collector: Any, build: ChunkBuilder) -> list[tuple[int, Any]]:
-        """Add one group of stored entries (whole batches, sorted by batch) to the collector as
-        one chunk; return the items it could not vouch for, to be decoded."""
+    def _feed(self, group: tuple, found: dict[int, tuple[Batch, ItemList]], files: FileList, collector: Any,
+              build: ChunkBuilder) -> list[tuple[int, Any]]:
+        """Add one group of stored entries (whole batches, sorted by batch; ``found``: those of
+        its batches decoded) to the collector as one chunk; return the items it could not vouch
+        for, to be decoded."""
         index, batch_ids, entries, keys, sizes, mtimes = group
         ids, firsts, counts = np.unique(batch_ids, return_index=True, return_counts=True)
-        found = self._batches(ids.tolist())
         parts: list[Part] = []
         bad: list[int] = []
         for bid, first, count in zip(ids.tolist(), firsts.tolist(), counts.tolist()):
@@ -195,20 +206,31 @@ class ScanCache:
             self.used += len(reused)
         return [(i, files[i]) for i in bad]
 
-    def _batches(self, batch_ids: list[int]) -> dict[int, tuple[Batch, ItemList]]:
-        """The decoded batches among these ids that are still stored (another process may have
-        replaced all of a batch's items meanwhile); a damaged one rebuilds the store."""
-        out = {}
+    def _decode_ahead(self, decoder: ThreadPoolExecutor, group: tuple) -> Future | None:
+        """Start decoding the blobs of a group's batches that are still stored (another process
+        may have replaced all of a batch's items meanwhile); read here, decoded in the thread."""
         if self.store is None:
-            return out
+            return None
         try:
-            for bid, (data, keys) in self.store.batches(batch_ids).items():
-                out[bid] = decode_chunk(data, grids=False), decode_keys(keys)  # restored per feed
-                self.use.setdefault(bid, [len(out[bid][1]), 0])
-        except (RecordError, sqlite3.DatabaseError) as exc:
+            blobs = self.store.batches(np.unique(group[1]).tolist())
+        except sqlite3.DatabaseError as exc:
+            self._damaged(str(exc))
+            return None
+        return decoder.submit(_decode_batches, blobs)
+
+    def _decoded(self, ahead: Future | None) -> dict[int, tuple[Batch, ItemList]]:
+        """The decoded batches of ``_decode_ahead``; none when one is damaged (the store is then
+        rebuilt empty, so the later groups find none of theirs either)."""
+        if ahead is None:
+            return {}
+        try:
+            found = ahead.result()
+        except RecordError as exc:
             self._damaged(str(exc))
             return {}
-        return out
+        for bid, (_, items) in found.items():
+            self.use.setdefault(bid, [len(items), 0])
+        return found
 
     def _damaged(self, reason: str) -> None:
         """A damaged store is rebuilt empty; records already used had passed their checksums."""
@@ -278,6 +300,11 @@ def cache_summary(cache: "ScanCache | str | None", decoded: int) -> dict:
     summary = {**cache.finish(), "enabled": True, "write_seconds": cache.write_seconds}
     cache.close()
     return {**summary, "message": cache.message}
+
+
+def _decode_batches(blobs: dict[int, tuple[bytes, bytes]]) -> dict[int, tuple[Batch, ItemList]]:
+    """Each blob's records (image columns left as residuals, restored per feed) and item list."""
+    return {bid: (decode_chunk(data, grids=False), decode_keys(keys)) for bid, (data, keys) in blobs.items()}
 
 
 def _rewrite_live(blob: bytes, keys: bytes, live: list[tuple[bytes, int, int, int, int]]):
