@@ -3,7 +3,7 @@
 Writes N small images (default 100,000; 32x32 and 28x28 PNGs in train/val/test with classes),
 dated an hour ago, then measures in the same run:
 - a cold scan without the cache, and a cold scan that fills it;
-- a warm reopen of the unchanged dataset (ratio cold / warm, want >= 20);
+- warm reopens of the unchanged dataset (the median of --repeats; ratio cold / warm, want >= 20);
 - a rescan after 1% of the files changed: a third rewritten, a third deleted, a third added
   (ratio incremental / cold, want <= 0.10);
 - the cache's bytes per image on disk;
@@ -13,7 +13,7 @@ dated an hour ago, then measures in the same run:
 With --data DIR an existing dataset is used instead of writing one: it is copied as hard links
 (DIR itself is never modified: a rewritten file is unlinked first, so it gets a new inode).
 
-Usage: python scripts/bench_cache.py [--images N | --data DIR] [--work DIR] [--workers W] [--verify]
+Usage: python scripts/bench_cache.py [--images N | --data DIR] [--work DIR] [--workers W] [--repeats R] [--verify]
 """
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def date_back(paths: list[Path], seconds: float) -> None:
 
 
 CPU: dict[str, float] = {}  # CPU seconds of each run, its worker processes included
+LOAD: dict[str, float] = {}  # the 1-minute load average at the end of each run
 
 
 def run_scan(root: Path, out: Path, *extra: str) -> float:
@@ -90,6 +91,7 @@ def run_scan(root: Path, out: Path, *extra: str) -> float:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU[out.stem] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    LOAD[out.stem] = os.getloadavg()[0]
     return wall
 
 
@@ -153,6 +155,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--no-plain", action="store_true",
                     help="skip the cold scan without the cache (the write cost is still measured on a sample)")
+    ap.add_argument("--repeats", type=int, default=3, help="warm reopens measured (the median is reported)")
     ap.add_argument("--verify", action="store_true",
                     help="also scan the changed dataset without the cache and compare the exports")
     args = ap.parse_args()
@@ -176,7 +179,12 @@ def main() -> None:
     t_plain = math.nan if args.no_plain else run_scan(root, outs / "plain.json", "--no-cache", *workers)
     t_cold = run_scan(root, outs / "cold.json", "--cache-dir", str(cache), *workers)
     size_cold = sum(p.stat().st_size for p in cache.iterdir())
-    t_warm = run_scan(root, outs / "warm.json", "--cache-dir", str(cache), *workers)
+    warm_runs = []  # (wall, CPU, load) of each reopen; the median by wall is reported
+    for k in range(args.repeats):
+        wall = run_scan(root, outs / "warm.json", "--cache-dir", str(cache), *workers)
+        warm_runs.append((wall, CPU["warm"], LOAD["warm"]))
+    warm_runs.sort()
+    t_warm, CPU["warm"], LOAD["warm"] = warm_runs[len(warm_runs) // 2]
     warm = json.loads((outs / "warm.json").read_text())
     changed = change_one_percent(paths)
     t_inc = run_scan(root, outs / "inc.json", "--cache-dir", str(cache), *workers)
@@ -187,8 +195,11 @@ def main() -> None:
     cpu = {"plain": math.nan, **CPU}
     print(f"cold scan without cache {t_plain:.1f} s ({cpu['plain']:.1f} CPU s), "
           f"cold scan filling the cache {t_cold:.1f} s ({cpu['cold']:.1f} CPU s)")
+    print(f"warm reopen (median of {len(warm_runs)}: " + ", ".join(f"{w:.2f} s / {c:.2f} CPU s at load {ld:.1f}"
+                                                              for w, c, ld in warm_runs) + ")")
     print(f"warm reopen {t_warm:.2f} s ({cpu['warm']:.2f} CPU s; cache: {warm['dataset']['cache']}): "
           f"cold / warm = {t_cold / t_warm:.1f}x wall, {cpu['cold'] / cpu['warm']:.1f}x CPU")
+    print("load average (1 min) at the end of each run: " + ", ".join(f"{k} {v:.1f}" for k, v in LOAD.items()))
     print(f"after {changed} files changed {t_inc:.2f} s ({cpu['inc']:.2f} CPU s; cache: {inc['dataset']['cache']}): "
           f"incremental / cold = {t_inc / t_cold:.3f} wall, {cpu['inc'] / cpu['cold']:.3f} CPU")
     print(f"cache on disk: {size_cold / 1e6:.1f} MB = {size_cold / len(paths):.0f} bytes per image after the "
