@@ -390,3 +390,45 @@ def test_the_record_codec_is_loaded_only_for_a_cache_and_before_a_workers_first_
                              "print(type(c).__name__, 'pyarrow' in sys.modules)", str(dataset), str(tmp_path / "cache")],
                             cwd=str(REPO), capture_output=True, text=True)
     assert opened.stdout.strip() == "ScanCache True", opened.stderr
+
+
+@pytest.mark.parametrize("kind", ["manifest", "shards"])
+def test_lazy_and_container_sources_reuse_their_records_and_rescans_equal_a_fresh_scan(tmp_path, monkeypatch, kind):
+    """A manifest listed a few rows at a time (the cache matches each newly discovered window of
+    the listing) and tar members (named by their locator, identified by their shard)."""
+    from sourcefactory import as_manifest, as_shards, make_image_set
+    from inspector.core import scan as scan_mod
+    from inspector.core.sources import lazy, manifest
+
+    monkeypatch.setattr(manifest, "BATCH", 7)
+    monkeypatch.setattr(lazy, "LOOKAHEAD", 16)
+    monkeypatch.setattr(scan_mod, "PREFETCH_PER_WORKER", 1)
+    windows = []
+    listed = cache_mod.listed_keys
+    monkeypatch.setattr(cache_mod, "listed_keys", lambda files, *a: windows.append(len(files)) or listed(files, *a))
+    images = make_image_set(tmp_path / "images")
+    source = {"manifest": lambda: as_manifest(images, images / "all.csv"),
+              "shards": lambda: as_shards(images, tmp_path / "shards")}[kind]()
+    age(tmp_path)
+    cache_dir = tmp_path / "cache"
+    cold = export(source, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    n = cold["dataset"]["cache"]["rescanned"]
+    windows.clear()
+    warm = export(source, tmp_path / "warm.json", "--cache-dir", str(cache_dir))
+    assert n > 20 and warm["dataset"]["cache"] == {"used": n, "rescanned": 0}
+    assert without_cache(warm) == without_cache(cold)
+    assert kind != "manifest" or len(windows) >= 3  # matched as it was discovered
+    if kind == "manifest":   # one listed file rewritten: only it is decoded again
+        write_image(images / "val" / "dog" / "img_0001_L.png", "RGB", size=(13, 11), seed=5)
+        changed, rescanned = (images / "val" / "dog" / "img_0001_L.png",), 1
+    else:                     # one container rewritten (its time moves): all of its members are
+        container = sorted(p for p in Path(source).rglob("*") if p.is_file() and "val" in p.name)[0]
+        os.utime(container)
+        changed, rescanned = (container,), None
+    age(tmp_path, HOUR_NS // 2, only=changed)
+    incremental = export(source, tmp_path / "inc.json", "--cache-dir", str(cache_dir))
+    fresh = export(source, tmp_path / "fresh.json", "--no-cache")
+    assert without_cache(incremental) == without_cache(fresh)
+    info = incremental["dataset"]["cache"]
+    assert info["used"] + info["rescanned"] == n and 0 < info["rescanned"] < n
+    assert rescanned is None or info["rescanned"] == rescanned
