@@ -111,17 +111,6 @@ def test_bar_search_shortcut_never_changes_the_box(monkeypatch):
     assert sum(b is not None for b in fast) > 30  # the families include real bars
 
 
-def test_bar_test_on_the_image_answers_as_the_bar_test_on_its_array():
-    """The scan asks Pillow for the extrema of the reduced grey image and its edge lines instead
-    of reading it into an array: the same answer on images with and without bars, also flat ones."""
-    rng = np.random.default_rng(11)
-    cases = [_padded(rng) for _ in range(300)] + [np.full((50, 70), 9.0, np.float32)]
-    images = [Image.frombuffer("F", a.shape[::-1], a.tobytes(), "raw", "F", 0, 1) for a in cases]
-    answers = [hashing._edges_may_be_bars_image(im) for im in images]
-    assert answers == [hashing._edges_may_be_bars(a) for a in cases]
-    assert 30 < sum(answers) < len(cases) - 30  # both answers occur
-
-
 def test_chunk_histogram_arrays_are_each_images_own():
     images = [_rgb(9, 7), Image.new("L", (5, 4), 3), _rgb(3, 11), Image.new("I;16", (6, 2), 1000),
               _rgb(1, 1).convert("L"), Image.new("RGB", (0, 3))]

@@ -180,7 +180,7 @@ def _grey_small(im: Image.Image, side: int = GRID) -> Image.Image:
         im = im.convert("RGB")
     f = im.convert("F") if im.mode != "F" else im
     small = _reduced(f, side)
-    if min(f.size) >= GRID and _edges_may_be_bars_image(small) and content_box(_f_array(small)) is not None:
+    if min(f.size) >= GRID and content_box(_f_array(small)) is not None:
         # bars seen on the reduced grid: find their exact edges at full resolution (rare, so the
         # cost is paid by padded images only), and reduce the picture inside them
         box = content_box(np.asarray(f))
@@ -249,23 +249,6 @@ def _edges_may_be_bars(a: np.ndarray) -> bool:
     def uniform(line: np.ndarray) -> bool:
         return float(line.max()) - float(line.min()) <= loose
     return (uniform(a[:, 0]) and uniform(a[:, -1])) or (uniform(a[0]) and uniform(a[-1]))
-
-
-def _edges_may_be_bars_image(f: Image.Image) -> bool:
-    """_edges_may_be_bars of an "F" image, from Pillow's extrema of it and of its four edge lines:
-    the same answer (the same float values compared the same way) without reading the image into
-    an array, which costs more right after a decode than the test itself (most images have no bars)."""
-    lo, hi = f.getextrema()
-    span = float(hi) - float(lo)
-    if span <= 0:
-        return False
-    loose = 2 * TRIM_TOLERANCE * span
-    w, h = f.size
-    def uniform(box: tuple[int, int, int, int]) -> bool:
-        line_lo, line_hi = f.crop(box).getextrema()
-        return float(line_hi) - float(line_lo) <= loose
-    return ((uniform((0, 0, 1, h)) and uniform((w - 1, 0, w, h)))
-            or (uniform((0, 0, w, 1)) and uniform((0, h - 1, w, h))))
 
 
 def _bars(lines: tuple[np.ndarray, np.ndarray, np.ndarray], tol: float) -> tuple[int, float]:
