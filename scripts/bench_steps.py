@@ -29,12 +29,11 @@ from inspector.core.validation import properties  # noqa: E402
 # (module, function, label): the per-image steps, then the chunk's batched ones
 STEPS = [
     (scan_chunk, "decode", "decode (open, load, conversion to RGB or L)"),
-    (scan_chunk, "histogram_counts", "exact histogram"),
+    (scan_chunk, "image_histogram", "exact histogram"),
     (hashing, "grey_grid", "float grey grid 64x64"),
     (scan_chunk, "pixel_view", "export of the pixel memory (no copy)"),
     (hashing, "content_hash", "content hash"),
     (properties, "sample", "property samples (patches, lattice)"),
-    (scan_chunk, "histogram_arrays", "chunk: histogram arrays"),
     (scan_chunk, "_chunk_moments", "chunk: per-image moments"),
     (scan_chunk, "_accumulate", "chunk: split sums"),
     (hashing, "hashes_from_grids", "chunk: 8 view hashes"),

@@ -111,21 +111,6 @@ def test_bar_search_shortcut_never_changes_the_box(monkeypatch):
     assert sum(b is not None for b in fast) > 30  # the families include real bars
 
 
-def test_chunk_histogram_arrays_are_each_images_own():
-    images = [_rgb(9, 7), Image.new("L", (5, 4), 3), _rgb(3, 11), Image.new("I;16", (6, 2), 1000),
-              _rgb(1, 1).convert("L"), Image.new("RGB", (0, 3))]
-    arrays = stats.histogram_arrays([stats.histogram_counts(im) for im in images])
-    assert len(arrays) == len(images)
-    for im, hist in zip(images, arrays):
-        expected = np.array(im.histogram() if im.mode != "I;16" else
-                            np.bincount(np.asarray(im).ravel(), minlength=65536), np.int64).reshape(-1, hist.shape[1])
-        assert hist.dtype == np.int64 and hist.shape == ((3, 256) if im.mode == "RGB" else (1, hist.shape[1]))
-        np.testing.assert_array_equal(hist, expected)
-        np.testing.assert_array_equal(hist, stats.image_histogram(im))
-    assert arrays[3].shape == (1, 65536) and arrays[3][0, 1000] == 12
-    assert stats.histogram_arrays([]) == []
-
-
 def _pillow_thumbnail(grid: np.ndarray) -> np.ndarray:
     """The thumbnail as Pillow makes it: the float grid's reduce(2), then the contrast stretch."""
     im = Image.frombuffer("F", grid.shape[::-1], np.ascontiguousarray(grid).tobytes(), "raw", "F", 0, 1)

@@ -24,7 +24,7 @@ from .decode import DecodeError, decode
 from .layout import ImageFile
 from .pixelbuffer import pixel_view
 from .pool import CRASH_REASON, NO_ITEM, Mark, no_mark
-from .stats import SplitAccumulator, exact_fixed, histogram_arrays, histogram_counts, moments_of
+from .stats import SplitAccumulator, exact_fixed, image_histogram, moments_of
 from .table import FLAG_BAD_NAME, FLAG_NAMES
 from .validation import properties
 
@@ -42,7 +42,7 @@ class _Row:
     format: str
     mode: str
     channels: int
-    hist: np.ndarray     # int64 (C, bins): the image's exact histogram (its counts until the chunk ends)
+    hist: np.ndarray     # int64 (C, bins): the image's exact histogram
     content_hash: tuple[int, int]
     grid: np.ndarray     # float32 (GRID, GRID) grey grid: the view hashes and thumbnail come from it
     flags: int
@@ -73,7 +73,7 @@ def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = Non
     of its pixels; raises DecodeError with the reason."""
     dec = decode(f.abspath if payload is None else payload, f.path)
     im = dec.image
-    hist = histogram_counts(im)  # made an array with the chunk's (_histograms_to_arrays)
+    hist = image_histogram(im)
     grid = hashing.grey_grid(im)
     flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
     view = pixel_view(im)  # one export of the pixel memory for the hash and the property samples
@@ -146,7 +146,6 @@ def _measure_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | N
             acc.failed += 1
     mark(NO_ITEM)  # the chunk's batched work below is not the last file's decode time
     k = len(rows)
-    _histograms_to_arrays(rows)
     moments = _chunk_moments(rows)
     _accumulate(rows, splits, moments, accumulators)
     grids = np.empty((k, hashing.GRID, hashing.GRID), np.float32)
@@ -168,12 +167,6 @@ def _measure_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | N
         chunk.records = stored_records(chunk, [r.hist for r in rows])
     chunk.cpu_seconds = time.process_time() - cpu0
     return chunk
-
-
-def _histograms_to_arrays(rows: list[_Row]) -> None:
-    """Each row's histogram counts (measure_file) as its int64 (C, bins) array, all at once."""
-    for r, hist in zip(rows, histogram_arrays([r.hist for r in rows])):
-        r.hist = r.properties.hist = hist
 
 
 def _by_shape(rows: list[_Row]) -> dict[tuple[int, ...], list[int]]:

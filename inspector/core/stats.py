@@ -25,36 +25,10 @@ _V16_SQ = _V16 * _V16
 
 def image_histogram(im: Image.Image) -> np.ndarray:
     """Integer histogram of a canonical image: (3, 256) for RGB, (1, 256) for L, (1, 65536) for I;16."""
-    return histogram_arrays([histogram_counts(im)])[0]
-
-
-Counts = list[int] | np.ndarray
-
-
-def histogram_counts(im: Image.Image) -> Counts:
-    """The histogram as counted: Pillow's list of counts (768 for RGB, 256 for L), or the (1, 65536)
-    int64 array of an I;16 image. The scan makes arrays of a chunk's lists at once (histogram_arrays):
-    right after a decode, making one array of each list costs about a third of the count itself."""
     if im.mode == "I;16":
         return np.bincount(np.asarray(im).ravel(), minlength=65536).astype(np.int64)[None, :]
-    return im.histogram()  # Pillow's C loop: ~3x faster than np.bincount
-
-
-def histogram_arrays(counts: list[Counts]) -> list[np.ndarray]:
-    """int64 (C, bins) histograms of image_histogram from histogram_counts' values, made a shape
-    at a time (one array for all lists of one length; each result is a row of it)."""
-    out: list[np.ndarray] = [np.zeros(0, np.int64)] * len(counts)
-    groups: dict[int, list[int]] = {}
-    for j, c in enumerate(counts):
-        if isinstance(c, np.ndarray):
-            out[j] = c
-        else:
-            groups.setdefault(len(c), []).append(j)
-    for length, members in groups.items():
-        block = np.array([counts[j] for j in members], np.int64).reshape(len(members), -1, 256)
-        for j, hist in zip(members, block):
-            out[j] = hist
-    return out
+    counts = np.array(im.histogram(), dtype=np.int64)  # Pillow's C loop: ~3x faster than np.bincount
+    return counts.reshape(-1, 256)
 
 
 def max_value(hist: np.ndarray) -> int:
