@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from .core.decode import READ_FORMATS
+from .core.hashing import N_VIEWS
 from .core.sources import complete, open_source
 from .core.pool import local_pool
 from .core.scan import default_workers, scan
@@ -97,7 +98,7 @@ def run(root: str, repeats: int = 3, workers: int | None = None) -> dict:
     print(f"Pillow decoding alone (Image.load())       : {wall['load']:8.1f} images/s  {cpu['load']:.3f} CPU ms/image")
     print(f"torchvision's loader (open().convert(RGB)) : {wall['loader']:8.1f} images/s  {cpu['loader']:.3f} CPU ms/image")
     print(f"Dataset Inspector full scan                : {wall['scan']:8.1f} images/s  {cpu['scan']:.3f} CPU ms/image")
-    print("  (full scan = decode, exact histograms, per-image moments, content hash, 8 perceptual view hashes, thumbnails, per-image properties)")
+    print(f"  (full scan = decode, exact histograms, per-image moments, content hash, {N_VIEWS} perceptual view hashes, thumbnails, per-image properties)")
     out = {
         "ratio_wall": wall["scan"] / wall["load"], "ratio_cpu": cpu["load"] / cpu["scan"],
         "ratio_wall_loader": wall["scan"] / wall["loader"], "ratio_cpu_loader": cpu["loader"] / cpu["scan"],
