@@ -103,7 +103,8 @@ def test_a_chunk_measured_at_once_equals_each_image_alone(monkeypatch):
         view = pixel_view(im)
         if view is not None:
             pixels = np.frombuffer(view.buffer, np.uint8)
-            assert not any(np.shares_memory(a, pixels) for a in (s.patches, s.lattice) if a is not None)
+            assert not any(np.shares_memory(a, pixels) for a in (s.patches, s.lattice, s.rows, s.cols)
+                           if a is not None)
     together = P.measure_all(samples)
     alone = np.array([P.measure_all([s])[0] for s in samples])
     np.testing.assert_array_equal(together, alone)

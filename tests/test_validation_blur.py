@@ -75,8 +75,9 @@ def test_sample_keeps_evenly_spread_full_resolution_rows_and_columns():
     im = Image.fromarray(np.random.default_rng(3).integers(0, 256, (90, 130, 3), dtype=np.uint8))
     s = P.sample(im, image_histogram(im), np.zeros(3), np.zeros(3), hashing.grey_grid(im))
     green = np.asarray(im)[..., 1]
-    ys, xs = S.line_positions(90), S.line_positions(130)
-    assert len(ys) == len(xs) == S.LINES and ys.min() > 0 and ys.max() < 89
+    ys, xs = range(90)[S.line_positions(90)], range(130)[S.line_positions(130)]
+    assert len(ys) == len(xs) == S.LINES and ys[0] > 0 and ys[-1] < 89 and xs[0] > 0 and xs[-1] < 129
+    assert list(range(5)[S.line_positions(5)]) == [0, 1, 2, 3, 4]
     np.testing.assert_array_equal(s.rows, green[ys])
     np.testing.assert_array_equal(s.cols, green[:, xs].T)
 

@@ -125,11 +125,11 @@ def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
                 a = a.reshape(h, w, 4)
                 patches = _patches(a[..., 1], side)
                 lattice = a[_lattice(h), _lattice(w), :3].copy().reshape(-1, 3)  # the memory dies with im
-                rows, cols = a[ys, :, 1], np.ascontiguousarray(a[:, xs, 1].T)  # fancy indexing copies
+                rows, cols = a[ys, :, 1].copy(), a[:, xs, 1].T.copy()
             else:
                 a = a.reshape(h, w)
                 patches = _patches(a, side)
-                rows, cols = a[ys], np.ascontiguousarray(a[:, xs].T)
+                rows, cols = a[ys].copy(), a[:, xs].T.copy()
         else:  # Pillow copies just the patches and the lattice
             y0, dy, ny = _patch_grid(h, side)
             x0, dx, nx = _patch_grid(w, side)
@@ -137,8 +137,8 @@ def sample(im: Image.Image, hist: np.ndarray, mean: np.ndarray, std: np.ndarray,
                      for j in range(ny) for i in range(nx)]
             grey = (lambda c: c.getchannel(1)) if im.mode == "RGB" else (lambda c: c)
             patches = np.stack([np.asarray(grey(c)) for c in crops])
-            rows = np.stack([np.asarray(grey(im.crop((0, y, w, y + 1))))[0] for y in ys])
-            cols = np.stack([np.asarray(grey(im.crop((x, 0, x + 1, h))))[:, 0] for x in xs])
+            rows = np.stack([np.asarray(grey(im.crop((0, y, w, y + 1))))[0] for y in range(h)[ys]])
+            cols = np.stack([np.asarray(grey(im.crop((x, 0, x + 1, h))))[:, 0] for x in range(w)[xs]])
             if im.mode == "RGB":
                 lattice = np.asarray(_lattice_image(im)).reshape(-1, 3)
     return Sample(hist, mean, std, grid, patches, lattice, (w, h), rows, cols)

@@ -25,12 +25,16 @@ import numpy as np
 LINES = 8             # full-resolution rows and columns (each) kept per image
 UNIT_SIDE = 512       # lag unit: one pixel per this many pixels of the short side
 LAGS = (1, 2, 4)      # in lag units
+MAX_INT32_LINE = 33_000  # 255^2 x this fits an int32 sum
+GROUP = 32            # line sets measured together: their differences stay in the CPU's cache
 
 
-def line_positions(n: int) -> np.ndarray:
-    """LINES positions spread evenly over a side of n pixels (fewer on a side shorter than that)."""
+def line_positions(n: int) -> slice:
+    """LINES positions evenly spaced over a side of n pixels (fewer on a side shorter than that),
+    as a slice: a basic slice copies several times faster than a list of positions."""
     count = min(LINES, n)
-    return np.unique(((np.arange(count) + 0.5) * n / count).astype(np.intp))
+    step = n // count
+    return slice(step // 2, step // 2 + step * (count - 1) + 1, step)
 
 
 def lag_unit(short_side: int) -> int:
@@ -39,21 +43,29 @@ def lag_unit(short_side: int) -> int:
 
 def lag_energies(lines: list[np.ndarray], unit: int) -> np.ndarray:
     """float64 (k, len(LAGS)) mean squares of the differences at lags LAGS x unit along the lines
-    of k images ((m, n) arrays, n the same within an image and more than 4 x unit), all at once:
-    the lines are laid end to end, and differences that would cross into the next line dropped."""
+    of k images ((m, n) integer arrays, n the same within an image and more than 4 x unit), all
+    at once: the lines are laid end to end and summed one line at a time, then the few
+    differences at the end of each line that reach into the next one are taken out again.
+
+    The sums are exact integers (8-bit lines: int16 differences, int32 squares and sums, which
+    hold a line of up to 33,000 px; otherwise int64), so a value never depends on the images
+    measured with it, and they cost less than float sums."""
     m = np.array([a.shape[0] for a in lines])
     n = np.array([a.shape[1] for a in lines])
-    x = np.concatenate([a.ravel() for a in lines]).astype(np.float32)
-    line_len = np.repeat(n, m)
-    line_start = np.cumsum(line_len) - line_len
-    left = np.repeat(line_len, line_len) - (np.arange(len(x)) - np.repeat(line_start, line_len))
-    starts = np.cumsum(m * n) - m * n
+    small = all(a.dtype == np.uint8 for a in lines) and int(n.max()) <= MAX_INT32_LINE
+    x = np.concatenate([a.ravel() for a in lines]).astype(np.int16 if small else np.int64)
+    ends = np.cumsum(np.repeat(n, m))
+    starts = ends - np.repeat(n, m)
+    first_line = np.cumsum(m) - m
     out = np.empty((len(lines), len(LAGS)))
     for j, lag in enumerate(LAGS):
         k = lag * unit
-        d = x[k:] - x[:-k]
-        sq = d * d * (left[:-k] > k)  # the difference's far end is still on the same line
-        out[:, j] = np.add.reduceat(sq, starts, dtype=np.float64) / (m * (n - k))
+        d = (x[k:] - x[:-k]).astype(np.int32) if small else x[k:] - x[:-k]
+        d *= d
+        per_line = np.add.reduceat(d, starts, dtype=d.dtype).astype(np.int64)  # the last line stops at its end
+        across = (ends[:-1] - k)[:, None] + np.arange(k)         # reaching into the next line
+        per_line[:-1] -= d[across].sum(axis=1, dtype=np.int64)
+        out[:, j] = np.add.reduceat(per_line, first_line) / (m * (n - k))
     return out
 
 
@@ -64,21 +76,18 @@ def structure_ratio(e: np.ndarray) -> np.ndarray:
     return np.where(further > 0, np.minimum(r, 1.0), 1.0)
 
 
-def _direction(lines: list[np.ndarray], units: np.ndarray) -> np.ndarray:
-    """(k,) structure_ratio along one direction's lines of k images (NaN where they are too short)."""
-    out = np.full(len(lines), np.nan)
-    for unit in np.unique(units):
-        idx = [i for i, a in enumerate(lines) if units[i] == unit and a.shape[1] > LAGS[-1] * unit]
-        if idx:
-            out[idx] = structure_ratio(lag_energies([lines[i] for i in idx], int(unit)))
-    return out
-
-
 def line_structure(rows: list[np.ndarray], cols: list[np.ndarray]) -> np.ndarray:
     """(k,) the lower of the rows' and the columns' structure_ratio of k images (one direction's
-    where the other's lines are too short, NaN where both are)."""
-    units = np.array([lag_unit(min(r.shape[1], c.shape[1])) for r, c in zip(rows, cols)])
-    both = np.stack([_direction(rows, units), _direction(cols, units)], axis=1)
+    where the other's lines are too short, NaN where both are); both directions of all images
+    with one lag unit are measured in one pass."""
+    k = len(rows)
+    lines = rows + cols
+    units = np.array([lag_unit(min(r.shape[1], c.shape[1])) for r, c in zip(rows, cols)] * 2)
+    flat = np.full(2 * k, np.nan)
+    for unit in np.unique(units):
+        idx = [i for i, a in enumerate(lines) if units[i] == unit and a.shape[1] > LAGS[-1] * unit]
+        for g in range(0, len(idx), GROUP):
+            part = idx[g:g + GROUP]
+            flat[part] = structure_ratio(lag_energies([lines[i] for i in part], int(unit)))
     with np.errstate(invalid="ignore"):
-        low = np.fmin(both[:, 0], both[:, 1])  # fmin: NaN only where both are NaN
-    return low
+        return np.fmin(flat[:k], flat[k:])  # fmin: NaN only where both are NaN
