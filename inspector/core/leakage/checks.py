@@ -31,13 +31,15 @@ DRIFT_THRESHOLD = 0.05       # per-channel mean difference from train, 0-1 scale
 LOOK_BLOCK = 1 << 13
 CONFIRM_STREAM = 1 << 16
 # CPU milliseconds per image (per pair for the confirmation) of each stage, measured on 70,000
-# MNIST digits and on 4,000 photos: they set each stage's share of the progress line. Images under
+# MNIST digits (candidate search 0.18-0.19 ms an image, confirmation 0.77-1.05 ms a pair, 0.17
+# pairs an image) and on 2,000 photos (0.009-0.014 and 16-17 ms a pair, after the search's and the
+# confirmation's later changes): they set each stage's share of the progress line. Images under
 # TINY_SIDE come in crowds of look-alikes, whose candidate search ranks millions of pairs; a photo
 # pair goes through the off-centre and turned alignments, a tiny pair only through the centred ones.
 EXACT_MS = 0.0005
-CANDIDATE_MS = {"tiny": 0.30, "photo": 0.01}
+CANDIDATE_MS = {"tiny": 0.19, "photo": 0.01}
 PAIRS_PER_IMAGE = 0.17          # pairs confirmed per image, before the candidates are known
-CONFIRM_MS = {"tiny": 0.77, "photo": 6.0}
+CONFIRM_MS = {"tiny": 0.85, "photo": 16.0}
 NAMES_MS = 0.003
 
 
