@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from inspector import cli
-from inspector.core.leakage import checks, confirmation, find_leakage, incremental
-from inspector.core.leakage.confirmation import LookRanker, PairScores
+from inspector.core.leakage import checks, find_leakage, incremental, looks
+from inspector.core.leakage.confirmation import PairScores
+from inspector.core.leakage.looks import LookRanker
 from inspector.core.leakage.progress import drain
 from inspector.core.table_from_images import table_from_images
 from test_cache import HOUR_NS, age
@@ -42,16 +43,16 @@ def _reference_looks(table, a, b, mirrors=True):
     """What the ranker computed before it kept anything: every pair's look correlation in full."""
     v = real_vectors(table.thumb)
     score, _ = real_pair_looks(v[a], v[b], mirrors)
-    small = np.minimum(table.width, table.height) < confirmation.TINY_SIDE
-    ok = score >= np.where(small[a] | small[b], confirmation.TINY_LOOK_FLOOR, -1.0)
-    return ok, confirmation._look_rank(score, table.split[a] == table.split[b])
+    small = np.minimum(table.width, table.height) < looks.TINY_SIDE
+    ok = score >= np.where(small[a] | small[b], looks.TINY_LOOK_FLOOR, -1.0)
+    return ok, looks._look_rank(score, table.split[a] == table.split[b])
 
 
-real_vectors = confirmation._look_vectors
-real_pair_looks = confirmation._pair_looks
+real_vectors = looks._look_vectors
+real_pair_looks = looks._pair_looks
 
 
-@pytest.mark.parametrize("memory", [confirmation.LOOK_MEMORY, 0])
+@pytest.mark.parametrize("memory", [looks.LOOK_MEMORY, 0])
 def test_the_look_ranker_makes_each_vector_once_skips_hopeless_pairs_and_ranks_as_before(monkeypatch, memory):
     table = _tiny_table(90, 3)
     rng = np.random.default_rng(4)
@@ -59,9 +60,9 @@ def test_the_look_ranker_makes_each_vector_once_skips_hopeless_pairs_and_ranks_a
     blocks = [(rng.integers(0, 90, 300), rng.integers(0, 90, 300)) for _ in range(4)]
     blocks.append((near - 1, near))  # the copies
     made, compared = [], []
-    monkeypatch.setattr(confirmation, "LOOK_MEMORY", memory)
-    monkeypatch.setattr(confirmation, "_look_vectors", lambda t: made.append(len(t)) or real_vectors(t))
-    monkeypatch.setattr(confirmation, "_pair_looks", lambda x, y, m: compared.append(len(x)) or real_pair_looks(x, y, m))
+    monkeypatch.setattr(looks, "LOOK_MEMORY", memory)
+    monkeypatch.setattr(looks, "_look_vectors", lambda t: made.append(len(t)) or real_vectors(t))
+    monkeypatch.setattr(looks, "_pair_looks", lambda x, y, m: compared.append(len(x)) or real_pair_looks(x, y, m))
     ranker = LookRanker(table)
     for a, b in blocks:
         ok, rank = ranker(a, b)
@@ -89,7 +90,7 @@ def test_the_look_bound_never_rules_out_a_pair_that_reaches_the_floor():
                                        keepdims=True)).astype(np.float32)
     va, vb = unit(base), unit(other)
     bound = LookBound(16)
-    floor = confirmation.TINY_LOOK_FLOOR
+    floor = looks.TINY_LOOK_FLOOR
     score, _ = real_pair_looks(va, vb, True)
     below = bound.below(bound.project(va), bound.project(vb), floor, True)
     assert not (below & (score >= floor)).any()

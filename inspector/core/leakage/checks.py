@@ -15,7 +15,8 @@ import numpy as np
 from ..memory import release_free_memory
 from ..table import ImageTable
 from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, view_distance
-from .confirmation import CONFIRM_NEIGHBOURS, TINY_SIDE, Confirmed, LookRanker, PairScores, iter_confirm_pairs
+from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs
+from .looks import TINY_SIDE, LookRanker
 from . import incremental
 from .differences import describe as describe_differences
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
@@ -88,7 +89,7 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
                      include_within_split: bool, mirrors: bool) -> Steps[Pairs]:
     """The candidate pairs worth confirming, among one representative per (content, split), exact
     copies left out: the search's blocks stream through the cheap look-alike ranking, and each
-    image keeps its CONFIRM_NEIGHBOURS best (confirmation.LookRanker), so memory stays bounded by
+    image keeps its CONFIRM_NEIGHBOURS best (looks.LookRanker), so memory stays bounded by
     a block and the images, however many pairs the search meets."""
     rows = np.flatnonzero(rep == np.arange(len(table)))
     ch = np.asarray(table.content_hash, dtype=np.uint64)

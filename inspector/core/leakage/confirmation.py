@@ -22,13 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hashing import GRID, THUMB_SIZE
+from ..hashing import THUMB_SIZE
 from ..table import ImageTable
 from .alignment import wide_scores
 from .overlay import aligned, band_scores
 from .rotation import turned_scores
-from .candidates import closest_either_side
-from .look_bound import LookBound
+from .looks import TINY_LOOK_FLOOR, TINY_SIDE, LookRanker, looks
 from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, ranked, sandwich, unit as _unit
 from .progress import Steps, drain, scaled
 
@@ -44,7 +43,6 @@ CONFIRM_FINE = 0.45          # correlation of the fine detail (see _fine)
 # copies: at 0.997 / 0.95 no false pair (and none on all 70,000 digits); JPEG q60 copies 46 of 50,
 # +10% brightness 50 of 50, 3% crops 2 of 50, half-size 0 (a 14x14 digit has lost the detail
 # that tells it apart).
-TINY_SIDE = GRID
 TINY_CONFIRM_CORR = 0.997
 TINY_CONFIRM_FINE = 0.95
 # Mirrored alignments double the look-alikes a pair can match (a pier's planks, a curved wall):
@@ -143,9 +141,6 @@ CONFIRM_NEIGHBOURS = 5
 # Candidate pairs of the centred pass confirmed at a time (bounds memory and the time between
 # progress reports: about 0.2 s of CPU here); the costlier passes take fewer (PASS_COST).
 CONFIRM_BLOCK = 256
-# Tiny pairs need near pixel identity, which already shows in the cheap 16x16 comparison: copies
-# (JPEG q60, brightness) correlate >= 0.998 there, 99.7% of look-alike digit pairs below 0.98.
-TINY_LOOK_FLOOR = 0.98
 
 ALIGN_CROPS = tuple(np.round(np.linspace(0.0, 0.06, 9), 4))  # border fraction removed, per side
 _AREA = np.stack([_area_matrix(_CMP, THUMB_SIZE, c * THUMB_SIZE, (1 - c) * THUMB_SIZE)
@@ -316,7 +311,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     split = np.asarray(table.split)
     look_share = PASS_COST["looks"] * n / (PASS_COST["looks"] * n + work_left(0, k))
     keep, look_mirrored[k], _ = yield from scaled(
-        _looks(table.thumb, a[k], b[k], per_image, mirrors, same_group=split[a[k]] == split[b[k]],
+        looks(table.thumb, a[k], b[k], per_image, mirrors, same_group=split[a[k]] == split[b[k]],
                floor=np.where(tiny[k], TINY_LOOK_FLOOR, -1.0)), 0.0, look_share)
     k = k[keep]
     # the work done so far, in PASS_COST units, scaled so that the looks' share stays as reported
@@ -485,121 +480,3 @@ def _detail_levels(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.
     sa = grey_std[a] / np.maximum(thumb_std[a].std(axis=1), 1e-6)
     sb = grey_std[b] / np.maximum(thumb_std[b].std(axis=1), 1e-6)
     return texture * np.minimum(sa, sb)
-
-
-_LOOK = 16  # side of the cheap look-alike comparison
-LOOK_MEMORY = 1 << 29  # bytes of look vectors a search keeps (1 KB per image: up to 524,288 images)
-
-
-def _look_vectors(thumbs: np.ndarray) -> np.ndarray:
-    """(P, _LOOK*_LOOK) float32 unit vectors: thumbnails box-reduced to 16x16, mean removed."""
-    f = THUMB_SIZE // _LOOK
-    # box sums as f*f strided adds in integers (exact, and many times faster than a float mean)
-    cells = np.asarray(thumbs).reshape(len(thumbs), _LOOK, f, _LOOK, f)
-    total = np.zeros((len(thumbs), _LOOK, _LOOK), np.int32)
-    for i in range(f):
-        for j in range(f):
-            total += cells[:, :, i, :, j]
-    t = total.astype(np.float32) / np.float32(f * f)
-    t -= t.mean(axis=(1, 2), keepdims=True)
-    v = t.reshape(len(thumbs), -1)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
-
-
-def _looks(thumb: np.ndarray, a: np.ndarray, b: np.ndarray, k: int | None, mirrors: bool,
-           same_group: np.ndarray | None = None, floor: np.ndarray | float = -1.0
-           ) -> Steps[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """A cheap look-alike comparison of candidate pairs (16x16, whole images): the indices of the
-    pairs among the k best-correlating candidates of a or of b (all with k None), so the expensive
-    confirmation only sees an image's closest look-alikes, pairs across splits first (they are the
-    leaks; `same_group` marks the others) and none correlating below `floor`; per pair whether it
-    correlates better mirrored; and the correlations. Yields its fraction done."""
-    rows, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    v = np.empty((len(rows), _LOOK * _LOOK), np.float32)
-    for lo in range(0, len(rows), 1 << 13):
-        v[lo:lo + (1 << 13)] = _look_vectors(thumb[rows[lo:lo + (1 << 13)]])
-        yield 0.4 * min(1.0, (lo + (1 << 13)) / len(rows))
-    ia, ib = inv[:len(a)], inv[len(a):]
-    score = np.empty(len(a), np.float32)
-    mirrored = np.zeros(len(a), bool)
-    for lo in range(0, len(a), 1 << 16):
-        sl = slice(lo, lo + (1 << 16))
-        score[sl], mirrored[sl] = _pair_looks(v[ia[sl]], v[ib[sl]], mirrors)
-        yield 0.4 + 0.4 * min(1.0, (lo + (1 << 16)) / len(a))
-    above = score >= floor
-    rank = _look_rank(score, same_group)
-    keep = np.flatnonzero(above)
-    if k is not None:
-        keep = keep[closest_either_side(a[keep], b[keep], rank[keep], k)]
-    return keep, mirrored, score
-
-
-def _pair_looks(va: np.ndarray, vb: np.ndarray, mirrors: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Look-alike correlation of paired look vectors (the better of plain and mirrored with
-    `mirrors`) and whether the mirrored one is better."""
-    s = np.einsum("pd,pd->p", va, vb)
-    if not mirrors:
-        return s, np.zeros(len(s), bool)
-    vbm = vb.reshape(-1, _LOOK, _LOOK)[:, :, ::-1].reshape(len(vb), -1)
-    sm = np.einsum("pd,pd->p", va, vbm)
-    return np.maximum(s, sm), sm > s
-
-
-def _look_rank(score: np.ndarray, same_group: np.ndarray | None) -> np.ndarray:
-    """Order of an image's candidates (lower first): pairs across groups, then the best-looking
-    (correlations are <= 1, so the 2 of a same-group pair puts it behind every cross pair)."""
-    return -score + (2.0 * same_group if same_group is not None else 0.0)
-
-
-class LookRanker:
-    """For blocks of candidate pairs, what `iter_confirm_pairs` selects on before its full
-    comparison: whether each pair may go on (tiny images must correlate at least TINY_LOOK_FLOOR on
-    the 16x16 look) and its rank among an image's candidates (lower
-    first), so a streamed search can keep each image's best CONFIRM_NEIGHBOURS over all blocks
-    and confirm only those. The table's per-image columns are prepared once, not per block."""
-
-    def __init__(self, table: ImageTable, mirrors: bool = True) -> None:
-        self.thumb = table.thumb
-        self.small = np.minimum(table.width, table.height) < TINY_SIDE
-        self.split = np.asarray(table.split)
-        self.mirrors = mirrors
-        # Each image's look vector is made the first time one of its pairs comes (a block's images
-        # mostly came in earlier blocks: making them again was most of the search's time) and kept
-        # when they fit in LOOK_MEMORY; a vector does not depend on the others made with it. Its
-        # projections (look_bound.py, 32 bytes) are always kept: they rule out most tiny pairs.
-        n = len(self.thumb)
-        self.vectors = np.empty((n, _LOOK * _LOOK), np.float32) if n * _LOOK * _LOOK * 4 <= LOOK_MEMORY else None
-        self.bound = LookBound(_LOOK)
-        self.projections = np.empty((n, len(self.bound.basis)), np.float32)
-        self.made = np.zeros(n, bool)
-
-    def _make(self, rows: np.ndarray) -> None:
-        new = np.unique(rows[~self.made[rows]])
-        for lo in range(0, len(new), 1 << 13):
-            part = new[lo:lo + (1 << 13)]
-            v = _look_vectors(self.thumb[part])
-            self.projections[part] = self.bound.project(v)
-            if self.vectors is not None:
-                self.vectors[part] = v
-        self.made[new] = True
-
-    def _scores(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if self.vectors is not None:
-            return _pair_looks(self.vectors[a], self.vectors[b], self.mirrors)[0]
-        rows, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-        v = _look_vectors(self.thumb[rows])
-        return _pair_looks(v[inv[:len(a)]], v[inv[len(a):]], self.mirrors)[0]
-
-    def __call__(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self._make(np.concatenate([a, b]))
-        tiny = self.small[a] | self.small[b]
-        floor = np.where(tiny, TINY_LOOK_FLOOR, -1.0)
-        t = np.flatnonzero(tiny)
-        out = np.zeros(len(a), bool)  # tiny pairs that surely correlate below their floor
-        out[t] = self.bound.below(self.projections[a[t]], self.projections[b[t]], TINY_LOOK_FLOOR, self.mirrors)
-        score = np.full(len(a), -1.0, np.float32)  # below every floor but the -1 of photo pairs
-        live = np.flatnonzero(~out)
-        if len(live):
-            score[live] = self._scores(a[live], b[live])
-        ok = (score >= floor) & ~out
-        return ok, _look_rank(score, self.split[a] == self.split[b])
