@@ -21,6 +21,7 @@ from imagefactory import make_good_images, random_image, write_image
 from inspector import cli
 from inspector.core import cache as cache_mod
 from inspector.core.cache import codec, store
+from inspector.core.leakage.progress import drain
 from inspector.core.scan import _scan_chunk, iter_scan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,12 +65,7 @@ def without_cache(doc: dict) -> dict:
 
 
 def scan_result(root: Path, cache_dir: Path | None, **kw):
-    gen = iter_scan(str(root), cache_dir=str(cache_dir) if cache_dir else None, **kw)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
+    return drain(iter_scan(str(root), cache_dir=str(cache_dir) if cache_dir else None, **kw))
 
 
 def test_cached_and_incremental_exports_equal_a_fresh_scan(dataset, tmp_path):

@@ -65,12 +65,9 @@ def _same_accumulators(a: dict, b: dict) -> None:
 def _scan(root, cache_dir, chunk_size):
     """A scan's result, by one worker in chunks of ``chunk_size`` (each a stored batch)."""
     from inspector.core.scan import iter_scan
-    gen = iter_scan(str(root), workers=1, chunk_size=chunk_size, cache_dir=str(cache_dir) if cache_dir else None)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
+    from inspector.core.leakage.progress import drain
+    return drain(iter_scan(str(root), workers=1, chunk_size=chunk_size,
+                           cache_dir=str(cache_dir) if cache_dir else None))
 
 
 def _rebuilt(parts, files):
