@@ -174,7 +174,7 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from bench_window import open_window, probe_timer
+    from bench_window import close_with_result, open_and_run, open_window, probe_timer
 
     app, window = open_window(args.workers)
     rss_start = peak_rss_mb()
@@ -253,18 +253,11 @@ def main() -> int:
 
     enter("idle")
     t_start = time.perf_counter()
-    probe.start()
-    QTimer.singleShot(500, lambda: window.open_folder(args.root))
-    loop.exec()
-    probe.stop()
+    open_and_run(window, loop, probe, args.root, 500)
     leave(label[0])
-    window.shutdown()
-    window.close()
-
-    if "error" in outcome:
-        print(f"scan failed: {outcome['error']}", file=sys.stderr)
+    result = close_with_result(window, outcome)
+    if result is None:
         return 2
-    result = outcome["result"]
     files = len(result.images) + len(result.failures)
     load = os.getloadavg()
     print(f"dataset      {result.root}: {files:,} files, {result.extra['cache']['used']:,} from the cache, "

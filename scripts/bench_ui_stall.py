@@ -37,7 +37,7 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from bench_window import open_window, probe_timer
+    from bench_window import close_with_result, open_and_run, open_window, probe_timer
 
     app, window = open_window(args.workers)
 
@@ -89,18 +89,11 @@ def main() -> int:
     window.scanFailed.connect(failed)
     t_start = time.perf_counter()
     t0[0] = clock.nsecsElapsed() / 1e6
-    probe.start()
     # Open once the window has been laid out and painted: its very first paint is not the scan's.
-    QTimer.singleShot(int(args.warmup * 1000), lambda: window.open_folder(args.root))
-    loop.exec()
-    probe.stop()
-    window.shutdown()
-    window.close()
-
-    if "error" in outcome:
-        print(f"scan failed: {outcome['error']}", file=sys.stderr)
+    open_and_run(window, loop, probe, args.root, int(args.warmup * 1000))
+    result = close_with_result(window, outcome)
+    if result is None:
         return 2
-    result = outcome["result"]
     total = time.perf_counter() - t_start
     files = len(result.images) + len(result.failures)
     print(f"dataset      {result.root}: {files:,} files ({len(result.images):,} decoded), "

@@ -51,3 +51,24 @@ def probe_timer(interval_ms: float, tick):
     probe.setInterval(max(1, int(interval_ms)))
     probe.timeout.connect(tick)
     return probe
+
+
+def open_and_run(window, loop, probe, root: str, delay_ms: int) -> None:
+    """Start the probe, open root in the window after delay_ms, run the event loop until the
+    benchmark quits it, stop the probe."""
+    from PySide6.QtCore import QTimer
+
+    probe.start()
+    QTimer.singleShot(delay_ms, lambda: window.open_folder(root))
+    loop.exec()
+    probe.stop()
+
+
+def close_with_result(window, outcome: dict):
+    """Close the window; the scan's result, or None (the failure printed) when it failed."""
+    window.shutdown()
+    window.close()
+    if "error" in outcome:
+        print(f"scan failed: {outcome['error']}", file=sys.stderr)
+        return None
+    return outcome["result"]
