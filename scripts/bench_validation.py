@@ -53,7 +53,8 @@ from inspector.core import hashing  # noqa: E402
 from inspector.core.decode import decode  # noqa: E402
 from inspector.core.layout import discover  # noqa: E402
 from inspector.core.scan import CHUNK_FILES, iter_scan, scan  # noqa: E402
-from inspector.core.validation import ISSUES, THRESHOLDS, image_quality, validate  # noqa: E402
+from inspector.core.validation import ISSUES, image_quality, validate  # noqa: E402
+from inspector.core.validation.issues import effective_thresholds  # noqa: E402
 from inspector.core.validation import properties  # noqa: E402
 from inspector.core.validation.drift import numeric_column  # noqa: E402
 from inspector.core.validation.findings import drift_severity  # noqa: E402
@@ -196,9 +197,10 @@ def clean_corpus(corpus: Path, workers: int | None):
     grey_flags = np.flatnonzero(q.flags[:, ISSUES.index("grayscale")])
     right = sum(truly_grey(os.path.join(result.root, t.paths[i])) for i in grey_flags)
     others = q.flags[:, [k for k, i in enumerate(ISSUES) if i != "grayscale"]].any(axis=1)
+    cut = effective_thresholds(q.scores)  # what was applied (low_information adapts to the dataset)
     for k, issue in enumerate(ISSUES):
         c = int(q.flags[:, k].sum())
-        print(f"   {issue:17} {c:5d} flagged ({c / n:.2%})  threshold {THRESHOLDS[issue]:.4g}")
+        print(f"   {issue:17} {c:5d} flagged ({c / n:.2%})  threshold {cut[issue]:.4g}")
     print(f"   any issue but grayscale: {int(others.sum())} of {n} ({others.mean():.2%})")
     print(f"   grayscale flags that are grey in every pixel: {right} of {len(grey_flags)}")
     drift = [f for f in validate(result).findings if f.kind in ("label_drift", "property_drift")]
