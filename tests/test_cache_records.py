@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from imagefactory import write_image
+from inspector.core import cache as cache_mod
 from inspector.core.cache import codec, rows
 from inspector.core.cache.reuse import chunk_from_batches
 from inspector.core.layout import ImageFile
@@ -162,6 +163,8 @@ def test_a_warm_reopen_sums_whole_stored_batches_without_decoding_their_histogra
     def scan(cache):
         return _scan(root, cache, chunk_size=6)
 
+    # the per-image records path: no whole result stored (an unchanged listing would be restored)
+    monkeypatch.setattr(cache_mod.ScanCache, "save", lambda self, collector: None)
     decoded = []
     stacks = codec.Batch.groups
     monkeypatch.setattr(codec.Batch, "groups", property(lambda b: decoded.append(b) or stacks.fget(b)))
@@ -307,12 +310,20 @@ def test_exact_sum_of_values_close_together_and_far_apart():
         assert list(rows.exact_sum(values)) == _exact_fixed_sum(values)
 
 
-def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypatch):
+@pytest.mark.parametrize("stored_result", [False, True])
+def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypatch, stored_result):
+    """From the per-image records (a pause after each stored batch) and from the stored whole
+    result (one after each of its parts)."""
     import os
     import time
-    from inspector.core import cache as cache_mod
     from inspector.core import scan as scan_mod
+    from inspector.core.cache import snapshot
     from inspector.core.scan import iter_scan
+
+    if stored_result:
+        monkeypatch.setattr(snapshot, "PART_ROWS", 4)
+    else:
+        monkeypatch.setattr(cache_mod.ScanCache, "save", lambda self, collector: None)
 
     root, cache_dir = tmp_path / "ds", tmp_path / "cache"
     for k in range(40):

@@ -219,6 +219,16 @@ class FileList:
             out.setdefault(self.split_names[s], {})[self.label_names[c]] = int(pairs[code])
         return out
 
+    def digest(self, h: Any) -> None:
+        """Feed every column and name list to the hash ``h`` (xxhash's ``update``): equal for
+        equal listings, different whenever any item's path, split, class, size, modification
+        time, note or locator differs. A few milliseconds for 100,000 items."""
+        h.update(repr([len(self), self.split_names, self.label_names, self._bases, sorted(self._notes.items()),
+                       sorted((i, repr(v)) for i, v in self._locators.items())]).encode("utf-8", _ERRORS))
+        for column in (self._offsets, self._split, self._label, self._base, self._size, self._mtime):
+            h.update(memoryview(column).cast("B"))
+        h.update(self._data)
+
     @property
     def nbytes(self) -> int:
         """Memory held by the columns (not the few name lists and dictionaries)."""

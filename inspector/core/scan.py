@@ -19,6 +19,7 @@ from collections import Counter
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -168,12 +169,16 @@ class _Collector:
         if needed <= self.capacity:
             return
         new = max(needed, 2 * self.capacity)
-        for name, value in vars(self).items():
-            if isinstance(value, np.ndarray) and value.shape[:1] == (self.capacity,):
-                grown = np.zeros((new, *value.shape[1:]), value.dtype)
-                grown[:self.capacity] = value
-                setattr(self, name, grown)
+        for name, value in self.columns().items():
+            grown = np.zeros((new, *value.shape[1:]), value.dtype)
+            grown[:self.capacity] = value
+            setattr(self, name, grown)
         self.capacity = new
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The per-item columns (first axis: the items), by attribute name."""
+        return {name: value for name, value in vars(self).items()
+                if isinstance(value, np.ndarray) and value.shape[:1] == (self.capacity,)}
 
     def _code(self, names: list[str], value: str) -> int:
         if value not in names:
@@ -227,8 +232,7 @@ class _Collector:
         of every column would double the scan's peak memory for a moment. The collector is done
         after this; its columns belong to the result."""
         k = len(keep)
-        columns = [(name, value) for name, value in vars(self).items()
-                   if isinstance(value, np.ndarray) and value.shape[:1] == (self.capacity,)]
+        columns = list(self.columns().items())
         if k and keep[-1] != k - 1:  # some rows failed (keep is increasing: else it is 0..k-1)
             for _, value in columns:
                 for lo in range(0, k, _COMPACT_BLOCK):  # keep[i] >= i: a block only reads rows not yet overwritten
@@ -344,11 +348,14 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     options = layout.storage_options
     cache = ScanCache.open(cache_dir, layout, _scan_chunk([])) if cache_dir else None
     keep_records = isinstance(cache, ScanCache)  # records are encoded in the workers only for a cache
-    if keep_records:  # stored records enter the collector; the rest is decoded
+    if keep_records and (yield from _with_progress(cache.restore(collector), progress)):
+        chunks = iter(())  # the listing is the last scan's: its whole result was stored
+    elif keep_records:  # stored records enter the collector; the rest is decoded
         chunks = cache.filter(layout.files, partial(discover_more, layout), collector,
                               partial(rebuild_chunk, _ChunkResult), chunk_size, PROGRESS_INTERVAL)
-        collector.sink = cache.store_chunk
         chunks = yield from _read_cached(chunks, workers, progress)
+    if keep_records:
+        collector.sink = cache.store_chunk
     if cluster is not None:
         yield from cluster.run_chunks(chunks, options, collector, progress, keep_records)
         pieces: Iterable[tuple[_ChunkResult, list] | None] = ()
@@ -367,6 +374,8 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
             p = progress(current)
             if p:
                 yield p
+    if keep_records:
+        cache.save(collector)  # before the result takes the collector's columns over
     result = collector.result(time.perf_counter() - t0, workers)
     result.extra["cache"] = cache_summary(cache, collector.done)  # closes it (a cancelled scan's: when freed)
     release_free_memory()  # chunk buffers of the merge: the window lives on after the scan
@@ -374,6 +383,19 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     if last:
         yield last
     return result
+
+
+def _with_progress(steps: Iterator[None], progress: Callable[..., ScanProgress | None]
+                   ) -> Generator[ScanProgress, None, Any]:
+    """Run ``steps`` to its end, yielding progress between its steps; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+        p = progress(None)
+        if p:
+            yield p
 
 
 def _read_cached(chunks: Iterator[list], enough: int, progress: Callable[..., ScanProgress | None]

@@ -12,6 +12,7 @@ again (git's "racily clean" rule).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import sys
@@ -28,6 +29,7 @@ from ..file_list import FileList
 from .reuse import (ChunkBuilder, ItemList, Part, StoredItems, chunk_from_batches, decode_keys, encode_keys,
                     feed_groups, listed_keys)
 from .rows import rebuild_chunk
+from .snapshot import encode_snapshot, read_header, restore_snapshot, snapshot_key
 from .store import RecordStore, StoreUnavailable
 
 CACHE_DIR_ENV = "INSPECTOR_CACHE_DIR"   # overrides the default folder (the test suite sets it)
@@ -88,11 +90,9 @@ class ScanCache:
         root = os.fsencode(layout.root)
         self.root = root if root.endswith(b"/") else root + b"/"
         self.seen_ns = time.time_ns()  # taken before any item is looked at
-        try:
-            self.stored = StoredItems(store.items())
-        except sqlite3.DatabaseError as exc:
-            self.stored = StoredItems([])
-            self._damaged(str(exc))
+        self._stored: StoredItems | None = None  # read when first needed: a restored result never does
+        self.restored = False                    # the whole result came from the stored snapshot
+        self.unstored = 0                        # items decoded without records to store
         self.keys: dict[int, bytes] = {}   # of the items to decode: what their records are stored under
         self.identity: dict[int, tuple[int, int]] = {}
         self.use: dict[int, list[int]] = {}  # batch -> [entries in it, entries used by this scan]
@@ -110,6 +110,69 @@ class ScanCache:
             return f"{exc}; this scan does not use it"
         load_codec()  # here, before any worker starts: a scan without a cache never imports it
         return cls(store, layout)
+
+    @property
+    def stored(self) -> StoredItems:
+        if self._stored is None:
+            self._stored = StoredItems([])
+            if self.store is not None:
+                try:
+                    self._stored = StoredItems(self.store.items())
+                except sqlite3.DatabaseError as exc:
+                    self._damaged(str(exc))
+        return self._stored
+
+    def restore(self, collector: Any) -> Iterator[None]:
+        """Put the stored result of the last whole scan into ``collector`` when it was made from
+        exactly this listing (cache/snapshot.py), yielding between its parts; returns whether it
+        did. A damaged one is dropped with a message, and the reopen goes on from the records."""
+        layout, store = self.layout, self.store
+        if store is None or layout.pending is not None or not len(layout.files):
+            return False
+        key = snapshot_key(layout, store.layout)
+        try:
+            if store.snapshot_key() != key:
+                return False
+            mtimes = np.frombuffer(layout.files._mtime, np.int64)
+            header = read_header(store.snapshot_part(0, key))
+            if int(mtimes.max()) >= int(header["seen_ns"]) - MTIME_SLACK_NS:
+                return False  # a file modified within the timestamp resolution of that scan
+            parts = (store.snapshot_part(k, key) for k in itertools.count(1))
+            yield from restore_snapshot(header, parts, collector, len(layout.files))
+        except sqlite3.DatabaseError as exc:
+            self._damaged(str(exc))
+            return False
+        except RecordError as exc:
+            self.message = f"the stored result of the last scan was not used ({exc}); read from the records instead"
+            self._drop_snapshot()
+            return False
+        self.restored = True
+        self.used = len(layout.files)
+        return True
+
+    def save(self, collector: Any) -> None:
+        """Store the scan's merged result for the next reopen of this very listing: only when
+        every listed item is in it and was stored or reused (a chunk lost with a worker is
+        decoded again next time, so it is not kept as failed), and not after a restore."""
+        layout, n = self.layout, len(self.layout.files)
+        if (self.store is None or self.read_only or self.restored or self.unstored or not n
+                or collector.done != n or layout.pending is not None):
+            return
+        t0 = time.perf_counter()
+        try:
+            self.store.snapshot_put(snapshot_key(layout, self.store.layout), encode_snapshot(collector, n, self.seen_ns))
+        except sqlite3.Error as exc:
+            self._stop_writing(f"the cache could not be written ({exc}); the rest of this scan is not stored")
+        except RecordError:
+            pass  # a column that cannot be stored this way: reopens read the records
+        self.write_seconds += time.perf_counter() - t0
+
+    def _drop_snapshot(self) -> None:
+        try:
+            if self.store is not None and not self.read_only:
+                self.store.snapshot_drop()
+        except sqlite3.Error:
+            pass
 
     def filter(self, files: FileList, more: Callable[[], bool], collector: Any, build: ChunkBuilder,
                size: int = 64, pause: float = 0.1) -> Iterator[list[tuple[int, Any]]]:
@@ -234,7 +297,7 @@ class ScanCache:
 
     def _damaged(self, reason: str) -> None:
         """A damaged store is rebuilt empty; records already used had passed their checksums."""
-        self.stored = StoredItems([])
+        self._stored = StoredItems([])
         if self.store is not None:
             try:
                 self.store.rebuild(reason)
@@ -246,6 +309,8 @@ class ScanCache:
         """The collector's sink: store a freshly decoded chunk's records (one transaction)."""
         self.rescanned += len(items)
         blob = getattr(chunk, "records", None)
+        if blob is None:
+            self.unstored += len(items)
         if blob is None or self.store is None or self.read_only:
             return
         t0 = time.perf_counter()
@@ -264,7 +329,7 @@ class ScanCache:
     def finish(self) -> dict:
         """Forget items that are gone, compact batches mostly made stale; return what the export
         says about the cache."""
-        gone = self.stored.unmatched()
+        gone = [] if self.restored else self.stored.unmatched()
         if self.store is not None and not self.read_only and (gone or self.rescanned):
             t0 = time.perf_counter()
             try:

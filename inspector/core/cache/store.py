@@ -4,7 +4,8 @@ Tables: ``meta`` (record layout version, dataset root), ``batches`` (one compres
 records per scanned chunk), ``items`` (per file: its identity when it was read, which batch and
 entry hold its record), ``memo`` (results computed from a whole scan, such as the leakage
 findings, keyed by what they were computed from) and ``verdicts`` (the latest leakage search's
-confirmed and rejected candidate pairs, which the next search reuses for unchanged images).
+confirmed and rejected candidate pairs, which the next search reuses for unchanged images) and
+``snapshot`` (the latest whole scan's merged result, in parts, keyed by its listing: cache/snapshot.py).
 
 Every write is one short transaction, so a scan killed at any moment leaves the chunks it
 committed, and a second process scanning the same dataset (the window and a CLI run at once)
@@ -28,6 +29,7 @@ CREATE TABLE IF NOT EXISTS items(key BLOB PRIMARY KEY, size INTEGER NOT NULL, mt
     seen_ns INTEGER NOT NULL, batch INTEGER NOT NULL, entry INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS memo(key TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts(id INTEGER PRIMARY KEY CHECK (id = 0), data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot(part INTEGER PRIMARY KEY, key TEXT NOT NULL, data BLOB NOT NULL);
 """
 
 # (key, size, mtime_ns, seen_ns, entry): an item as written with its batch
@@ -104,6 +106,7 @@ class RecordStore:
                 db.execute("DELETE FROM batches")
                 db.execute("DELETE FROM memo")
                 db.execute("DELETE FROM verdicts")
+                db.execute("DELETE FROM snapshot")
             self._write_meta(db, layout, root)
         return db
 
@@ -208,7 +211,7 @@ class RecordStore:
             try:
                 with db:
                     db.execute("BEGIN IMMEDIATE")
-                    for table in ("items", "batches", "memo", "verdicts"):
+                    for table in ("items", "batches", "memo", "verdicts", "snapshot"):
                         db.execute(f"DELETE FROM {table}")
             except sqlite3.DatabaseError as exc:
                 if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
@@ -242,6 +245,27 @@ class RecordStore:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("INSERT OR REPLACE INTO verdicts VALUES (0, ?)", (data,))
+
+    def snapshot_key(self) -> str | None:
+        """The key of the stored whole-scan result (part 0 is its header), None when there is none."""
+        row = self.db.execute("SELECT key FROM snapshot WHERE part = 0").fetchone()
+        return None if row is None else row[0]
+
+    def snapshot_part(self, part: int, key: str) -> bytes | None:
+        """One part of the stored whole-scan result, if it is still the one stored under ``key``."""
+        row = self.db.execute("SELECT data FROM snapshot WHERE part = ? AND key = ?", (part, key)).fetchone()
+        return None if row is None else row[0]
+
+    def snapshot_put(self, key: str, parts: list[bytes]) -> None:
+        """Replace the stored whole-scan result by these parts (header first), in one transaction."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM snapshot")
+            self.db.executemany("INSERT INTO snapshot VALUES (?, ?, ?)", [(k, key, p) for k, p in enumerate(parts)])
+
+    def snapshot_drop(self) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM snapshot")
 
     def size_on_disk(self) -> int:
         return sum(os.path.getsize(p) for p in _sidecars(self.path) if os.path.exists(p))

@@ -1,0 +1,131 @@
+"""The stored whole result of the last scan (cache/snapshot.py): an unchanged listing is restored
+from it and exports exactly what a fresh scan does; any change to the listing, a file modified
+within the timestamp resolution, a damaged part or a chunk that was not stored keeps it from
+being used."""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagefactory import write_image
+from inspector.core import cache as cache_mod
+from inspector.core import scan_chunk
+from test_cache import HOUR_NS, age, dataset, export, scan_result, without_cache  # noqa: F401  (fixture)
+
+
+@pytest.fixture()
+def feeds(monkeypatch) -> list[int]:
+    """Counts the reopens that went through the per-image records (ScanCache.filter)."""
+    calls: list[int] = []
+    real = cache_mod.ScanCache.filter
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cache_mod.ScanCache, "filter", counted)
+    return calls
+
+
+def _store(cache_dir: Path, root: Path) -> sqlite3.Connection:
+    return sqlite3.connect(cache_mod.cache_path(str(cache_dir), str(root)))
+
+
+def _parts(cache_dir: Path, root: Path) -> int:
+    db = _store(cache_dir, root)
+    try:
+        return db.execute("SELECT COUNT(*) FROM snapshot").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_an_unchanged_listing_is_restored_and_exports_what_a_fresh_scan_does(dataset, tmp_path, feeds):
+    cache_dir = tmp_path / "cache"
+    cold = export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    assert feeds == [1] and _parts(cache_dir, dataset) >= 2  # the header and the columns
+    warm = export(dataset, tmp_path / "warm.json", "--cache-dir", str(cache_dir))
+    n = cold["dataset"]["images"] + cold["dataset"]["failed"]
+    assert feeds == [1] and warm["dataset"]["cache"] == {"used": n, "rescanned": 0}  # no record read
+    fresh = export(dataset, tmp_path / "fresh.json", "--no-cache")
+    assert without_cache(warm) == without_cache(fresh) == without_cache(cold)
+    assert warm["dataset"]["failed"] >= 1 and len(warm["images"]) == warm["dataset"]["images"]  # and every image
+
+
+@pytest.mark.parametrize("change", ["rewritten", "touched", "deleted", "added"])
+def test_any_change_to_the_listing_reads_the_records_and_the_next_reopen_is_restored(dataset, tmp_path, feeds, change):
+    cache_dir = tmp_path / "cache"
+    export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    target = dataset / "train" / "cat" / "img_0001_L.png"
+    if change == "rewritten":
+        write_image(target, "L", size=(20, 30), seed=77)
+    elif change == "touched":  # same bytes, another modification time
+        stamp = target.stat().st_mtime_ns - 10**9
+        os.utime(target, ns=(stamp, stamp))
+    elif change == "deleted":
+        target.unlink()
+    else:
+        write_image(dataset / "val" / "cat" / "new.png", "RGB", size=(17, 9), seed=78)
+    written = tuple(p for p in (target, dataset / "val" / "cat" / "new.png") if p.exists())
+    if change in ("rewritten", "added"):
+        age(dataset, HOUR_NS // 2, only=written)
+    changed = export(dataset, tmp_path / "changed.json", "--cache-dir", str(cache_dir))
+    assert len(feeds) == 2
+    fresh = export(dataset, tmp_path / "fresh.json", "--no-cache")
+    assert without_cache(changed) == without_cache(fresh)
+    again = export(dataset, tmp_path / "again.json", "--cache-dir", str(cache_dir))
+    assert len(feeds) == 2 and again["dataset"]["cache"]["rescanned"] == 0
+    assert without_cache(again) == without_cache(fresh)
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_a_damaged_stored_result_is_dropped_with_a_message_and_the_records_used(dataset, tmp_path, feeds, part):
+    cache_dir = tmp_path / "cache"
+    fresh = scan_result(dataset, None)
+    scan_result(dataset, cache_dir)
+    db = _store(cache_dir, dataset)
+    blob = bytearray(db.execute("SELECT data FROM snapshot WHERE part = ?", (part,)).fetchone()[0])
+    blob[len(blob) // 2] ^= 0xFF
+    db.execute("UPDATE snapshot SET data = ? WHERE part = ?", (bytes(blob), part))
+    db.commit()
+    db.close()
+    reopened = scan_result(dataset, cache_dir)
+    info = reopened.extra["cache"]
+    assert len(feeds) == 2 and "not used" in info["message"] and "checksum" in info["message"]
+    assert info["rescanned"] == 0  # the records were sound
+    assert reopened.fingerprint == fresh.fingerprint and np.array_equal(reopened.images.thumb, fresh.images.thumb)
+    assert np.array_equal(reopened.split_stats["train"].histogram, fresh.split_stats["train"].histogram)
+    after = scan_result(dataset, cache_dir)  # stored again by that reopen
+    assert len(feeds) == 2 and after.extra["cache"]["message"] is None
+    assert after.fingerprint == fresh.fingerprint
+
+
+def test_files_modified_around_the_scan_that_stored_it_are_not_restored(tmp_path, feeds):
+    root = tmp_path / "ds"
+    for k in range(6):
+        write_image(root / "train" / f"{k}.png", "L", size=(8, 8), seed=k)  # just written: racy
+    cache_dir = tmp_path / "cache"
+    scan_result(root, cache_dir)
+    again = scan_result(root, cache_dir)
+    assert len(feeds) == 2 and again.extra["cache"]["rescanned"] == 6
+
+
+def test_a_scan_with_a_chunk_not_stored_keeps_no_whole_result(dataset, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    assert _parts(cache_dir, dataset) >= 2
+    db = _store(cache_dir, dataset)
+    with db:
+        db.execute("DELETE FROM snapshot")
+        db.execute("DELETE FROM items WHERE key IN (SELECT key FROM items LIMIT 3)")  # these decoded again
+    db.close()
+    real = scan_chunk.stored_records
+    monkeypatch.setattr(scan_chunk, "stored_records", lambda chunk, hists: None)  # as a lost chunk's
+    scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    assert _parts(cache_dir, dataset) == 0
+    monkeypatch.setattr(scan_chunk, "stored_records", real)
+    scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    assert _parts(cache_dir, dataset) >= 2
