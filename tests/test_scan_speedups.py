@@ -38,6 +38,9 @@ def test_content_hash_of_multi_block_image_equals_single_block():
         split = Image.fromarray(pixels, "RGB")
         assert pixel_view(split) is None
         assert content_hash(split) == single
+        grey = Image.fromarray(pixels[..., 0], "L").copy()  # the grey expansion from copied bytes
+        assert pixel_view(grey) is None
+        assert content_hash(grey) == content_hash(grey.convert("RGB"))
     finally:
         Image.core.set_block_size(old)
 
@@ -232,5 +235,39 @@ def test_pillow_reuses_freed_pixel_blocks_within_a_chunk_and_gives_them_back(tmp
 def test_content_hash_with_the_callers_pixel_view_is_the_same():
     im = _rgb()
     assert content_hash(im, pixel_view(im)) == content_hash(im)
-    grey = im.convert("L")  # hashed as its RGB expansion: the grey image's own view is not used
+    grey = im.convert("L")  # hashed as its RGB expansion, made from the grey image's own view
     assert content_hash(grey, pixel_view(grey)) == content_hash(grey) == content_hash(grey.convert("RGB"))
+
+
+@pytest.mark.parametrize("fmt,filled", [("JPEG", True), ("PNG", True), ("BMP", False), ("TIFF", False)])
+def test_pad_filled_only_where_pillows_unpacker_writes_255(tmp_path, fmt, filled):
+    """The decode paths that skip the content hash's pad check really have 255 in every pad byte
+    (Pillow's unpacker of 8-bit RGB rows): if a Pillow release changed that, this fails."""
+    from inspector.core.decode import decode
+
+    path = tmp_path / f"x.{fmt.lower()}"
+    _rgb(61, 83).save(path, fmt)
+    dec = decode(str(path))
+    assert dec.image.mode == "RGB" and dec.pad_filled is filled
+    assert bytes(memoryview(pixel_view(dec.image).buffer)[3::4]) == b"\xff" * (61 * 83)
+    assert content_hash(dec.image, pad_filled=dec.pad_filled) == content_hash(dec.image)
+    # a palette or RGBA file is converted to RGB: Pillow's converter, so the pad byte is checked
+    _rgb(61, 83).convert("RGBA").save(tmp_path / "a.png")
+    assert decode(str(tmp_path / "a.png")).pad_filled is False
+
+
+
+def test_turned_hashes_are_those_of_the_plain_bilinear_gather():
+    """The turned views' samples are added corner by corner in place; the hashes must be those
+    of the plain gather-and-sum (the bits of the hashes stored before)."""
+    grids = RNG.uniform(0, 255, (9, hashing.GRID, hashing.GRID)).astype(np.float32)
+    grids[3] = np.round(grids[3])  # whole levels: ties between coefficients are likelier
+    flat = grids.reshape(len(grids), -1)
+    dct = hashing._DCT32
+    for i, (at, w) in enumerate(hashing._TURNS):
+        turned = (flat[:, at] * w).sum(axis=1).reshape(len(grids), hashing.HASH_SIDE, hashing.HASH_SIDE)
+        co = np.matmul(np.matmul(dct, turned), dct.T).reshape(len(grids), -1)[:, hashing._SEL_FLAT]
+        srt = np.sort(co, axis=1)
+        med = (srt[:, 31:32] + srt[:, 32:33]) * 0.5
+        bits = np.ascontiguousarray(np.packbits(co > med, axis=1, bitorder="little")).view("<u8")[:, 0]
+        assert np.array_equal(hashing._turned_hashes(grids)[:, i], bits)

@@ -24,6 +24,7 @@ _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 # from the internet must never make us execute a program. (A JPEG with extra frames, as phones
 # write, still opens through the JPEG decoder, as format MPO.)
 READ_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
+_RGB_UNPACKED = frozenset({"JPEG", "MPO", "PNG"})  # formats whose RGB rows go through that unpacker
 _EXTENSION_FORMATS = {
     ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".gif": "GIF",
     ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
@@ -43,6 +44,9 @@ class Decoded:
     height: int
     nbytes: int
     flags: int
+    # Every pad byte of the RGB image's 4-byte storage is 255 (hashing.content_hash then skips
+    # checking it): true of the files Pillow unpacks from plain 8-bit RGB rows, JPEG and PNG.
+    pad_filled: bool = False
 
     @property
     def depth(self) -> int:
@@ -104,8 +108,11 @@ def _decode_open(im: Image.Image, name: str, nbytes: int) -> Decoded:
     mode = im.mode
     flags = 0
     # Read the tile before anything loads the image (PNG's getexif() does, and clears it).
-    if mode in ("RGB", "RGBA") and _tile_rawmode(im).endswith(";16B"):
+    rawmode = _tile_rawmode(im) if mode in ("RGB", "RGBA") else ""
+    if rawmode.endswith(";16B"):
         flags |= FLAG_16BIT_COLOUR  # statistics are of the 8-bit pixels every Pillow loader gets
+    # Pillow's unpacker of 8-bit "RGB" rows sets the pad byte of every pixel it writes to 255
+    pad_filled = mode == "RGB" and rawmode == "RGB" and fmt in _RGB_UNPACKED
     if getattr(im, "n_frames", 1) > 1:
         flags |= FLAG_ANIMATED
     if _exif_orientation(im) not in (0, 1):
@@ -116,7 +123,7 @@ def _decode_open(im: Image.Image, name: str, nbytes: int) -> Decoded:
     width, height = im.size
     im.load()  # decode now so truncation errors surface here, inside the try
     canonical, conv_flags = _canonical(im)
-    return Decoded(canonical, fmt, mode, width, height, nbytes, flags | conv_flags)
+    return Decoded(canonical, fmt, mode, width, height, nbytes, flags | conv_flags, pad_filled)
 
 
 def _canonical(im: Image.Image) -> tuple[Image.Image, int]:

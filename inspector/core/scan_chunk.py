@@ -77,7 +77,7 @@ def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = Non
     grid = hashing.grey_grid(im)
     flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
     view = pixel_view(im)  # one export of the pixel memory for the hash and the property samples
-    content = hashing.content_hash(im, view)
+    content = hashing.content_hash(im, view, dec.pad_filled)
     # the moments are filled in with the chunk's (_chunk_moments)
     props = properties.sample(im, hist, _NO_MOMENTS, _NO_MOMENTS, grid, view)
     return _Row(index, dec.width, dec.height, dec.nbytes, dec.format, dec.mode, dec.channels,
