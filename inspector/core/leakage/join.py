@@ -16,9 +16,11 @@ comparisons.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 CHUNK_BITS = 16
 N_CHUNKS = 64 // CHUNK_BITS  # 4 chunks: every pair within N_CHUNKS - 1 = 3 bits shares a chunk
@@ -26,9 +28,15 @@ GUARANTEED_RADIUS = N_CHUNKS - 1
 MAX_DEPTH = 3                # crowded buckets are cut into longer keys at most this many times
 FULL_BUCKET = 1024           # a query meets every entry of a bucket up to this size...
 WINDOW = 256                 # ...else the WINDOW entries nearest it in the bucket's order
-# Hash comparisons per block: each costs about 60 bytes of temporaries (positions, repeated
-# queries, gathered hashes, their XOR), so a block is about 60 MB whatever the dataset's size.
+# Hash comparisons per block (the unit of progress, cancel and the per-query caps of the search).
 MIH_BLOCK = 1 << 20
+# A block's comparisons are made as rows: each query against its run of sorted values, the runs
+# padded to a multiple of ROW_STEP and read as rows of a sliding window over the values (no index
+# per comparison), PIECE comparisons at a time (512 KB of hashes, held in the core's cache).
+# Measured on a block of 1M comparisons at a million images: 3.5 ms, against 14 ms for the
+# positions-per-comparison arrays this replaced.
+ROW_STEP = 32
+PIECE = 1 << 16
 
 _U = np.uint64
 _EMPTY = np.zeros(0, np.int64)
@@ -58,12 +66,11 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
         return
     if len(flat) >= 1 << 31:
         raise ValueError("index too large for one join (2^31 views)")
+    window = min(window, full)   # a window wider than a bucket it may be used in would read others
     chunk_bits = np.arange(CHUNK_BITS)
     for c in range(N_CHUNKS):
-        top_q = _chunk_on_top(query, c)
         crowded = crowd_size = None
-        for hi, q, entry, d, crowd in _sorted_join(top_q, _chunk_on_top(flat, c), CHUNK_BITS, full,
-                                                   window, block, threshold):
+        for hi, q, entry, d, crowd in _sorted_join(query, flat, c, full, window, block, threshold):
             if crowd is not None:
                 crowd_size = crowd
                 crowded = crowd > full
@@ -112,25 +119,24 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         deeper = crowded & ~same & (depth < MAX_DEPTH) & (len(rest) > radius)
         sizes = cnt
         cnt = np.where(deeper | (crowded & same), 0, np.minimum(cnt, window))  # crowded at the last depth: a window
-        for hi, qs, n, at in _blocks(lo, cnt, block):
-            q, entry = q_rows[np.repeat(qs, n)], entries[order[at]]
-            d = np.bitwise_count(query[q] ^ flat[entry])
-            ok = np.flatnonzero(d <= radius)
-            yield (j + 0.5 * hi) / len(pieces), q[ok], entry[ok], d[ok]
+        svals = _padded_take(flat, entries[order]) if cnt.any() else flat[:0]
+        qvals = query[q_rows]
+        for hi, qs in _blocks(cnt, block):
+            qi, at, d = _compare_runs(qvals, qs, lo, cnt, svals, radius)
+            yield (j + 0.5 * hi) / len(pieces), q_rows[qi], entries[order[at]], d
+        del svals
         if deeper.any():
             for hi, q, entry, d in _radius_passes(query, flat, q_rows[deeper], sizes[deeper], pm, rest, radius, full,
                                                   window, block, depth + 1):
                 yield (j + 0.5 + 0.5 * hi) / len(pieces), q, entry, d
 
 
-def _blocks(start: np.ndarray, cnt: np.ndarray, block: int
-            ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
-    """(fraction done, queries, their counts, positions): positions start[q] .. start[q] + cnt[q] - 1
-    of every query q in turn, about `block` at a time (whole queries; at least one block, maybe
-    empty); np.repeat(queries, counts) is the query of each position."""
+def _blocks(cnt: np.ndarray, block: int) -> Iterator[tuple[float, np.ndarray]]:
+    """(fraction done, queries): the queries with comparisons to make (cnt[q] > 0), in turn, about
+    `block` comparisons at a time (whole queries; at least one block, maybe empty)."""
     live = np.flatnonzero(cnt)
     if len(live) == 0:
-        yield 1.0, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        yield 1.0, np.zeros(0, np.int64)
         return
     cum = np.cumsum(cnt[live])
     done = 0
@@ -138,50 +144,126 @@ def _blocks(start: np.ndarray, cnt: np.ndarray, block: int
         base = cum[done - 1] if done else 0
         stop = max(int(np.searchsorted(cum, base + block, side="right")), done + 1)
         qs = live[done:stop]
-        n = cnt[qs]
-        excl = np.cumsum(n) - n
-        at = np.repeat(start[qs] - excl, n) + np.arange(int(n.sum()), dtype=np.int64)
         done = stop
-        yield done / len(live), qs, n, at
+        yield done / len(live), qs
 
 
-def _sorted_join(qsort: np.ndarray, isort: np.ndarray, key_bits: int, full: int, window: int,
+def _padded_take(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """values[order] with ROW_STEP spare entries after it, so that every padded row of
+    `_compare_runs` lies inside the array."""
+    out = np.zeros(len(order) + ROW_STEP, values.dtype)
+    np.take(values, order, out=out[:len(order)])
+    return out
+
+
+def _compare_runs(qvals: np.ndarray, qs: np.ndarray, start: np.ndarray, cnt: np.ndarray,
+                  svals: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(q, position, d) for each query q of qs and each position start[q] .. start[q] + cnt[q] - 1
+    whose value svals[position] is within `threshold` bits of qvals[q] (d the distance). The
+    queries go in groups of equal padded run length w, each group as rows of a (queries, w) window
+    view of svals: one row copy, XOR, popcount and comparison per PIECE comparisons; the padding's
+    hits are dropped after."""
+    n = cnt[qs]
+    by_len = np.argsort(n, kind="stable")
+    qs, n = qs[by_len], n[by_len]
+    empty = int(np.searchsorted(n, 0, side="right"))    # queries without comparisons come first
+    qs, n = qs[empty:], n[empty:]
+    if len(qs) == 0:
+        return _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
+    width = -(-n // ROW_STEP) * ROW_STEP
+    edges = np.flatnonzero(np.r_[True, width[1:] != width[:-1], True])
+    out_q, out_p, out_d = [], [], []
+    for g0, g1 in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        w = int(width[g0])
+        rows = sliding_window_view(svals, w)
+        step = max(1, PIECE // w)
+        for r0 in range(g0, g1, step):
+            r1 = min(r0 + step, g1)
+            q = qs[r0:r1]
+            st = start[q]
+            x = rows[st]
+            np.bitwise_xor(x, qvals[q][:, None], out=x)
+            dist = np.bitwise_count(x).reshape(-1)
+            hits = np.flatnonzero(dist <= threshold)
+            if len(hits) == 0:
+                continue
+            r, col = np.divmod(hits, w)
+            if n[r0] != w:      # a padded row (the rows go by length: else none is)
+                real = col < n[r0:r1][r]
+                r, col, hits = r[real], col[real], hits[real]
+            out_q.append(q[r])
+            out_p.append(st[r] + col)
+            out_d.append(dist[hits])
+    if not out_q:
+        return _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
+    return np.concatenate(out_q), np.concatenate(out_p), np.concatenate(out_d)
+
+
+def _chunk_keys(x: np.ndarray, c: int) -> np.ndarray:
+    """Chunk c (bits 16c .. 16c + 15) of each hash of the contiguous uint64 array x, as uint16."""
+    if sys.byteorder == "little":     # the chunk is one uint16 of every four: a strided copy
+        return x.view(np.uint16).reshape(-1, 4)[:, c].copy()
+    return ((x >> _U(CHUNK_BITS * c)) & _U(0xFFFF)).astype(np.uint16)
+
+
+def _bucket_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, counts): the entries by 16-bit key, in entry order within a key (a stable sort), as
+    int32, and each key's count. One sort of (key << 32 | entry) packed in uint64: numpy's
+    vectorised sort, measured 1.6x faster at 14 million entries than the stable argsort of the
+    keys, whose passes read the keys at random."""
+    packed = key.astype(np.uint64)
+    packed <<= _U(32)
+    packed |= np.arange(len(key), dtype=np.uint64)
+    packed.sort()
+    bounds = np.searchsorted(packed, np.arange((1 << CHUNK_BITS) + 1, dtype=np.uint64) << _U(32))
+    return packed.astype(np.uint32).view(np.int32), np.diff(bounds)
+
+
+def _sorted_join(query: np.ndarray, flat: np.ndarray, c: int, full: int, window: int,
                  block: int, threshold: int
                  ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
-    """Pairs (q, entry) of queries and index entries whose top `key_bits` (<= 16) of their sort values
-    agree (every such entry for a bucket of at most `full` entries, else the `window` nearest the
-    query in sort order) and whose values are within `threshold` bits, compared in blocks of about
-    `block` pairs: (fraction done, q, entry, d, sizes), `sizes` (each query's bucket size) with the
-    first block only. The values are compared in their sorted order (the bucket's entries lie side
-    by side), and only the few pairs within the threshold are mapped back to entries: gathering
-    every compared entry from the unsorted index was most of the join's time."""
-    shift = _U(64 - key_bits)
-    ikey = (isort >> shift).astype(np.uint16)
-    order = np.argsort(ikey, kind="stable")              # radix sort on the 16-bit bucket key
-    counts = np.bincount(ikey, minlength=1 << key_bits)
-    del ikey
+    """Pairs (q, entry) of queries and index entries whose chunk c agrees (every such entry for a
+    bucket of at most `full` entries, else the `window` nearest the query in the order of the
+    hashes rotated so that chunk c is on top) and whose values are within `threshold` bits,
+    compared in blocks of about `block` pairs: (fraction done, q, entry, d, sizes), `sizes` (each
+    query's bucket size) with the first block only. The values are compared in their bucket order
+    (a bucket's entries lie side by side), and only the few pairs within the threshold are mapped
+    back to entries: gathering every compared entry from the unsorted index was most of the
+    join's time."""
+    key = _chunk_keys(flat, c)
+    order, counts = _bucket_order(key)
+    del key
     starts = np.cumsum(counts) - counts
-    # only crowded buckets need their entries in the order of the rest of the hash (for windows)
+    # only crowded buckets need their entries in the order of the rest of the hash (for windows);
+    # `rotated` holds those entries' rotated hashes in that order, sorted as a whole
+    crowd_counts = np.where(counts > full, counts, 0)
     in_crowd = np.flatnonzero(np.repeat(counts > full, counts))
+    rotated = flat[:0]
     if len(in_crowd):
         sub = order[in_crowd]
-        order[in_crowd] = sub[np.argsort(isort[sub])]
-    svals = isort[order]
-    order = order.astype(np.int32)
-    key = (qsort >> shift).astype(np.int64)
-    lo, cnt = starts[key], counts[key]
+        rotated = _chunk_on_top(flat[sub], c)
+        by_rest = np.argsort(rotated)
+        order[in_crowd] = sub[by_rest]
+        rotated = rotated[by_rest]
+        del sub, by_rest
+    del in_crowd
+    svals = _padded_take(flat, order)
+    qkey = _chunk_keys(query, c).astype(np.int64)
+    lo, cnt = starts[qkey], counts[qkey]
     hi = lo + cnt
     crowded = cnt > full
     sizes = cnt
     pos = lo.copy()
-    pos[crowded] = np.searchsorted(svals, qsort[crowded])   # only windows need the place in the bucket
+    # only windows need the place in the bucket: its entries' rank below the query's rotated hash
+    crowd_starts = np.cumsum(crowd_counts) - crowd_counts
+    pos[crowded] += (np.searchsorted(rotated, _chunk_on_top(query[crowded], c))
+                     - crowd_starts[qkey[crowded]])
+    del rotated
     start = np.where(crowded, np.clip(pos - window // 2, lo, hi - window), lo).astype(np.int64)
     cnt = np.where(crowded, window, cnt)
     first = sizes
-    for done, qs, n, at in _blocks(start, cnt, block):
-        # rotating both sides alike keeps the distance: popcount(rot(a) ^ rot(b)) = popcount(a ^ b)
-        d = np.bitwise_count(np.repeat(qsort[qs], n) ^ svals[at])
-        ok = np.flatnonzero(d <= threshold)
-        q = qs[np.searchsorted(np.cumsum(n), ok, side="right")]
-        yield done, q, order[at[ok]].astype(np.int64), d[ok], first
+    for done, qs in _blocks(cnt, block):
+        # the distance does not depend on the bucket's order: the same hashes, compared unrotated
+        q, at, d = _compare_runs(query, qs, start, cnt, svals, threshold)
+        yield done, q, order[at].astype(np.int64), d, first
         first = None

@@ -1,0 +1,134 @@
+"""The candidate search's inner steps against plain references written from their definitions:
+the row comparisons of the join, the bucket join with its windows in crowded buckets, the pair
+hash distance and the per-query cap. The fast versions work on padded rows, packed sort keys and
+pieces of a few thousand pairs; the references work pair by pair, so that a fast path that loses,
+repeats or invents a pair (a run cut at a piece's edge, a padded entry taken for a real one, a
+window in the wrong place) fails here on random and clustered hashes.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from inspector.core.hashing import FIRST_REGION_VIEW
+from inspector.core.leakage import candidates, join
+
+
+def _popcount(x: int) -> int:
+    return bin(x).count("1")
+
+
+def _clustered(rng: np.random.Generator, n: int, views: int, centres: int, flips: int) -> np.ndarray:
+    """(n, views) hashes near a few centres (crowded buckets), a few random bits flipped each."""
+    c = rng.integers(0, 2 ** 63, centres, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    h = np.repeat(c[rng.integers(0, centres, n)][:, None], views, axis=1)
+    for _ in range(flips):
+        bit = rng.integers(0, 64, (n, views)).astype(np.uint64)
+        h ^= np.where(rng.random((n, views)) < 0.5, np.uint64(1) << bit, np.uint64(0))
+    return h
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_row_comparisons_find_every_value_within_the_threshold_once(seed, monkeypatch):
+    monkeypatch.setattr(join, "PIECE", 64)          # groups of rows span several pieces
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 2 ** 63, 3000, dtype=np.int64).astype(np.uint64)
+    values[rng.random(3000) < 0.3] = values[0]      # many equal values: many hits
+    svals = join._padded_take(values, np.arange(len(values)))
+    nq = 200
+    qvals = np.where(rng.random(nq) < 0.5, values[0], rng.integers(0, 2 ** 63, nq, dtype=np.int64).astype(np.uint64))
+    cnt = rng.integers(0, 90, nq)
+    cnt[::7] = 64                                   # rows of exactly ROW_STEP multiples: no padding
+    start = rng.integers(0, len(values) - cnt)
+    qs = np.flatnonzero(rng.random(nq) < 0.8)
+    threshold = 12
+    q, pos, d = join._compare_runs(qvals, qs, start, cnt, svals, threshold)
+    got = Counter(zip(q.tolist(), pos.tolist(), d.tolist()))
+    want = Counter()
+    for k in qs.tolist():
+        for p in range(int(start[k]), int(start[k] + cnt[k])):
+            dist = _popcount(int(qvals[k]) ^ int(values[p]))
+            if dist <= threshold:
+                want[(k, p, dist)] += 1
+    assert got == want and len(want) > 100
+
+
+def _reference_sorted_join(query, flat, c, full, window, threshold):
+    """The bucket join from its definition: a query meets every entry whose chunk c equals its own,
+    or in a bucket of more than `full` entries the `window` nearest it in the order of the hashes
+    rotated to put chunk c on top (distinct hashes here, so that order has no ties)."""
+    rot = lambda x: join._chunk_on_top(np.asarray(x, dtype=np.uint64), c)  # noqa: E731
+    key_e = (rot(flat) >> np.uint64(48)).astype(np.int64)
+    key_q = (rot(query) >> np.uint64(48)).astype(np.int64)
+    met = set()
+    for qi in range(len(query)):
+        bucket = np.flatnonzero(key_e == key_q[qi])
+        if len(bucket) > full:
+            bucket = bucket[np.argsort(rot(flat[bucket]))]
+            place = int(np.searchsorted(rot(flat[bucket]), rot(query[qi:qi + 1]))[0])
+            first = min(max(place - window // 2, 0), len(bucket) - window)
+            bucket = bucket[first:first + window]
+        for e in bucket.tolist():
+            d = _popcount(int(query[qi]) ^ int(flat[e]))
+            if d <= threshold:
+                met.add((qi, e, d))
+    return met
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_bucket_join_meets_what_its_definition_says_block_by_block(seed):
+    rng = np.random.default_rng(100 + seed)
+    n, views = int(rng.integers(150, 400)), int(rng.choice([1, 3]))
+    index = _clustered(rng, n, views, int(rng.integers(1, 6)), int(rng.integers(2, 6)))
+    flat = np.unique(index.reshape(-1))             # distinct hashes: the window order is defined
+    rng.shuffle(flat)
+    query = np.concatenate([flat[rng.integers(0, len(flat), 60)], _clustered(rng, 60, 1, 3, 3)[:, 0]])
+    full, window, threshold, block = 12, 6, 9, int(rng.choice([5, 50, 1 << 20]))
+    for c in range(join.N_CHUNKS):
+        blocks = list(join._sorted_join(query, flat, c, full, window, block, threshold))
+        got = [(q, e, d) for _, qs, es, ds, _ in blocks
+               for q, e, d in zip(qs.tolist(), es.tolist(), ds.tolist())]
+        assert len(got) == len(set(got))           # nothing met twice
+        assert set(got) == _reference_sorted_join(query, flat, c, full, window, threshold)
+        queries_per_block = [set(qs.tolist()) for _, qs, _, _, _ in blocks]
+        assert all(not (a & b) for i, a in enumerate(queries_per_block) for b in queries_per_block[i + 1:])
+        sizes = blocks[0][4]
+        assert (sizes > full).any() and (sizes <= full).any()   # both kinds of bucket were joined
+
+
+def test_pair_distances_agree_with_a_pair_by_pair_reference(monkeypatch):
+    monkeypatch.setattr(candidates, "DISTANCE_PIECE", 37)   # several pieces and a short last one
+    rng = np.random.default_rng(5)
+    n, views = 300, FIRST_REGION_VIEW + 2
+    phash = _clustered(rng, n, views, 4, 6)
+    phash[rng.random(n) < 0.3, FIRST_REGION_VIEW:] = candidates.NO_HASH   # blanked region views
+    i, j = rng.integers(0, n, 1000), rng.integers(0, n, 1000)
+    got = candidates.view_distance(phash, i, j)
+    for k in range(len(i)):
+        a, b = phash[i[k]].tolist(), phash[j[k]].tolist()
+        d = min(_popcount(a[0] ^ v) for v in b[:FIRST_REGION_VIEW])
+        d = min(d, min(_popcount(b[0] ^ v) for v in a[:FIRST_REGION_VIEW]))
+        for v in range(FIRST_REGION_VIEW, views):
+            if a[v] != 0 and b[v] != 0:
+                d = min(d, _popcount(a[v] ^ b[v]))
+        assert got[k] == d
+    assert got.dtype == np.uint8 and len(candidates.view_distance(phash, i[:0], j[:0])) == 0
+
+
+@pytest.mark.parametrize("with_groups", [False, True])
+def test_the_cap_keeps_the_pairs_within_the_radius_and_each_querys_closest_others(with_groups):
+    rng = np.random.default_rng(9)
+    n, k = 80, 3
+    a, b = rng.integers(0, n, 4000), rng.integers(0, n, 4000)
+    a, b, d = candidates._unique_pairs(a, b, rng.integers(0, 11, 4000).astype(np.uint8), n)
+    groups = rng.integers(0, 3, n) if with_groups else None
+    got = list(zip(*(x.tolist() for x in candidates._capped(a, b, d, n, k, groups))))
+    runs: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for x, y, dist in zip(a.tolist(), b.tolist(), d.tolist()):
+        kind = 0 if dist <= join.GUARANTEED_RADIUS else 1 + int(groups is not None and groups[x] == groups[y])
+        runs.setdefault((x, kind), []).append((dist, y))
+    want = sorted((x, y) for (x, kind), run in runs.items()
+                  for _, y in (sorted(run) if kind == 0 else sorted(run)[:k]))
+    assert sorted(got) == want and len(got) < len(a)
