@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +131,23 @@ def test_a_scan_with_a_chunk_not_stored_keeps_no_whole_result(dataset, tmp_path,
     monkeypatch.setattr(scan_chunk, "stored_records", real)
     scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
     assert _parts(cache_dir, dataset) >= 2
+
+
+WARM_IMPORTS = """
+import sys
+from inspector import cli
+code = cli.main(["scan", sys.argv[1], "--json", sys.argv[2], "--quiet", "--cache-dir", sys.argv[3]])
+print(code, sorted(m for m in ("numpy.ma", "inspector.core.leakage.confirmation", "inspector.core.leakage.candidates")
+                   if m in sys.modules))
+"""
+
+
+def test_a_warm_reopen_imports_neither_the_leakage_search_nor_numpy_ma(dataset, tmp_path):
+    """Its findings are the stored ones: the search's modules (which build tables at import) and
+    numpy.ma (which np.median imports) would be a tenth of a second of every reopen."""
+    args = [str(dataset), str(tmp_path / "out.json"), str(tmp_path / "cache")]
+    runs = [subprocess.run([sys.executable, "-c", WARM_IMPORTS, *args], cwd=str(Path(__file__).resolve().parents[1]),
+                           capture_output=True, text=True) for _ in range(2)]
+    cold, warm = (r.stdout.strip() for r in runs)
+    assert cold.startswith("0 [") and "inspector.core.leakage.confirmation" in cold, runs[0].stderr  # searched
+    assert warm == "0 []", runs[1].stderr

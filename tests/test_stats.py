@@ -153,3 +153,22 @@ def test_mean_of_image_std_does_not_depend_on_how_images_are_grouped():
     assert all(r == results[0] for r in results)
     exact = [math.fsum(stds[:, c]) / 60 for c in range(3)]  # fsum: the correctly rounded sum
     np.testing.assert_allclose(results[0], exact, rtol=1e-15)
+
+
+def test_median_is_numpys_to_the_bit_without_numpy_ma():
+    import subprocess
+    import sys
+
+    from inspector.core.median import median
+
+    rng = np.random.default_rng(3)
+    for n in range(1, 30):
+        for dtype in (np.int32, np.int64, np.uint8, np.float32, np.float64):
+            a = (rng.random(n) * 1000 - (0 if dtype == np.uint8 else 500)).astype(dtype)
+            assert median(a) == float(np.median(a)), (n, dtype)
+    assert median(np.array([2**62, 2**62 + 3], np.int64)) == float(np.median(np.array([2**62, 2**62 + 3])))
+    assert math.isnan(median(np.array([1.0, math.nan, 2.0]))) and math.isnan(median(np.zeros(0)))
+    probe = ("import sys, numpy as np; from inspector.core.median import median; "
+             "median(np.arange(7.0)); print('numpy.ma' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=str(Path(__file__).resolve().parents[1])).stdout.strip() == "False"

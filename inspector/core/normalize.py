@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .median import median as stats_median
+
 # --- scheme identifiers ------------------------------------------------------------------------
 
 UNIT = "unit"
@@ -374,7 +376,7 @@ def summarize_amplification(
         n_images=n,
         count_over=counts,
         fraction_over={t: (c / n if n else 0.0) for t, c in counts.items()},
-        median=float(np.median(amp)) if n else 0.0,
+        median=stats_median(amp) if n else 0.0,
         max=float(amp.max()) if n else 0.0,
         most_amplified_index=int(np.argmax(amp)) if n else None,
         **_brightness(bright),

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from .median import median
+
 PERCENTILES = (0.5, 1.0, 50.0, 99.0, 99.5)
 _V8 = np.arange(256, dtype=np.int64)
 _V16 = np.arange(65536, dtype=np.int64)
@@ -314,7 +316,7 @@ def size_summary(width: np.ndarray, height: np.ndarray, top: int = 10,
 
     def dist(a: np.ndarray) -> dict:
         return {"min": float(a.min()), "max": float(a.max()), "mean": float(a.mean()),
-                "median": float(np.median(a))}
+                "median": median(a)}
 
     files = {} if nbytes is None else {"file_bytes": {**dist(nbytes), "total": int(nbytes.sum())}}
     return {

@@ -17,7 +17,6 @@ import xxhash
 
 from . import cache_path
 from .codec import code_digest
-from ..leakage.incremental import VerdictMemo, reusing
 from .store import RecordStore, StoreUnavailable
 
 
@@ -88,6 +87,8 @@ def cached_findings(cache_dir: str | None, result: Any, source_splits: Sequence[
                 return _decode(data)
             except (ValueError, TypeError, AttributeError, ImportError):
                 pass  # written by other code: recompute and replace
+        from ..leakage.incremental import VerdictMemo, reusing  # only to compute: the search's modules
+
         with reusing(VerdictMemo(_stored_verdicts(store))) as verdicts:
             findings = compute()  # confirms only the candidate pairs no earlier search confirmed
         if findings is None:  # cancelled

@@ -14,33 +14,40 @@ No image is decoded again. The stages, one module each:
 """
 from __future__ import annotations
 
-from ..hashing import THUMB_SIZE
-from ..table_from_images import table_from_images
-from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, brute_force_pairs, candidate_blocks,
-                         closest_either_side, closest_per_query, mih_join, near_candidates, search_hashes,
-                         view_distance)
-from .join import CHUNK_BITS, GUARANTEED_RADIUS, N_CHUNKS
-from .checks import (DRIFT_THRESHOLD, find_leakage, iter_find_leakage, iter_scan_leakage, scan_leakage,
-                     stats_source_findings)
-from .confirmation import (ALIGN_CROPS, CONFIRM_BLOCK,
-                           CONFIRM_CORR, CONFIRM_FINE, CONFIRM_NEIGHBOURS, CONFIRM_TEXTURE,
-                           MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE,
-                           TINY_CONFIRM_CORR, TINY_CONFIRM_FINE, TINY_LOOK_FLOOR, TINY_SIDE, WIDE_FLOOR,
-                           PairScores, brightness_ratio, colour_difference, confirm_pairs,
-                           contrast_ratio, row_scores)
-from .findings import KINDS, SEVERITIES, Finding, count_by_severity, pair_severity, sort_findings
-from .progress import LeakageProgress
+import importlib
+from typing import Any
 
-__all__ = [
-    "ALIGN_CROPS", "CHUNK_BITS", "CONFIRM_BLOCK",
-    "CONFIRM_CORR", "CONFIRM_FINE", "CONFIRM_NEIGHBOURS", "CONFIRM_TEXTURE",
-    "DRIFT_THRESHOLD", "GUARANTEED_RADIUS", "HASH_NEIGHBOURS", "KINDS", "MIRROR_CONFIRM_CORR",
-    "MIRROR_CONFIRM_FINE", "N_CHUNKS", "NEAR_THRESHOLD", "SEVERITIES", "THUMB_SIZE",
-    "TINY_CONFIRM_CORR", "TINY_CONFIRM_FINE", "TINY_LOOK_FLOOR", "TINY_SIDE", "WIDE_FLOOR", "Finding",
-    "LeakageProgress", "iter_find_leakage", "iter_scan_leakage", "PairScores", "brightness_ratio",
-    "brute_force_pairs", "candidate_blocks", "closest_either_side",
-    "closest_per_query", "colour_difference", "confirm_pairs", "contrast_ratio",
-    "count_by_severity", "find_leakage", "mih_join", "near_candidates", "pair_severity",
-    "row_scores", "scan_leakage", "search_hashes", "sort_findings", "stats_source_findings",
-    "table_from_images", "view_distance",
-]
+# Where each name of the package lives. A name's module is imported when the name is first
+# used, so a process that only reads findings (a reopen's stored ones, the window's list) does not
+# import the search and the confirmation, which build their tables at import (~0.1 s).
+_SOURCES = {
+    "..hashing": ("THUMB_SIZE",),
+    "..table_from_images": ("table_from_images",),
+    ".candidates": ("HASH_NEIGHBOURS", "NEAR_THRESHOLD", "brute_force_pairs", "candidate_blocks",
+                    "closest_either_side", "closest_per_query", "mih_join", "near_candidates",
+                    "search_hashes", "view_distance"),
+    ".join": ("CHUNK_BITS", "GUARANTEED_RADIUS", "N_CHUNKS"),
+    ".checks": ("DRIFT_THRESHOLD", "find_leakage", "iter_find_leakage", "iter_scan_leakage", "scan_leakage",
+                "stats_source_findings"),
+    ".confirmation": ("ALIGN_CROPS", "CONFIRM_BLOCK", "CONFIRM_CORR", "CONFIRM_FINE", "CONFIRM_NEIGHBOURS",
+                      "CONFIRM_TEXTURE", "MIRROR_CONFIRM_CORR", "MIRROR_CONFIRM_FINE", "TINY_CONFIRM_CORR",
+                      "TINY_CONFIRM_FINE", "TINY_LOOK_FLOOR", "TINY_SIDE", "WIDE_FLOOR", "PairScores",
+                      "brightness_ratio", "colour_difference", "confirm_pairs", "contrast_ratio", "row_scores"),
+    ".findings": ("KINDS", "SEVERITIES", "Finding", "count_by_severity", "pair_severity", "sort_findings"),
+    ".progress": ("LeakageProgress",),
+}
+_WHERE = {name: module for module, names in _SOURCES.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..median import median as stats_median
 from ..table import ImageTable
 from . import properties as P
 from .findings import ERROR_AT, INFO_AT, WARNING_AT, ValidationFinding, drift_severity
@@ -39,7 +40,7 @@ def categorical_column(table: ImageTable, name: str) -> tuple[np.ndarray, list[s
 def _describe(name: str, a: np.ndarray, b: np.ndarray) -> str:
     def fmt(v: float) -> str:
         return f"{v:,.0f}" if name in ("width", "height", "area", "file_size") else f"{v:.3f}"
-    return f"median {fmt(float(np.median(a)))} vs {fmt(float(np.median(b)))}"
+    return f"median {fmt(stats_median(a))} vs {fmt(stats_median(b))}"
 
 
 def property_findings(table: ImageTable, reference: str = "train") -> list[ValidationFinding]:

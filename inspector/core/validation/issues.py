@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..median import median as stats_median
 from ..table import ImageTable
 from . import properties as P
 
@@ -44,7 +45,7 @@ def issue_scores(table: ImageTable, mode: str = "RGB") -> dict[str, np.ndarray]:
     props = table.properties if table.properties is not None else np.full((n, P.N_PROPERTIES), np.nan)
     w, h = table.width.astype(np.float64), table.height.astype(np.float64)
     area = w * h
-    median = float(np.median(area)) if n else 1.0
+    median = stats_median(area) if n else 1.0
     r = np.sqrt(area / median) if median > 0 else np.ones(n)
     return {
         "dark": props[:, P.DARK],
@@ -77,7 +78,7 @@ def effective_thresholds(scores: dict[str, np.ndarray]) -> dict[str, float]:
     out = dict(THRESHOLDS)
     entropy = scores["low_information"]
     if np.isfinite(entropy).any():
-        median = float(np.nanmedian(entropy))
+        median = stats_median(entropy[~np.isnan(entropy)])  # np.nanmedian, without numpy.ma
         if median < THRESHOLDS["low_information"]:
             out["low_information"] = LOW_INFORMATION_OF_MEDIAN * median
     return out
