@@ -172,3 +172,16 @@ def test_median_is_numpys_to_the_bit_without_numpy_ma():
              "median(np.arange(7.0)); print('numpy.ma' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=str(Path(__file__).resolve().parents[1])).stdout.strip() == "False"
+
+
+def test_size_counts_are_numpys_rows_with_counts():
+    rng = np.random.default_rng(8)
+    for n in (1, 7, 500):
+        width = rng.integers(1, 40, n).astype(np.int32)
+        height = rng.choice([1, 5, 2**31 - 1], n).astype(np.int32)
+        pairs, counts = stats._size_counts(width, height)
+        ref_pairs, ref_counts = np.unique(np.stack([width, height], axis=1), axis=0, return_counts=True)
+        assert pairs.tolist() == ref_pairs.tolist() and counts.tolist() == ref_counts.tolist()
+        summary = stats.size_summary(width, height)
+        order = np.argsort(-ref_counts, kind="stable")[:10]
+        assert summary["most_common"] == [[int(ref_pairs[i][0]), int(ref_pairs[i][1]), int(ref_counts[i])] for i in order]

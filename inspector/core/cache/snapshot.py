@@ -27,19 +27,21 @@ import dataclasses
 import functools
 import json
 import struct
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import xxhash
 
-from .codec import RecordError, _compress, _decompress, _shuffle, _unshuffle
+from .codec import RecordError, _compress, _decompress, _shuffle
 from ..stats import SplitAccumulator
 
 SNAPSHOT_VERSION = 1
 MAGIC = b"DIS1"
-PART_ROWS = 1 << 16
+PART_ROWS = 1 << 14
+DECODE_THREADS = 2
 
 
 @functools.cache
@@ -140,6 +142,14 @@ def _grid_restore(buf: bytes, out: np.ndarray) -> None:
 _TRANSPOSE_PIXELS = 16
 
 
+def _unshuffle_into(buf: bytes, out: np.ndarray) -> None:
+    """Byte-shuffled values (``codec._shuffle``) straight into ``out``'s memory (no array between)."""
+    if not out.flags.c_contiguous or len(buf) != out.nbytes:
+        raise ValueError(f"a section of {len(buf)} bytes for {out.nbytes}")
+    size = out.dtype.itemsize
+    out.reshape(-1).view(np.uint8).reshape(-1, size)[:] = np.frombuffer(buf, np.uint8).reshape(size, -1).T
+
+
 def _encode_part(columns: dict[str, np.ndarray], lo: int, hi: int) -> bytes:
     sections = [_compress(_grid_sections(v[lo:hi]) if _is_grid(v) else _shuffle(v[lo:hi]))
                 for v in columns.values()]
@@ -158,11 +168,10 @@ def _decode_part(blob: bytes | None, header: dict, lo: int, hi: int, columns: di
         for (name, dtype, row_shape, how), size in zip(header["columns"], sizes):
             raw = _decompress(body[at:at + size])
             at += size
-            shape = (hi - lo, *row_shape)
             if how == "grid":
                 _grid_restore(raw, columns[name][lo:hi])
             else:
-                columns[name][lo:hi] = _unshuffle(raw, np.dtype(dtype), shape)
+                _unshuffle_into(raw, columns[name][lo:hi])
     except (struct.error, ValueError, KeyError, TypeError) as exc:
         raise RecordError(f"damaged stored result: {exc}") from exc
 
@@ -183,7 +192,8 @@ def encode_snapshot(collector: Any, n: int, seen_ns: int) -> list[bytes]:
               "failures": sorted(collector.failures.items()),
               "splits": {split: _encode_accumulator(acc) for split, acc in collector.acc.items()}}
     head = _seal(_compress(json.dumps(header, ensure_ascii=False).encode()))
-    return [head] + [_encode_part(columns, lo, min(lo + PART_ROWS, n)) for lo in range(0, n, PART_ROWS)]
+    with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="snapshot") as pool:  # zstd releases the GIL
+        return [head, *pool.map(lambda lo: _encode_part(columns, lo, min(lo + PART_ROWS, n)), range(0, n, PART_ROWS))]
 
 
 def read_header(blob: bytes | None) -> dict:
@@ -194,22 +204,31 @@ def read_header(blob: bytes | None) -> dict:
 
 
 def restore_snapshot(header: dict, parts: Iterator[bytes | None], collector: Any, n: int) -> Iterator[None]:
-    """Put a stored result into a fresh collector for ``n`` listed items, yielding after each
-    part; RecordError when anything does not fit (the collector's rows are then marked not
-    done again, and its merged state was not touched)."""
+    """Put a stored result into a fresh collector for ``n`` listed items, yielding as its parts
+    come in (decoded ``DECODE_THREADS`` at a time: decompression and numpy's copies release the
+    GIL); RecordError when anything does not fit (the collector's rows are then marked not done
+    again, and its merged state was not touched)."""
     columns = collector.columns()
     if header.get("items") != n or header.get("part_rows") != PART_ROWS or header.get("columns") != _column_layout(columns):
         raise RecordError("the stored result was made for other columns")
     try:
         splits = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
         failures = {int(i): str(reason) for i, reason in header["failures"]}
-        for lo, blob in zip(range(0, n, PART_ROWS), parts):
-            _decode_part(blob, header, lo, min(lo + PART_ROWS, n), columns)
-            collector.done = min(lo + PART_ROWS, n)  # progress shows the parts coming in
-            yield
-        if collector.done != n:
+        restored = 0
+        with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="snapshot") as pool:
+            pending: deque[tuple[int, Future]] = deque()
+            for lo, blob in zip(range(0, n, PART_ROWS), parts):
+                hi = min(lo + PART_ROWS, n)
+                pending.append((hi - lo, pool.submit(_decode_part, blob, header, lo, hi, columns)))
+                while pending and (len(pending) >= DECODE_THREADS or hi == n):
+                    rows, part = pending.popleft()
+                    part.result()
+                    restored += rows
+                    collector.done = restored  # progress shows the parts coming in
+                    yield
+        if restored != n:
             raise RecordError("the stored result lacks parts")
-    except (RecordError, KeyError, TypeError, ValueError) as exc:
+    except (RecordError, KeyError, TypeError, ValueError) as exc:  # the pool has finished: nothing writes now
         collector.ok[:n] = False
         collector.done = 0
         raise exc if isinstance(exc, RecordError) else RecordError(f"damaged stored result: {exc}") from exc
