@@ -62,3 +62,13 @@ def test_argsort_is_code_point_order_without_pyarrow(monkeypatch):
     assert all(order[k] < order[k + 1] for k in range(len(words) - 1) if words[order[k]] == words[order[k + 1]])  # stable
     monkeypatch.setattr("inspector.core.strings._FIXED_BYTES", 10)  # the fallback for very long strings
     assert [words[i] for i in col.argsort()] == sorted(words)
+
+
+def test_taking_every_string_in_order_is_a_copy_of_the_column():
+    values = ["a", "", "ünï/cödé.png", "b" * 300, "\udcff.png"]
+    col = StringColumn.from_strings(values)
+    for rows in (np.arange(5), np.array([0, 1, 2, 4, 3]), np.array([1, 2, 3, 4, 0]), np.arange(4)):
+        taken = col.take(rows)
+        assert list(taken) == [values[r] for r in rows.tolist()]
+    whole = col.take(np.arange(5))
+    assert whole._data == col._data and not np.shares_memory(whole._offsets, col._offsets)  # bytes are immutable

@@ -154,6 +154,8 @@ class StringColumn(Sequence[str]):
         rows = np.asarray(rows, np.int64)
         if not len(rows):
             return StringColumn()
+        if len(rows) == len(self) and rows[0] == 0 and bool((np.diff(rows) == 1).all()):
+            return StringColumn(self._data, self._offsets.copy())  # all of them, in order (a scan's result)
         starts, ends = self._offsets[rows], self._offsets[rows + 1]
         offsets = np.zeros(len(rows) + 1, np.int64)
         np.cumsum(ends - starts, out=offsets[1:])
