@@ -254,6 +254,9 @@ def test_pad_filled_only_where_pillows_unpacker_writes_255(tmp_path, fmt, filled
     # a palette or RGBA file is converted to RGB: Pillow's converter, so the pad byte is checked
     _rgb(61, 83).convert("RGBA").save(tmp_path / "a.png")
     assert decode(str(tmp_path / "a.png")).pad_filled is False
+    if fmt == "PNG":  # an animation's first frame may be composed by Pillow: checked as well
+        _rgb(61, 83).save(tmp_path / "anim.png", save_all=True, append_images=[_rgb(61, 83)])
+        assert decode(str(tmp_path / "anim.png")).pad_filled is False
 
 
 

@@ -111,10 +111,11 @@ def _decode_open(im: Image.Image, name: str, nbytes: int) -> Decoded:
     rawmode = _tile_rawmode(im) if mode in ("RGB", "RGBA") else ""
     if rawmode.endswith(";16B"):
         flags |= FLAG_16BIT_COLOUR  # statistics are of the 8-bit pixels every Pillow loader gets
-    # Pillow's unpacker of 8-bit "RGB" rows sets the pad byte of every pixel it writes to 255
-    pad_filled = mode == "RGB" and rawmode == "RGB" and fmt in _RGB_UNPACKED
     if getattr(im, "n_frames", 1) > 1:
         flags |= FLAG_ANIMATED
+    # Pillow's unpacker of 8-bit "RGB" rows sets the pad byte of every pixel it writes to 255 (a
+    # single frame only: an animation's first frame may be composed of others by Pillow)
+    pad_filled = mode == "RGB" and rawmode == "RGB" and fmt in _RGB_UNPACKED and not flags & FLAG_ANIMATED
     if _exif_orientation(im) not in (0, 1):
         flags |= FLAG_EXIF_ROTATED
     expected = _EXTENSION_FORMATS.get(os.path.splitext(name)[1].lower())
