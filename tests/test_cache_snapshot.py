@@ -151,3 +151,17 @@ def test_a_warm_reopen_imports_neither_the_leakage_search_nor_numpy_ma(dataset, 
     cold, warm = (r.stdout.strip() for r in runs)
     assert cold.startswith("0 [") and "inspector.core.leakage.confirmation" in cold, runs[0].stderr  # searched
     assert warm == "0 []", runs[1].stderr
+
+
+def test_dropping_a_damaged_result_leaves_one_stored_since_by_another_scan(tmp_path):
+    from inspector.core.cache.store import RecordStore
+
+    store = RecordStore(str(tmp_path / "c.sqlite"), "layout", str(tmp_path))
+    try:
+        store.snapshot_put("newer", [b"head", b"part"])
+        store.snapshot_drop("older")  # what a reopen that read a part of "older" found damaged
+        assert store.snapshot_key() == "newer" and store.snapshot_part(1, "newer") == b"part"
+        store.snapshot_drop("newer")
+        assert store.snapshot_key() is None
+    finally:
+        store.close()

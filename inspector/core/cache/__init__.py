@@ -144,7 +144,7 @@ class ScanCache:
             return False
         except RecordError as exc:
             self.message = f"the stored result of the last scan was not used ({exc}); read from the records instead"
-            self._drop_snapshot()
+            self._drop_snapshot(key)
             return False
         self.restored = True
         self.used = len(layout.files)
@@ -167,10 +167,10 @@ class ScanCache:
             pass  # a column that cannot be stored this way: reopens read the records
         self.write_seconds += time.perf_counter() - t0
 
-    def _drop_snapshot(self) -> None:
+    def _drop_snapshot(self, key: str) -> None:
         try:
             if self.store is not None and not self.read_only:
-                self.store.snapshot_drop()
+                self.store.snapshot_drop(key)
         except sqlite3.Error:
             pass
 

@@ -263,9 +263,10 @@ class RecordStore:
             self.db.execute("DELETE FROM snapshot")
             self.db.executemany("INSERT INTO snapshot VALUES (?, ?, ?)", [(k, key, p) for k, p in enumerate(parts)])
 
-    def snapshot_drop(self) -> None:
+    def snapshot_drop(self, key: str) -> None:
+        """Forget the stored whole-scan result made under ``key`` (not one stored since by another scan)."""
         with self.db:
-            self.db.execute("DELETE FROM snapshot")
+            self.db.execute("DELETE FROM snapshot WHERE key = ?", (key,))
 
     def size_on_disk(self) -> int:
         return sum(os.path.getsize(p) for p in _sidecars(self.path) if os.path.exists(p))
