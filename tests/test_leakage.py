@@ -443,9 +443,10 @@ def test_candidates_stay_bounded_in_a_crowd_of_identical_hashes():
     h = np.tile(_random_hashes(np.random.default_rng(22), 1), (n, 1))  # every image hashes alike
     groups = np.arange(n) % 3
     a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=False, per_image=k)
-    # a query meets at most WINDOW views per chunk (pieces of a bucket that equal hashes do not
-    # shrink are skipped): linear in n, not n^2 / 2 = 12.5 million pairs
-    assert 0 < len(a) <= n * leakage.N_CHUNKS * join.WINDOW < n * n // 4
+    # a query meets its neighbourhood (about 3 segments of SEGMENT views of the bucket) per chunk
+    # (pieces of a bucket that equal hashes do not shrink are skipped): linear in n, not n^2 / 2 =
+    # 12.5 million pairs
+    assert 0 < len(a) <= n * leakage.N_CHUNKS * join.SEGMENT < n * n // 4
     assert (groups[a] != groups[b]).any() and (groups[a] == groups[b]).any()
     assert (a < b).all() and (d == 0).all()
     assert np.bincount(np.concatenate([a, b]), minlength=n).min() >= 1  # every image keeps candidates

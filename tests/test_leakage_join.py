@@ -1,9 +1,9 @@
 """The candidate search's inner steps against plain references written from their definitions:
-the row comparisons of the join, the bucket join with its windows in crowded buckets, the pair
+the row comparisons of the join, the bucket join with its neighbourhoods in crowded buckets, the pair
 hash distance and the per-query cap. The fast versions work on padded rows, packed sort keys and
 pieces of a few thousand pairs; the references work pair by pair, so that a fast path that loses,
 repeats or invents a pair (a run cut at a piece's edge, a padded entry taken for a real one, a
-window in the wrong place) fails here on random and clustered hashes.
+neighbourhood in the wrong place) fails here on random and clustered hashes.
 """
 from __future__ import annotations
 
@@ -55,10 +55,11 @@ def test_row_comparisons_find_every_value_within_the_threshold_once(seed, monkey
     assert got == want and len(want) > 100
 
 
-def _reference_sorted_join(query, flat, c, full, window, threshold):
+def _reference_sorted_join(query, flat, marks, c, full, threshold):
     """The bucket join from its definition: a query meets every entry whose chunk c equals its own,
-    or in a bucket of more than `full` entries the `window` nearest it in the order of the hashes
-    rotated to put chunk c on top (distinct hashes here, so that order has no ties)."""
+    or in a bucket of more than `full` entries its neighbourhood: the bucket in the order of the
+    hashes rotated to put chunk c on top (distinct hashes here, so that order has no ties), cut
+    into segments at the marked entries, and the segment the query falls in and one each side."""
     rot = lambda x: join._chunk_on_top(np.asarray(x, dtype=np.uint64), c)  # noqa: E731
     key_e = (rot(flat) >> np.uint64(48)).astype(np.int64)
     key_q = (rot(query) >> np.uint64(48)).astype(np.int64)
@@ -68,8 +69,9 @@ def _reference_sorted_join(query, flat, c, full, window, threshold):
         if len(bucket) > full:
             bucket = bucket[np.argsort(rot(flat[bucket]))]
             place = int(np.searchsorted(rot(flat[bucket]), rot(query[qi:qi + 1]))[0])
-            first = min(max(place - window // 2, 0), len(bucket) - window)
-            bucket = bucket[first:first + window]
+            seg = np.cumsum(marks[bucket])          # an entry's segment: the marks up to it
+            g = int(seg[place - 1]) if place else 0  # the query's: that of the entry before it
+            bucket = bucket[(seg >= g - 1) & (seg <= g + 1)]
         for e in bucket.tolist():
             d = _popcount(int(query[qi]) ^ int(flat[e]))
             if d <= threshold:
@@ -82,16 +84,17 @@ def test_the_bucket_join_meets_what_its_definition_says_block_by_block(seed):
     rng = np.random.default_rng(100 + seed)
     n, views = int(rng.integers(150, 400)), int(rng.choice([1, 3]))
     index = _clustered(rng, n, views, int(rng.integers(1, 6)), int(rng.integers(2, 6)))
-    flat = np.unique(index.reshape(-1))             # distinct hashes: the window order is defined
+    flat = np.unique(index.reshape(-1))             # distinct hashes: the bucket order is defined
     rng.shuffle(flat)
     query = np.concatenate([flat[rng.integers(0, len(flat), 60)], _clustered(rng, 60, 1, 3, 3)[:, 0]])
-    full, window, threshold, block = 12, 6, 9, int(rng.choice([5, 50, 1 << 20]))
+    full, threshold, block = 12, 9, int(rng.choice([5, 50, 1 << 20]))
+    marks = join.segment_marks(np.arange(len(flat)), 1, segment=4)   # segments of about 4 entries
     for c in range(join.N_CHUNKS):
-        blocks = list(join._sorted_join(query, flat, c, full, window, block, threshold))
+        blocks = list(join._sorted_join(query, flat, marks, c, full, block, threshold))
         got = [(q, e, d) for _, qs, es, ds, _ in blocks
                for q, e, d in zip(qs.tolist(), es.tolist(), ds.tolist())]
         assert len(got) == len(set(got))           # nothing met twice
-        assert set(got) == _reference_sorted_join(query, flat, c, full, window, threshold)
+        assert set(got) == _reference_sorted_join(query, flat, marks, c, full, threshold)
         queries_per_block = [set(qs.tolist()) for _, qs, _, _, _ in blocks]
         assert all(not (a & b) for i, a in enumerate(queries_per_block) for b in queries_per_block[i + 1:])
         sizes = blocks[0][4]

@@ -170,7 +170,8 @@ def near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
 def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
                      groups: np.ndarray | None = None, cross_only: bool = False,
                      rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS,
-                     block: int = MIH_BLOCK) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+                     block: int = MIH_BLOCK, ids: np.ndarray | None = None
+                     ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
     """Candidate pairs block by block: (fraction done, a, b, d), d the pair hash distance (see the
     module docstring), so that memory stays bounded by the block, whatever the number of pairs.
 
@@ -181,7 +182,8 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
     within GUARANTEED_RADIUS comes; beyond it `per_image` bounds the work in crowds of look-alikes:
     each image keeps its `per_image` closest further candidates per block of the join, pairs across
     groups and within a group apart, so that a crowd inside one split (a burst of frames) cannot
-    crowd out a copy in another split (None: every pair).
+    crowd out a copy in another split (None: every pair). `ids` (uint64, one per row, the same for
+    an image from one search to the next: `stable_ids`) place the segments of crowded buckets.
     """
     phash = np.ascontiguousarray(phash, dtype=np.uint64)
     if phash.ndim == 1:
@@ -205,12 +207,20 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
         if v:   # a region join: blanked regions take no part
             q_rows, m_rows = q_rows[phash[q_rows, v] != NO_HASH], m_rows[phash[m_rows, v] != NO_HASH]
         index = phash[:, cols] if len(m_rows) == n else phash[m_rows, cols]
-        for done, _, qi, entry, d in mih_entries(phash[q_rows, v], index, threshold, block):
+        row_ids = None if ids is None else np.asarray(ids, np.uint64)[m_rows]
+        for done, _, qi, entry, d in mih_entries(phash[q_rows, v], index, threshold, block, ids=row_ids):
             a, b = q_rows[qi], m_rows[entry // index.shape[1]]
             a, b, d = _unique_pairs(a, b, d, n)
             if per_image is not None and len(a):
                 a, b = _capped(a, b, d, n, per_image, None if cross_only else g)
             yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
+
+
+def stable_ids(content_hash: np.ndarray) -> np.ndarray:
+    """uint64 per image from its 128-bit content hash: what places it in the join's segments, so an
+    unchanged image sits where it sat in the last search of the dataset."""
+    ch = np.asarray(content_hash, np.uint64).reshape(-1, 2)
+    return ch[:, 0] ^ (ch[:, 1] * np.uint64(0xD6E8FEB86659FD93))
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int) -> Pairs:

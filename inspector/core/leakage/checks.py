@@ -14,7 +14,7 @@ import numpy as np
 
 from ..memory import release_free_memory
 from ..table import ImageTable
-from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, view_distance
+from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, stable_ids, view_distance
 from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs
 from .looks import TINY_SIDE, LookRanker
 from . import incremental
@@ -112,7 +112,8 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
     phash = search_hashes(table.phash, table.width, table.height)
     if len(rows) >= 2:
         for done, a, b, d in candidate_blocks(phash, near_threshold, groups=np.asarray(table.split),
-                                              cross_only=not include_within_split, rows=rows):
+                                              cross_only=not include_within_split, rows=rows,
+                                              ids=stable_ids(ch)):
             differ = (ch[a] != ch[b]).any(axis=1)  # same content in two splits: reported as exact
             if differ.any():
                 pending.append((a[differ], b[differ], d[differ]))
