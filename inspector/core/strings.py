@@ -124,6 +124,13 @@ class StringColumn(Sequence[str]):
         """Memory held by the column's buffers (the bytes and the offsets)."""
         return len(self._data) + self._offsets.nbytes
 
+    def digests(self, rows: np.ndarray) -> np.ndarray:
+        """uint64 xxh3 of the UTF-8 bytes of each string of `rows` (without decoding them)."""
+        import xxhash
+        data, off = self._data, self._offsets
+        return np.fromiter((xxhash.xxh3_64_intdigest(data[off[i]:off[i + 1]]) for i in np.asarray(rows).tolist()),
+                           np.uint64, len(rows))
+
     @property
     def byte_lengths(self) -> np.ndarray:
         """int64 (n,) UTF-8 length of every string."""

@@ -236,6 +236,13 @@ def _capped(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, k: int, groups:
             ) -> tuple[np.ndarray, np.ndarray]:
     """Every pair within GUARANTEED_RADIUS, and each query a's k closest further ones (ties: the
     lower b; pairs across groups and within a group apart). The pairs (a, b) are unique."""
+    a, b, _ = capped_pairs(a, b, d, n, k, groups)
+    return a, b
+
+
+def capped_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, k: int, groups: np.ndarray | None
+                 ) -> Pairs:
+    """The pairs `_capped` keeps, with their d, sorted by a (then kind, d, b)."""
     far = d > GUARANTEED_RADIUS
     kind = far.astype(np.int64)          # 0 within the radius, 1 further across groups, 2 within
     if groups is not None:
@@ -246,11 +253,12 @@ def _capped(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, k: int, groups:
     key = ((a.astype(np.int64) * 3 + kind) * 64 + d) * n + b
     key.sort()
     run, b_s = np.divmod(key, n)
+    d_s = (run & 63).astype(np.uint8)
     run >>= 6                            # a * 3 + kind
     head = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
     rank = np.arange(len(key)) - np.repeat(head, np.diff(np.r_[head, len(key)]))
     keep = (run % 3 == 0) | (rank < k)
-    return run[keep] // 3, b_s[keep]
+    return run[keep] // 3, b_s[keep], d_s[keep]
 
 
 def _best_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int) -> Pairs:

@@ -14,10 +14,11 @@ import numpy as np
 
 from ..memory import release_free_memory
 from ..table import ImageTable
-from .candidates import NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, stable_ids, view_distance
+from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, stable_ids,
+                         view_distance)
 from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs
 from .looks import TINY_SIDE, LookRanker
-from . import incremental
+from . import incremental, rescan
 from .differences import describe as describe_differences
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
 from .names import name_collisions
@@ -110,6 +111,16 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
                 yield done
 
     phash = search_hashes(table.phash, table.width, table.height)
+    memo = incremental.active()
+    if memo is not None and include_within_split and len(rows) >= 2:
+        # a search whose choices are kept (the dataset's cache): patched from the last one's
+        previous = memo.previous_search(incremental.version(mirrors))
+        pairs, state = yield from rescan.search(table, phash, rows, near_threshold, HASH_NEIGHBOURS,
+                                                CONFIRM_NEIGHBOURS, mirrors,
+                                                None if previous is None else rescan.SearchState.from_arrays(previous),
+                                                LOOK_BLOCK)
+        memo.made_search = state.arrays()
+        return pairs
     if len(rows) >= 2:
         for done, a, b, d in candidate_blocks(phash, near_threshold, groups=np.asarray(table.split),
                                               cross_only=not include_within_split, rows=rows,

@@ -6,9 +6,8 @@ and the code: a pair's verdict and scores are the same whichever other pairs are
 verdict of each candidate pair under the digests of its two rows (every column of the row, the
 file's path included), and the next search of the same dataset takes the verdict of every
 candidate whose two rows are still exactly those, confirming only the others: the pairs that
-involve a changed or added image. The candidate search itself runs in full each time (each image
-keeps its best few candidates among all the others, so one added image can change which pairs are
-candidates anywhere); it is the cheaper stage once each image's look vector is made only once.
+involve a changed or added image. The candidate search's own choices are kept with the verdicts
+and patched where the dataset changed (rescan.py).
 
 The recorded verdicts are keyed by `version` (the measuring code's digest, the mirrors setting
 and the fields of `PairScores`), so verdicts made by other code are never used. Only the verdicts
@@ -87,11 +86,13 @@ class Verdicts:
     ok: np.ndarray
     mirror: np.ndarray
     scores: dict[str, np.ndarray | None]
+    search: dict[str, np.ndarray] | None = None  # the candidate search's choices (rescan.SearchState)
 
     def encode(self, version: str) -> bytes:
         buf = io.BytesIO()
         arrays = {"keys": self.keys, "ok": self.ok, "mirror": self.mirror,
-                  **{f"s_{k}": v for k, v in self.scores.items() if v is not None}}
+                  **{f"s_{k}": v for k, v in self.scores.items() if v is not None},
+                  **{f"q_{k}": v for k, v in (self.search or {}).items()}}
         np.savez(buf, **arrays)
         body = zlib.compress(json.dumps(version).encode() + b"\n" + buf.getvalue(), 1)
         return MAGIC + xxhash.xxh3_64(body).digest() + body
@@ -109,7 +110,8 @@ class Verdicts:
             with np.load(io.BytesIO(body), allow_pickle=False) as z:
                 names = [f.name for f in dataclasses.fields(PairScores)]
                 scores = {k: (z[f"s_{k}"] if f"s_{k}" in z.files else None) for k in names}
-                found = cls(z["keys"], z["ok"], z["mirror"], scores)
+                search = {k[2:]: z[k] for k in z.files if k.startswith("q_")} or None
+                found = cls(z["keys"], z["ok"], z["mirror"], scores, search)
         except (zlib.error, ValueError, KeyError, OSError):
             return None
         n = len(found.keys)
@@ -127,6 +129,7 @@ class VerdictMemo:
         self.previous: Verdicts | None = None
         self.version: str | None = None
         self.made: Verdicts | None = None
+        self.made_search: dict[str, np.ndarray] | None = None
         self.reused = 0
         self._index: dict[bytes, int] | None = None
 
@@ -146,9 +149,24 @@ class VerdictMemo:
         index = self._index
         return np.array([index.get(k.tobytes(), -1) for k in keys], np.int64)
 
+    def previous_search(self, version_key: str) -> dict[str, np.ndarray] | None:
+        """The stored candidate search's choices, when made by this version."""
+        self.load(version_key)
+        return None if self.previous is None else self.previous.search
+
     def encoded(self) -> bytes | None:
-        """What to store for the next search: this search's verdicts (None: it made none)."""
-        return None if self.made is None or self.version is None else self.made.encode(self.version)
+        """What to store for the next search: this search's verdicts and its candidate search's
+        choices (None: it made none)."""
+        if self.version is None or (self.made is None and self.made_search is None):
+            return None
+        made = self.made or Verdicts(np.zeros((0, 4), np.uint64), np.zeros(0, bool), np.zeros(0, bool), {})
+        made.search = self.made_search
+        return made.encode(self.version)
+
+
+def active() -> VerdictMemo | None:
+    """The memo of this thread's searches, if any (`reusing`)."""
+    return _ACTIVE.get()
 
 
 @contextmanager

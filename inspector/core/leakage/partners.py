@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..table import ImageTable
 from .candidates import closest_per_query
+from .looks import LookRanker
+from .progress import Steps, scaled
 
 
 class BestPartners:
@@ -51,3 +54,109 @@ class BestPartners:
         owner, other = owner[live], other[live]
         key = np.unique(np.minimum(owner, other) * max(self.n, 1) + np.maximum(owner, other))
         return key // max(self.n, 1), key % max(self.n, 1)
+
+
+class PairRanker:
+    """The look ranking of candidate pairs between images (items: positions in `rows`) of different
+    content, as the full search offers them to BestPartners: per oriented pair whether it may go
+    on and its rank as BestPartners keeps it (float32)."""
+
+    def __init__(self, table: ImageTable, rows: np.ndarray, mirrors: bool, block: int) -> None:
+        self.rows = rows
+        self.content = np.asarray(table.content_hash, np.uint64)[rows]
+        self.looks = LookRanker(table, mirrors)
+        self.block = block
+
+    def rank(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = (self.content[a] != self.content[b]).any(axis=1)
+        rank = np.full(len(a), np.inf, np.float32)
+        at = np.flatnonzero(ok)
+        if len(at):
+            fine, r = self.looks(self.rows[a[at]], self.rows[b[at]])
+            ok[at] = fine
+            rank[at] = r.astype(np.float32)
+        return ok, rank
+
+    def best_of(self, a: np.ndarray, b: np.ndarray, k: int) -> Steps[tuple[np.ndarray, np.ndarray]]:
+        """(R, k) partners (-1 none) and ranks of every image over the oriented pairs (a, b)."""
+        best = BestPartners(len(self.rows), k)
+        for lo in range(0, len(a), self.block):
+            sa, sb = a[lo:lo + self.block], b[lo:lo + self.block]
+            ok, rank = self.rank(sa, sb)
+            best.add(sa[ok], sb[ok], rank[ok])
+            yield min(1.0, (lo + self.block) / max(len(a), 1))
+        return best.partner.astype(np.int64), best.rank
+
+
+def _presence(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unordered pairs (min * n + max, sorted) of the oriented pairs (a, b), each with a mask of
+    the sides it came from (1: a < b, 2: a > b)."""
+    u = np.minimum(a, b) * n + np.maximum(a, b)
+    order = np.argsort(u, kind="stable")
+    us = u[order]
+    heads = np.flatnonzero(np.r_[True, us[1:] != us[:-1]]) if len(us) else np.zeros(0, np.int64)
+    bits = np.where(a < b, 1, 2)[order]
+    return us[heads], (np.bitwise_or.reduceat(bits, heads) if len(heads) else bits[:0])
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Whether each of `keys` is in `sorted_keys`."""
+    if len(sorted_keys) == 0:
+        return np.zeros(np.shape(keys), bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
+def update_best(ranker: PairRanker, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray],
+                old_of: np.ndarray, last: tuple[np.ndarray, np.ndarray, np.ndarray], k: int
+                ) -> Steps[tuple[np.ndarray, np.ndarray]]:
+    """`best_of` the `new` oriented pairs, from the last search's result: `old` its pairs (today's
+    items, -1 for a deleted image), `last` = (its partners, the same in today's items, their ranks),
+    `old_of` today's item -> the last search's (-1 added). Only the pairs that came, went or changed
+    sides are ranked, and the images that lost one of a full set of k partners are ranked again in
+    full; the others merge their kept partners with their new pairs."""
+    n = len(old_of)
+    alive = (old[0] >= 0) & (old[1] >= 0)
+    ok_keys, ok_mask = _presence(old[0][alive], old[1][alive], n)
+    nk_keys, nk_mask = _presence(new[0], new[1], n)
+    at = np.minimum(np.searchsorted(ok_keys, nk_keys), max(len(ok_keys) - 1, 0))
+    was = np.where(_member(nk_keys, ok_keys), ok_mask[at] if len(ok_keys) else 0, 0)
+    came = nk_mask != was
+    changed = np.union1d(nk_keys[came], ok_keys[~_member(ok_keys, nk_keys)])
+    # the changed pairs that are there today, ranked on each side they come from (the lower kept)
+    keys, mask = nk_keys[came], nk_mask[came]
+    lo, hi = keys // n, keys % n
+    sides_a = np.r_[lo[(mask & 1) > 0], hi[(mask & 2) > 0]]
+    sides_b = np.r_[hi[(mask & 1) > 0], lo[(mask & 2) > 0]]
+    ok, rank = ranker.rank(sides_a, sides_b)
+    yield 0.3
+    held_old, held, held_rank = last
+    has_old = old_of >= 0
+    members = np.full((n, k), -1, np.int64)
+    ranks = np.full((n, k), np.inf, np.float32)
+    filled = np.zeros((n, k), bool)
+    members[has_old] = held[old_of[has_old]]
+    ranks[has_old] = held_rank[old_of[has_old]]
+    filled[has_old] = held_old[old_of[has_old]] >= 0
+    owner = np.repeat(np.arange(n), k).reshape(n, k)
+    gone = filled & ((members < 0) | _member(np.minimum(owner, members) * n + np.maximum(owner, members), changed))
+    again = gone.any(axis=1) & (filled.sum(axis=1) == k)
+    # merged: kept partners that stay, and the changed pairs of today, for both of their images
+    stay = filled & ~gone & ~again[:, None]
+    q = np.r_[owner[stay], sides_a[ok], sides_b[ok]]
+    m = np.r_[members[stay], sides_b[ok], sides_a[ok]]
+    r = np.r_[ranks[stay], rank[ok], rank[ok]]
+    take = ~again[q]
+    q, m, r = closest_per_query(q[take], m[take], r[take], k)
+    best = np.full((n, k), -1, np.int64)
+    best_rank = np.full((n, k), np.inf, np.float32)
+    start = np.flatnonzero(np.r_[True, q[1:] != q[:-1]]) if len(q) else np.zeros(0, np.int64)
+    slot = np.arange(len(q)) - np.repeat(start, np.diff(np.r_[start, len(q)]))
+    best[q, slot] = m
+    best_rank[q, slot] = r
+    redo = np.flatnonzero(again)
+    if len(redo):
+        mine = again[new[0]] | again[new[1]]
+        full_best, full_rank = yield from scaled(ranker.best_of(new[0][mine], new[1][mine], k), 0.3, 1.0)
+        best[redo], best_rank[redo] = full_best[redo], full_rank[redo]
+    return best, best_rank

@@ -1,0 +1,339 @@
+"""The candidate search of a rescan, updated where the dataset changed instead of run again over all.
+
+The search (candidates.candidate_blocks, then each image's CONFIRM_NEIGHBOURS best-looking
+candidates) is a union of local choices, so its result can be kept and patched:
+- in each pass (a join of one view set on one 16-bit chunk) a query meets the entries of its
+  neighbourhood (join.neighbourhoods), which is delimited by two marked entries of its bucket or by
+  the bucket's edges; while those delimiters are the same entries, the unchanged entries it meets
+  are the same, and only the added ones are new to it;
+- of the pairs it meets, a query keeps those within GUARANTEED_RADIUS and its HASH_NEIGHBOURS
+  closest further ones per kind (ties: the lower row; rows of unchanged images keep their order),
+  so adding candidates is a merge with the kept ones, and losing a kept one matters only when the
+  query kept HASH_NEIGHBOURS of that kind (there may be a next one it did not keep);
+- an image's best partners are the CONFIRM_NEIGHBOURS best-looking of the pairs it is in, so they
+  change only for the images in a pair that came or went.
+
+So the last search's choices are stored (`SearchState`: per image and pass the neighbourhood's
+delimiters and the kept pairs, the pairs of the longer-key passes, each image's best partners), and
+a rescan compares the changed images with everything, the unchanged queries with the added entries
+of their neighbourhoods, searches again only the queries whose neighbourhood moved or whose full
+quota lost a pair, and ranks again only the pairs of images whose pairs changed. The result is the
+full search's, exactly (tests/test_leakage_rescan.py compares them on crowded buckets, displaced
+partners, deleted partners and new representatives of exact groups). The bucket structure (a sort
+of each pass's entries) and the longer-key passes of crowded buckets still run over all images.
+
+An image is one representative of its (content, split) and is known by its content hash, split
+and path: one of those changed is an image deleted and another added.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+
+from ..hashing import FIRST_REGION_VIEW
+from ..strings import StringColumn
+from ..table import ImageTable
+from .candidates import NO_HASH, Pairs, _unique_pairs, capped_index, stable_ids, view_distance
+from .join import (CHUNK_BITS, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, WINDOW, _chunk_on_top,
+                   _mask, _radius_passes, compare_runs, neighbourhoods, segment_marks)
+from .partners import PairRanker, update_best
+from .progress import Steps, scaled
+
+STATE_VERSION = 1
+NOT_A_QUERY = -2        # a delimiter for an image that takes no part in a pass (a blanked region)
+MOVED = -3              # a delimiter that is an added entry (never equal to a stored one)
+_WITHIN = 64            # kept pair code: distance | _WITHIN when both images are in the same split
+
+
+@dataclass
+class SearchState:
+    """What a search chose, per image of its search (`keys`: (R, 2) uint64 identities, in table
+    order) and pass: the neighbourhood delimiters (`first`, `stop`: (P, R) int64 stored entries =
+    image * views + view, -1 a bucket edge; `crowded` (P, R)), the kept pairs (`kept_pass`,
+    `kept_owner`, `kept_partner` images, `kept_code` the distance with _WITHIN), the longer-key
+    passes' pairs (`radius_a`, `radius_b`) and each image's best partners (`best`: (R, k), -1 none;
+    `best_rank` their look ranks).
+    `settings` is what the search ran with; a state of other settings is not used."""
+
+    settings: np.ndarray
+    keys: np.ndarray
+    first: np.ndarray
+    stop: np.ndarray
+    crowded: np.ndarray
+    kept_pass: np.ndarray
+    kept_owner: np.ndarray
+    kept_partner: np.ndarray
+    kept_code: np.ndarray
+    radius_a: np.ndarray
+    radius_b: np.ndarray
+    best: np.ndarray
+    best_rank: np.ndarray
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "SearchState | None":
+        try:
+            state = cls(**{f: np.asarray(arrays[f]) for f in cls.__dataclass_fields__})
+        except KeyError:
+            return None
+        r = len(state.keys)
+        n_kept = len(state.kept_owner)
+        sound = (state.keys.shape == (r, 2) and state.first.shape == state.stop.shape == state.crowded.shape
+                 and state.first.shape[1:] == (r,) and len(state.best) == r and state.best_rank.shape == state.best.shape
+                 and len(state.kept_pass) == len(state.kept_partner) == len(state.kept_code) == n_kept
+                 and len(state.radius_a) == len(state.radius_b))
+        return state if sound else None
+
+
+def settings(threshold: int, per_image: int, k_best: int, mirrors: bool, n_views: int) -> np.ndarray:
+    return np.array([STATE_VERSION, threshold, per_image, k_best, int(mirrors), n_views, FULL_BUCKET,
+                     GUARANTEED_RADIUS], np.int64)
+
+
+def image_keys(table: ImageTable, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), 2) uint64: an image's content hash mixed with its path and split name."""
+    ch = np.asarray(table.content_hash, np.uint64).reshape(-1, 2)[rows]
+    paths = StringColumn.from_strings(table.paths)
+    split = np.array([xxhash.xxh3_64_intdigest(s.encode("utf-8", "surrogateescape")) for s in table.split_names]
+                     + [0], np.uint64)[np.asarray(table.split)[rows]]
+    return np.stack([ch[:, 0] ^ paths.digests(rows), ch[:, 1] ^ (split * np.uint64(0x9E3779B97F4A7C15))], axis=1)
+
+
+def _match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """For each new key, the index of the equal old key, or -1."""
+    if len(old) == 0:
+        return np.full(len(new), -1, np.int64)
+    order = np.lexsort((old[:, 1], old[:, 0]))
+    o = old[order]
+    at = np.searchsorted(o[:, 0], new[:, 0])
+    at_c = np.minimum(at, len(o) - 1)
+    hit = (at < len(o)) & (o[at_c, 0] == new[:, 0]) & (o[at_c, 1] == new[:, 1])
+    return np.where(hit, order[at_c], -1)
+
+
+@dataclass
+class _Pass:
+    """One pass of the search: a view set joined on one chunk."""
+    view: int            # the query view (0, or a region view)
+    cols: slice          # the index views
+    chunk: int
+
+
+def _passes(n_views: int) -> list[_Pass]:
+    r = min(FIRST_REGION_VIEW, n_views)
+    views = [(0, slice(0, r))] + [(v, slice(v, v + 1)) for v in range(r, n_views)]
+    return [_Pass(v, cols, c) for v, cols in views for c in range(N_CHUNKS)]
+
+
+def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: int, per_image: int,
+           k_best: int, mirrors: bool, previous: SearchState | None, look_block: int = 1 << 13
+           ) -> Steps[tuple[Pairs, SearchState]]:
+    """Each image's k_best best candidates among `rows` (pairs a < b with their pair distance, as
+    checks._near_candidates finds them in full), and the state to patch them next time: from
+    `previous` where it fits (same settings), else from nothing."""
+    n = len(table)
+    n_views = phash.shape[1]
+    config = settings(threshold, per_image, k_best, mirrors, n_views)
+    keys = image_keys(table, rows)
+    if previous is not None and not np.array_equal(previous.settings, config):
+        previous = None
+    old_of = _match(previous.keys, keys) if previous is not None else np.full(len(rows), -1, np.int64)
+    item_of_row = np.full(n, -1, np.int64)
+    item_of_row[rows] = np.arange(len(rows))
+    groups = np.asarray(table.split)
+    ids = stable_ids(table.content_hash)
+    passes = _passes(n_views)
+    new_of_old = np.full(0 if previous is None else len(previous.keys), -1, np.int64)
+    new_of_old[old_of[old_of >= 0]] = np.flatnonzero(old_of >= 0)
+    first = np.full((len(passes), len(rows)), NOT_A_QUERY, np.int64)
+    stop = first.copy()
+    crowded = np.zeros((len(passes), len(rows)), bool)
+    kept, radius = [], []
+    for p, ps in enumerate(passes):
+        got = _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, new_of_old, previous, p,
+                        threshold, per_image, n)
+        (first[p], stop[p], crowded[p]), pass_kept, pass_radius = got
+        kept.append(pass_kept)
+        radius.append(pass_radius)
+        yield 0.8 * (p + 1) / len(passes)
+    owner, partner, code = (np.concatenate([k[i] for k in kept]) for i in range(3))
+    kept_pass = np.concatenate([np.full(len(k[0]), p, np.int16) for p, k in enumerate(kept)])
+    ra, rb = (np.concatenate([r[i] for r in radius]) for i in range(2))
+    ra, rb, _ = _unique_pairs(ra, rb, np.zeros(len(ra), np.uint8), len(rows))
+    # every pair the search met (items, query first: a pair's look rank may differ in its last bit
+    # with the side it is seen from, and the full search keeps the lower), each once
+    ca, cb, _ = _unique_pairs(np.concatenate([owner, ra]), np.concatenate([partner, rb]),
+                              np.zeros(len(owner) + len(ra), np.uint8), len(rows))
+    ranker = PairRanker(table, rows, mirrors, look_block)
+    if previous is None:
+        best, best_rank = yield from scaled(ranker.best_of(ca, cb, k_best), 0.8, 1.0)
+    else:
+        old_a = new_of_old[np.r_[previous.kept_owner, previous.radius_a].astype(np.int64)]
+        old_b = new_of_old[np.r_[previous.kept_partner, previous.radius_b].astype(np.int64)]
+        held = np.where(previous.best >= 0, new_of_old[np.maximum(previous.best, 0)], -1)
+        best, best_rank = yield from scaled(update_best(ranker, (old_a, old_b), (ca, cb), old_of,
+                                                        (previous.best, held, previous.best_rank), k_best), 0.8, 1.0)
+    state = SearchState(config, keys, first, stop, crowded, kept_pass, owner.astype(np.int32),
+                        partner.astype(np.int32), code, ra.astype(np.int32), rb.astype(np.int32),
+                        best.astype(np.int32), best_rank.astype(np.float32))
+    owners = np.repeat(np.arange(len(rows)), k_best)
+    other = best.reshape(-1)
+    live = other >= 0
+    a, b = rows[owners[live]], rows[other[live]]
+    a, b, _ = _unique_pairs(np.minimum(a, b), np.maximum(a, b), np.zeros(len(a), np.uint8), n)
+    return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
+
+
+def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray, ids: np.ndarray,
+              item_of_row: np.ndarray, old_of: np.ndarray, new_of_old: np.ndarray,
+              previous: SearchState | None, p: int, threshold: int, per_image: int, n: int):
+    """One pass: the delimiters of every image's neighbourhood, the pairs it keeps (items: owner,
+    partner, code) and the longer-key passes' pairs (items)."""
+    q_rows = m_rows = rows
+    if ps.view:   # a region join: blanked regions take no part
+        q_rows = m_rows = rows[phash[rows, ps.view] != NO_HASH]
+    width = ps.cols.stop - ps.cols.start
+    out_first = np.full(len(rows), NOT_A_QUERY, np.int64)
+    out_stop, out_crowded = out_first.copy(), np.zeros(len(rows), bool)
+    empty = np.zeros(0, np.int64)
+    if len(q_rows) == 0:
+        return (out_first, out_stop, out_crowded), (empty, empty, np.zeros(0, np.uint8)), (empty, empty)
+    query = np.ascontiguousarray(phash[q_rows, ps.view])
+    flat = np.ascontiguousarray(phash[m_rows, ps.cols]).reshape(-1)
+    marks = segment_marks(ids[m_rows], width)
+    top_q = _chunk_on_top(query, ps.chunk)
+    nb = neighbourhoods(top_q, _chunk_on_top(flat, ps.chunk), marks, CHUNK_BITS, FULL_BUCKET)
+    q_items = item_of_row[q_rows]
+    entry_item = item_of_row[m_rows]
+
+    def stored(entry: np.ndarray, through: np.ndarray) -> np.ndarray:
+        """Delimiter entries as stored (-1 stays), through `through` (image -> stored image)."""
+        it = through[entry_item[np.maximum(entry, 0) // width]]
+        return np.where(entry < 0, -1, np.where(it < 0, MOVED, it * width + np.maximum(entry, 0) % width))
+
+    out_first[q_items] = stored(nb.first, np.arange(len(rows)))
+    out_stop[q_items] = stored(nb.stop, np.arange(len(rows)))
+    out_crowded[q_items] = nb.crowded
+    old_q = old_of[q_items]
+    fresh = old_q < 0
+    z8 = np.zeros(0, np.uint8)
+    held = (empty, empty, z8)      # kept pairs that stay as they are (items)
+    recap = (empty, empty, z8)     # kept pairs of queries that meet added entries (rows, rows, d)
+    delta = np.zeros(0, np.int64)
+    if previous is not None and (~fresh).any():
+        u = np.flatnonzero(~fresh)
+        same = ((previous.first[p, old_q[u]] == stored(nb.first[u], old_of))
+                & (previous.stop[p, old_q[u]] == stored(nb.stop[u], old_of))
+                & (previous.crowded[p, old_q[u]] == nb.crowded[u]))
+        # this pass's kept pairs, in today's items
+        sel = np.flatnonzero(previous.kept_pass == p)
+        k_owner = new_of_old[previous.kept_owner[sel]]
+        k_partner = new_of_old[previous.kept_partner[sel]]
+        k_code = previous.kept_code[sel]
+        # a further pair lost from a full quota: the query may have a next one it did not keep
+        lost = (k_owner >= 0) & (k_partner < 0) & ((k_code & (_WITHIN - 1)) > GUARANTEED_RADIUS)
+        again = np.zeros(len(rows), bool)
+        again[k_owner[lost & _full_quota(previous.kept_owner[sel], k_code, per_image)]] = True
+        same &= ~again[q_items[u]]
+        fresh[u[~same]] = True
+        delta = u[same]
+        meets = np.zeros(0, np.int64)
+        adds = (empty, empty, np.zeros(0, np.int64))
+        if len(delta) and (old_of[entry_item] < 0).any():
+            adds = _added_entries(top_q, nb, delta, q_rows, m_rows, np.flatnonzero(old_of[entry_item] < 0),
+                                  width, threshold)
+            meets = item_of_row[adds[0]]
+        is_delta = np.zeros(len(rows), bool)
+        is_delta[q_items[delta]] = True
+        meeting = np.zeros(len(rows), bool)
+        meeting[meets] = True
+        alive = (k_owner >= 0) & (k_partner >= 0) & is_delta[np.maximum(k_owner, 0)]
+        stay = alive & ~meeting[np.maximum(k_owner, 0)]
+        held = (k_owner[stay], k_partner[stay], k_code[stay])
+        again_kept = alive & meeting[np.maximum(k_owner, 0)]
+        recap = (np.r_[rows[k_owner[again_kept]], adds[0]], np.r_[rows[k_partner[again_kept]], adds[1]],
+                 np.r_[k_code[again_kept] & (_WITHIN - 1), adds[2]].astype(np.uint8))
+    # fresh queries against their whole neighbourhoods, the others' kept pairs with added entries
+    parts = [(q_rows[qi], m_rows[e // width], d) for qi, e, d in _met(top_q, nb, np.flatnonzero(fresh), threshold)]
+    parts.append(recap)
+    a = np.concatenate([x[0] for x in parts])
+    b = np.concatenate([x[1] for x in parts])
+    d = np.concatenate([x[2] for x in parts]).astype(np.uint8)
+    a, b, d = _unique_pairs(a, b, d, n)
+    keep = capped_index(a, b, d, n, per_image, groups)
+    a, b, d = a[keep], b[keep], d[keep]
+    code = d | np.where(groups[a] == groups[b], _WITHIN, 0).astype(np.uint8)
+    kept = (np.r_[held[0], item_of_row[a]], np.r_[held[1], item_of_row[b]], np.r_[held[2], code].astype(np.uint8))
+    ra, rb = _radius(query, flat, nb, ps.chunk, threshold, q_rows, m_rows, width, n)
+    return (out_first, out_stop, out_crowded), kept, (item_of_row[ra], item_of_row[rb])
+
+
+def _full_quota(owner: np.ndarray, code: np.ndarray, per_image: int) -> np.ndarray:
+    """Per kept pair whether its owner kept the whole quota of further pairs of its kind."""
+    far = (code & (_WITHIN - 1)) > GUARANTEED_RADIUS
+    key = owner.astype(np.int64) * 3 + np.where(far, 1 + (code >= _WITHIN), 0)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    heads = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.zeros(0, np.int64)
+    count = np.empty(len(key), np.int64)
+    count[order] = np.repeat(np.diff(np.r_[heads, len(ks)]), np.diff(np.r_[heads, len(ks)]))
+    return far & (count >= per_image)
+
+
+def _met(top_q: np.ndarray, nb, queries: np.ndarray, threshold: int
+         ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    if len(queries) == 0:
+        return
+    for _, q, entry, d, _ in compare_runs(top_q, nb, queries, MIH_BLOCK, threshold):
+        yield q, entry, d
+
+
+def _added_entries(top_q: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray, m_rows: np.ndarray,
+                   added: np.ndarray, width: int, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (row a, row b, d) of the `delta` queries with the added entries (entry numbers of
+    `added_rows`' views) in their neighbourhoods."""
+    place = np.empty(len(nb.order), np.int64)
+    place[nb.order] = np.arange(len(nb.order))
+    at_entries = (added[:, None] * width + np.arange(width)).reshape(-1)
+    pos = place[at_entries]
+    order = np.argsort(nb.start[delta], kind="stable")
+    qs, starts = delta[order], nb.start[delta][order]
+    longest = int(nb.cnt[delta].max()) if len(delta) else 0
+    lo = np.searchsorted(starts, pos - longest, side="right")
+    hi = np.searchsorted(starts, pos, side="right")
+    n = hi - lo
+    which = np.repeat(np.arange(len(pos)), n)
+    cand = qs[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]
+    p = pos[which]
+    inside = p < nb.start[cand] + nb.cnt[cand]
+    cand, p = cand[inside], p[inside]
+    d = np.bitwise_count(top_q[cand] ^ nb.svals[p])
+    ok = d <= threshold
+    return q_rows[cand[ok]], m_rows[nb.order[p[ok]] // width], d[ok]
+
+
+def _radius(query: np.ndarray, flat: np.ndarray, nb, chunk: int, threshold: int, q_rows: np.ndarray,
+            m_rows: np.ndarray, width: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The longer-key passes of the crowded buckets (join.mih_entries), over every query."""
+    crowd = np.flatnonzero(nb.crowded)
+    if len(crowd) == 0:
+        e = np.zeros(0, np.int64)
+        return e, e.copy()
+    in_chunk = np.arange(CHUNK_BITS) + CHUNK_BITS * chunk
+    parts = []
+    for _, q, entry, d in _radius_passes(query, flat, crowd, nb.sizes[crowd], _mask(in_chunk),
+                                         np.setdiff1d(np.arange(64), in_chunk),
+                                         min(threshold, GUARANTEED_RADIUS), FULL_BUCKET, WINDOW, MIH_BLOCK, 1):
+        a, b, _ = _unique_pairs(q_rows[q], m_rows[entry // width], d, n)
+        parts.append((a, b))
+    if not parts:
+        e = np.zeros(0, np.int64)
+        return e, e.copy()
+    return np.concatenate([x[0] for x in parts]), np.concatenate([x[1] for x in parts])
+
+

@@ -1,0 +1,250 @@
+"""A rescan's candidate search, patched from the last search's choices, finds exactly what a search
+from nothing finds, also where a naive patch would not: an added image that displaces an unchanged
+image's best partner, a deleted image that was one, an added copy that becomes its exact group's
+representative, and crowded hash buckets whose neighbourhoods gain and lose entries and marks."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inspector.core.hashing import FIRST_REGION_VIEW, N_VIEWS
+from inspector.core.leakage import checks, incremental, join, rescan
+from inspector.core.leakage.candidates import stable_ids
+from inspector.core.leakage.progress import drain
+from inspector.core.table_from_images import table_from_images
+
+SPLITS = ("train", "val", "test")
+_U = np.uint64
+
+
+def _picture(seed: int, tweak: int = 0) -> np.ndarray:
+    """A smooth 64x64 picture; with `tweak`, the same picture with a few pixels one level off."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, (6, 6)).astype(np.uint8)
+    out = np.asarray(Image.fromarray(small).resize((64, 64), Image.BILINEAR)).copy()
+    if tweak:
+        out.reshape(-1)[np.random.default_rng(tweak).choice(out.size, 5, replace=False)] += 1
+    return out
+
+
+@dataclasses.dataclass
+class Item:
+    """One image of a synthetic dataset: its pixels come from `seed`, its hashes are given (so that
+    buckets can be crowded on purpose)."""
+    path: str
+    split: str
+    seed: int
+    hashes: np.ndarray
+    tweak: int = 0
+
+
+def _table(items: list[Item]):
+    items = sorted(items, key=lambda it: (SPLITS.index(it.split), it.path))   # as a scan orders them
+    table = table_from_images([(it.path, it.split, None, Image.fromarray(_picture(it.seed, it.tweak))) for it in items],
+                              split_names=list(SPLITS))
+    return dataclasses.replace(table, phash=np.stack([it.hashes for it in items]).astype(np.uint64))
+
+
+def _flip(h: np.ndarray, rng: np.random.Generator, bits: int) -> np.ndarray:
+    out = h.copy()
+    for v in range(len(out)):
+        out[v] ^= _U(sum(1 << int(b) for b in rng.choice(64, bits, replace=False)))
+    return out
+
+
+def _dataset(rng: np.random.Generator, n: int, crowd: int) -> list[Item]:
+    """n images; `crowd` of them share the top 16-bit chunk in every view (a crowded bucket: crowd x
+    14 views > FULL_BUCKET) and sit a few bits from each other; every fifth image has a near twin."""
+    items = []
+    base = rng.integers(0, 1 << 63, dtype=np.uint64)
+    for i in range(n):
+        if i < crowd:
+            h = np.full(N_VIEWS, base, np.uint64)
+            h = _flip(h, rng, int(rng.integers(2, 9))) & _U(0x0000FFFFFFFFFFFF) | (base & _U(0xFFFF000000000000))
+        elif i % 5 == 0 and items:
+            h = _flip(items[-1].hashes, rng, int(rng.integers(1, 8)))
+        else:
+            h = rng.integers(0, 1 << 63, N_VIEWS, dtype=np.uint64)
+        h[FIRST_REGION_VIEW:] = h[FIRST_REGION_VIEW:] if i % 3 else 0   # some regions blank
+        items.append(Item(f"{SPLITS[i % 3]}/img{i:05d}.png", SPLITS[i % 3], int(rng.integers(1 << 30)), h))
+    return items
+
+
+def _search(table, memo=None):
+    rep = checks._exact_findings(table, True)[1]
+    if memo is None:
+        return drain(checks._near_candidates(table, rep, checks.NEAR_THRESHOLD, True, True))
+    with incremental.reusing(memo):
+        return drain(checks._near_candidates(table, rep, checks.NEAR_THRESHOLD, True, True))
+
+
+def _patched(before, after):
+    """The search of `after` patched from the search of `before` (the full search's state), and
+    the number of queries the patch compared with whole neighbourhoods."""
+    memo = incremental.VerdictMemo(None)
+    first = _search(before, memo)
+    assert memo.made_search is not None
+    met = []
+    real = rescan._met
+
+    def counting(top_q, nb, queries, threshold):
+        met.append(len(queries))
+        return real(top_q, nb, queries, threshold)
+
+    rescan._met = counting
+    try:
+        second = _search(after, incremental.VerdictMemo(memo.encoded()))
+    finally:
+        rescan._met = real
+    return first, second, sum(met)
+
+
+def _same(x, y) -> bool:
+    return all(np.array_equal(a, b) for a, b in zip(x, y))
+
+
+def _partners(pairs, table, path) -> set[str]:
+    """The images paired with `path` (its own best partners and those it is a best partner of)."""
+    row = list(table.paths).index(path)
+    a, b, _ = pairs
+    return {table.paths[int(j)] for j in np.r_[b[a == row], a[b == row]]}
+
+
+def _own_best(table, path) -> set[str]:
+    """The best partners of `path` itself, from a full search's kept choices."""
+    memo = incremental.VerdictMemo(None)
+    _search(table, memo)
+    rows = np.flatnonzero(checks._exact_findings(table, True)[1] == np.arange(len(table)))
+    item = int(np.flatnonzero(rows == list(table.paths).index(path))[0])
+    return {table.paths[int(rows[j])] for j in memo.made_search["best"][item] if j >= 0}
+
+
+def test_the_full_search_with_kept_choices_equals_the_plain_search():
+    table = _table(_dataset(np.random.default_rng(1), 240, 110))
+    memo = incremental.VerdictMemo(None)
+    assert _same(_search(table, memo), _search(table))
+    assert len(_search(table)[0]) > 100
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_a_patched_rescan_equals_a_search_from_nothing_after_random_changes(seed):
+    rng = np.random.default_rng(seed)
+    items = _dataset(rng, 300, 120)
+    before = _table(items)
+    kept = [it for it in items if rng.random() > 0.04]
+    for it in rng.choice(len(kept), 6, replace=False):              # rewritten: new pixels and hashes
+        kept[it] = dataclasses.replace(kept[it], seed=int(rng.integers(1 << 30)),
+                                       hashes=_flip(kept[it].hashes, rng, 2))
+    added = [dataclasses.replace(it, path=it.path.replace("img", "new"), seed=int(rng.integers(1 << 30)),
+                                 hashes=_flip(it.hashes, rng, int(rng.integers(0, 6))))
+             for it in (items[int(i)] for i in rng.choice(len(items), 12, replace=False))]
+    after = _table(kept + added)
+    _, patched, compared = _patched(before, after)
+    assert _same(patched, _search(after))
+    # the patch compares few queries with whole neighbourhoods (one pass each: 4 chunks, 3 joins)
+    assert compared < 0.5 * len(after) * 4
+
+
+def test_an_added_look_alike_displaces_an_unchanged_images_partner_and_a_deleted_partner_is_replaced():
+    rng = np.random.default_rng(5)
+    items = _dataset(rng, 200, 0)
+    hub = items[40]
+    # eight images near the hub's hashes: more candidates than it keeps partners
+    near = [dataclasses.replace(items[41 + k], hashes=_flip(hub.hashes, rng, 2 + k % 4)) for k in range(8)]
+    items[41:49] = near
+    before = _table(items)
+    kept_before = _own_best(before, hub.path)
+    assert len(kept_before) == checks.CONFIRM_NEIGHBOURS
+    # added: a near twin of the hub (a few pixels one level off), which takes the best place and
+    # pushes out the last; or deleted: one of the hub's partners, whose place the next one takes
+    twin = Item("test/zz_twin.png", "test", hub.seed, _flip(hub.hashes, rng, 1), tweak=1)
+    lost = sorted(kept_before)[0]
+    displaced = _table(items + [twin])
+    replaced = _table([it for it in items if it.path != lost])
+    for after in (displaced, replaced):
+        _, patched, _ = _patched(before, after)
+        assert _same(patched, _search(after))
+    kept = _own_best(displaced, hub.path)
+    assert twin.path in kept and len(kept - kept_before) == 1 and len(kept) == checks.CONFIRM_NEIGHBOURS
+    kept = _own_best(replaced, hub.path)
+    assert lost not in kept and len(kept - kept_before) == 1 and len(kept) == checks.CONFIRM_NEIGHBOURS
+
+
+def test_an_added_copy_that_comes_first_in_its_exact_group_becomes_the_representative():
+    rng = np.random.default_rng(6)
+    items = _dataset(rng, 150, 0)
+    original = items[30]
+    copy = dataclasses.replace(original, path=original.path.replace("img", "aaa"))  # same pixels, earlier
+    before = _table(items)
+    after = _table(items + [copy])
+    rep = checks._exact_findings(after, True)[1]
+    row_copy, row_orig = list(after.paths).index(copy.path), list(after.paths).index(original.path)
+    assert rep[row_orig] == row_copy != row_orig
+    _, patched, _ = _patched(before, after)
+    assert _same(patched, _search(after))
+    assert _partners(patched, after, copy.path) and not _partners(patched, after, original.path)
+
+
+def test_a_crowded_bucket_loses_and_gains_segment_marks():
+    rng = np.random.default_rng(7)
+    items = _dataset(rng, 260, 160)
+    before = _table(items)
+    width = FIRST_REGION_VIEW
+    marked = join.segment_marks(stable_ids(before.content_hash), width).reshape(len(before), width).any(axis=1)
+    crowd = {it.path for it in items[:160]}
+    rows = [i for i in range(len(before)) if before.paths[i] in crowd]
+    gone = [before.paths[i] for i in rows if marked[i]][:3] + [before.paths[i] for i in rows if not marked[i]][:3]
+    assert len(gone) == 6
+    # added into the crowd: images with a marked view (they cut a segment in two) and without
+    added, with_mark = [], 0
+    while len(added) < 16:
+        it = Item(f"train/zz{len(added):02d}.png", "train", int(rng.integers(1 << 30)),
+                  _flip(items[len(added)].hashes, rng, 3))
+        one = _table([it])
+        mark = bool(join.segment_marks(stable_ids(one.content_hash), width).any())
+        if mark and with_mark < 8 or not mark and len(added) - with_mark < 8:
+            added.append(it)
+            with_mark += mark
+    after = _table([it for it in items if it.path not in gone] + added)
+    nb_counts = np.bincount((after.phash[:, :width].reshape(-1) >> _U(48)).astype(np.int64))
+    assert nb_counts.max() > join.FULL_BUCKET
+    _, patched, _ = _patched(before, after)
+    assert _same(patched, _search(after))
+
+
+def test_equal_delimiters_mean_the_same_unchanged_entries_in_a_neighbourhood():
+    """The property the patch stands on: in a crowded bucket, a query whose neighbourhood is
+    delimited by the same two entries (or bucket edges) before and after entries came and went
+    meets the same unchanged entries; and either delimiter alone can move."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    values = (_U(0xABCD) << _U(48)) | rng.integers(0, 1 << 48, n, dtype=np.uint64)
+    ids = rng.integers(0, 1 << 63, n, dtype=np.uint64)
+    queries = values[rng.choice(n, 300, replace=False)]
+
+    def runs(keep):
+        v, i = values[keep], ids[keep]
+        nb = join.neighbourhoods(queries, v, join.segment_marks(i, 1), 16, join.FULL_BUCKET)
+        entry = keep[nb.order]              # entry numbers -> the original entries
+        met = [set(entry[s:s + c].tolist()) for s, c in zip(nb.start, nb.cnt)]
+        delim = [(-1 if f < 0 else keep[f], -1 if t < 0 else keep[t]) for f, t in zip(nb.first, nb.stop)]
+        return met, delim, nb.crowded
+
+    before = np.sort(rng.choice(n, 2600, replace=False))
+    after = np.sort(np.r_[rng.choice(before, 2550, replace=False), np.setdiff1d(np.arange(n), before)[:60]])
+    unchanged = set(np.intersect1d(before, after).tolist())
+    (m0, d0, c0), (m1, d1, c1) = runs(before), runs(after)
+    assert c0.all() and c1.all()
+    equal = 0
+    moved = {"first": 0, "stop": 0}
+    for q in range(len(queries)):
+        if d0[q] == d1[q]:
+            equal += 1
+            assert m0[q] & unchanged == m1[q] & unchanged
+        else:
+            moved["first"] += d0[q][0] != d1[q][0] and d0[q][1] == d1[q][1]
+            moved["stop"] += d0[q][1] != d1[q][1] and d0[q][0] == d1[q][0]
+    assert equal > len(queries) // 2 and moved["first"] and moved["stop"]
