@@ -88,17 +88,6 @@ class PairRanker:
         return best.partner.astype(np.int64), best.rank
 
 
-def _presence(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unordered pairs (min * n + max, sorted) of the oriented pairs (a, b), each with a mask of
-    the sides it came from (1: a < b, 2: a > b)."""
-    u = np.minimum(a, b) * n + np.maximum(a, b)
-    order = np.argsort(u, kind="stable")
-    us = u[order]
-    heads = np.flatnonzero(np.r_[True, us[1:] != us[:-1]]) if len(us) else np.zeros(0, np.int64)
-    bits = np.where(a < b, 1, 2)[order]
-    return us[heads], (np.bitwise_or.reduceat(bits, heads) if len(heads) else bits[:0])
-
-
 def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """Whether each of `keys` is in `sorted_keys`."""
     if len(sorted_keys) == 0:
@@ -107,28 +96,18 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
-def update_best(ranker: PairRanker, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray],
+def update_best(ranker: PairRanker, changed: np.ndarray, sides: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
                 old_of: np.ndarray, last: tuple[np.ndarray, np.ndarray, np.ndarray], k: int
                 ) -> Steps[tuple[np.ndarray, np.ndarray]]:
-    """`best_of` the `new` oriented pairs, from the last search's result: `old` its pairs (today's
-    items, -1 for a deleted image), `last` = (its partners, the same in today's items, their ranks),
-    `old_of` today's item -> the last search's (-1 added). Only the pairs that came, went or changed
-    sides are ranked, and the images that lost one of a full set of k partners are ranked again in
-    full; the others merge their kept partners with their new pairs."""
+    """`best_of` today's oriented `pairs` (items; repeats allowed), from the last search's result:
+    `changed` the pairs (unordered keys min * R + max, sorted) met from another set of sides than
+    then, `sides` today's sides of those (oriented keys), `last` = (its partners, the same in today's
+    items, -1 deleted, their ranks), `old_of` today's item -> the last search's (-1 added). Only
+    the changed pairs are ranked, and the images that lost one of a full set of k partners are
+    ranked again in full; the others merge their kept partners with their changed pairs."""
     n = len(old_of)
-    alive = (old[0] >= 0) & (old[1] >= 0)
-    ok_keys, ok_mask = _presence(old[0][alive], old[1][alive], n)
-    nk_keys, nk_mask = _presence(new[0], new[1], n)
-    at = np.minimum(np.searchsorted(ok_keys, nk_keys), max(len(ok_keys) - 1, 0))
-    was = np.where(_member(nk_keys, ok_keys), ok_mask[at] if len(ok_keys) else 0, 0)
-    came = nk_mask != was
-    changed = np.union1d(nk_keys[came], ok_keys[~_member(ok_keys, nk_keys)])
-    # the changed pairs that are there today, ranked on each side they come from (the lower kept)
-    keys, mask = nk_keys[came], nk_mask[came]
-    lo, hi = keys // n, keys % n
-    sides_a = np.r_[lo[(mask & 1) > 0], hi[(mask & 2) > 0]]
-    sides_b = np.r_[hi[(mask & 1) > 0], lo[(mask & 2) > 0]]
-    ok, rank = ranker.rank(sides_a, sides_b)
+    side_a, side_b = sides // n, sides % n
+    ok, rank = ranker.rank(side_a, side_b)
     yield 0.3
     held_old, held, held_rank = last
     has_old = old_of >= 0
@@ -143,8 +122,8 @@ def update_best(ranker: PairRanker, old: tuple[np.ndarray, np.ndarray], new: tup
     again = gone.any(axis=1) & (filled.sum(axis=1) == k)
     # merged: kept partners that stay, and the changed pairs of today, for both of their images
     stay = filled & ~gone & ~again[:, None]
-    q = np.r_[owner[stay], sides_a[ok], sides_b[ok]]
-    m = np.r_[members[stay], sides_b[ok], sides_a[ok]]
+    q = np.r_[owner[stay], side_a[ok], side_b[ok]]
+    m = np.r_[members[stay], side_b[ok], side_a[ok]]
     r = np.r_[ranks[stay], rank[ok], rank[ok]]
     take = ~again[q]
     q, m, r = closest_per_query(q[take], m[take], r[take], k)
@@ -156,7 +135,10 @@ def update_best(ranker: PairRanker, old: tuple[np.ndarray, np.ndarray], new: tup
     best_rank[q, slot] = r
     redo = np.flatnonzero(again)
     if len(redo):
-        mine = again[new[0]] | again[new[1]]
-        full_best, full_rank = yield from scaled(ranker.best_of(new[0][mine], new[1][mine], k), 0.3, 1.0)
+        a, b = pairs
+        mine = again[a] | again[b]
+        key = np.sort(a[mine] * n + b[mine])
+        key = key[np.r_[True, key[1:] != key[:-1]]]
+        full_best, full_rank = yield from scaled(ranker.best_of(key // n, key % n, k), 0.3, 1.0)
         best[redo], best_rank[redo] = full_best[redo], full_rank[redo]
     return best, best_rank

@@ -37,7 +37,7 @@ from ..hashing import FIRST_REGION_VIEW
 from ..strings import StringColumn
 from ..table import ImageTable
 from .candidates import NO_HASH, Pairs, _unique_pairs, capped_index, stable_ids, view_distance
-from .join import (CHUNK_BITS, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, WINDOW, _chunk_on_top,
+from .join import (CHUNK_BITS, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, WINDOW, _chunk_on_top,
                    _mask, _radius_passes, compare_runs, neighbourhoods, segment_marks)
 from .partners import PairRanker, update_best
 from .progress import Steps, scaled
@@ -51,20 +51,19 @@ _WITHIN = 64            # kept pair code: distance | _WITHIN when both images ar
 @dataclass
 class SearchState:
     """What a search chose, per image of its search (`keys`: (R, 2) uint64 identities, in table
-    order) and pass: the neighbourhood delimiters (`first`, `stop`: (P, R) int64 stored entries =
-    image * views + view, -1 a bucket edge; `crowded` (P, R)), the kept pairs (`kept_pass`,
-    `kept_owner`, `kept_partner` images, `kept_code` the distance with _WITHIN), the longer-key
-    passes' pairs (`radius_a`, `radius_b`) and each image's best partners (`best`: (R, k), -1 none;
-    `best_rank` their look ranks).
-    `settings` is what the search ran with; a state of other settings is not used."""
+    order) and pass: the neighbourhood delimiters (`first`, `stop`: (P, R) int32 stored entries =
+    image * views + view, -1 a bucket edge; `crowded`: (P, R)); the kept pairs, sorted by pass,
+    image and partner (`kept_count`: (P, R) per image, `kept_partner`, `kept_code` the distance
+    with _WITHIN); the longer-key passes' pairs (`radius_a`, `radius_b`, sorted); and each image's
+    best partners (`best`: (R, k), -1 none; `best_rank` their look ranks). `settings` is what the
+    search ran with; a state of other settings is not used."""
 
     settings: np.ndarray
     keys: np.ndarray
     first: np.ndarray
     stop: np.ndarray
     crowded: np.ndarray
-    kept_pass: np.ndarray
-    kept_owner: np.ndarray
+    kept_count: np.ndarray
     kept_partner: np.ndarray
     kept_code: np.ndarray
     radius_a: np.ndarray
@@ -82,17 +81,26 @@ class SearchState:
         except KeyError:
             return None
         r = len(state.keys)
-        n_kept = len(state.kept_owner)
-        sound = (state.keys.shape == (r, 2) and state.first.shape == state.stop.shape == state.crowded.shape
-                 and state.first.shape[1:] == (r,) and len(state.best) == r and state.best_rank.shape == state.best.shape
-                 and len(state.kept_pass) == len(state.kept_partner) == len(state.kept_code) == n_kept
-                 and len(state.radius_a) == len(state.radius_b))
+        sound = (state.keys.shape == (r, 2) and state.first.ndim == 2 and state.first.shape[1] == r
+                 and state.stop.shape == state.crowded.shape == state.kept_count.shape == state.first.shape
+                 and len(state.kept_partner) == len(state.kept_code) == int(state.kept_count.sum())
+                 and len(state.radius_a) == len(state.radius_b)
+                 and state.best.shape == state.best_rank.shape and len(state.best) == r)
         return state if sound else None
+
+    def kept(self, p: int, through: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Pass p's kept pairs: (owner, partner) through `through` (stored image -> today's, -1
+        deleted), their codes, and their places in the stored arrays."""
+        counts = self.kept_count.astype(np.int64)
+        start = int(counts[:p].sum())
+        at = np.arange(start, start + int(counts[p].sum()))
+        owner = np.repeat(np.arange(counts.shape[1]), counts[p])
+        return through[owner], through[self.kept_partner[at]], self.kept_code[at], at
 
 
 def settings(threshold: int, per_image: int, k_best: int, mirrors: bool, n_views: int) -> np.ndarray:
     return np.array([STATE_VERSION, threshold, per_image, k_best, int(mirrors), n_views, FULL_BUCKET,
-                     GUARANTEED_RADIUS], np.int64)
+                     GUARANTEED_RADIUS, SEGMENT], np.int64)
 
 
 def image_keys(table: ImageTable, rows: np.ndarray) -> np.ndarray:
@@ -110,10 +118,9 @@ def _match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
         return np.full(len(new), -1, np.int64)
     order = np.lexsort((old[:, 1], old[:, 0]))
     o = old[order]
-    at = np.searchsorted(o[:, 0], new[:, 0])
-    at_c = np.minimum(at, len(o) - 1)
-    hit = (at < len(o)) & (o[at_c, 0] == new[:, 0]) & (o[at_c, 1] == new[:, 1])
-    return np.where(hit, order[at_c], -1)
+    at = np.minimum(np.searchsorted(o[:, 0], new[:, 0]), len(o) - 1)
+    hit = (o[at, 0] == new[:, 0]) & (o[at, 1] == new[:, 1])
+    return np.where(hit, order[at], -1)
 
 
 @dataclass
@@ -130,30 +137,42 @@ def _passes(n_views: int) -> list[_Pass]:
     return [_Pass(v, cols, c) for v, cols in views for c in range(N_CHUNKS)]
 
 
+@dataclass
+class _Kept:
+    """A pass's kept pairs (items, sorted by owner and partner) and, on a rescan, the stored ones
+    it no longer keeps as they were and the ones it chose again (items keys owner * R + partner)."""
+    owner: np.ndarray
+    partner: np.ndarray
+    code: np.ndarray
+    dropped: np.ndarray
+    chosen: np.ndarray
+
+
 def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: int, per_image: int,
            k_best: int, mirrors: bool, previous: SearchState | None, look_block: int = 1 << 13
            ) -> Steps[tuple[Pairs, SearchState]]:
     """Each image's k_best best candidates among `rows` (pairs a < b with their pair distance, as
     checks._near_candidates finds them in full), and the state to patch them next time: from
     `previous` where it fits (same settings), else from nothing."""
-    n = len(table)
+    n, r_items = len(table), len(rows)
     n_views = phash.shape[1]
     config = settings(threshold, per_image, k_best, mirrors, n_views)
     keys = image_keys(table, rows)
     if previous is not None and not np.array_equal(previous.settings, config):
         previous = None
-    old_of = _match(previous.keys, keys) if previous is not None else np.full(len(rows), -1, np.int64)
+    old_of = _match(previous.keys, keys) if previous is not None else np.full(r_items, -1, np.int64)
     item_of_row = np.full(n, -1, np.int64)
-    item_of_row[rows] = np.arange(len(rows))
+    item_of_row[rows] = np.arange(r_items)
     groups = np.asarray(table.split)
     ids = stable_ids(table.content_hash)
     passes = _passes(n_views)
     new_of_old = np.full(0 if previous is None else len(previous.keys), -1, np.int64)
     new_of_old[old_of[old_of >= 0]] = np.flatnonzero(old_of >= 0)
-    first = np.full((len(passes), len(rows)), NOT_A_QUERY, np.int64)
+    first = np.full((len(passes), r_items), NOT_A_QUERY, np.int32)
     stop = first.copy()
-    crowded = np.zeros((len(passes), len(rows)), bool)
-    kept, radius = [], []
+    crowded = np.zeros((len(passes), r_items), bool)
+    kept: list[_Kept] = []
+    radius = []
     for p, ps in enumerate(passes):
         got = _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, new_of_old, previous, p,
                         threshold, per_image, n)
@@ -161,48 +180,100 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
         kept.append(pass_kept)
         radius.append(pass_radius)
         yield 0.8 * (p + 1) / len(passes)
-    owner, partner, code = (np.concatenate([k[i] for k in kept]) for i in range(3))
-    kept_pass = np.concatenate([np.full(len(k[0]), p, np.int16) for p, k in enumerate(kept)])
-    ra, rb = (np.concatenate([r[i] for r in radius]) for i in range(2))
-    ra, rb, _ = _unique_pairs(ra, rb, np.zeros(len(ra), np.uint8), len(rows))
-    # every pair the search met (items, query first: a pair's look rank may differ in its last bit
-    # with the side it is seen from, and the full search keeps the lower), each once
-    ca, cb, _ = _unique_pairs(np.concatenate([owner, ra]), np.concatenate([partner, rb]),
-                              np.zeros(len(owner) + len(ra), np.uint8), len(rows))
+    ra, rb = (np.concatenate([x[i] for x in radius]) for i in range(2))
+    ra, rb, _ = _unique_pairs(ra, rb, np.zeros(len(ra), np.uint8), r_items)
     ranker = PairRanker(table, rows, mirrors, look_block)
+    owners = np.concatenate([k.owner for k in kept] + [ra])
+    partners = np.concatenate([k.partner for k in kept] + [rb])
     if previous is None:
+        # every pair the search met (query first: a pair's look rank may differ in its last bit with
+        # the side it is seen from, and the full search keeps the lower), each once
+        ca, cb, _ = _unique_pairs(owners, partners, np.zeros(len(owners), np.uint8), r_items)
         best, best_rank = yield from scaled(ranker.best_of(ca, cb, k_best), 0.8, 1.0)
     else:
-        old_a = new_of_old[np.r_[previous.kept_owner, previous.radius_a].astype(np.int64)]
-        old_b = new_of_old[np.r_[previous.kept_partner, previous.radius_b].astype(np.int64)]
+        changed, sides = _changed_pairs(previous, new_of_old, kept, (ra, rb), r_items)
         held = np.where(previous.best >= 0, new_of_old[np.maximum(previous.best, 0)], -1)
-        best, best_rank = yield from scaled(update_best(ranker, (old_a, old_b), (ca, cb), old_of,
+        best, best_rank = yield from scaled(update_best(ranker, changed, sides, (owners, partners), old_of,
                                                         (previous.best, held, previous.best_rank), k_best), 0.8, 1.0)
-    state = SearchState(config, keys, first, stop, crowded, kept_pass, owner.astype(np.int32),
-                        partner.astype(np.int32), code, ra.astype(np.int32), rb.astype(np.int32),
-                        best.astype(np.int32), best_rank.astype(np.float32))
-    owners = np.repeat(np.arange(len(rows)), k_best)
+    counts = np.stack([np.bincount(k.owner, minlength=r_items) for k in kept]).astype(np.uint16)
+    state = SearchState(config, keys, first, stop, crowded, counts,
+                        np.concatenate([k.partner for k in kept]).astype(np.int32),
+                        np.concatenate([k.code for k in kept]).astype(np.uint8),
+                        ra.astype(np.int32), rb.astype(np.int32), best.astype(np.int32), best_rank.astype(np.float32))
+    slot_owner = np.repeat(np.arange(r_items), k_best)
     other = best.reshape(-1)
     live = other >= 0
-    a, b = rows[owners[live]], rows[other[live]]
+    a, b = rows[slot_owner[live]], rows[other[live]]
     a, b, _ = _unique_pairs(np.minimum(a, b), np.maximum(a, b), np.zeros(len(a), np.uint8), n)
     return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
+
+
+def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, kept: list[_Kept],
+                   radius: tuple[np.ndarray, np.ndarray], r_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (unordered keys min * R + max, sorted) met from another set of sides than in the
+    last search (came, went or changed sides; those with a deleted image left out), and today's
+    sides of those still met (oriented keys a * R + b)."""
+    old_radius = _keys(new_of_old[previous.radius_a], new_of_old[previous.radius_b], r_items)
+    new_radius = radius[0] * r_items + radius[1]
+    radius_moved = np.r_[old_radius[~_member(old_radius, new_radius)], new_radius[~_member(new_radius, old_radius)]]
+    cand = _distinct(np.concatenate([radius_moved] + [np.r_[k.dropped, k.chosen] for k in kept]))
+    then = _member(cand, old_radius)
+    now = _member(cand, new_radius)
+    for p, k in enumerate(kept):
+        o_owner, o_partner, _, _ = previous.kept(p, new_of_old)
+        then |= _member(cand, _keys(o_owner, o_partner, r_items))
+        now |= _member(cand, k.owner * r_items + k.partner)
+    moved = cand[then != now]
+    a, b = moved // r_items, moved % r_items
+    changed = _distinct(np.minimum(a, b) * r_items + np.maximum(a, b))
+    lo, hi = changed // r_items, changed % r_items
+    both = np.r_[lo * r_items + hi, hi * r_items + lo]
+    seen = _member(both, new_radius)
+    for k in kept:
+        seen |= _member(both, k.owner * r_items + k.partner)
+    return changed, both[seen]
+
+
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique hashes int64 keys, many times slower here)."""
+    x = np.sort(x)
+    return x[np.r_[True, x[1:] != x[:-1]]] if len(x) else x
+
+
+def _keys(a: np.ndarray, b: np.ndarray, r_items: int) -> np.ndarray:
+    """Oriented keys of the pairs whose images are both still there (in their stored order)."""
+    alive = (a >= 0) & (b >= 0)
+    return a[alive] * r_items + b[alive]
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Whether each of `keys` is in `sorted_keys`."""
+    if len(sorted_keys) == 0:
+        return np.zeros(np.shape(keys), bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
 
 
 def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray, ids: np.ndarray,
               item_of_row: np.ndarray, old_of: np.ndarray, new_of_old: np.ndarray,
               previous: SearchState | None, p: int, threshold: int, per_image: int, n: int):
-    """One pass: the delimiters of every image's neighbourhood, the pairs it keeps (items: owner,
-    partner, code) and the longer-key passes' pairs (items)."""
+    """One pass: the delimiters of every image's neighbourhood, the pairs it keeps and the longer-key
+    passes' pairs (items)."""
+    r_items = len(rows)
     q_rows = m_rows = rows
     if ps.view:   # a region join: blanked regions take no part
         q_rows = m_rows = rows[phash[rows, ps.view] != NO_HASH]
     width = ps.cols.stop - ps.cols.start
-    out_first = np.full(len(rows), NOT_A_QUERY, np.int64)
-    out_stop, out_crowded = out_first.copy(), np.zeros(len(rows), bool)
+    out_first = np.full(r_items, NOT_A_QUERY, np.int64)
+    out_stop, out_crowded = out_first.copy(), np.zeros(r_items, bool)
     empty = np.zeros(0, np.int64)
+    z8 = np.zeros(0, np.uint8)
+    dropped = empty
+    if previous is not None:   # every stored pair of this pass is dropped unless it is held below
+        o_owner, o_partner, _, _ = previous.kept(p, new_of_old)
+        dropped = _keys(o_owner, o_partner, r_items)
     if len(q_rows) == 0:
-        return (out_first, out_stop, out_crowded), (empty, empty, np.zeros(0, np.uint8)), (empty, empty)
+        return (out_first, out_stop, out_crowded), _Kept(empty, empty, z8, dropped, empty), (empty, empty)
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     flat = np.ascontiguousarray(phash[m_rows, ps.cols]).reshape(-1)
     marks = segment_marks(ids[m_rows], width)
@@ -216,45 +287,39 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         it = through[entry_item[np.maximum(entry, 0) // width]]
         return np.where(entry < 0, -1, np.where(it < 0, MOVED, it * width + np.maximum(entry, 0) % width))
 
-    out_first[q_items] = stored(nb.first, np.arange(len(rows)))
-    out_stop[q_items] = stored(nb.stop, np.arange(len(rows)))
+    out_first[q_items] = stored(nb.first, np.arange(r_items))
+    out_stop[q_items] = stored(nb.stop, np.arange(r_items))
     out_crowded[q_items] = nb.crowded
     old_q = old_of[q_items]
     fresh = old_q < 0
-    z8 = np.zeros(0, np.uint8)
     held = (empty, empty, z8)      # kept pairs that stay as they are (items)
     recap = (empty, empty, z8)     # kept pairs of queries that meet added entries (rows, rows, d)
-    delta = np.zeros(0, np.int64)
     if previous is not None and (~fresh).any():
         u = np.flatnonzero(~fresh)
         same = ((previous.first[p, old_q[u]] == stored(nb.first[u], old_of))
                 & (previous.stop[p, old_q[u]] == stored(nb.stop[u], old_of))
                 & (previous.crowded[p, old_q[u]] == nb.crowded[u]))
-        # this pass's kept pairs, in today's items
-        sel = np.flatnonzero(previous.kept_pass == p)
-        k_owner = new_of_old[previous.kept_owner[sel]]
-        k_partner = new_of_old[previous.kept_partner[sel]]
-        k_code = previous.kept_code[sel]
+        k_owner, k_partner, k_code, _ = previous.kept(p, new_of_old)
         # a further pair lost from a full quota: the query may have a next one it did not keep
         lost = (k_owner >= 0) & (k_partner < 0) & ((k_code & (_WITHIN - 1)) > GUARANTEED_RADIUS)
-        again = np.zeros(len(rows), bool)
-        again[k_owner[lost & _full_quota(previous.kept_owner[sel], k_code, per_image)]] = True
+        stored_owner = np.repeat(np.arange(previous.kept_count.shape[1]), previous.kept_count[p].astype(np.int64))
+        again = np.zeros(r_items, bool)
+        again[k_owner[lost & _full_quota(stored_owner, k_code, per_image)]] = True
         same &= ~again[q_items[u]]
         fresh[u[~same]] = True
         delta = u[same]
-        meets = np.zeros(0, np.int64)
-        adds = (empty, empty, np.zeros(0, np.int64))
+        adds = (empty, empty, empty)
         if len(delta) and (old_of[entry_item] < 0).any():
             adds = _added_entries(top_q, nb, delta, q_rows, m_rows, np.flatnonzero(old_of[entry_item] < 0),
                                   width, threshold)
-            meets = item_of_row[adds[0]]
-        is_delta = np.zeros(len(rows), bool)
+        is_delta = np.zeros(r_items, bool)
         is_delta[q_items[delta]] = True
-        meeting = np.zeros(len(rows), bool)
-        meeting[meets] = True
+        meeting = np.zeros(r_items, bool)
+        meeting[item_of_row[adds[0]]] = True
         alive = (k_owner >= 0) & (k_partner >= 0) & is_delta[np.maximum(k_owner, 0)]
         stay = alive & ~meeting[np.maximum(k_owner, 0)]
         held = (k_owner[stay], k_partner[stay], k_code[stay])
+        dropped = _keys(k_owner[~stay], k_partner[~stay], r_items)
         again_kept = alive & meeting[np.maximum(k_owner, 0)]
         recap = (np.r_[rows[k_owner[again_kept]], adds[0]], np.r_[rows[k_partner[again_kept]], adds[1]],
                  np.r_[k_code[again_kept] & (_WITHIN - 1), adds[2]].astype(np.uint8))
@@ -267,8 +332,15 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     a, b, d = _unique_pairs(a, b, d, n)
     keep = capped_index(a, b, d, n, per_image, groups)
     a, b, d = a[keep], b[keep], d[keep]
-    code = d | np.where(groups[a] == groups[b], _WITHIN, 0).astype(np.uint8)
-    kept = (np.r_[held[0], item_of_row[a]], np.r_[held[1], item_of_row[b]], np.r_[held[2], code].astype(np.uint8))
+    code = (d | np.where(groups[a] == groups[b], _WITHIN, 0)).astype(np.uint8)
+    chosen_owner, chosen_partner = item_of_row[a], item_of_row[b]
+    owner = np.r_[held[0], chosen_owner]
+    partner = np.r_[held[1], chosen_partner]
+    order = np.argsort(owner * r_items + partner, kind="stable")   # two sorted runs: a merge
+    # of the stored pairs not held as they were, those chosen again are no change
+    chosen = np.sort(chosen_owner * r_items + chosen_partner)
+    kept = _Kept(owner[order], partner[order], np.r_[held[2], code][order].astype(np.uint8),
+                 dropped[~_member(dropped, chosen)], chosen[~_member(chosen, dropped)])
     ra, rb = _radius(query, flat, nb, ps.chunk, threshold, q_rows, m_rows, width, n)
     return (out_first, out_stop, out_crowded), kept, (item_of_row[ra], item_of_row[rb])
 
