@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import struct
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from .candidates import Pairs
 from .confirmation import Confirmed, PairScores
 from .progress import Steps
 
-MAGIC = b"DIV1"
+MAGIC = b"DIV2"  # 2: zstd (the candidate search's choices are tens of MB at 100,000 images)
 _ACTIVE: ContextVar["VerdictMemo | None"] = ContextVar("leakage_verdicts", default=None)
 ConfirmStage = Callable[[ImageTable, Pairs, bool], Steps[tuple[Pairs, Confirmed]]]
 _NAMED = {"split": "split_names", "label": "label_names", "format": "format_names", "mode": "mode_names"}
@@ -94,7 +95,8 @@ class Verdicts:
                   **{f"s_{k}": v for k, v in self.scores.items() if v is not None},
                   **{f"q_{k}": v for k, v in (self.search or {}).items()}}
         np.savez(buf, **arrays)
-        body = zlib.compress(json.dumps(version).encode() + b"\n" + buf.getvalue(), 1)
+        from ..cache.codec import _compress  # the cache's zstd (zlib where pyarrow lacks it)
+        body = _compress(json.dumps(version).encode() + b"\n" + buf.getvalue())
         return MAGIC + xxhash.xxh3_64(body).digest() + body
 
     @classmethod
@@ -103,7 +105,8 @@ class Verdicts:
         if blob is None or len(blob) < 12 or blob[:4] != MAGIC or xxhash.xxh3_64(blob[12:]).digest() != blob[4:12]:
             return None
         try:
-            raw = zlib.decompress(blob[12:])
+            from ..cache.codec import _decompress
+            raw = _decompress(blob[12:])
             head, _, body = raw.partition(b"\n")
             if json.loads(head) != version:
                 return None
@@ -112,7 +115,7 @@ class Verdicts:
                 scores = {k: (z[f"s_{k}"] if f"s_{k}" in z.files else None) for k in names}
                 search = {k[2:]: z[k] for k in z.files if k.startswith("q_")} or None
                 found = cls(z["keys"], z["ok"], z["mirror"], scores, search)
-        except (zlib.error, ValueError, KeyError, OSError):
+        except (zlib.error, struct.error, ValueError, KeyError, OSError):
             return None
         n = len(found.keys)
         if found.keys.shape != (n, 4) or len(found.ok) != n or len(found.mirror) != n or any(

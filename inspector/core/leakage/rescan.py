@@ -36,8 +36,8 @@ import xxhash
 from ..hashing import FIRST_REGION_VIEW
 from ..strings import StringColumn
 from ..table import ImageTable
-from .candidates import NO_HASH, Pairs, _unique_pairs, capped_index, stable_ids, view_distance
-from .join import (CHUNK_BITS, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, WINDOW, _chunk_on_top,
+from .candidates import NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, view_distance
+from .join import (CHUNK_BITS, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, WINDOW,
                    _mask, _radius_passes, compare_runs, neighbourhoods, segment_marks)
 from .partners import PairRanker, update_best
 from .progress import Steps, scaled
@@ -173,9 +173,10 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     crowded = np.zeros((len(passes), r_items), bool)
     kept: list[_Kept] = []
     radius = []
+    stored_kept = [] if previous is None else [previous.kept(p, new_of_old) for p in range(len(passes))]
     for p, ps in enumerate(passes):
-        got = _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, new_of_old, previous, p,
-                        threshold, per_image, n)
+        got = _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
+                        None if previous is None else stored_kept[p], p, threshold, per_image, n)
         (first[p], stop[p], crowded[p]), pass_kept, pass_radius = got
         kept.append(pass_kept)
         radius.append(pass_radius)
@@ -191,7 +192,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
         ca, cb, _ = _unique_pairs(owners, partners, np.zeros(len(owners), np.uint8), r_items)
         best, best_rank = yield from scaled(ranker.best_of(ca, cb, k_best), 0.8, 1.0)
     else:
-        changed, sides = _changed_pairs(previous, new_of_old, kept, (ra, rb), r_items)
+        changed, sides = _changed_pairs(previous, new_of_old, stored_kept, kept, (ra, rb), r_items)
         held = np.where(previous.best >= 0, new_of_old[np.maximum(previous.best, 0)], -1)
         best, best_rank = yield from scaled(update_best(ranker, changed, sides, (owners, partners), old_of,
                                                         (previous.best, held, previous.best_rank), k_best), 0.8, 1.0)
@@ -208,7 +209,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
 
 
-def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, kept: list[_Kept],
+def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, stored_kept: list, kept: list[_Kept],
                    radius: tuple[np.ndarray, np.ndarray], r_items: int) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (unordered keys min * R + max, sorted) met from another set of sides than in the
     last search (came, went or changed sides; those with a deleted image left out), and today's
@@ -219,8 +220,7 @@ def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, kept: list[_Ke
     cand = _distinct(np.concatenate([radius_moved] + [np.r_[k.dropped, k.chosen] for k in kept]))
     then = _member(cand, old_radius)
     now = _member(cand, new_radius)
-    for p, k in enumerate(kept):
-        o_owner, o_partner, _, _ = previous.kept(p, new_of_old)
+    for (o_owner, o_partner, _, _), k in zip(stored_kept, kept):
         then |= _member(cand, _keys(o_owner, o_partner, r_items))
         now |= _member(cand, k.owner * r_items + k.partner)
     moved = cand[then != now]
@@ -255,10 +255,10 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 
 def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray, ids: np.ndarray,
-              item_of_row: np.ndarray, old_of: np.ndarray, new_of_old: np.ndarray,
-              previous: SearchState | None, p: int, threshold: int, per_image: int, n: int):
+              item_of_row: np.ndarray, old_of: np.ndarray, previous: SearchState | None, stored_kept,
+              p: int, threshold: int, per_image: int, n: int):
     """One pass: the delimiters of every image's neighbourhood, the pairs it keeps and the longer-key
-    passes' pairs (items)."""
+    passes' pairs (items). `stored_kept`: the pass's stored pairs in today's items (SearchState.kept)."""
     r_items = len(rows)
     q_rows = m_rows = rows
     if ps.view:   # a region join: blanked regions take no part
@@ -270,15 +270,13 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     z8 = np.zeros(0, np.uint8)
     dropped = empty
     if previous is not None:   # every stored pair of this pass is dropped unless it is held below
-        o_owner, o_partner, _, _ = previous.kept(p, new_of_old)
-        dropped = _keys(o_owner, o_partner, r_items)
+        dropped = _keys(stored_kept[0], stored_kept[1], r_items)
     if len(q_rows) == 0:
         return (out_first, out_stop, out_crowded), _Kept(empty, empty, z8, dropped, empty), (empty, empty)
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     flat = np.ascontiguousarray(phash[m_rows, ps.cols]).reshape(-1)
     marks = segment_marks(ids[m_rows], width)
-    top_q = _chunk_on_top(query, ps.chunk)
-    nb = neighbourhoods(top_q, _chunk_on_top(flat, ps.chunk), marks, CHUNK_BITS, FULL_BUCKET)
+    nb = neighbourhoods(query, flat, marks, ps.chunk, FULL_BUCKET)
     q_items = item_of_row[q_rows]
     entry_item = item_of_row[m_rows]
 
@@ -299,7 +297,7 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         same = ((previous.first[p, old_q[u]] == stored(nb.first[u], old_of))
                 & (previous.stop[p, old_q[u]] == stored(nb.stop[u], old_of))
                 & (previous.crowded[p, old_q[u]] == nb.crowded[u]))
-        k_owner, k_partner, k_code, _ = previous.kept(p, new_of_old)
+        k_owner, k_partner, k_code, _ = stored_kept
         # a further pair lost from a full quota: the query may have a next one it did not keep
         lost = (k_owner >= 0) & (k_partner < 0) & ((k_code & (_WITHIN - 1)) > GUARANTEED_RADIUS)
         stored_owner = np.repeat(np.arange(previous.kept_count.shape[1]), previous.kept_count[p].astype(np.int64))
@@ -310,7 +308,7 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         delta = u[same]
         adds = (empty, empty, empty)
         if len(delta) and (old_of[entry_item] < 0).any():
-            adds = _added_entries(top_q, nb, delta, q_rows, m_rows, np.flatnonzero(old_of[entry_item] < 0),
+            adds = _added_entries(query, nb, delta, q_rows, m_rows, np.flatnonzero(old_of[entry_item] < 0),
                                   width, threshold)
         is_delta = np.zeros(r_items, bool)
         is_delta[q_items[delta]] = True
@@ -324,14 +322,12 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         recap = (np.r_[rows[k_owner[again_kept]], adds[0]], np.r_[rows[k_partner[again_kept]], adds[1]],
                  np.r_[k_code[again_kept] & (_WITHIN - 1), adds[2]].astype(np.uint8))
     # fresh queries against their whole neighbourhoods, the others' kept pairs with added entries
-    parts = [(q_rows[qi], m_rows[e // width], d) for qi, e, d in _met(top_q, nb, np.flatnonzero(fresh), threshold)]
+    parts = [(q_rows[qi], m_rows[e // width], d) for qi, e, d in _met(query, nb, np.flatnonzero(fresh), threshold)]
     parts.append(recap)
     a = np.concatenate([x[0] for x in parts])
     b = np.concatenate([x[1] for x in parts])
     d = np.concatenate([x[2] for x in parts]).astype(np.uint8)
-    a, b, d = _unique_pairs(a, b, d, n)
-    keep = capped_index(a, b, d, n, per_image, groups)
-    a, b, d = a[keep], b[keep], d[keep]
+    a, b, d = capped_pairs(*_unique_pairs(a, b, d, n), n, per_image, groups)
     code = (d | np.where(groups[a] == groups[b], _WITHIN, 0)).astype(np.uint8)
     chosen_owner, chosen_partner = item_of_row[a], item_of_row[b]
     owner = np.r_[held[0], chosen_owner]
@@ -357,15 +353,16 @@ def _full_quota(owner: np.ndarray, code: np.ndarray, per_image: int) -> np.ndarr
     return far & (count >= per_image)
 
 
-def _met(top_q: np.ndarray, nb, queries: np.ndarray, threshold: int
+def _met(query: np.ndarray, nb, queries: np.ndarray, threshold: int
          ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The `queries` against their whole neighbourhoods: (q, entry, d) within the threshold."""
     if len(queries) == 0:
         return
-    for _, q, entry, d, _ in compare_runs(top_q, nb, queries, MIH_BLOCK, threshold):
+    for _, q, entry, d in compare_runs(query, nb, queries, MIH_BLOCK, threshold):
         yield q, entry, d
 
 
-def _added_entries(top_q: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray, m_rows: np.ndarray,
+def _added_entries(query: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray, m_rows: np.ndarray,
                    added: np.ndarray, width: int, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (row a, row b, d) of the `delta` queries with the added entries (entry numbers of
     `added_rows`' views) in their neighbourhoods."""
@@ -384,7 +381,7 @@ def _added_entries(top_q: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray,
     p = pos[which]
     inside = p < nb.start[cand] + nb.cnt[cand]
     cand, p = cand[inside], p[inside]
-    d = np.bitwise_count(top_q[cand] ^ nb.svals[p])
+    d = np.bitwise_count(query[cand] ^ nb.svals[p])
     ok = d <= threshold
     return q_rows[cand[ok]], m_rows[nb.order[p[ok]] // width], d[ok]
 
