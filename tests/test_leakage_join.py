@@ -88,9 +88,10 @@ def test_the_bucket_join_meets_what_its_definition_says_block_by_block(seed):
     rng.shuffle(flat)
     query = np.concatenate([flat[rng.integers(0, len(flat), 60)], _clustered(rng, 60, 1, 3, 3)[:, 0]])
     full, threshold, block = 12, 9, int(rng.choice([5, 50, 1 << 20]))
-    marks = join.segment_marks(np.arange(len(flat)), 1, segment=4)   # segments of about 4 entries
+    ids = np.arange(len(flat))
+    marks = join.segment_marks(ids, 1, segment=4)   # segments of about 4 entries
     for c in range(join.N_CHUNKS):
-        blocks = list(join._sorted_join(query, flat, marks, c, full, block, threshold))
+        blocks = list(join._sorted_join(query, flat, ids, 1, c, full, block, threshold, segment=4))
         got = [(q, e, d) for _, qs, es, ds, _ in blocks
                for q, e, d in zip(qs.tolist(), es.tolist(), ds.tolist())]
         assert len(got) == len(set(got))           # nothing met twice

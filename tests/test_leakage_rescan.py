@@ -227,7 +227,7 @@ def test_equal_delimiters_mean_the_same_unchanged_entries_in_a_neighbourhood():
 
     def runs(keep):
         v, i = values[keep], ids[keep]
-        nb = join.neighbourhoods(queries, v, join.segment_marks(i, 1), 3, join.FULL_BUCKET)   # chunk 3: the top bits
+        nb = join.neighbourhoods(queries, v, i, 1, 3, join.FULL_BUCKET)   # chunk 3: the top bits
         entry = keep[nb.order]              # entry numbers -> the original entries
         met = [set(entry[s:s + c].tolist()) for s, c in zip(nb.start, nb.cnt)]
         delim = [(-1 if f < 0 else keep[f], -1 if t < 0 else keep[t]) for f, t in zip(nb.first, nb.stop)]

@@ -78,11 +78,11 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
         raise ValueError("index too large for one join (2^31 views)")
     window = min(window, full)   # a window wider than a bucket it may be used in would read others
     n_views = np.shape(index)[1] if np.ndim(index) == 2 else 1
-    marks = segment_marks(np.arange(len(flat) // n_views) if ids is None else ids, n_views)
+    ids = np.arange(len(flat) // n_views, dtype=np.uint64) if ids is None else ids
     chunk_bits = np.arange(CHUNK_BITS)
     for c in range(N_CHUNKS):
         crowded = crowd_size = None
-        for hi, q, entry, d, crowd in _sorted_join(query, flat, marks, c, full, block, threshold):
+        for hi, q, entry, d, crowd in _sorted_join(query, flat, ids, n_views, c, full, block, threshold):
             if crowd is not None:
                 crowd_size = crowd
                 crowded = crowd > full
@@ -250,23 +250,29 @@ class Neighbourhoods:
     stop: np.ndarray
 
 
-def segment_marks(ids: np.ndarray, n_views: int, segment: int = SEGMENT) -> np.ndarray:
-    """Per index entry (row m, view v: entry m * n_views + v) whether it starts a segment of a
-    crowded bucket: a pseudo-random one in `segment`, from a stable id of its row and the view
-    alone, so that adding or removing one entry moves no other entry's mark."""
-    x = (np.asarray(ids, np.uint64)[:, None] * _U(0x9E3779B97F4A7C15)
-         + np.arange(n_views, dtype=np.uint64)[None, :] * _U(0xBF58476D1CE4E5B9))
+def segment_marks(ids: np.ndarray, n_views: int, segment: int = SEGMENT,
+                  entries: np.ndarray | None = None) -> np.ndarray:
+    """Per index entry (row m, view v: entry m * n_views + v; all, or those of `entries`) whether it
+    starts a segment of a crowded bucket: a pseudo-random one in `segment`, from a stable id of its
+    row and the view alone, so that adding or removing one entry moves no other entry's mark."""
+    ids = np.asarray(ids, np.uint64)
+    if entries is None:
+        entries = np.arange(len(ids) * n_views)
+    row, view = np.divmod(np.asarray(entries, np.int64), n_views)
+    x = ids[row] * _U(0x9E3779B97F4A7C15) + view.astype(np.uint64) * _U(0xBF58476D1CE4E5B9)
     x ^= x >> _U(31)
     x *= _U(0x94D049BB133111EB)
     x ^= x >> _U(29)
-    return (x % _U(segment) == 0).reshape(-1)
+    return x % _U(segment) == 0
 
 
-def neighbourhoods(query: np.ndarray, flat: np.ndarray, marks: np.ndarray, c: int, full: int) -> Neighbourhoods:
+def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views: int, c: int, full: int,
+                   segment: int = SEGMENT) -> Neighbourhoods:
     """The entries each query meets in chunk c's join: every entry of its bucket (the entries whose
     chunk c equals the query's) when the bucket holds at most `full`, else its neighbourhood: the
     bucket's entries in the order of their hashes rotated so that chunk c is on top (ties: entry
-    order) are cut into segments at the entries `marks` flags, and a query meets the segment its
+    order) are cut into segments at the entries `segment_marks` flags (from `ids`, one per index
+    row of `n_views` entries), and a query meets the segment its
     hash falls in and the one on each side (about 3 x SEGMENT entries, a little more as a query
     more often falls in a long segment). A segment depends only on the entries in it, so an entry
     added or removed changes the neighbourhoods that hold it and no others, unless it is a mark."""
@@ -293,7 +299,7 @@ def neighbourhoods(query: np.ndarray, flat: np.ndarray, marks: np.ndarray, c: in
     start, stop = lo.copy(), hi.copy()
     cq = np.flatnonzero(crowded)
     if len(cq):
-        seg = np.cumsum(marks[order[in_crowd]])            # segment number of each crowded entry
+        seg = np.cumsum(segment_marks(ids, n_views, segment, order[in_crowd]))   # each crowded entry's segment
         at = np.searchsorted(rotated, _chunk_on_top(query[cq], c))   # the query's place among them
         g = np.where(at > 0, seg[np.maximum(at - 1, 0)], 0)
         last = len(seg) - 1
@@ -320,8 +326,8 @@ def compare_runs(query: np.ndarray, nb: Neighbourhoods, queries: np.ndarray | No
         yield done, q, nb.order[at].astype(np.int64), d
 
 
-def _sorted_join(query: np.ndarray, flat: np.ndarray, marks: np.ndarray, c: int, full: int,
-                 block: int, threshold: int
+def _sorted_join(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views: int, c: int, full: int,
+                 block: int, threshold: int, segment: int = SEGMENT
                  ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Pairs (q, entry) of queries and index entries whose chunk c agrees (every such entry for a
     bucket of at most `full` entries, else the query's neighbourhood: see `neighbourhoods`) and
@@ -330,7 +336,7 @@ def _sorted_join(query: np.ndarray, flat: np.ndarray, marks: np.ndarray, c: int,
     only. The values are compared in their bucket order (a bucket's entries lie side by side), and
     only the few pairs within the threshold are mapped back to entries: gathering every compared
     entry from the unsorted index was most of the join's time."""
-    nb = neighbourhoods(query, flat, marks, c, full)
+    nb = neighbourhoods(query, flat, ids, n_views, c, full, segment)
     first = nb.sizes
     for done, q, entry, d in compare_runs(query, nb, None, block, threshold):
         yield done, q, entry, d, first

@@ -38,7 +38,7 @@ from ..strings import StringColumn
 from ..table import ImageTable
 from .candidates import NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, view_distance
 from .join import (CHUNK_BITS, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, WINDOW,
-                   _mask, _radius_passes, compare_runs, neighbourhoods, segment_marks)
+                   _mask, _radius_passes, compare_runs, neighbourhoods)
 from .partners import PairRanker, update_best
 from .progress import Steps, scaled
 
@@ -275,8 +275,7 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         return (out_first, out_stop, out_crowded), _Kept(empty, empty, z8, dropped, empty), (empty, empty)
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     flat = np.ascontiguousarray(phash[m_rows, ps.cols]).reshape(-1)
-    marks = segment_marks(ids[m_rows], width)
-    nb = neighbourhoods(query, flat, marks, ps.chunk, FULL_BUCKET)
+    nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET)
     q_items = item_of_row[q_rows]
     entry_item = item_of_row[m_rows]
 
