@@ -248,3 +248,11 @@ def test_equal_delimiters_mean_the_same_unchanged_entries_in_a_neighbourhood():
             moved["first"] += d0[q][0] != d1[q][0] and d0[q][1] == d1[q][1]
             moved["stop"] += d0[q][1] != d1[q][1] and d0[q][0] == d1[q][0]
     assert equal > len(queries) // 2 and moved["first"] and moved["stop"]
+
+
+def test_a_dataset_too_large_to_keep_the_choices_of_is_searched_as_without_the_cache(monkeypatch):
+    table = _table(_dataset(np.random.default_rng(9), 120, 0))
+    monkeypatch.setattr(rescan, "KEEP_UP_TO", 100)
+    memo = incremental.VerdictMemo(None)
+    assert _same(_search(table, memo), _search(table))
+    assert memo.made_search is None

@@ -112,7 +112,7 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
 
     phash = search_hashes(table.phash, table.width, table.height)
     memo = incremental.active()
-    if memo is not None and include_within_split and len(rows) >= 2:
+    if memo is not None and include_within_split and 2 <= len(rows) <= rescan.KEEP_UP_TO:
         # a search whose choices are kept (the dataset's cache): patched from the last one's
         previous = memo.previous_search(incremental.version(mirrors))
         pairs, state = yield from rescan.search(table, phash, rows, near_threshold, HASH_NEIGHBOURS,
