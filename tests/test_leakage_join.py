@@ -136,3 +136,21 @@ def test_the_cap_keeps_the_pairs_within_the_radius_and_each_querys_closest_other
     want = sorted((x, y) for (x, kind), run in runs.items()
                   for _, y in (sorted(run) if kind == 0 else sorted(run)[:k]))
     assert sorted(got) == want and len(got) < len(a)
+
+
+def test_a_block_compared_in_two_halves_at_once_gives_the_rows_of_one_pass(monkeypatch):
+    monkeypatch.setattr(join, "PIECE", 16)          # small blocks are still cut in two
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 2 ** 63, 5000, dtype=np.int64).astype(np.uint64)
+    values[rng.random(5000) < 0.5] = values[1]
+    svals = join._padded_take(values, np.arange(len(values)))
+    qvals = np.where(rng.random(300) < 0.5, values[1], values[rng.integers(0, 5000, 300)])
+    cnt = rng.integers(0, 70, 300)
+    start = rng.integers(0, len(values) - cnt)
+    qs = np.arange(300)
+    rows = lambda r: sorted(zip(*(x.tolist() for x in r)))  # noqa: E731
+    monkeypatch.setattr(join, "COMPARE_THREADS", 1)
+    one = join._compare_block(qvals, qs, start, cnt, svals, 10)
+    monkeypatch.setattr(join, "COMPARE_THREADS", 2)
+    two = join._compare_block(qvals, qs, start, cnt, svals, 10)
+    assert rows(one) == rows(two) and len(rows(one)) > 1000

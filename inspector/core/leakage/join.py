@@ -22,9 +22,12 @@ comparisons.
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -45,6 +48,10 @@ MIH_BLOCK = 1 << 20
 # positions-per-comparison arrays this replaced.
 ROW_STEP = 32
 PIECE = 1 << 16
+# A block's queries are compared in two halves at once on a machine with two cores or more: the
+# row copies, XORs, popcounts and sorts run in numpy without the GIL, and the halves share the
+# block's arrays (no copy; each holds a few PIECE-sized buffers).
+COMPARE_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 _U = np.uint64
 _EMPTY = np.zeros(0, np.int64)
@@ -134,7 +141,7 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         svals = _padded_take(flat, entries[order]) if cnt.any() else flat[:0]
         qvals = query[q_rows]
         for hi, qs in _blocks(cnt, block):
-            qi, at, d = _compare_runs(qvals, qs, lo, cnt, svals, radius)
+            qi, at, d = _compare_block(qvals, qs, lo, cnt, svals, radius)
             yield (j + 0.5 * hi) / len(pieces), q_rows[qi], entries[order[at]], d
         del svals
         if deeper.any():
@@ -166,6 +173,26 @@ def _padded_take(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     out = np.zeros(len(order) + ROW_STEP, values.dtype)
     np.take(values, order, out=out[:len(order)])
     return out
+
+
+@cache
+def _helper() -> ThreadPoolExecutor:
+    """The one thread that compares the second half of each block."""
+    return ThreadPoolExecutor(1, thread_name_prefix="leakage-join")
+
+
+def _compare_block(qvals: np.ndarray, qs: np.ndarray, start: np.ndarray, cnt: np.ndarray,
+                   svals: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_compare_runs` of a block, its queries cut in two halves of about equal work compared at
+    once (COMPARE_THREADS): the same (q, position, d) rows, the first half's first."""
+    work = np.cumsum(cnt[qs])
+    if COMPARE_THREADS < 2 or len(qs) < 2 or work[-1] < 4 * PIECE:
+        return _compare_runs(qvals, qs, start, cnt, svals, threshold)
+    half = int(np.searchsorted(work, work[-1] // 2))
+    second = _helper().submit(_compare_runs, qvals, qs[half:], start, cnt, svals, threshold)
+    first = _compare_runs(qvals, qs[:half], start, cnt, svals, threshold)
+    parts = (first, second.result())
+    return tuple(np.concatenate(x) for x in zip(*parts))  # type: ignore[return-value]
 
 
 def _compare_runs(qvals: np.ndarray, qs: np.ndarray, start: np.ndarray, cnt: np.ndarray,
@@ -223,9 +250,16 @@ def _bucket_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     int32, and each key's count. One sort of (key << 32 | entry) packed in uint64: numpy's
     vectorised sort, measured 1.6x faster at 14 million entries than the stable argsort of the
     keys, whose passes read the keys at random."""
-    packed = key.astype(np.uint64)
-    packed <<= _U(32)
-    packed |= np.arange(len(key), dtype=np.uint64)
+    if sys.byteorder == "little":     # the two 32-bit halves written in place: 1.8x faster
+        packed = np.empty(len(key), np.uint64)
+        halves = packed.view(np.uint32).reshape(-1, 2)
+        halves[:, 0] = np.arange(len(key), dtype=np.uint32)
+        halves[:, 1] = key
+        del halves
+    else:
+        packed = key.astype(np.uint64)
+        packed <<= _U(32)
+        packed |= np.arange(len(key), dtype=np.uint64)
     packed.sort()
     bounds = np.searchsorted(packed, np.arange((1 << CHUNK_BITS) + 1, dtype=np.uint64) << _U(32))
     return packed.astype(np.uint32).view(np.int32), np.diff(bounds)
@@ -322,7 +356,7 @@ def compare_runs(query: np.ndarray, nb: Neighbourhoods, queries: np.ndarray | No
         cnt[queries] = nb.cnt[queries]
     for done, qs in _blocks(cnt, block):
         # the distance does not depend on the bucket's order: the same hashes, compared unrotated
-        q, at, d = _compare_runs(query, qs, nb.start, cnt, nb.svals, threshold)
+        q, at, d = _compare_block(query, qs, nb.start, cnt, nb.svals, threshold)
         yield done, q, nb.order[at].astype(np.int64), d
 
 
