@@ -92,6 +92,7 @@ class ScanCache:
         self.seen_ns = time.time_ns()  # taken before any item is looked at
         self._stored: StoredItems | None = None  # read when first needed: a restored result never does
         self.restored = False                    # the whole result came from the stored snapshot
+        self.lazy = layout.pending is not None   # listed as the scan goes: never restored, so not stored
         self.unstored = 0                        # items decoded without records to store
         self.keys: dict[int, bytes] = {}   # of the items to decode: what their records are stored under
         self.identity: dict[int, tuple[int, int]] = {}
@@ -155,7 +156,7 @@ class ScanCache:
         every listed item is in it and was stored or reused (a chunk lost with a worker is
         decoded again next time, so it is not kept as failed), and not after a restore."""
         layout, n = self.layout, len(self.layout.files)
-        if (self.store is None or self.read_only or self.restored or self.unstored or not n
+        if (self.store is None or self.read_only or self.restored or self.lazy or self.unstored or not n
                 or collector.done != n or layout.pending is not None):
             return
         t0 = time.perf_counter()
