@@ -1,12 +1,13 @@
 """Where the scan worker's time goes: CPU ms per image for each step, beside Pillow decoding alone.
 
-    python scripts/bench_steps.py ROOT [--files 640] [--repeats 2]
+    python scripts/bench_steps.py ROOT [--files 640] [--repeats 2] [--kind JPEG/RGB]
 
 Runs the real chunk function (``scan_chunk._scan_chunk``) in this process on chunks of 64 files, with
 timers wrapped around the steps it calls, and before each chunk decodes the same files with
 Pillow alone (``Image.open().load()``), so both sides see the same load and the same file cache.
 Prints each step's CPU time per image and the ratio decoding-alone / scan, which is what
-``python main.py bench ROOT`` measures with worker processes.
+``python main.py bench ROOT`` measures with worker processes. ``--kind FORMAT/MODE`` (as Pillow
+opens the file: JPEG/RGB, JPEG/L, PNG/RGB, PNG/L, PNG/P, PNG/RGBA) measures files of one kind only.
 """
 from __future__ import annotations
 
@@ -52,13 +53,24 @@ def _timed(fn: Callable, key: str, spent: Counter) -> Callable:
     return wrapper
 
 
+def _kind(path: str) -> str:
+    try:
+        with Image.open(path, formats=READ_FORMATS) as im:
+            return f"{im.format}/{im.mode}"
+    except Exception:
+        return "unreadable"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root")
     ap.add_argument("--files", type=int, default=640, help="files measured (spread over the dataset)")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--kind", help="only files Pillow opens as FORMAT/MODE, e.g. JPEG/RGB")
     args = ap.parse_args()
     files = complete(open_source(args.root)).files
+    if args.kind:
+        files = [f for f in files if _kind(f.abspath) == args.kind]
     step = max(1, len(files) // args.files)
     items = list(enumerate(files[::step][:args.files]))
     spent: Counter = Counter()
