@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagefactory import GOOD_MODES, make_good_images, write_image
+from imagefactory import GOOD_MODES, make_good_images, random_image, write_image
 from inspector.core import stats
+from inspector.core.decode import decode
 from inspector.core.scan import scan
 
 SINGLE_CHANNEL = {"L", "1", "LA", "I;16"}
@@ -185,3 +186,19 @@ def test_size_counts_are_numpys_rows_with_counts():
         summary = stats.size_summary(width, height)
         order = np.argsort(-ref_counts, kind="stable")[:10]
         assert summary["most_common"] == [[int(ref_pairs[i][0]), int(ref_pairs[i][1]), int(ref_counts[i])] for i in order]
+
+
+@pytest.mark.parametrize("mode", GOOD_MODES)
+def test_image_histogram_is_numpys_count_of_the_decoded_pixels(tmp_path, mode):
+    # Pillow's C histogram (8-bit) and numpy's bincount (16-bit) against numpy's count of every
+    # canonical pixel, for each file mode the scan reads (converted to RGB, L or I;16 first)
+    path = tmp_path / ("x.tif" if mode == "CMYK" else "x.png")
+    random_image(mode, (61, 37), seed=len(mode)).save(path)
+    im = decode(str(path)).image
+    a = np.asarray(im).astype(np.int64)
+    planes = a.reshape(-1, a.shape[2]).T if a.ndim == 3 else a.reshape(1, -1)
+    bins = 65536 if im.mode == "I;16" else 256
+    expected = np.stack([np.bincount(p, minlength=bins) for p in planes])
+    hist = stats.image_histogram(im)
+    assert hist.dtype == np.int64 and hist.shape == expected.shape
+    np.testing.assert_array_equal(hist, expected)
