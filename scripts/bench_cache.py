@@ -159,7 +159,8 @@ def _whole_result_cost(store, files: list, chunks: list) -> float:
     for chunk, items in chunks:
         collector.merge(chunk, [f.split for _, f in items])
     t0 = time.perf_counter()
-    store.snapshot_put("bench", encode_snapshot(collector, len(files), time.time_ns()))
+    n = len(files)
+    store.snapshot_put("bench", encode_snapshot(collector, n, time.time_ns(), np.zeros(n, np.int64), np.zeros(n, np.int64)))
     return time.perf_counter() - t0
 
 

@@ -313,7 +313,7 @@ def test_exact_sum_of_values_close_together_and_far_apart():
 @pytest.mark.parametrize("stored_result", [False, True])
 def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypatch, stored_result):
     """From the per-image records (a pause after each stored batch) and from the stored whole
-    result (one after each of its parts)."""
+    result (one after each group of the batches it reads)."""
     import os
     import time
     from inspector.core import scan as scan_mod
@@ -321,7 +321,7 @@ def test_a_warm_reopen_reports_progress_and_can_be_cancelled(tmp_path, monkeypat
     from inspector.core.scan import iter_scan
 
     if stored_result:
-        monkeypatch.setattr(snapshot, "PART_ROWS", 4)
+        monkeypatch.setattr(snapshot, "GROUP_BATCHES", 1)
     else:
         monkeypatch.setattr(cache_mod.ScanCache, "save", lambda self, collector: None)
 

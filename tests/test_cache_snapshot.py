@@ -165,3 +165,68 @@ def test_dropping_a_damaged_result_leaves_one_stored_since_by_another_scan(tmp_p
         assert store.snapshot_key() is None
     finally:
         store.close()
+
+
+def test_the_stored_result_points_at_the_records_instead_of_copying_them(dataset, tmp_path):
+    """The per-image values are on disk once: the stored result is the merged sums (its header)
+    and a map of where each item's record is, a few bytes per item."""
+    cache_dir = tmp_path / "cache"
+    scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    db = _store(cache_dir, dataset)
+    try:
+        items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        records = db.execute("SELECT SUM(LENGTH(data)) FROM batches").fetchone()[0]
+        parts = [len(blob) for (blob,) in db.execute("SELECT data FROM snapshot WHERE part > 0")]
+    finally:
+        db.close()
+    assert items == 30 and len(parts) == 1 and parts[0] < 16 * items + 100 < records / 10
+
+
+def test_a_batch_the_stored_result_points_at_gone_uses_the_records_with_a_message(dataset, tmp_path, feeds):
+    cache_dir = tmp_path / "cache"
+    fresh = scan_result(dataset, None)
+    scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    db = _store(cache_dir, dataset)
+    with db:  # what another scan compacting a batch leaves: its items point at a new copy of it
+        first = db.execute("SELECT MIN(id) FROM batches").fetchone()[0]
+        copy = db.execute("INSERT INTO batches(keys, data) SELECT keys, data FROM batches WHERE id = ?",
+                          (first,)).lastrowid
+        db.execute("UPDATE items SET batch = ? WHERE batch = ?", (copy, first))
+        db.execute("DELETE FROM batches WHERE id = ?", (first,))
+    db.close()
+    reopened = scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    info = reopened.extra["cache"]
+    assert len(feeds) == 2 and "not used" in info["message"] and info["rescanned"] == 0
+    assert reopened.fingerprint == fresh.fingerprint and np.array_equal(reopened.images.thumb, fresh.images.thumb)
+    assert np.array_equal(reopened.split_stats["train"].histogram, fresh.split_stats["train"].histogram)
+    after = scan_result(dataset, cache_dir, in_process=True, chunk_size=4)  # stored again by that reopen
+    assert len(feeds) == 2 and after.extra["cache"]["message"] is None
+    assert after.fingerprint == fresh.fingerprint and np.array_equal(after.images.phash, fresh.images.phash)
+
+
+def test_a_rescan_that_compacts_batches_stores_a_result_the_next_reopen_restores(tmp_path, feeds):
+    """Compacting a mostly stale batch moves its records to new entries of a new batch: the map
+    of the stored result follows them."""
+    root = tmp_path / "ds"
+    paths = [write_image(root / "train" / f"{k:02d}.png", "L" if k % 2 else "RGB", size=(9 + k, 7), seed=k)
+             for k in range(16)]
+    age(root)
+    cache_dir = tmp_path / "cache"
+    scan_result(root, cache_dir, in_process=True, chunk_size=4)
+    for k in (4, 5, 6):  # three of the second batch's four rewritten: it is compacted to one entry
+        write_image(paths[k], "L", size=(12, 5), seed=100 + k)
+    age(root, HOUR_NS // 2, only=tuple(paths[4:7]))
+    db = _store(cache_dir, root)
+    before = {r[0] for r in db.execute("SELECT id FROM batches")}
+    db.close()
+    changed = scan_result(root, cache_dir, in_process=True, chunk_size=4)
+    db = _store(cache_dir, root)
+    after = {r[0] for r in db.execute("SELECT id FROM batches")}
+    db.close()
+    assert changed.extra["cache"]["rescanned"] == 3 and len(before - after) == 1  # one compacted
+    reopened = scan_result(root, cache_dir, in_process=True, chunk_size=4)
+    fresh = scan_result(root, None)
+    assert len(feeds) == 2 and reopened.extra["cache"]["message"] is None  # restored, not read again
+    assert reopened.fingerprint == fresh.fingerprint and np.array_equal(reopened.images.thumb, fresh.images.thumb)
+    for split, stats in fresh.split_stats.items():
+        assert np.array_equal(reopened.split_stats[split].histogram, stats.histogram)

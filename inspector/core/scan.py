@@ -348,7 +348,7 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     options = layout.storage_options
     cache = ScanCache.open(cache_dir, layout, _scan_chunk([])) if cache_dir else None
     keep_records = isinstance(cache, ScanCache)  # records are encoded in the workers only for a cache
-    if keep_records and (yield from _with_progress(cache.restore(collector), progress)):
+    if keep_records and (yield from _with_progress(cache.restore(collector, _ChunkResult), progress)):
         chunks = iter(())  # the listing is the last scan's: its whole result was stored
     elif keep_records:  # stored records enter the collector; the rest is decoded
         chunks = cache.filter(layout.files, partial(discover_more, layout), collector,

@@ -12,7 +12,6 @@ again (git's "racily clean" rule).
 """
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 import sys
@@ -101,6 +100,11 @@ class ScanCache:
         self.rescanned = 0
         self.write_seconds = 0.0
         self.read_only = False
+        self.tidied = False
+        # where each listed item's record is stored (batch id, entry), for the stored whole result
+        n = 0 if self.lazy else len(layout.files)
+        self.row_batch = np.full(n, -1, np.int64)
+        self.row_entry = np.full(n, -1, np.int64)
 
     @classmethod
     def open(cls, cache_dir: str, layout: Any, empty_chunk: Any) -> "ScanCache | str":
@@ -123,7 +127,7 @@ class ScanCache:
                     self._damaged(str(exc))
         return self._stored
 
-    def restore(self, collector: Any) -> Iterator[None]:
+    def restore(self, collector: Any, chunk_type: type) -> Iterator[None]:
         """Put the stored result of the last whole scan into ``collector`` when it was made from
         exactly this listing (cache/snapshot.py), yielding between its parts; returns whether it
         did. A damaged one is dropped with a message, and the reopen goes on from the records."""
@@ -138,8 +142,8 @@ class ScanCache:
             header = read_header(store.snapshot_part(0, key))
             if int(mtimes.max()) >= int(header["seen_ns"]) - MTIME_SLACK_NS:
                 return False  # a file modified within the timestamp resolution of that scan
-            parts = (store.snapshot_part(k, key) for k in itertools.count(1))
-            yield from restore_snapshot(header, parts, collector, len(layout.files))
+            yield from restore_snapshot(header, store.snapshot_part(1, key), store.batches, collector, chunk_type,
+                                        layout.files)
         except sqlite3.DatabaseError as exc:
             self._damaged(str(exc))
             return False
@@ -159,9 +163,13 @@ class ScanCache:
         if (self.store is None or self.read_only or self.restored or self.lazy or self.unstored or not n
                 or collector.done != n or layout.pending is not None):
             return
+        self._tidy()  # first: compacting a batch moves its entries
+        if self.read_only or self.store is None or bool((self.row_batch < 0).any()):
+            return
         t0 = time.perf_counter()
         try:
-            self.store.snapshot_put(snapshot_key(layout, self.store.layout), encode_snapshot(collector, n, self.seen_ns))
+            self.store.snapshot_put(snapshot_key(layout, self.store.layout),
+                                    encode_snapshot(collector, n, self.seen_ns, self.row_batch, self.row_entry))
         except sqlite3.Error as exc:
             self._stop_writing(f"the cache could not be written ({exc}); the rest of this scan is not stored")
         except RecordError:
@@ -183,7 +191,7 @@ class ScanCache:
         time), one between feeds so the decoding starts early, and an empty list after each
         ``pause`` seconds of feeding alone, so the scan reports progress and honours a cancel.
         ``more()`` discovers more of a lazy source (False: the listing is complete)."""
-        left: list[tuple[int, Any]] = []
+        left = _Pending()
         last = time.perf_counter()
         start = 0
         decoder = ThreadPoolExecutor(1, thread_name_prefix="cache-decode")
@@ -191,28 +199,26 @@ class ScanCache:
             while start < len(files) or more():
                 stop = len(files)
                 groups, rest = self._match(files, start, stop)
-                left += [(i, files[i]) for i in rest.tolist()]
+                left.extend((i, files[i]) for i in rest.tolist())
                 # the next group's blobs are decoded in a thread (decompression and numpy release
                 # the GIL) while this one is added to the collector
                 ahead = self._decode_ahead(decoder, groups[0]) if groups else None
                 for k, group in enumerate(groups):
                     if len(left) >= size:
-                        yield left[:size]
-                        left = left[size:]
+                        yield left.take(size)
                         last = time.perf_counter()
                     found = self._decoded(ahead)
                     ahead = self._decode_ahead(decoder, groups[k + 1]) if k + 1 < len(groups) else None
-                    left += self._feed(group, found, files, collector, build)
+                    left.extend(self._feed(group, found, files, collector, build))
                     if time.perf_counter() - last >= pause:
                         yield []
                         last = time.perf_counter()
                 start = stop
-                left.sort(key=lambda item: item[0])
+                left.sort()
                 while len(left) >= size:
-                    yield left[:size]
-                    left = left[size:]
-            if left:
-                yield left
+                    yield left.take(size)
+            if len(left):
+                yield left.take(len(left))
         finally:
             decoder.shutdown(wait=False, cancel_futures=True)
 
@@ -263,6 +269,8 @@ class ScanCache:
             if good:
                 self.use[bid][1] += len(good)
                 parts.append((batch[0], entries[good], index[good]))
+                if not self.lazy:
+                    self.row_batch[index[good]], self.row_entry[index[good]] = bid, entries[good]
         if parts:
             chunk = chunk_from_batches(parts, files.splits_of, build)
             reused = np.concatenate([p[2] for p in parts])
@@ -322,14 +330,26 @@ class ScanCache:
             if ident is not None:
                 rows.append((self.keys[index], ident[0], ident[1], self.seen_ns, entry))
         try:
-            self.store.put_batch(blob, encode_keys(rows), rows)
+            batch_id = self.store.put_batch(blob, encode_keys(rows), rows)
+            if not self.lazy:
+                at = np.array(order, np.int64)
+                self.row_batch[at], self.row_entry[at] = batch_id, np.arange(len(order))
         except sqlite3.Error as exc:  # a full disk or a lock held too long: keep scanning without it
             self._stop_writing(f"the cache could not be written ({exc}); the rest of this scan is not stored")
         self.write_seconds += time.perf_counter() - t0
 
     def finish(self) -> dict:
-        """Forget items that are gone, compact batches mostly made stale; return what the export
+        """Tidy the store (unless done before saving the whole result); return what the export
         says about the cache."""
+        self._tidy()
+        return {"used": self.used, "rescanned": self.rescanned}
+
+    def _tidy(self) -> None:
+        """Forget items that are gone, compact batches mostly made stale (their items' records
+        then live in a new batch, at new entries: the map of the listing follows them)."""
+        if self.tidied:
+            return
+        self.tidied = True
         gone = [] if self.restored else self.stored.unmatched()
         if self.store is not None and not self.read_only and (gone or self.rescanned):
             t0 = time.perf_counter()
@@ -337,11 +357,19 @@ class ScanCache:
                 self.store.drop_items(gone)  # also frees the batches no item points at any more
                 sparse = [b for b, (entries, used) in self.use.items() if 0 < used <= COMPACT_BELOW * entries]
                 if sparse:
-                    self.store.compact(sparse, _rewrite_live)
+                    for old, new, moved in self.store.compact(sparse, _rewrite_live):
+                        self._moved(old, new, moved)
             except sqlite3.Error as exc:
                 self._stop_writing(f"the cache could not be tidied ({exc})")
             self.write_seconds += time.perf_counter() - t0
-        return {"used": self.used, "rescanned": self.rescanned}
+
+    def _moved(self, old: int, new: int, moved: dict[int, int]) -> None:
+        """Batch ``old`` was rewritten as ``new``, its entry e now at ``moved[e]`` (-1: dropped)."""
+        rows = np.flatnonzero(self.row_batch == old)
+        if len(rows):
+            entries = np.array([moved.get(e, -1) for e in self.row_entry[rows].tolist()], np.int64)
+            self.row_batch[rows] = np.where(entries >= 0, new, -1)
+            self.row_entry[rows] = entries
 
     def _give_up(self, message: str) -> None:
         self._stop_writing(message)
@@ -357,6 +385,35 @@ class ScanCache:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+
+class _Pending:
+    """The items left to decode, taken from the front a chunk at a time (slicing the rest off a
+    list at every chunk copied it whole: quadratic in the items of a cold scan)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, Any]] = []
+        self.at = 0
+
+    def __len__(self) -> int:
+        return len(self.items) - self.at
+
+    def extend(self, items: Any) -> None:
+        self.items.extend(items)
+
+    def take(self, size: int) -> list[tuple[int, Any]]:
+        out = self.items[self.at:self.at + size]
+        self.at += len(out)
+        if self.at >= 4096 and self.at * 2 >= len(self.items):  # drop the taken front now and then
+            del self.items[:self.at]
+            self.at = 0
+        return out
+
+    def sort(self) -> None:
+        """The items not yet taken, in listing order."""
+        rest = self.items[self.at:]
+        rest.sort(key=lambda item: item[0])
+        self.items, self.at = rest, 0
 
 
 def cache_summary(cache: "ScanCache | str | None", decoded: int) -> dict:

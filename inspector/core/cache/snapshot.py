@@ -1,25 +1,23 @@
 """The merged result of a whole scan, stored beside the per-image records, so that reopening a
-dataset whose listing has not changed reads a few blobs instead of rebuilding the result from
-every stored chunk (decoding 1,600 blobs and summing their rows took most of a reopen of 100,000
-images).
+dataset whose listing has not changed reads its stored batches straight into the result instead of
+matching every file against the records and summing their rows again.
 
-What is stored is the scan's collector as it stands once every listed item is in: its per-item
-columns (every array whose first axis is the items) and its merged state (the exact per-split
-sums and histograms, format and mode names, the failures). Restoring it and letting the collector
-build its result gives the same result as merging the records again, since that is what made it.
+What is stored is the scan's merged state once every listed item is in (the exact per-split sums
+and histograms, format and mode names, the failures) and, per listed item, which stored batch and
+entry holds its record (a few bytes per image: the per-image values are not stored twice).
+Restoring reads those batches (64 at a time, the next group decompressed in a second thread
+meanwhile) and puts their rows into the collector's columns; the sums are the stored ones, so no
+histogram is decoded. That gives the same result as merging the records again, since that is
+what made it.
 
 It is trusted only for the very listing it was made from: its key is a digest of every listed
 item (path, split, class, size, modification time, container member), the unreadable entries,
 the splits, the record layout (which includes the measuring code's digest) and this module's own
 source; and, as for a record, only when every listed file's modification time is clearly older
-than the moment that scan began (``MTIME_SLACK_NS``). Each part carries a checksum; a damaged one
+than the moment that scan began (``MTIME_SLACK_NS``). Each part and each batch carries a
+checksum, and a batch id is never reused (a rewritten batch gets a new one), so a stored batch is
+the one the map was made with; a damaged part or a batch gone since (another scan compacted it)
 is dropped with a message and the reopen goes on from the per-image records.
-
-The per-item columns are stored in parts of ``PART_ROWS`` items (a reopen reports progress and
-honours a cancel between parts, and never holds more than one part's blob besides the columns):
-numeric columns byte-shuffled, thumbnails as a planar-prediction residual laid out pixel by pixel
-across the images (each prediction step is then one vectorised add over all of them), each
-section compressed with zstd.
 """
 from __future__ import annotations
 
@@ -27,21 +25,21 @@ import dataclasses
 import functools
 import json
 import struct
-from collections import Counter, deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import xxhash
 
-from .codec import RecordError, _compress, _decompress, _shuffle
+from .codec import Batch, RecordError, _compress, _decompress, _shuffle, _unshuffle, decode_chunk
+from .reuse import chunk_from_batches
 from ..stats import SplitAccumulator
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2   # 2: the per-item values are read from the record batches, not stored again
 MAGIC = b"DIS1"
-PART_ROWS = 1 << 14
-DECODE_THREADS = 2
+GROUP_BATCHES = 64     # stored batches read, decoded and merged together (a chance to report progress)
 
 
 @functools.cache
@@ -111,89 +109,37 @@ def _opened(blob: bytes | None, what: str) -> memoryview:
     return body
 
 
-def _is_grid(value: np.ndarray) -> bool:
-    return value.dtype == np.uint8 and value.ndim == 3
+def _row_map(row_batch: np.ndarray, row_entry: np.ndarray) -> bytes:
+    """Per listed item its batch id and entry, byte-shuffled (ids run in long equal stretches)."""
+    return _seal(_compress(_shuffle(row_batch.astype("<i8")) + _shuffle(row_entry.astype("<i4"))))
 
 
-def _grid_sections(a: np.ndarray) -> bytes:
-    """uint8 images (k, H, W) as their planar-prediction residual, pixel-major (H, W, k)."""
-    t = np.ascontiguousarray(a.transpose(1, 2, 0))
-    d = np.diff(t, axis=0, prepend=np.uint8(0))  # uint8 arithmetic wraps modulo 256
-    return np.diff(d, axis=1, prepend=np.uint8(0)).tobytes()
-
-
-def _grid_restore(buf: bytes, out: np.ndarray) -> None:
-    """The images back into ``out`` (k, H, W): every prediction step adds two whole rows of
-    pixels across all k images (numpy's cumsum over a short image row is 3x slower), then the
-    pixel-major result is transposed into place 16 pixels at a time (3x faster than at once)."""
-    k, h, w = out.shape
-    if not out.flags.c_contiguous:  # reshaped below as a view, never a copy
-        raise ValueError("the thumbnails' column is not contiguous")
-    t = np.frombuffer(buf, np.uint8).reshape(h, w, k).copy()
-    for i in range(1, h):
-        t[i] += t[i - 1]
-    for j in range(1, w):
-        t[:, j] += t[:, j - 1]
-    flat, dest = t.reshape(h * w, k), out.reshape(k, h * w)
-    for lo in range(0, h * w, _TRANSPOSE_PIXELS):
-        dest[:, lo:lo + _TRANSPOSE_PIXELS] = flat[lo:lo + _TRANSPOSE_PIXELS].T
-
-
-_TRANSPOSE_PIXELS = 16
-
-
-def _unshuffle_into(buf: bytes, out: np.ndarray) -> None:
-    """Byte-shuffled values (``codec._shuffle``) straight into ``out``'s memory (no array between)."""
-    if not out.flags.c_contiguous or len(buf) != out.nbytes:
-        raise ValueError(f"a section of {len(buf)} bytes for {out.nbytes}")
-    size = out.dtype.itemsize
-    out.reshape(-1).view(np.uint8).reshape(-1, size)[:] = np.frombuffer(buf, np.uint8).reshape(size, -1).T
-
-
-def _encode_part(columns: dict[str, np.ndarray], lo: int, hi: int) -> bytes:
-    sections = [_compress(_grid_sections(v[lo:hi]) if _is_grid(v) else _shuffle(v[lo:hi]))
-                for v in columns.values()]
-    return _seal(struct.pack(f"<I{len(sections)}Q", len(sections), *map(len, sections)) + b"".join(sections))
-
-
-def _decode_part(blob: bytes | None, header: dict, lo: int, hi: int, columns: dict[str, np.ndarray]) -> None:
-    """Fill rows lo..hi-1 of ``columns`` from one stored part."""
-    body = _opened(blob, "part")
+def read_row_map(blob: bytes | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (batch id, entry) of each of ``n`` listed items; RecordError when it does not fit."""
     try:
-        (count,) = struct.unpack_from("<I", body)
-        sizes = struct.unpack_from(f"<{count}Q", body, 4)
-        if count != len(header["columns"]) or 4 + 8 * count + sum(sizes) != len(body):
-            raise ValueError("the sections do not fill the part")
-        at = 4 + 8 * count
-        for (name, dtype, row_shape, how), size in zip(header["columns"], sizes):
-            raw = _decompress(body[at:at + size])
-            at += size
-            if how == "grid":
-                _grid_restore(raw, columns[name][lo:hi])
-            else:
-                _unshuffle_into(raw, columns[name][lo:hi])
-    except (struct.error, ValueError, KeyError, TypeError) as exc:
+        raw = _decompress(_opened(blob, "map of the records"))
+        if len(raw) != 12 * n:
+            raise ValueError(f"a map of {len(raw)} bytes for {n} items")
+        batch = _unshuffle(raw[:8 * n], np.dtype("<i8"), (n,)).astype(np.int64)
+        entry = _unshuffle(raw[8 * n:], np.dtype("<i4"), (n,)).astype(np.int64)
+    except (ValueError, struct.error) as exc:
         raise RecordError(f"damaged stored result: {exc}") from exc
-
-
-def _column_layout(columns: dict[str, np.ndarray]) -> list:
-    return [[name, value.dtype.str, list(value.shape[1:]), "grid" if _is_grid(value) else "shuffle"]
-            for name, value in columns.items()]
+    if n and (batch.min() < 0 or entry.min() < 0):
+        raise RecordError("the stored result names an item whose record was not stored")
+    return batch, entry
 
 
 # ----------------------------------------------------------------------------- saving, restoring
 
-def encode_snapshot(collector: Any, n: int, seen_ns: int) -> list[bytes]:
-    """The collector's result of ``n`` listed items as parts: a header (the merged state), then
-    the per-item columns ``PART_ROWS`` items at a time."""
-    columns = collector.columns()
-    header = {"items": n, "seen_ns": seen_ns, "part_rows": PART_ROWS, "columns": _column_layout(columns),
+def encode_snapshot(collector: Any, n: int, seen_ns: int, row_batch: np.ndarray, row_entry: np.ndarray) -> list[bytes]:
+    """The collector's result of ``n`` listed items as two parts: a header (the merged state) and
+    the map of where each item's record is stored."""
+    header = {"items": n, "seen_ns": seen_ns,
               "format_names": collector.format_names, "mode_names": collector.mode_names,
               "failures": sorted(collector.failures.items()),
               "splits": {split: _encode_accumulator(acc) for split, acc in collector.acc.items()}}
     head = _seal(_compress(json.dumps(header, ensure_ascii=False).encode()))
-    with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="snapshot") as pool:  # zstd releases the GIL
-        return [head, *pool.map(lambda lo: _encode_part(columns, lo, min(lo + PART_ROWS, n)), range(0, n, PART_ROWS))]
+    return [head, _row_map(row_batch[:n], row_entry[:n])]
 
 
 def read_header(blob: bytes | None) -> dict:
@@ -203,37 +149,68 @@ def read_header(blob: bytes | None) -> dict:
         raise RecordError(f"damaged stored result: {exc}") from exc
 
 
-def restore_snapshot(header: dict, parts: Iterator[bytes | None], collector: Any, n: int) -> Iterator[None]:
-    """Put a stored result into a fresh collector for ``n`` listed items, yielding as its parts
-    come in (decoded ``DECODE_THREADS`` at a time: decompression and numpy's copies release the
-    GIL); RecordError when anything does not fit (the collector's rows are then marked not done
-    again, and its merged state was not touched)."""
-    columns = collector.columns()
-    if header.get("items") != n or header.get("part_rows") != PART_ROWS or header.get("columns") != _column_layout(columns):
-        raise RecordError("the stored result was made for other columns")
+# reads blobs by batch id (in the calling thread: SQLite connections stay in theirs)
+ReadBatches = Callable[[list[int]], dict[int, tuple[bytes, bytes]]]
+
+
+def _decoded(blobs: dict[int, tuple[bytes, bytes]]) -> dict[int, Batch]:
+    """Each blob's rows, thumbnails left as residuals (chunk_from_batches restores a group at once)."""
+    return {bid: decode_chunk(data, grids=False) for bid, (data, _) in blobs.items()}
+
+
+def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, collector: Any, chunk_type: type,
+                     files: Any) -> Iterator[None]:
+    """Put a stored result into a fresh collector for the listed ``files``, yielding after each
+    group of batches; RecordError when anything does not fit (the collector's rows are then
+    marked not done again, and its merged state was not touched)."""
+    n = len(files)
+    if header.get("items") != n:
+        raise RecordError("the stored result was made for another listing")
+    batch, entry = read_row_map(row_map, n)
+    order = np.argsort(batch, kind="stable")
+    ids, starts = np.unique(batch[order], return_index=True)
+    bounds = np.r_[starts, n]
+    formats, modes = list(header["format_names"]), list(header["mode_names"])
+    collector.format_names, collector.mode_names = list(formats), list(modes)  # the stored codes
+
+    def build(columns, _hists, index, failures, _splits, _failure_splits):  # the sums are stored
+        return chunk_type(index=np.asarray(index, np.int64), failures=failures, accumulators={}, **columns)
+
     try:
         splits = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
         failures = {int(i): str(reason) for i, reason in header["failures"]}
-        restored = 0
-        with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="snapshot") as pool:
-            pending: deque[tuple[int, Future]] = deque()
-            for lo, blob in zip(range(0, n, PART_ROWS), parts):
-                hi = min(lo + PART_ROWS, n)
-                pending.append((hi - lo, pool.submit(_decode_part, blob, header, lo, hi, columns)))
-                while pending and (len(pending) >= DECODE_THREADS or hi == n):
-                    rows, part = pending.popleft()
-                    part.result()
-                    restored += rows
-                    collector.done = restored  # progress shows the parts coming in
-                    yield
-        if restored != n:
-            raise RecordError("the stored result lacks parts")
-    except (RecordError, KeyError, TypeError, ValueError) as exc:  # the pool has finished: nothing writes now
+        groups = [range(k, min(k + GROUP_BATCHES, len(ids))) for k in range(0, len(ids), GROUP_BATCHES)]
+        with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:  # zstd releases the GIL
+            ahead = pool.submit(_decoded, read(ids[groups[0]].tolist())) if groups else None
+            for k, group in enumerate(groups):
+                found = ahead.result()
+                if k + 1 < len(groups):
+                    ahead = pool.submit(_decoded, read(ids[groups[k + 1]].tolist()))
+                parts = []
+                for g in group:
+                    stored = found.get(int(ids[g]))
+                    if stored is None:
+                        raise RecordError("a batch of records it points at is no longer stored")
+                    rows = order[bounds[g]:bounds[g + 1]]
+                    parts.append((stored, entry[rows], rows))
+                chunk = chunk_from_batches(parts, _no_splits, build)
+                failed = np.array([i for i, _ in chunk.failures], np.int64)
+                collector.merge(chunk, files.splits_of(np.concatenate([chunk.index, failed])))
+                yield
+        if collector.done != n or collector.failures != failures or \
+                (collector.format_names, collector.mode_names) != (formats, modes):
+            raise RecordError("the stored records do not make the stored result")
+    except (RecordError, KeyError, TypeError, ValueError, IndexError) as exc:  # the pool has finished
         collector.ok[:n] = False
         collector.done = 0
+        collector.failures = {}
+        collector.format_names, collector.mode_names = [], []
+        collector.done_by_split = {split: 0 for split in collector.done_by_split}
         raise exc if isinstance(exc, RecordError) else RecordError(f"damaged stored result: {exc}") from exc
-    collector.format_names, collector.mode_names = list(header["format_names"]), list(header["mode_names"])
-    collector.failures = failures
     collector.acc = splits
     listed = collector.layout.files.split_counts()
     collector.done_by_split = {split: listed.get(split, 0) for split in splits}
+
+
+def _no_splits(index: np.ndarray) -> list[str]:
+    return []

@@ -159,14 +159,15 @@ class RecordStore:
 
     # ------------------------------------------------------------------------- writing
 
-    def put_batch(self, blob: bytes, keys: bytes, items: list[NewItem]) -> None:
-        """Store one blob and point its items (key, size, mtime_ns, seen_ns, entry) at it."""
+    def put_batch(self, blob: bytes, keys: bytes, items: list[NewItem]) -> int:
+        """Store one blob and point its items (key, size, mtime_ns, seen_ns, entry) at it; its id."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             cur = self.db.execute("INSERT INTO batches(keys, data) VALUES (?, ?)", (keys, blob))
             batch = cur.lastrowid
             self.db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?)",
                                 [(k, s, m, seen, batch, e) for k, s, m, seen, e in items])
+        return batch
 
     def drop_items(self, keys: Iterable[bytes]) -> None:
         """Forget items (files that are gone) and every blob nothing points at any more."""
@@ -175,11 +176,12 @@ class RecordStore:
             self.db.executemany("DELETE FROM items WHERE key = ?", [(k,) for k in keys])
             self.db.execute("DELETE FROM batches WHERE id NOT IN (SELECT DISTINCT batch FROM items)")
 
-    def compact(self, batch_ids: list[int], rewrite: Rewrite) -> int:
+    def compact(self, batch_ids: list[int], rewrite: Rewrite) -> list[tuple[int, int, dict[int, int]]]:
         """Rewrite partly stale batches to hold only the entries items still point at, in one
         transaction (``rewrite`` gets a batch's blobs and live items, returns their replacement
-        or None to keep it as it is). Returns how many batches were rewritten."""
-        done = 0
+        or None to keep it as it is). Returns, per batch rewritten, its old id, its new id and
+        where each of its entries went (old entry -> new entry; dropped ones are missing)."""
+        done = []
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
@@ -200,7 +202,8 @@ class RecordStore:
                     new = self.db.execute("INSERT INTO batches(keys, data) VALUES (?, ?)", (keys, blob)).lastrowid
                     self.db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?)",
                                         [(k, s, m, seen, new, e) for k, s, m, seen, e in items])
-                    done += 1
+                    was = {k: e for k, *_, e in live[batch_id]}
+                    done.append((batch_id, new, {was[k]: e for k, *_, e in items if k in was}))
         return done
 
     @staticmethod
