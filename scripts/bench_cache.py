@@ -2,8 +2,10 @@
 
 Writes N small images (default 100,000; 32x32 and 28x28 PNGs in train/val/test with classes),
 dated an hour ago, then measures in the same run:
-- a cold scan without the cache, and a cold scan that fills it;
-- warm reopens of the unchanged dataset (the median of --repeats; ratio cold / warm, want >= 20);
+- --rounds rounds (default 3), each a cold scan without the cache and a cold scan that fills an
+  empty one (in turns: which goes first alternates), then a warm reopen of that cache: medians of
+  the per-round ratios, cold with / without the cache (CPU, wall, peak memory; want < 1.05) and
+  cold / warm (want >= 20);
 - a rescan after 1% of the files changed: a third rewritten, a third deleted, a third added
   (ratio incremental / cold, want <= 0.10);
 - the cache's bytes per image on disk;
@@ -13,7 +15,7 @@ dated an hour ago, then measures in the same run:
 With --data DIR an existing dataset is used instead of writing one: it is copied as hard links
 (DIR itself is never modified: a rewritten file is unlinked first, so it gets a new inode).
 
-Usage: python scripts/bench_cache.py [--images N | --data DIR] [--work DIR] [--workers W] [--repeats R] [--verify]
+Usage: python scripts/bench_cache.py [--images N | --data DIR] [--work DIR] [--workers W] [--rounds R] [--verify]
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,7 @@ def date_back(paths: list[Path], seconds: float) -> None:
 
 CPU: dict[str, float] = {}  # CPU seconds of each run, its worker processes included
 LOAD: dict[str, float] = {}  # the 1-minute load average at the end of each run
+PEAK: dict[str, float] = {}  # MB: the largest resident size of the run's process or its workers
 
 
 def run_scan(root: Path, out: Path, *extra: str) -> float:
@@ -84,15 +86,22 @@ def run_scan(root: Path, out: Path, *extra: str) -> float:
     cached (in the work folder) as an installed package's would be, whatever the environment says."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(out.parent.parent / "pycache")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, str(REPO / "main.py"), "scan", str(root), "--json", str(out),
-                    "--quiet", *extra], check=True, cwd=str(REPO), env=env)
+    proc = subprocess.Popen([sys.executable, str(REPO / "main.py"), "scan", str(root), "--json", str(out),
+                             "--quiet", *extra], cwd=str(REPO), env=env)
+    _, status, usage = os.wait4(proc.pid, 0)  # this run's own usage (its workers included)
     wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU[out.stem] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
+    CPU[out.stem] = usage.ru_utime + usage.ru_stime
+    PEAK[out.stem] = usage.ru_maxrss / 1024
     LOAD[out.stem] = os.getloadavg()[0]
     return wall
+
+
+def median(values: list[float]) -> float:
+    return float(np.median(values))
 
 
 def change_one_percent(paths: list[Path], seed: int = 1) -> int:
@@ -172,7 +181,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--no-plain", action="store_true",
                     help="skip the cold scan without the cache (the write cost is still measured on a sample)")
-    ap.add_argument("--repeats", type=int, default=3, help="warm reopens measured (the median is reported)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of cold without / with the cache and a warm reopen")
     ap.add_argument("--verify", action="store_true",
                     help="also scan the changed dataset without the cache and compare the exports")
     args = ap.parse_args()
@@ -193,15 +202,27 @@ def main() -> None:
         date_back(paths, 3600)  # a dataset that has been lying there
         print(f"{len(paths)} images written in {time.perf_counter() - t0:.0f} s under {root}")
 
-    t_plain = math.nan if args.no_plain else run_scan(root, outs / "plain.json", "--no-cache", *workers)
-    t_cold = run_scan(root, outs / "cold.json", "--cache-dir", str(cache), *workers)
-    size_cold = sum(p.stat().st_size for p in cache.iterdir())
-    warm_runs = []  # (wall, CPU, load) of each reopen; the median by wall is reported
-    for k in range(args.repeats):
+    rounds = []  # per round: {run: (wall, CPU, peak MB, load)}
+    for k in range(args.rounds):
+        shutil.rmtree(cache, ignore_errors=True)
+        runs = {}
+        order = ["plain", "cold"] if k % 2 == 0 else ["cold", "plain"]
+        for name in order:
+            if name == "plain" and args.no_plain:
+                continue
+            extra = ("--no-cache",) if name == "plain" else ("--cache-dir", str(cache))
+            wall = run_scan(root, outs / f"{name}.json", *extra, *workers)
+            runs[name] = (wall, CPU[name], PEAK[name], LOAD[name])
         wall = run_scan(root, outs / "warm.json", "--cache-dir", str(cache), *workers)
-        warm_runs.append((wall, CPU["warm"], LOAD["warm"]))
-    warm_runs.sort()
-    t_warm, CPU["warm"], LOAD["warm"] = warm_runs[len(warm_runs) // 2]
+        runs["warm"] = (wall, CPU["warm"], PEAK["warm"], LOAD["warm"])
+        rounds.append(runs)
+        print(f"round {k + 1}: " + ", ".join(f"{name} {w:.2f} s / {c:.2f} CPU s / {m:.0f} MB peak at load {ld:.1f}"
+                                            for name, (w, c, m, ld) in runs.items()), flush=True)
+    size_cold = sum(p.stat().st_size for p in cache.iterdir())
+    t_cold, CPU["cold"] = median([r["cold"][0] for r in rounds]), median([r["cold"][1] for r in rounds])
+    t_warm, CPU["warm"] = median([r["warm"][0] for r in rounds]), median([r["warm"][1] for r in rounds])
+    t_plain = math.nan if args.no_plain else median([r["plain"][0] for r in rounds])
+    CPU["plain"] = math.nan if args.no_plain else median([r["plain"][1] for r in rounds])
     warm = json.loads((outs / "warm.json").read_text())
     changed = change_one_percent(paths)
     t_inc = run_scan(root, outs / "inc.json", "--cache-dir", str(cache), *workers)
@@ -210,21 +231,23 @@ def main() -> None:
     decode_s, encode_s, write_s, whole_s = write_cost([p for p in paths if p.exists()])
 
     cpu = {"plain": math.nan, **CPU}
-    print(f"cold scan without cache {t_plain:.1f} s ({cpu['plain']:.1f} CPU s), "
+    print(f"medians of {len(rounds)} rounds: cold scan without cache {t_plain:.1f} s ({cpu['plain']:.1f} CPU s), "
           f"cold scan filling the cache {t_cold:.1f} s ({cpu['cold']:.1f} CPU s)")
-    print(f"warm reopen (median of {len(warm_runs)}: " + ", ".join(f"{w:.2f} s / {c:.2f} CPU s at load {ld:.1f}"
-                                                              for w, c, ld in warm_runs) + ")")
+    if not args.no_plain:
+        def ratio(i: int) -> float:
+            return median([r["cold"][i] / r["plain"][i] for r in rounds])
+        print(f"cold with / without the cache (median of the rounds' ratios): {ratio(1):.3f} CPU, "
+              f"{ratio(0):.3f} wall, {ratio(2):.3f} peak memory")
     print(f"warm reopen {t_warm:.2f} s ({cpu['warm']:.2f} CPU s; cache: {warm['dataset']['cache']}): "
-          f"cold / warm = {t_cold / t_warm:.1f}x wall, {cpu['cold'] / cpu['warm']:.1f}x CPU")
+          f"cold / warm = {median([r['cold'][0] / r['warm'][0] for r in rounds]):.1f}x wall, "
+          f"{median([r['cold'][1] / r['warm'][1] for r in rounds]):.1f}x CPU (medians of the rounds' ratios)")
     print("load average (1 min) at the end of each run: " + ", ".join(f"{k} {v:.1f}" for k, v in LOAD.items()))
     print(f"after {changed} files changed {t_inc:.2f} s ({cpu['inc']:.2f} CPU s; cache: {inc['dataset']['cache']}): "
           f"incremental / cold = {t_inc / t_cold:.3f} wall, {cpu['inc'] / cpu['cold']:.3f} CPU")
     print(f"cache on disk: {size_cold / 1e6:.1f} MB = {size_cold / len(paths):.0f} bytes per image after the "
           f"cold scan, {size / len(paths):.0f} after the rescan")
     print(f"writing the cache, measured on a sample: encoding {encode_s / decode_s:.2%} + SQLite "
-          f"{write_s / decode_s:.2%} + the merged result {whole_s / decode_s:.2%} of decoding the same "
-          f"files; whole process cold with / without "
-          f"cache = {t_cold / t_plain:.3f} wall, {cpu['cold'] / cpu['plain']:.3f} CPU")
+          f"{write_s / decode_s:.2%} + the merged result {whole_s / decode_s:.2%} of decoding the same files")
     if args.verify:
         run_scan(root, outs / "fresh.json", "--no-cache", *workers)
         fresh = json.loads((outs / "fresh.json").read_text())

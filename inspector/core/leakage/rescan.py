@@ -194,8 +194,10 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     if previous is None:
         # every pair the search met (query first: a pair's look rank may differ in its last bit with
         # the side it is seen from, and the full search keeps the lower), each once
-        ca, cb, _ = _unique_pairs(owners, partners, np.zeros(len(owners), np.uint8), r_items)
+        ca, cb = _distinct_pairs(owners, partners, r_items)
+        del owners, partners
         best, best_rank = yield from scaled(ranker.best_of(ca, cb, k_best), 0.8, 1.0)
+        del ca, cb
     else:
         changed, sides = _changed_pairs(previous, new_of_old, stored_kept, kept, (ra, rb), r_items)
         held = np.where(previous.best >= 0, new_of_old[np.maximum(previous.best, 0)], -1)
@@ -212,6 +214,22 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     a, b = rows[slot_owner[live]], rows[other[live]]
     a, b, _ = _unique_pairs(np.minimum(a, b), np.maximum(a, b), np.zeros(len(a), np.uint8), n)
     return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
+
+
+def _distinct_pairs(a: np.ndarray, b: np.ndarray, r_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_unique_pairs` without the distances: sorted distinct (a, b), a != b, on one int64 key
+    sorted in place (a cold search meets a few million pairs: no copy of them besides the key)."""
+    key = a.astype(np.int64)
+    key *= r_items
+    key += b
+    key.sort()
+    keep = np.empty(len(key), bool)
+    keep[:1] = True
+    np.not_equal(key[1:], key[:-1], out=keep[1:])
+    key = key[keep]
+    a, b = np.divmod(key, r_items)
+    same = a == b
+    return (a[~same], b[~same]) if same.any() else (a, b)
 
 
 def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, stored_kept: list, kept: list[_Kept],
@@ -336,10 +354,14 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     owner = np.r_[held[0], chosen_owner]
     partner = np.r_[held[1], chosen_partner]
     order = np.argsort(owner * r_items + partner, kind="stable")   # two sorted runs: a merge
-    # of the stored pairs not held as they were, those chosen again are no change
-    chosen = np.sort(chosen_owner * r_items + chosen_partner)
-    kept = _Kept(owner[order], partner[order], np.r_[held[2], code][order].astype(np.uint8),
-                 dropped[~_member(dropped, chosen)], chosen[~_member(chosen, dropped)])
+    codes = np.r_[held[2], code][order].astype(np.uint8)
+    if previous is None:  # a search from nothing: no change to record, the pairs kept narrow
+        kept = _Kept(owner[order].astype(np.int32), partner[order].astype(np.int32), codes, empty, empty)
+    else:
+        # of the stored pairs not held as they were, those chosen again are no change
+        chosen = np.sort(chosen_owner * r_items + chosen_partner)
+        kept = _Kept(owner[order], partner[order], codes, dropped[~_member(dropped, chosen)],
+                     chosen[~_member(chosen, dropped)])
     ra, rb = _radius(query, flat, nb, ps.chunk, threshold, q_rows, m_rows, width, n)
     return (out_first, out_stop, out_crowded), kept, (item_of_row[ra], item_of_row[rb])
 
