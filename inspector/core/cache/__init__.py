@@ -191,7 +191,7 @@ class ScanCache:
         time), one between feeds so the decoding starts early, and an empty list after each
         ``pause`` seconds of feeding alone, so the scan reports progress and honours a cancel.
         ``more()`` discovers more of a lazy source (False: the listing is complete)."""
-        left = _Pending()
+        left = _Pending(files)
         last = time.perf_counter()
         start = 0
         decoder = ThreadPoolExecutor(1, thread_name_prefix="cache-decode")
@@ -199,7 +199,7 @@ class ScanCache:
             while start < len(files) or more():
                 stop = len(files)
                 groups, rest = self._match(files, start, stop)
-                left.extend((i, files[i]) for i in rest.tolist())
+                left.extend(rest.tolist())
                 # the next group's blobs are decoded in a thread (decompression and numpy release
                 # the GIL) while this one is added to the collector
                 ahead = self._decode_ahead(decoder, groups[0]) if groups else None
@@ -247,10 +247,10 @@ class ScanCache:
         return groups, rest + start
 
     def _feed(self, group: tuple, found: dict[int, tuple[Batch, ItemList]], files: FileList, collector: Any,
-              build: ChunkBuilder) -> list[tuple[int, Any]]:
+              build: ChunkBuilder) -> list[int]:
         """Add one group of stored entries (whole batches, sorted by batch; ``found``: those of
-        its batches decoded) to the collector as one chunk; return the items it could not vouch
-        for, to be decoded."""
+        its batches decoded) to the collector as one chunk; return the listed items it could not
+        vouch for, to be decoded."""
         index, batch_ids, entries, keys, sizes, mtimes = group
         ids, firsts, counts = np.unique(batch_ids, return_index=True, return_counts=True)
         parts: list[Part] = []
@@ -276,7 +276,7 @@ class ScanCache:
             reused = np.concatenate([p[2] for p in parts])
             collector.merge(chunk, files.splits_of(reused))
             self.used += len(reused)
-        return [(i, files[i]) for i in bad]
+        return bad
 
     def _decode_ahead(self, decoder: ThreadPoolExecutor, group: tuple) -> Future | None:
         """Start decoding the blobs of a group's batches that are still stored (another process
@@ -388,32 +388,32 @@ class ScanCache:
 
 
 class _Pending:
-    """The items left to decode, taken from the front a chunk at a time (slicing the rest off a
-    list at every chunk copied it whole: quadratic in the items of a cold scan)."""
+    """The listed items left to decode, taken from the front a chunk at a time as (index, item):
+    an item is made only when its chunk is (a cold scan holding all of them at once held 100,000
+    objects), and the rest is not copied at every chunk (that was quadratic in the items)."""
 
-    def __init__(self) -> None:
-        self.items: list[tuple[int, Any]] = []
+    def __init__(self, files: FileList) -> None:
+        self.files = files
+        self.items: list[int] = []
         self.at = 0
 
     def __len__(self) -> int:
         return len(self.items) - self.at
 
-    def extend(self, items: Any) -> None:
+    def extend(self, items: list[int]) -> None:
         self.items.extend(items)
 
     def take(self, size: int) -> list[tuple[int, Any]]:
-        out = self.items[self.at:self.at + size]
-        self.at += len(out)
+        taken = self.items[self.at:self.at + size]
+        self.at += len(taken)
         if self.at >= 4096 and self.at * 2 >= len(self.items):  # drop the taken front now and then
             del self.items[:self.at]
             self.at = 0
-        return out
+        return [(i, self.files[i]) for i in taken]
 
     def sort(self) -> None:
         """The items not yet taken, in listing order."""
-        rest = self.items[self.at:]
-        rest.sort(key=lambda item: item[0])
-        self.items, self.at = rest, 0
+        self.items, self.at = sorted(self.items[self.at:]), 0
 
 
 def cache_summary(cache: "ScanCache | str | None", decoded: int) -> dict:

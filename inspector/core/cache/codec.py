@@ -209,12 +209,15 @@ def _is_grid(value: np.ndarray) -> bool:
     return value.dtype == np.uint8 and value.ndim == 3
 
 
-def _encode_hists(hists: list[np.ndarray]) -> tuple[dict, list[bytes]]:
+def _encode_hists(hists: list[np.ndarray], sums: list[np.ndarray] | None = None) -> tuple[dict, list[bytes]]:
+    """The histograms' sections; ``sums`` (when given) gets each shape's int64 sum over them."""
     shapes = sorted({h.shape for h in hists})
     codes = [shapes.index(h.shape) for h in hists]
     groups, sections = [], []
     for code, shape in enumerate(shapes):
         stack = np.stack([h for h, c in zip(hists, codes) if c == code]).astype(np.int64)
+        if sums is not None:
+            sums.append(stack.sum(axis=0))
         if shape[-1] <= 256:  # dense: neighbouring bins differ little
             diff = np.diff(stack, axis=-1, prepend=0)
             z = _narrow(_zigzag(diff))
@@ -270,10 +273,8 @@ def _encode(columns: dict[str, Any], hists: list[np.ndarray], failures: list[str
                 raise RecordError(f"column {name} has {len(value)} rows, not {k}")
             header["columns"].append([name, "json", None, "json"])
             sections.append(_encode_list(value))
-    header["hists"], hist_sections = _encode_hists(hists)
-    groups = header["hists"]["groups"]
-    by_shape = [np.stack([h for h in hists if list(h.shape) == g["shape"]]).sum(axis=0, dtype=np.int64)
-                for g in groups]
+    by_shape: list[np.ndarray] = []  # each shape's sum, in the groups' order
+    header["hists"], hist_sections = _encode_hists(hists, by_shape)
     header["totals"], total_sections = _encode_hists(by_shape)
     sections += total_sections
     header["sizes"] = [len(s) for s in sections]
