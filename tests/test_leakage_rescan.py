@@ -256,3 +256,21 @@ def test_a_dataset_too_large_to_keep_the_choices_of_is_searched_as_without_the_c
     memo = incremental.VerdictMemo(None)
     assert _same(_search(table, memo), _search(table))
     assert memo.made_search is None
+
+
+def test_the_cold_searchs_distinct_pairs_are_those_of_unique_pairs():
+    """A search from nothing finds its distinct pairs on one key filled part by part (int32 parts
+    among int64 ones, repeats, self pairs): the same pairs, in the same order, as _unique_pairs."""
+    from inspector.core.leakage.candidates import _unique_pairs
+    from inspector.core.leakage.rescan import _distinct_pairs
+
+    rng = np.random.default_rng(5)
+    r_items = 70_000  # owner * r_items overflows int32
+    parts = [(rng.integers(0, r_items, m).astype(dtype), rng.integers(0, r_items, m).astype(dtype))
+             for m, dtype in ((5000, np.int32), (3000, np.int64), (0, np.int32))]
+    parts.append((parts[0][0][:700].astype(np.int64), parts[0][1][:700].astype(np.int64)))  # repeats
+    parts.append((np.arange(50, dtype=np.int32), np.arange(50, dtype=np.int32)))          # self pairs
+    a, b = (np.concatenate([p[i].astype(np.int64) for p in parts]) for i in range(2))
+    ua, ub, _ = _unique_pairs(a, b, np.zeros(len(a), np.uint8), r_items)
+    da, db = _distinct_pairs(parts, r_items)
+    assert len(ua) < len(a) - 700 and np.array_equal(da, ua) and np.array_equal(db, ub)

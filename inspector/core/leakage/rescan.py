@@ -189,16 +189,15 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     ra, rb = (np.concatenate([x[i] for x in radius]) for i in range(2))
     ra, rb, _ = _unique_pairs(ra, rb, np.zeros(len(ra), np.uint8), r_items)
     ranker = PairRanker(table, rows, mirrors, look_block)
-    owners = np.concatenate([k.owner for k in kept] + [ra])
-    partners = np.concatenate([k.partner for k in kept] + [rb])
     if previous is None:
         # every pair the search met (query first: a pair's look rank may differ in its last bit with
         # the side it is seen from, and the full search keeps the lower), each once
-        ca, cb = _distinct_pairs(owners, partners, r_items)
-        del owners, partners
+        ca, cb = _distinct_pairs([(k.owner, k.partner) for k in kept] + [(ra, rb)], r_items)
         best, best_rank = yield from scaled(ranker.best_of(ca, cb, k_best), 0.8, 1.0)
         del ca, cb
     else:
+        owners = np.concatenate([k.owner for k in kept] + [ra])
+        partners = np.concatenate([k.partner for k in kept] + [rb])
         changed, sides = _changed_pairs(previous, new_of_old, stored_kept, kept, (ra, rb), r_items)
         held = np.where(previous.best >= 0, new_of_old[np.maximum(previous.best, 0)], -1)
         best, best_rank = yield from scaled(update_best(ranker, changed, sides, (owners, partners), old_of,
@@ -216,12 +215,17 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
 
 
-def _distinct_pairs(a: np.ndarray, b: np.ndarray, r_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """`_unique_pairs` without the distances: sorted distinct (a, b), a != b, on one int64 key
-    sorted in place (a cold search meets a few million pairs: no copy of them besides the key)."""
-    key = a.astype(np.int64)
-    key *= r_items
-    key += b
+def _distinct_pairs(parts: list[tuple[np.ndarray, np.ndarray]], r_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_unique_pairs` of the concatenated (a, b) parts without the distances: sorted distinct
+    (a, b), a != b, on one int64 key filled part by part and sorted in place (a cold search meets
+    a few million pairs: no concatenated copy of them besides the key)."""
+    key = np.empty(sum(len(a) for a, _ in parts), np.int64)
+    at = 0
+    for a, b in parts:
+        piece = key[at:at + len(a)]
+        np.multiply(a, r_items, out=piece, dtype=np.int64)
+        piece += b
+        at += len(a)
     key.sort()
     keep = np.empty(len(key), bool)
     keep[:1] = True
