@@ -90,13 +90,17 @@ class Verdicts:
     search: dict[str, np.ndarray] | None = None  # the candidate search's choices (rescan.SearchState)
 
     def encode(self, version: str) -> bytes:
+        """The version line, then the arrays (an npz archive), compressed: written into one buffer
+        and compressed from it (the search's choices are tens of MB: no copy of them between)."""
         buf = io.BytesIO()
+        buf.write(json.dumps(version).encode() + b"\n")
         arrays = {"keys": self.keys, "ok": self.ok, "mirror": self.mirror,
                   **{f"s_{k}": v for k, v in self.scores.items() if v is not None},
                   **{f"q_{k}": v for k, v in (self.search or {}).items()}}
         np.savez(buf, **arrays)
         from ..cache.codec import _compress  # the cache's zstd (zlib where pyarrow lacks it)
-        body = _compress(json.dumps(version).encode() + b"\n" + buf.getvalue())
+        with buf.getbuffer() as raw:
+            body = _compress(raw)
         return MAGIC + xxhash.xxh3_64(body).digest() + body
 
     @classmethod
