@@ -6,14 +6,16 @@ dated an hour ago, then measures in the same run:
   empty one (in turns: which goes first alternates), then a warm reopen of that cache: medians of
   the per-round ratios, cold with / without the cache (CPU, wall, peak memory; want < 1.05) and
   cold / warm (want >= 20);
-- a rescan after 1% of the files changed: a third rewritten, a third deleted, a third added
-  (ratio incremental / cold, want <= 0.10);
+- in each round, then a rescan after 1% of the files changed: a third rewritten, a third
+  deleted, a third added (medians of the rounds' ratios incremental / cold, against the cold scan
+  filling the cache and the one without it, by CPU and wall; want <= 0.10);
 - the cache's bytes per image on disk;
 - the cost of writing the cache, measured directly on a sample: encoding the records plus the
   SQLite transactions, against decoding and measuring the same files (want < 5%).
 
 With --data DIR an existing dataset is used instead of writing one: it is copied as hard links
-(DIR itself is never modified: a rewritten file is unlinked first, so it gets a new inode).
+(DIR itself is never modified: a rewritten file is unlinked first, so it gets a new inode). Each
+round scans a fresh hard-linked copy of the dataset (the rescan changes it).
 
 Usage: python scripts/bench_cache.py [--images N | --data DIR] [--work DIR] [--workers W] [--rounds R] [--verify]
 """
@@ -104,6 +106,10 @@ def median(values: list[float]) -> float:
     return float(np.median(values))
 
 
+def listed(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+
+
 def change_one_percent(paths: list[Path], seed: int = 1) -> int:
     rng = np.random.default_rng(seed)
     n = max(3, len(paths) // 100)
@@ -187,24 +193,25 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-cache-"))
     work.mkdir(parents=True, exist_ok=True)
-    root, cache, outs = work / "data", work / "cache", work / "out"
-    for d in (root, cache, outs):
+    source, root, cache, outs = work / "source", work / "data", work / "cache", work / "out"
+    for d in (source, root, cache, outs):
         shutil.rmtree(d, ignore_errors=True)
     outs.mkdir()
     workers = ["--workers", str(args.workers)] if args.workers else []
     t0 = time.perf_counter()
     if args.data:
-        subprocess.run(["cp", "-al", str(Path(args.data).resolve()), str(root)], check=True)
-        paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-        print(f"{len(paths)} images of {args.data} linked under {root}")
+        subprocess.run(["cp", "-al", str(Path(args.data).resolve()), str(source)], check=True)
+        print(f"{len(listed(source))} images of {args.data} linked under {source}")
     else:
-        paths = make_dataset(root, args.images)
-        date_back(paths, 3600)  # a dataset that has been lying there
-        print(f"{len(paths)} images written in {time.perf_counter() - t0:.0f} s under {root}")
+        date_back(make_dataset(source, args.images), 3600)  # a dataset that has been lying there
+        print(f"{len(listed(source))} images written in {time.perf_counter() - t0:.0f} s under {source}")
 
     rounds = []  # per round: {run: (wall, CPU, peak MB, load)}
     for k in range(args.rounds):
-        shutil.rmtree(cache, ignore_errors=True)
+        for d in (root, cache):
+            shutil.rmtree(d, ignore_errors=True)
+        subprocess.run(["cp", "-al", str(source), str(root)], check=True)
+        paths = listed(root)
         runs = {}
         order = ["plain", "cold"] if k % 2 == 0 else ["cold", "plain"]
         for name in order:
@@ -215,17 +222,19 @@ def main() -> None:
             runs[name] = (wall, CPU[name], PEAK[name], LOAD[name])
         wall = run_scan(root, outs / "warm.json", "--cache-dir", str(cache), *workers)
         runs["warm"] = (wall, CPU["warm"], PEAK["warm"], LOAD["warm"])
+        size_cold = sum(p.stat().st_size for p in cache.iterdir())
+        changed = change_one_percent(paths)
+        wall = run_scan(root, outs / "inc.json", "--cache-dir", str(cache), *workers)
+        runs["inc"] = (wall, CPU["inc"], PEAK["inc"], LOAD["inc"])
         rounds.append(runs)
         print(f"round {k + 1}: " + ", ".join(f"{name} {w:.2f} s / {c:.2f} CPU s / {m:.0f} MB peak at load {ld:.1f}"
                                             for name, (w, c, m, ld) in runs.items()), flush=True)
-    size_cold = sum(p.stat().st_size for p in cache.iterdir())
     t_cold, CPU["cold"] = median([r["cold"][0] for r in rounds]), median([r["cold"][1] for r in rounds])
     t_warm, CPU["warm"] = median([r["warm"][0] for r in rounds]), median([r["warm"][1] for r in rounds])
     t_plain = math.nan if args.no_plain else median([r["plain"][0] for r in rounds])
     CPU["plain"] = math.nan if args.no_plain else median([r["plain"][1] for r in rounds])
+    t_inc, CPU["inc"] = median([r["inc"][0] for r in rounds]), median([r["inc"][1] for r in rounds])
     warm = json.loads((outs / "warm.json").read_text())
-    changed = change_one_percent(paths)
-    t_inc = run_scan(root, outs / "inc.json", "--cache-dir", str(cache), *workers)
     inc = json.loads((outs / "inc.json").read_text())
     size = sum(p.stat().st_size for p in cache.iterdir())
     decode_s, encode_s, write_s, whole_s = write_cost([p for p in paths if p.exists()])
@@ -242,8 +251,14 @@ def main() -> None:
           f"cold / warm = {median([r['cold'][0] / r['warm'][0] for r in rounds]):.1f}x wall, "
           f"{median([r['cold'][1] / r['warm'][1] for r in rounds]):.1f}x CPU (medians of the rounds' ratios)")
     print("load average (1 min) at the end of each run: " + ", ".join(f"{k} {v:.1f}" for k, v in LOAD.items()))
-    print(f"after {changed} files changed {t_inc:.2f} s ({cpu['inc']:.2f} CPU s; cache: {inc['dataset']['cache']}): "
-          f"incremental / cold = {t_inc / t_cold:.3f} wall, {cpu['inc'] / cpu['cold']:.3f} CPU")
+    for bottom, what in (("cold", "the cold scan filling the cache"), ("plain", "the cold scan without it")):
+        if bottom in rounds[0]:
+            each = ", ".join(f"{r['inc'][1] / r[bottom][1]:.3f}" for r in rounds)
+            print(f"after {changed} files changed, median {t_inc:.2f} s ({cpu['inc']:.2f} CPU s; cache: "
+                  f"{inc['dataset']['cache']}): incremental / {what} = "
+                  f"{median([r['inc'][0] / r[bottom][0] for r in rounds]):.3f} wall, "
+                  f"{median([r['inc'][1] / r[bottom][1] for r in rounds]):.3f} CPU (medians of the rounds' "
+                  f"ratios; per round CPU {each})")
     print(f"cache on disk: {size_cold / 1e6:.1f} MB = {size_cold / len(paths):.0f} bytes per image after the "
           f"cold scan, {size / len(paths):.0f} after the rescan")
     print(f"writing the cache, measured on a sample: encoding {encode_s / decode_s:.2%} + SQLite "
