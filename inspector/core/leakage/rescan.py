@@ -328,7 +328,7 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         lost = (k_owner >= 0) & (k_partner < 0) & ((k_code & (_WITHIN - 1)) > GUARANTEED_RADIUS)
         stored_owner = np.repeat(np.arange(previous.kept_count.shape[1]), previous.kept_count[p].astype(np.int64))
         again = np.zeros(r_items, bool)
-        again[k_owner[lost & _full_quota(stored_owner, k_code, per_image)]] = True
+        again[k_owner[_full_quota_lost(stored_owner, k_code, lost, per_image)]] = True
         same &= ~again[q_items[u]]
         fresh[u[~same]] = True
         delta = u[same]
@@ -368,6 +368,17 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
                      chosen[~_member(chosen, dropped)])
     ra, rb = _radius(query, flat, nb, ps.chunk, threshold, q_rows, m_rows, width, n)
     return (out_first, out_stop, out_crowded), kept, (item_of_row[ra], item_of_row[rb])
+
+
+def _full_quota_lost(owner: np.ndarray, code: np.ndarray, lost: np.ndarray, per_image: int) -> np.ndarray:
+    """Per kept pair (sorted by owner) whether it is `lost` from its owner's whole quota of further
+    pairs of its kind: counted over the owners that lost one only (a few), not over every pair."""
+    losing = np.zeros(int(owner.max(initial=-1)) + 1, bool)
+    losing[owner[lost]] = True
+    mine = np.flatnonzero(losing[owner])
+    out = np.zeros(len(owner), bool)
+    out[mine] = lost[mine] & _full_quota(owner[mine], code[mine], per_image)
+    return out
 
 
 def _full_quota(owner: np.ndarray, code: np.ndarray, per_image: int) -> np.ndarray:
