@@ -93,6 +93,12 @@ def test_a_rebuilt_chunk_has_the_workers_sums_exactly(tmp_path):
         stored = getattr(again, name)
         assert np.array_equal(stored, value, equal_nan=True) if isinstance(value, np.ndarray) else stored == value
 
+    # every row in another order (entries follow the listing): each row's values where its item is
+    backwards = np.arange(batch.rows)[::-1].copy()
+    turned = _rebuilt([(batch, backwards, backwards)], files)
+    assert turned.names == [chunk.names[i] for i in backwards.tolist()]
+    assert np.array_equal(turned.thumb, chunk.thumb[backwards]) and turned.index.tolist() == backwards.tolist()
+
     # a subset (the rest of the batch changed since): the sums of just those rows
     keep = np.array([0, 3, 4, 9, 17])
     part = _rebuilt([(batch, keep, keep)], files)

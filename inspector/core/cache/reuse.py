@@ -177,11 +177,23 @@ def chunk_from_batches(parts: list[Part], split_of: Callable[[np.ndarray], list[
         elif isinstance(first, np.ndarray):
             columns[name] = np.concatenate([b.columns[name][p] for b, p in picks])
         else:
-            columns[name] = [v for b, p in picks for v in map(b.columns[name].__getitem__, p.tolist())]
+            columns[name] = _picked_values([(b.columns[name], p) for b, p in picks])
     index = np.concatenate(row_index)
     failed_items = np.concatenate(fail_index)
     return build(columns, _merged_hists(picks), index, list(zip(failed_items.tolist(), reasons)),
                  split_of(index), split_of(failed_items))
+
+
+def _picked_values(picks: list[tuple[list, np.ndarray]]) -> list:
+    """The picked entries of several lists, end to end; a list picked whole, in order (most
+    batches of a rescan), is copied as it is."""
+    out: list = []
+    for values, pick in picks:
+        if len(pick) == len(values) and np.array_equal(pick, np.arange(len(values))):
+            out.extend(values)
+        else:
+            out.extend(map(values.__getitem__, pick.tolist()))
+    return out
 
 
 def _merged_hists(picks: list[tuple[Batch, np.ndarray]]) -> list[tuple[np.ndarray, Any, np.ndarray]]:
