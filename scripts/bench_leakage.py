@@ -1,7 +1,8 @@
 """Leakage benchmark: recall and false pairs on real photos, and the speed of the duplicate search.
 
-    .venv/bin/python scripts/bench_leakage.py [--corpus /work/corpus2k] [--sizes 100000,1000000]
-                                              [--scan] [--keep DIR] [--skip-speed] [--skip-corpus]
+    .venv/bin/python scripts/bench_leakage.py --corpus ROOT [--manifest FILE] [--sizes 100000,1000000]
+                                              [--scan] [--keep DIR] [--skip-speed]
+    .venv/bin/python scripts/bench_leakage.py --skip-corpus [--sizes ...]     # the speed part alone
 
 1. Real photos. The corpus (ROOT/{train,val,test}/<class>/*, clean: no cross-split duplicates) is
    copied to a temporary folder and near copies are planted: 70 val/test images, each copied
@@ -338,8 +339,10 @@ def speed(n: int, threshold: int, seed: int = 0, planted: int = 1000) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", default="/work/corpus2k")
-    ap.add_argument("--manifest", default="/work/corpus2k.manifest.json")
+    ap.add_argument("--corpus", help="folder of clean photos ROOT/{train,val,test}/<class>/* (required "
+                                     "unless --skip-corpus or --families)")
+    ap.add_argument("--manifest", help="the corpus's crop manifest (default: ROOT.manifest.json beside it, "
+                                       "if there): which crops show overlapping parts of one photo")
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--scan", action="store_true", help="also run inspector.core.scan on the planted folder")
     ap.add_argument("--keep", help="build the planted folder here and keep it")
@@ -351,8 +354,15 @@ def main(argv: list[str] | None = None) -> int:
         bench_families.run_from_args(args)
         return 0
     threshold = leakage.NEAR_THRESHOLD
-    if not args.skip_corpus and Path(args.corpus).is_dir():
-        manifest = json.loads(Path(args.manifest).read_text()) if Path(args.manifest).is_file() else None
+    if not args.skip_corpus:
+        if not args.corpus or not Path(args.corpus).is_dir():
+            ap.error(f"the real-photo part needs --corpus ROOT, a folder of photos ROOT/{{train,val,test}}/<class>/* "
+                     f"with no cross-split copies ({'not a folder: ' + args.corpus if args.corpus else 'none given'}); "
+                     f"or pass --skip-corpus to run the speed part alone")
+        manifest_path = Path(args.manifest) if args.manifest else Path(args.corpus.rstrip("/") + ".manifest.json")
+        if args.manifest and not manifest_path.is_file():
+            ap.error(f"--manifest {args.manifest}: no such file")
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
         tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_leakage_"))
         try:
             if tmp.exists() and any(tmp.iterdir()):

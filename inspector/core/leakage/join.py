@@ -18,19 +18,20 @@ bits (a pair within 3 bits that shares the chunk agrees on one of the pieces too
 while buckets stay crowded, keeping only pairs within the radius. Work and memory are then about
 queries x (FULL_BUCKET or 4 x SEGMENT) x passes, whatever the data (only hashes equal on nearly
 all bits, in crowds over FULL_BUCKET, end in windows), and a block never holds more than `block`
-comparisons.
+comparisons. Each chunk's bucket order is one sort of the hashes themselves (rotated to put the
+chunk on top), not of their entry numbers, and the queries go through it in that order, so that
+the comparisons read the sorted hashes as one sequential stretch; the entries of the few values
+within the threshold are found after (value_order.py).
 """
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from .value_order import ValueOrder
 
 CHUNK_BITS = 16
 N_CHUNKS = 64 // CHUNK_BITS  # 4 chunks: every pair within N_CHUNKS - 1 = 3 bits shares a chunk
@@ -48,11 +49,6 @@ MIH_BLOCK = 1 << 20
 # positions-per-comparison arrays this replaced.
 ROW_STEP = 32
 PIECE = 1 << 16
-# A block's queries are compared in two halves at once on a machine with two cores or more: the
-# row copies, XORs, popcounts and sorts run in numpy without the GIL, and the halves share the
-# block's arrays (no copy; each holds a few PIECE-sized buffers).
-COMPARE_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
 _U = np.uint64
 _EMPTY = np.zeros(0, np.int64)
 
@@ -87,9 +83,11 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
     n_views = np.shape(index)[1] if np.ndim(index) == 2 else 1
     ids = np.arange(len(flat) // n_views, dtype=np.uint64) if ids is None else ids
     chunk_bits = np.arange(CHUNK_BITS)
+    values = ValueOrder(flat)      # one for the four chunks' joins
     for c in range(N_CHUNKS):
         crowded = crowd_size = None
-        for hi, q, entry, d, crowd in _sorted_join(query, flat, ids, n_views, c, full, block, threshold):
+        for hi, q, entry, d, crowd in _sorted_join(query, flat, ids, n_views, c, full, block, threshold,
+                                                   values=values):
             if crowd is not None:
                 crowd_size = crowd
                 crowded = crowd > full
@@ -140,8 +138,8 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         cnt = np.where(deeper | (crowded & same), 0, np.minimum(cnt, window))  # crowded at the last depth: a window
         svals = _padded_take(flat, entries[order]) if cnt.any() else flat[:0]
         qvals = query[q_rows]
-        for hi, qs in _blocks(cnt, block):
-            qi, at, d = _compare_block(qvals, qs, lo, cnt, svals, radius)
+        for hi, qs in _blocks(cnt, block, lo):
+            qi, at, d = _compare_runs(qvals, qs, lo, cnt, svals, radius)
             yield (j + 0.5 * hi) / len(pieces), q_rows[qi], entries[order[at]], d
         del svals
         if deeper.any():
@@ -150,13 +148,18 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
                 yield (j + 0.5 + 0.5 * hi) / len(pieces), q, entry, d
 
 
-def _blocks(cnt: np.ndarray, block: int) -> Iterator[tuple[float, np.ndarray]]:
+def _blocks(cnt: np.ndarray, block: int, start: np.ndarray | None = None) -> Iterator[tuple[float, np.ndarray]]:
     """(fraction done, queries): the queries with comparisons to make (cnt[q] > 0), in turn, about
-    `block` comparisons at a time (whole queries; at least one block, maybe empty)."""
+    `block` comparisons at a time (whole queries; at least one block, maybe empty). With `start`
+    (where each query's run begins) they go in that order, so that a block reads one stretch of
+    the sorted values (a few hundred buckets that stay in the core's cache) instead of runs all
+    over them; which queries share a block changes nothing else (each is whole in one)."""
     live = np.flatnonzero(cnt)
     if len(live) == 0:
         yield 1.0, np.zeros(0, np.int64)
         return
+    if start is not None:
+        live = live[np.argsort(start[live])]
     cum = np.cumsum(cnt[live])
     done = 0
     while done < len(live):
@@ -173,26 +176,6 @@ def _padded_take(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     out = np.zeros(len(order) + ROW_STEP, values.dtype)
     np.take(values, order, out=out[:len(order)])
     return out
-
-
-@cache
-def _helper() -> ThreadPoolExecutor:
-    """The one thread that compares the second half of each block."""
-    return ThreadPoolExecutor(1, thread_name_prefix="leakage-join")
-
-
-def _compare_block(qvals: np.ndarray, qs: np.ndarray, start: np.ndarray, cnt: np.ndarray,
-                   svals: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`_compare_runs` of a block, its queries cut in two halves of about equal work compared at
-    once (COMPARE_THREADS): the same (q, position, d) rows, the first half's first."""
-    work = np.cumsum(cnt[qs])
-    if COMPARE_THREADS < 2 or len(qs) < 2 or work[-1] < 4 * PIECE:
-        return _compare_runs(qvals, qs, start, cnt, svals, threshold)
-    half = int(np.searchsorted(work, work[-1] // 2))
-    second = _helper().submit(_compare_runs, qvals, qs[half:], start, cnt, svals, threshold)
-    first = _compare_runs(qvals, qs[:half], start, cnt, svals, threshold)
-    parts = (first, second.result())
-    return tuple(np.concatenate(x) for x in zip(*parts))  # type: ignore[return-value]
 
 
 def _compare_runs(qvals: np.ndarray, qs: np.ndarray, start: np.ndarray, cnt: np.ndarray,
@@ -245,43 +228,44 @@ def _chunk_keys(x: np.ndarray, c: int) -> np.ndarray:
     return ((x >> _U(CHUNK_BITS * c)) & _U(0xFFFF)).astype(np.uint16)
 
 
-def _bucket_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(order, counts): the entries by 16-bit key, in entry order within a key (a stable sort), as
-    int32, and each key's count. One sort of (key << 32 | entry) packed in uint64: numpy's
-    vectorised sort, measured 1.6x faster at 14 million entries than the stable argsort of the
-    keys, whose passes read the keys at random."""
-    if sys.byteorder == "little":     # the two 32-bit halves written in place: 1.8x faster
-        packed = np.empty(len(key), np.uint64)
-        halves = packed.view(np.uint32).reshape(-1, 2)
-        halves[:, 0] = np.arange(len(key), dtype=np.uint32)
-        halves[:, 1] = key
-        del halves
-    else:
-        packed = key.astype(np.uint64)
-        packed <<= _U(32)
-        packed |= np.arange(len(key), dtype=np.uint64)
-    packed.sort()
-    bounds = np.searchsorted(packed, np.arange((1 << CHUNK_BITS) + 1, dtype=np.uint64) << _U(32))
-    return packed.astype(np.uint32).view(np.int32), np.diff(bounds)
-
-
-@dataclass
 class Neighbourhoods:
-    """Which index entries each query meets in one chunk's join (see `neighbourhoods`): the entries
-    in bucket order (`order`: entry numbers; `svals`: their hashes, padded for `_compare_runs`), and
-    per query the run start .. start + cnt of that order it is compared with, its bucket's size,
-    whether the bucket is crowded, and the entries that delimit the run (`first`, `stop`: entry
-    numbers, -1 for the edge of the bucket), which a rescan compares with the last search's to
-    know whether the run's unchanged entries are still the same (rescan.py)."""
+    """Which index entries each query meets in one chunk's join (see `neighbourhoods`): the index's
+    hashes in bucket order (`svals`, padded for `_compare_runs`; `entries_at` maps places in it to
+    entry numbers, `order` is all of them), and per query the run start .. start + cnt of that
+    order it is compared with, its bucket's size, whether the bucket is crowded, and the entries
+    that delimit the run (`first`, `stop`: entry numbers, -1 for the edge of the bucket), which a
+    rescan compares with the last search's to know whether the run's unchanged entries are still
+    the same (rescan.py)."""
 
-    order: np.ndarray
-    svals: np.ndarray
-    start: np.ndarray
-    cnt: np.ndarray
-    sizes: np.ndarray
-    crowded: np.ndarray
-    first: np.ndarray
-    stop: np.ndarray
+    def __init__(self, svals: np.ndarray, values: ValueOrder, start: np.ndarray, cnt: np.ndarray,
+                 sizes: np.ndarray, crowded: np.ndarray) -> None:
+        self.svals, self.values = svals, values
+        self.start, self.cnt, self.sizes, self.crowded = start, cnt, sizes, crowded
+        m = len(svals) - ROW_STEP
+        # places whose value repeats the one before (equal values lie side by side) and the place
+        # where each one's run of equal values starts: what ranks an occurrence among its equals
+        self._repeats = np.flatnonzero(svals[1:m] == svals[:m - 1]) + 1
+        breaks = np.r_[True, np.diff(self._repeats) != 1] if len(self._repeats) else np.zeros(0, bool)
+        self._run_head = np.maximum.accumulate(np.where(breaks, self._repeats - 1, 0)) if len(breaks) else self._repeats
+        self._order: np.ndarray | None = None
+        self.first = self.stop = _EMPTY
+
+    def entries_at(self, places: np.ndarray) -> np.ndarray:
+        """The entry numbers (int64) at these places of the bucket order."""
+        places = np.asarray(places, np.int64)
+        rank = np.zeros(len(places), np.int64)
+        if len(self._repeats):
+            k = np.minimum(np.searchsorted(self._repeats, places), len(self._repeats) - 1)
+            hit = self._repeats[k] == places
+            rank[hit] = places[hit] - self._run_head[k[hit]]
+        return self.values.entries(self.svals[places], rank)
+
+    @property
+    def order(self) -> np.ndarray:
+        """Every place's entry number: the bucket order as entries."""
+        if self._order is None:
+            self._order = self.entries_at(np.arange(len(self.svals) - ROW_STEP))
+        return self._order
 
 
 def segment_marks(ids: np.ndarray, n_views: int, segment: int = SEGMENT,
@@ -300,8 +284,20 @@ def segment_marks(ids: np.ndarray, n_views: int, segment: int = SEGMENT,
     return x % _U(segment) == 0
 
 
+def _rotate_in_place(x: np.ndarray, k: int, piece: int = 1 << 20) -> None:
+    """x rotated left by k bits, in place, a piece at a time (one small temporary)."""
+    k %= 64
+    if k == 0:
+        return
+    for lo in range(0, len(x), piece):
+        part = x[lo:lo + piece]
+        spill = part >> _U(64 - k)
+        part <<= _U(k)
+        part |= spill
+
+
 def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views: int, c: int, full: int,
-                   segment: int = SEGMENT) -> Neighbourhoods:
+                   segment: int = SEGMENT, values: ValueOrder | None = None) -> Neighbourhoods:
     """The entries each query meets in chunk c's join: every entry of its bucket (the entries whose
     chunk c equals the query's) when the bucket holds at most `full`, else its neighbourhood: the
     bucket's entries in the order of their hashes rotated so that chunk c is on top (ties: entry
@@ -309,41 +305,47 @@ def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views
     row of `n_views` entries), and a query meets the segment its
     hash falls in and the one on each side (about 3 x SEGMENT entries, a little more as a query
     more often falls in a long segment). A segment depends only on the entries in it, so an entry
-    added or removed changes the neighbourhoods that hold it and no others, unless it is a mark."""
-    key = _chunk_keys(flat, c)
-    order, counts = _bucket_order(key)
-    del key
-    starts = np.cumsum(counts) - counts
-    # only crowded buckets need their entries in the order of the rest of the hash (for segments);
-    # `rotated` holds those entries' rotated hashes in that order, sorted as a whole
-    in_crowd = np.flatnonzero(np.repeat(counts > full, counts))
-    rotated = flat[:0]
-    if len(in_crowd):
-        sub = order[in_crowd]
-        rotated = _chunk_on_top(flat[sub], c)
-        by_rest = np.argsort(rotated, kind="stable")   # ties in entry order, as a rescan meets them
-        order[in_crowd] = sub[by_rest]
-        rotated = rotated[by_rest]
-        del sub, by_rest
-    svals = _padded_take(flat, order)
+    added or removed changes the neighbourhoods that hold it and no others, unless it is a mark.
+    Every bucket is in that order (a sort of the rotated values, no gather: the entries of the few
+    values within the threshold are found after, through `values`, the index's ValueOrder)."""
+    values = ValueOrder(flat) if values is None else values
+    m = len(flat)
+    svals = np.zeros(m + ROW_STEP, np.uint64)
+    rotated = svals[:m]
+    rotated[:] = flat
+    top = 64 - CHUNK_BITS * (c + 1)        # the rotation that puts chunk c on top (_chunk_on_top)
+    _rotate_in_place(rotated, top)
+    rotated.sort()
+    # bucket b holds the places whose top 16 bits are b
+    edges = np.r_[0, np.searchsorted(rotated, np.arange(1, 1 << CHUNK_BITS, dtype=np.uint64) << _U(64 - CHUNK_BITS)), m]
+    starts, counts = edges[:-1], np.diff(edges)
     qkey = _chunk_keys(query, c).astype(np.int64)
     lo, sizes = starts[qkey], counts[qkey]
     hi = lo + sizes
     crowded = sizes > full
     start, stop = lo.copy(), hi.copy()
     cq = np.flatnonzero(crowded)
+    in_crowd = np.flatnonzero(np.repeat(counts > full, counts)) if len(cq) else _EMPTY
+    crowd_rot = rotated[in_crowd]
+    _rotate_in_place(rotated, -top)       # back to the plain hashes, compared as they are
+    nb = Neighbourhoods(svals, values, start, sizes, sizes, crowded)
     if len(cq):
-        seg = np.cumsum(segment_marks(ids, n_views, segment, order[in_crowd]))   # each crowded entry's segment
-        at = np.searchsorted(rotated, _chunk_on_top(query[cq], c))   # the query's place among them
+        seg = np.cumsum(segment_marks(ids, n_views, segment, nb.entries_at(in_crowd)))   # each crowded entry's segment
+        at = np.searchsorted(crowd_rot, _chunk_on_top(query[cq], c))   # the query's place among them
         g = np.where(at > 0, seg[np.maximum(at - 1, 0)], 0)
         last = len(seg) - 1
         start[cq] = np.maximum(in_crowd[np.minimum(np.searchsorted(seg, g - 1, side="left"), last)], lo[cq])
         end = np.searchsorted(seg, g + 1, side="right")
         stop[cq] = np.minimum(np.where(end <= last, in_crowd[np.minimum(end, last)], hi[cq]), hi[cq])
-    first = np.where(start > lo, order[np.minimum(start, len(order) - 1)], -1)
-    after = np.where(stop < hi, order[np.minimum(stop, len(order) - 1)], -1)
-    return Neighbourhoods(order, svals, start.astype(np.int64), (stop - start).astype(np.int64), sizes, crowded,
-                          first.astype(np.int64), after.astype(np.int64))
+    del crowd_rot
+    first = np.full(len(query), -1, np.int64)
+    after = first.copy()
+    inner = np.flatnonzero(start > lo)
+    first[inner] = nb.entries_at(start[inner])
+    inner = np.flatnonzero(stop < hi)
+    after[inner] = nb.entries_at(stop[inner])
+    nb.start, nb.cnt, nb.first, nb.stop = start.astype(np.int64), (stop - start).astype(np.int64), first, after
+    return nb
 
 
 def compare_runs(query: np.ndarray, nb: Neighbourhoods, queries: np.ndarray | None, block: int, threshold: int
@@ -354,23 +356,22 @@ def compare_runs(query: np.ndarray, nb: Neighbourhoods, queries: np.ndarray | No
     if queries is not None:
         cnt = np.zeros_like(nb.cnt)
         cnt[queries] = nb.cnt[queries]
-    for done, qs in _blocks(cnt, block):
+    for done, qs in _blocks(cnt, block, nb.start):
         # the distance does not depend on the bucket's order: the same hashes, compared unrotated
-        q, at, d = _compare_block(query, qs, nb.start, cnt, nb.svals, threshold)
-        yield done, q, nb.order[at].astype(np.int64), d
+        q, at, d = _compare_runs(query, qs, nb.start, cnt, nb.svals, threshold)
+        yield done, q, nb.entries_at(at), d
 
 
 def _sorted_join(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views: int, c: int, full: int,
-                 block: int, threshold: int, segment: int = SEGMENT
+                 block: int, threshold: int, segment: int = SEGMENT, values: ValueOrder | None = None
                  ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Pairs (q, entry) of queries and index entries whose chunk c agrees (every such entry for a
     bucket of at most `full` entries, else the query's neighbourhood: see `neighbourhoods`) and
     whose values are within `threshold` bits, compared in blocks of about `block` pairs:
     (fraction done, q, entry, d, sizes), `sizes` (each query's bucket size) with the first block
     only. The values are compared in their bucket order (a bucket's entries lie side by side), and
-    only the few pairs within the threshold are mapped back to entries: gathering every compared
-    entry from the unsorted index was most of the join's time."""
-    nb = neighbourhoods(query, flat, ids, n_views, c, full, segment)
+    only the few pairs within the threshold are mapped back to entries."""
+    nb = neighbourhoods(query, flat, ids, n_views, c, full, segment, values)
     first = nb.sizes
     for done, q, entry, d in compare_runs(query, nb, None, block, threshold):
         yield done, q, entry, d, first
