@@ -196,11 +196,7 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
         searches = [(rows[g[rows] == c], rows[g[rows] != c]) for c in codes]
     else:
         searches = [(rows, rows)]
-    # each search: the whole-image hashes of q_rows against the views before FIRST_REGION_VIEW of
-    # m_rows, then each region view of q_rows against the same region view of m_rows
-    r = min(FIRST_REGION_VIEW, phash.shape[1])
-    views = [(0, slice(0, r))] + [(v, slice(v, v + 1)) for v in range(r, phash.shape[1])]
-    joins = [(q, m, v, cols) for q, m in searches for v, cols in views]
+    joins = [(q, m, v, cols) for q, m in searches for v, cols in view_joins(phash.shape[1])]
     work = np.array([len(q) * len(m) * (cols.stop - cols.start) for q, m, _, cols in joins], np.float64)
     edges = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
     for (q_rows, m_rows, v, cols), lo, hi in zip(joins, edges[:-1], edges[1:]):
@@ -214,6 +210,14 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
             if per_image is not None and len(a):
                 a, b = _capped(a, b, d, n, per_image, None if cross_only else g)
             yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
+
+
+def view_joins(n_views: int) -> list[tuple[int, slice]]:
+    """The joins of a search, (query view, index views): the whole-image hash against the views
+    before FIRST_REGION_VIEW, then each region view against the same region view (the one rule of
+    the cold search and of a rescan, rescan.py)."""
+    r = min(FIRST_REGION_VIEW, n_views)
+    return [(0, slice(0, r))] + [(v, slice(v, v + 1)) for v in range(r, n_views)]
 
 
 def stable_ids(content_hash: np.ndarray) -> np.ndarray:

@@ -82,7 +82,6 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
     window = min(window, full)   # a window wider than a bucket it may be used in would read others
     n_views = np.shape(index)[1] if np.ndim(index) == 2 else 1
     ids = np.arange(len(flat) // n_views, dtype=np.uint64) if ids is None else ids
-    chunk_bits = np.arange(CHUNK_BITS)
     values = ValueOrder(flat)      # one for the four chunks' joins
     for c in range(N_CHUNKS):
         crowded = crowd_size = None
@@ -96,12 +95,21 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
         if len(rows) == 0:
             yield (c + 1) / N_CHUNKS, c, _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
             continue
-        in_chunk = chunk_bits + CHUNK_BITS * c
-        for hi, q, entry, d in _radius_passes(query, flat, rows, crowd_size[rows], _mask(in_chunk),
-                                              np.setdiff1d(np.arange(64), in_chunk),
-                                              min(threshold, GUARANTEED_RADIUS), full, window, block, 1):
+        for hi, q, entry, d in crowded_passes(query, flat, rows, crowd_size[rows], c, threshold, full, window, block):
             yield (c + 0.5 + 0.5 * hi) / N_CHUNKS, c, q, entry, d
         yield (c + 1) / N_CHUNKS, c, _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
+
+
+def crowded_passes(query: np.ndarray, flat: np.ndarray, rows: np.ndarray, sizes: np.ndarray, c: int, threshold: int,
+                   full: int = FULL_BUCKET, window: int = WINDOW, block: int = MIH_BLOCK
+                   ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+    """The longer-key passes of chunk c for the queries `rows`, whose buckets (of `sizes` entries)
+    were crowded: every pair within min(threshold, GUARANTEED_RADIUS) among the entries that share
+    the chunk (see `_radius_passes`). The one rule of the cold search and of a rescan (rescan.py).
+    Yields (fraction done, q, entry, d)."""
+    in_chunk = np.arange(CHUNK_BITS) + CHUNK_BITS * c
+    yield from _radius_passes(query, flat, rows, sizes, _mask(in_chunk), np.setdiff1d(np.arange(64), in_chunk),
+                              min(threshold, GUARANTEED_RADIUS), full, window, block, 1)
 
 
 def _mask(bits: np.ndarray) -> np.uint64:

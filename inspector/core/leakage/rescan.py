@@ -33,12 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from ..hashing import FIRST_REGION_VIEW
 from ..strings import StringColumn
 from ..table import ImageTable
-from .candidates import NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, view_distance
-from .join import (CHUNK_BITS, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, WINDOW,
-                   _mask, _radius_passes, compare_runs, neighbourhoods)
+from .candidates import NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, view_distance, view_joins
+from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, compare_runs, crowded_passes,
+                   neighbourhoods)
 from .partners import PairRanker, update_best
 from .progress import Steps, scaled
 
@@ -137,9 +136,7 @@ class _Pass:
 
 
 def _passes(n_views: int) -> list[_Pass]:
-    r = min(FIRST_REGION_VIEW, n_views)
-    views = [(0, slice(0, r))] + [(v, slice(v, v + 1)) for v in range(r, n_views)]
-    return [_Pass(v, cols, c) for v, cols in views for c in range(N_CHUNKS)]
+    return [_Pass(v, cols, c) for v, cols in view_joins(n_views) for c in range(N_CHUNKS)]
 
 
 @dataclass
@@ -433,11 +430,8 @@ def _radius(query: np.ndarray, flat: np.ndarray, nb, chunk: int, threshold: int,
     if len(crowd) == 0:
         e = np.zeros(0, np.int64)
         return e, e.copy()
-    in_chunk = np.arange(CHUNK_BITS) + CHUNK_BITS * chunk
     parts = []
-    for _, q, entry, d in _radius_passes(query, flat, crowd, nb.sizes[crowd], _mask(in_chunk),
-                                         np.setdiff1d(np.arange(64), in_chunk),
-                                         min(threshold, GUARANTEED_RADIUS), FULL_BUCKET, WINDOW, MIH_BLOCK, 1):
+    for _, q, entry, d in crowded_passes(query, flat, crowd, nb.sizes[crowd], chunk, threshold):
         a, b, _ = _unique_pairs(q_rows[q], m_rows[entry // width], d, n)
         parts.append((a, b))
     if not parts:
