@@ -120,6 +120,12 @@ class StringColumn(Sequence[str]):
     # ------------------------------------------------------------------ columns
 
     @property
+    def buffers(self) -> tuple[bytes, np.ndarray]:
+        """The UTF-8 bytes of every string end to end and the int64 (n + 1) offsets into them,
+        for vectorised work over the whole column (not copies: do not modify the offsets)."""
+        return self._data, self._offsets
+
+    @property
     def nbytes(self) -> int:
         """Memory held by the column's buffers (the bytes and the offsets)."""
         return len(self._data) + self._offsets.nbytes

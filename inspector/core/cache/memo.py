@@ -38,8 +38,9 @@ def findings_key(result: Any, source_splits: Sequence[str], kind: str = "leakage
             h.update(f"{value.dtype.str}{value.shape}".encode())
             h.update(np.ascontiguousarray(value).data)
         elif isinstance(value, StringColumn):  # its buffers: no str per path
-            h.update(b"strings\0" + np.ascontiguousarray(value._offsets, np.int64).tobytes())
-            h.update(value._data)
+            data, offsets = value.buffers
+            h.update(b"strings\0" + np.ascontiguousarray(offsets, np.int64).tobytes())
+            h.update(data)
         elif value is not None:
             h.update("\0".join(value).encode("utf-8", "surrogateescape") + b"\1")
     return h.hexdigest()

@@ -65,7 +65,7 @@ def _file_names(paths) -> tuple[list[bytes], np.ndarray]:
     Names are cut from the column's buffer and sorted as one padded bytes array; only a
     non-ASCII one is made a str (to be normalized)."""
     column = StringColumn.from_strings(paths)
-    raw, offsets = column._data, column._offsets
+    raw, offsets = column.buffers
     data = np.frombuffer(raw, np.uint8)
     slash = np.flatnonzero(data == ord("/"))
     starts, ends = offsets[:-1], offsets[1:]
