@@ -274,3 +274,21 @@ def test_the_cold_searchs_distinct_pairs_are_those_of_unique_pairs():
     ua, ub, _ = _unique_pairs(a, b, np.zeros(len(a), np.uint8), r_items)
     da, db = _distinct_pairs(parts, r_items)
     assert len(ua) < len(a) - 700 and np.array_equal(da, ua) and np.array_equal(db, ub)
+
+
+def test_places_of_entries_are_the_bucket_order_inverted():
+    """rescan._places (an added entry's place in a pass's bucket order, found for it alone) is the
+    inverse of the whole order, also among many equal values and in crowded buckets."""
+    rng = np.random.default_rng(3)
+    for trial in range(12):
+        rows, width = int(rng.integers(50, 2000)), int(rng.integers(1, 6))
+        base = rng.integers(0, 2 ** 63, size=int(rng.integers(5, 200)), dtype=np.uint64) * _U(2)
+        flat = base[rng.integers(0, len(base), rows * width)]                 # many equal values
+        flat ^= (rng.random(len(flat)) < 0.3).astype(np.uint64) << _U(int(rng.integers(0, 64)))
+        ids = rng.integers(0, 2 ** 63, rows, dtype=np.uint64)
+        for c in range(join.N_CHUNKS):
+            nb = join.neighbourhoods(flat[::width].copy(), flat, ids, width, c, int(rng.integers(1, 50)), 4)
+            place = np.empty(len(nb.order), np.int64)
+            place[nb.order] = np.arange(len(nb.order))
+            e = rng.choice(len(flat), size=min(len(flat), 300), replace=False)
+            assert np.array_equal(rescan._places(nb, c, e, flat[e]), place[e]), (trial, c)

@@ -36,10 +36,11 @@ import xxhash
 from ..strings import StringColumn
 from ..table import ImageTable
 from .candidates import NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, view_distance, view_joins
-from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, compare_runs, crowded_passes,
-                   neighbourhoods)
+from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, SEGMENT, _chunk_on_top, compare_runs,
+                   crowded_passes, neighbourhoods)
 from .partners import PairRanker, update_best
 from .progress import Steps, scaled
+from .value_order import ValueOrder
 
 STATE_VERSION = 1
 # A search keeps its choices for at most this many images: it holds them all until it ends (about
@@ -176,9 +177,12 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     kept: list[_Kept] = []
     radius = []
     stored_kept = [] if previous is None else [previous.kept(p, new_of_old) for p in range(len(passes))]
+    orders: dict[int, ValueOrder] = {}   # the index's ValueOrder, one for the chunks of a view set
     for p, ps in enumerate(passes):
+        if ps.view not in orders:
+            orders.clear()
         got = _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
-                        None if previous is None else stored_kept[p], p, threshold, per_image, n)
+                        None if previous is None else stored_kept[p], p, threshold, per_image, n, orders)
         (first[p], stop[p], crowded[p]), pass_kept, pass_radius = got
         kept.append(pass_kept)
         radius.append(pass_radius)
@@ -280,9 +284,10 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray, ids: np.ndarray,
               item_of_row: np.ndarray, old_of: np.ndarray, previous: SearchState | None, stored_kept,
-              p: int, threshold: int, per_image: int, n: int):
+              p: int, threshold: int, per_image: int, n: int, orders: dict[int, ValueOrder]):
     """One pass: the delimiters of every image's neighbourhood, the pairs it keeps and the longer-key
-    passes' pairs (items). `stored_kept`: the pass's stored pairs in today's items (SearchState.kept)."""
+    passes' pairs (items). `stored_kept`: the pass's stored pairs in today's items (SearchState.kept);
+    `orders`: the ValueOrder of the pass's index by query view, made here when missing."""
     r_items = len(rows)
     q_rows = m_rows = rows
     if ps.view:   # a region join: blanked regions take no part
@@ -299,7 +304,9 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         return (out_first, out_stop, out_crowded), _Kept(empty, empty, z8, dropped, empty), (empty, empty)
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     flat = np.ascontiguousarray(phash[m_rows, ps.cols]).reshape(-1)
-    nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET)
+    if ps.view not in orders:
+        orders[ps.view] = ValueOrder(flat)
+    nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET, values=orders[ps.view])
     q_items = item_of_row[q_rows]
     entry_item = item_of_row[m_rows]
 
@@ -331,8 +338,8 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         delta = u[same]
         adds = (empty, empty, empty)
         if len(delta) and (old_of[entry_item] < 0).any():
-            adds = _added_entries(query, nb, delta, q_rows, m_rows, np.flatnonzero(old_of[entry_item] < 0),
-                                  width, threshold)
+            adds = _added_entries(query, flat, nb, delta, q_rows, m_rows, np.flatnonzero(old_of[entry_item] < 0),
+                                  width, ps.chunk, threshold)
         is_delta = np.zeros(r_items, bool)
         is_delta[q_items[delta]] = True
         meeting = np.zeros(r_items, bool)
@@ -399,14 +406,13 @@ def _met(query: np.ndarray, nb, queries: np.ndarray, threshold: int
         yield q, entry, d
 
 
-def _added_entries(query: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray, m_rows: np.ndarray,
-                   added: np.ndarray, width: int, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (row a, row b, d) of the `delta` queries with the added entries (entry numbers of
-    `added_rows`' views) in their neighbourhoods."""
-    place = np.empty(len(nb.order), np.int64)
-    place[nb.order] = np.arange(len(nb.order))
+def _added_entries(query: np.ndarray, flat: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray,
+                   m_rows: np.ndarray, added: np.ndarray, width: int, chunk: int, threshold: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (row a, row b, d) of the `delta` queries with the added entries (the views of the
+    `added` index rows, numbers into m_rows) in their neighbourhoods."""
     at_entries = (added[:, None] * width + np.arange(width)).reshape(-1)
-    pos = place[at_entries]
+    pos = _places(nb, chunk, at_entries, flat[at_entries])
     order = np.argsort(nb.start[delta], kind="stable")
     qs, starts = delta[order], nb.start[delta][order]
     longest = int(nb.cnt[delta].max()) if len(delta) else 0
@@ -417,10 +423,39 @@ def _added_entries(query: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray,
     cand = qs[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]
     p = pos[which]
     inside = p < nb.start[cand] + nb.cnt[cand]
-    cand, p = cand[inside], p[inside]
+    cand, p, which = cand[inside], p[inside], which[inside]
     d = np.bitwise_count(query[cand] ^ nb.svals[p])
     ok = d <= threshold
-    return q_rows[cand[ok]], m_rows[nb.order[p[ok]] // width], d[ok]
+    return q_rows[cand[ok]], m_rows[at_entries[which[ok]] // width], d[ok]
+
+
+def _places(nb, chunk: int, entries: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The place in `nb`'s bucket order of each of these entries, holding `values` (the inverse of
+    `nb.entries_at`, for a few entries: the whole order is a search per entry of the index).
+    Equal values lie side by side in entry order: an entry's place is its value's first place
+    plus the number of entries before it holding that value (found among those entries, which
+    `nb.values` lists in entry order, by bisection)."""
+    m = len(nb.svals) - ROW_STEP
+    rotated = _chunk_on_top(nb.svals[:m], chunk)     # the bucket order is that of these, sorted
+    key = _chunk_on_top(values, chunk)
+    lo = np.searchsorted(rotated, key, side="left")
+    held = np.searchsorted(rotated, key, side="right") - lo
+    many = np.flatnonzero(held > 1)
+    if len(many):
+        packed, low = nb.values.packed, nb.values.low
+        first = nb.values.first_places(values[many])
+        a, b = first.copy(), first + held[many]
+        target = entries[many].astype(np.uint64)
+        while True:
+            open_ = a < b
+            if not open_.any():
+                break
+            mid = (a + b) // 2
+            below = (packed[np.minimum(mid, len(packed) - 1)] & low) < target
+            a = np.where(open_ & below, mid + 1, a)
+            b = np.where(open_ & ~below, mid, b)
+        lo[many] += a - first
+    return lo
 
 
 def _radius(query: np.ndarray, flat: np.ndarray, nb, chunk: int, threshold: int, q_rows: np.ndarray,
