@@ -346,7 +346,10 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
                     dist = int(leakage.view_distance(h, np.array([i]), np.array([j]))[0])
                     print(f"    missed {tr['family']} (hash distance {dist}): {tr['desc']} ({tr['copy']})")
         last_table = table
-    if mnist is not None and mnist.is_dir():
+    if mnist is None:
+        print("\nMNIST: skipped (pass --mnist DIR, the digits as PNG, for their false pairs and the "
+              "brute-force check on photos plus digits)")
+    else:
         rng = np.random.default_rng(seeds[-1])
         mt = table_from_images(mnist_items(mnist, 20000, rng), split_names=SPLITS)
         means = {s: mt.mean[mt.rows_in(s)].mean(axis=0).tolist() for s in mt.split_names if len(mt.rows_in(s))}
@@ -370,12 +373,15 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
 
 
 def main_args(ap) -> None:
-    ap.add_argument("--families", action="store_true", help="run the edit-family benchmark")
-    ap.add_argument("--real", default="/work/data/real2k")
-    ap.add_argument("--real-manifest", default="/work/data/real2k.manifest.json")
-    ap.add_argument("--mnist", default="/work/data/mnist")
-    ap.add_argument("--sources", default=os.path.expanduser("~/.cache/real-corpus-sources"),
-                    help="the corpus builder's cache of source photos (for neighbouring crops)")
+    """The family benchmark's options (bench_leakage.py adds --corpus and --manifest, which it shares)."""
+    ap.add_argument("--families", action="store_true", help="run the edit-family benchmark (needs --corpus "
+                                                            "and the corpus's manifest)")
+    ap.add_argument("--mnist", help="MNIST digits as PNG, ROOT/{train,val,test}/... (the digits' false pairs; "
+                                    "skipped without it)")
+    ap.add_argument("--sources", default=os.environ.get("REAL_CORPUS_SOURCES",
+                                                        os.path.expanduser("~/.cache/real-corpus-sources")),
+                    help="the corpus builder's cache of source photos, for the neighbouring crops and other "
+                         "shots (default: $REAL_CORPUS_SOURCES, else the builder's ~/.cache/real-corpus-sources)")
     ap.add_argument("--seeds", default="101", help="comma-separated seeds (tune on some, report others)")
     ap.add_argument("--per-family", type=int, default=12)
     ap.add_argument("--baseline", default=None, help="git revision to compare the cost against")
@@ -385,7 +391,17 @@ def main_args(ap) -> None:
     ap.add_argument("--search-n", type=int, default=1_000_000, help="N for the N x N search timing")
 
 
-def run_from_args(args) -> None:
-    run(Path(args.real), Path(args.real_manifest), Path(args.mnist) if args.mnist else None,
+def run_from_args(args, error) -> None:
+    """Run with parsed options; `error(message)` reports a bad or missing one (argparse's error)."""
+    if not args.corpus or not Path(args.corpus).is_dir():
+        error(f"--families needs --corpus ROOT, the real-photo corpus ROOT/{{train,val,test}}/<class>/* "
+              f"({'not a folder: ' + args.corpus if args.corpus else 'none given'})")
+    manifest = Path(args.manifest) if args.manifest else Path(args.corpus.rstrip("/") + ".manifest.json")
+    if not manifest.is_file():
+        error(f"--families needs the corpus's crop manifest (which source photo and box each crop is): "
+              f"{manifest} is not a file; pass --manifest FILE")
+    if args.mnist and not Path(args.mnist).is_dir():
+        error(f"--mnist {args.mnist}: not a folder")
+    run(Path(args.corpus), manifest, Path(args.mnist) if args.mnist else None,
         Path(args.sources) if args.sources else None, [int(s) for s in args.seeds.split(",")],
         args.per_family, args.baseline, args.brute, args.misses, args.cache, args.search_n)

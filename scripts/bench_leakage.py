@@ -3,6 +3,8 @@
     .venv/bin/python scripts/bench_leakage.py --corpus ROOT [--manifest FILE] [--sizes 100000,1000000]
                                               [--scan] [--keep DIR] [--skip-speed]
     .venv/bin/python scripts/bench_leakage.py --skip-corpus [--sizes ...]     # the speed part alone
+    .venv/bin/python scripts/bench_leakage.py --families --corpus ROOT [--manifest FILE] [--mnist DIR]
+                                              [--sources DIR] [--seeds 101,202] [--misses]  # bench_families.py
 
 1. Real photos. The corpus (ROOT/{train,val,test}/<class>/*, clean: no cross-split duplicates) is
    copied to a temporary folder and near copies are planted: 70 val/test images, each copied
@@ -351,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_families.main_args(ap)
     args = ap.parse_args(argv)
     if args.families:
-        bench_families.run_from_args(args)
+        bench_families.run_from_args(args, ap.error)
         return 0
     threshold = leakage.NEAR_THRESHOLD
     if not args.skip_corpus:
