@@ -107,6 +107,23 @@ def test_warm_reopen_reuses_the_leakage_findings(dataset, tmp_path, monkeypatch)
     assert calls == [1] and changed["leakage"] != cold["leakage"]
 
 
+def test_damaged_stored_findings_are_computed_again(dataset, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    cold = export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    db = sqlite3.connect(_cache_file(cache_dir, dataset))
+    with db:  # a digit changed in the JSON: still valid JSON, so only the checksum tells
+        key, data = db.execute("SELECT key, data FROM memo").fetchone()
+        at = next(i for i in range(8, len(data)) if chr(data[i]).isdigit())
+        damaged = data[:at] + bytes([ord("0") + (data[at] - ord("0") + 1) % 10]) + data[at + 1:]
+        db.execute("UPDATE memo SET data = ? WHERE key = ?", (damaged, key))
+    db.close()
+    calls = []
+    real = cli._check_leakage
+    monkeypatch.setattr(cli, "_check_leakage", lambda *a, **k: calls.append(1) or real(*a, **k))
+    warm = export(dataset, tmp_path / "warm.json", "--cache-dir", str(cache_dir))
+    assert calls == [1] and without_cache(warm) == without_cache(cold)
+
+
 def test_a_rewrite_within_the_timestamp_resolution_is_not_trusted(tmp_path):
     root = tmp_path / "ds"
     path = write_image(root / "a.png", "L", size=(16, 16), seed=1)

@@ -204,6 +204,27 @@ def test_a_batch_the_stored_result_points_at_gone_uses_the_records_with_a_messag
     assert after.fingerprint == fresh.fingerprint and np.array_equal(after.images.phash, fresh.images.phash)
 
 
+def test_another_batchs_blob_under_an_id_the_stored_result_points_at_is_refused(dataset, tmp_path, feeds):
+    """No whole-file check runs on open: a damaged id that hands the map another sound batch's blob
+    is caught by the checksums the stored result keeps of the blobs it points at."""
+    cache_dir = tmp_path / "cache"
+    fresh = scan_result(dataset, None)
+    scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    db = _store(cache_dir, dataset)
+    with db:  # what two damaged ids leave: two batches' rows swapped, each sound on its own
+        a, b = [row for row in db.execute("SELECT id, keys, data FROM batches ORDER BY id LIMIT 2")]
+        db.execute("UPDATE batches SET keys = ?, data = ? WHERE id = ?", (*b[1:], a[0]))
+        db.execute("UPDATE batches SET keys = ?, data = ? WHERE id = ?", (*a[1:], b[0]))
+    db.close()
+    reopened = scan_result(dataset, cache_dir, in_process=True, chunk_size=4)
+    info = reopened.extra["cache"]
+    assert len(feeds) == 2 and "not used" in info["message"] and "not the one" in info["message"]
+    assert info["rescanned"] >= 8  # the swapped batches' item lists do not name their items
+    assert reopened.fingerprint == fresh.fingerprint and np.array_equal(reopened.images.thumb, fresh.images.thumb)
+    assert np.array_equal(reopened.images.phash, fresh.images.phash)
+    assert np.array_equal(reopened.split_stats["train"].histogram, fresh.split_stats["train"].histogram)
+
+
 def test_a_rescan_that_compacts_batches_stores_a_result_the_next_reopen_restores(tmp_path, feeds):
     """Compacting a mostly stale batch moves its records to new entries of a new batch: the map
     of the stored result follows them."""

@@ -105,6 +105,7 @@ class ScanCache:
         n = 0 if self.lazy else len(layout.files)
         self.row_batch = np.full(n, -1, np.int64)
         self.row_entry = np.full(n, -1, np.int64)
+        self.sums: dict[int, bytes] = {}  # batch id -> its record blob's checksum (the stored result names them)
 
     @classmethod
     def open(cls, cache_dir: str, layout: Any, empty_chunk: Any) -> "ScanCache | str":
@@ -169,7 +170,8 @@ class ScanCache:
         t0 = time.perf_counter()
         try:
             self.store.snapshot_put(snapshot_key(layout, self.store.layout),
-                                    encode_snapshot(collector, n, self.seen_ns, self.row_batch, self.row_entry))
+                                    encode_snapshot(collector, n, self.seen_ns, self.row_batch, self.row_entry,
+                                                    self.sums))
         except sqlite3.Error as exc:
             self._stop_writing(f"the cache could not be written ({exc}); the rest of this scan is not stored")
         except RecordError:
@@ -288,6 +290,7 @@ class ScanCache:
         except sqlite3.DatabaseError as exc:
             self._damaged(str(exc))
             return None
+        self.sums.update((bid, data[4:12]) for bid, (data, _) in blobs.items())
         return decoder.submit(_decode_batches, blobs)
 
     def _decoded(self, ahead: Future | None) -> dict[int, tuple[Batch, ItemList]]:
@@ -331,6 +334,7 @@ class ScanCache:
                 rows.append((self.keys[index], ident[0], ident[1], self.seen_ns, entry))
         try:
             batch_id = self.store.put_batch(blob, encode_keys(rows), rows)
+            self.sums[batch_id] = blob[4:12]
             if not self.lazy:
                 at = np.array(order, np.int64)
                 self.row_batch[at], self.row_entry[at] = batch_id, np.arange(len(order))
@@ -365,6 +369,9 @@ class ScanCache:
 
     def _moved(self, old: int, new: int, moved: dict[int, int]) -> None:
         """Batch ``old`` was rewritten as ``new``, its entry e now at ``moved[e]`` (-1: dropped)."""
+        blob = self.store.batch(new) if self.store is not None else None
+        if blob is not None:
+            self.sums[new] = blob[0][4:12]
         rows = np.flatnonzero(self.row_batch == old)
         if len(rows):
             entries = np.array([moved.get(e, -1) for e in self.row_entry[rows].tolist()], np.int64)

@@ -47,8 +47,10 @@ def findings_key(result: Any, source_splits: Sequence[str], kind: str = "leakage
 
 
 def _encode(findings: list[Any]) -> bytes:
-    return json.dumps([[f"{type(f).__module__}:{type(f).__qualname__}", dataclasses.asdict(f)]
+    """The findings as JSON behind a checksum (the store itself is not checked as a whole)."""
+    body = json.dumps([[f"{type(f).__module__}:{type(f).__qualname__}", dataclasses.asdict(f)]
                        for f in findings], allow_nan=True).encode()
+    return xxhash.xxh3_64(body).digest() + body
 
 
 def _tuples(value: Any) -> Any:
@@ -56,9 +58,12 @@ def _tuples(value: Any) -> Any:
 
 
 def _decode(data: bytes) -> list[Any]:
-    """Findings back as their own dataclasses (only the package's own types are looked up)."""
+    """Findings back as their own dataclasses (only the package's own types are looked up);
+    ValueError when the checksum does not match."""
+    if len(data) < 8 or xxhash.xxh3_64(data[8:]).digest() != data[:8]:
+        raise ValueError("checksum mismatch in the stored findings")
     out = []
-    for type_name, fields in json.loads(data):
+    for type_name, fields in json.loads(data[8:]):
         module, _, name = type_name.partition(":")
         if not module.startswith("inspector.core."):
             raise ValueError(f"not a finding type of ours: {type_name}")

@@ -15,9 +15,10 @@ item (path, split, class, size, modification time, container member), the unread
 the splits, the record layout (which includes the measuring code's digest) and this module's own
 source; and, as for a record, only when every listed file's modification time is clearly older
 than the moment that scan began (``MTIME_SLACK_NS``). Each part and each batch carries a
-checksum, and a batch id is never reused (a rewritten batch gets a new one), so a stored batch is
-the one the map was made with; a damaged part or a batch gone since (another scan compacted it)
-is dropped with a message and the reopen goes on from the per-image records.
+checksum, a batch id is never reused (a rewritten batch gets a new one), and the header names the
+checksum of every batch it points at, so a stored batch is the one the map was made with (not
+another one's blob under a damaged id); a damaged part or a batch gone since (another scan
+compacted it) is dropped with a message and the reopen goes on from the per-image records.
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from .codec import Batch, RecordError, _compress, _decompress, _shuffle, _unshuf
 from .reuse import chunk_from_batches
 from ..stats import SplitAccumulator
 
-SNAPSHOT_VERSION = 2   # 2: the per-item values are read from the record batches, not stored again
+SNAPSHOT_VERSION = 3   # 2: the per-item values are read from the record batches, not stored again;
+                       # 3: the checksum of each batch it points at
 MAGIC = b"DIS1"
 GROUP_BATCHES = 64     # stored batches read, decoded and merged together (a chance to report progress)
 
@@ -131,10 +133,15 @@ def read_row_map(blob: bytes | None, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- saving, restoring
 
-def encode_snapshot(collector: Any, n: int, seen_ns: int, row_batch: np.ndarray, row_entry: np.ndarray) -> list[bytes]:
-    """The collector's result of ``n`` listed items as two parts: a header (the merged state) and
+def encode_snapshot(collector: Any, n: int, seen_ns: int, row_batch: np.ndarray, row_entry: np.ndarray,
+                    sums: dict[int, bytes]) -> list[bytes]:
+    """The collector's result of ``n`` listed items as two parts: a header (the merged state and
+    the checksum of each record blob it points at, ``sums``: batch id -> the blob's checksum) and
     the map of where each item's record is stored."""
-    header = {"items": n, "seen_ns": seen_ns,
+    ids = np.unique(row_batch[:n]).tolist()
+    if any(bid not in sums for bid in ids):
+        raise RecordError("a batch of records whose checksum is not known")
+    header = {"items": n, "seen_ns": seen_ns, "batches": [[bid, sums[bid].hex()] for bid in ids],
               "format_names": collector.format_names, "mode_names": collector.mode_names,
               "failures": sorted(collector.failures.items()),
               "splits": {split: _encode_accumulator(acc) for split, acc in collector.acc.items()}}
@@ -153,8 +160,12 @@ def read_header(blob: bytes | None) -> dict:
 ReadBatches = Callable[[list[int]], dict[int, tuple[bytes, bytes]]]
 
 
-def _decoded(blobs: dict[int, tuple[bytes, bytes]]) -> dict[int, Batch]:
-    """Each blob's rows, thumbnails left as residuals (chunk_from_batches restores a group at once)."""
+def _decoded(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str]) -> dict[int, Batch]:
+    """Each blob's rows, thumbnails left as residuals (chunk_from_batches restores a group at once);
+    RecordError for a blob that is not the one stored under its id when the result was made."""
+    for bid, (data, _) in blobs.items():
+        if data[4:12].hex() != sums.get(bid):
+            raise RecordError("a batch of records is not the one the stored result was made from")
     return {bid: decode_chunk(data, grids=False) for bid, (data, _) in blobs.items()}
 
 
@@ -177,15 +188,16 @@ def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, col
         return chunk_type(index=np.asarray(index, np.int64), failures=failures, accumulators={}, **columns)
 
     try:
+        sums = {int(bid): str(digest) for bid, digest in header["batches"]}
         splits = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
         failures = {int(i): str(reason) for i, reason in header["failures"]}
         groups = [range(k, min(k + GROUP_BATCHES, len(ids))) for k in range(0, len(ids), GROUP_BATCHES)]
         with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:  # zstd releases the GIL
-            ahead = pool.submit(_decoded, read(ids[groups[0]].tolist())) if groups else None
+            ahead = pool.submit(_decoded, read(ids[groups[0]].tolist()), sums) if groups else None
             for k, group in enumerate(groups):
                 found = ahead.result()
                 if k + 1 < len(groups):
-                    ahead = pool.submit(_decoded, read(ids[groups[k + 1]].tolist()))
+                    ahead = pool.submit(_decoded, read(ids[groups[k + 1]].tolist()), sums)
                 parts = []
                 for g in group:
                     stored = found.get(int(ids[g]))

@@ -84,18 +84,20 @@ class RecordStore:
         return store
 
     def _connect_checked(self, layout: str, root: str) -> sqlite3.Connection:
+        """No ``PRAGMA quick_check`` here: it reads the whole file (0.14 s of a 2.4 s reopen of
+        100,000 images). What is read is checked instead: SQLite refuses a file that is not a
+        database or is shorter than its header says (a truncated one) when it is first read, a
+        damaged page raises DatabaseError when read (the caller rebuilds), and every value that is
+        trusted is checksummed (record blobs, item lists, the stored result's parts and which
+        record blobs it was made from, the findings memo, the verdicts) or checked against one
+        (an item row must be named by its batch's item list)."""
         try:
             db = self._connect()
             found = dict(db.execute("SELECT key, value FROM meta").fetchall())
-            check = db.execute("PRAGMA quick_check(1)").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
                 raise
             self.message = f"the cache was damaged ({exc}) and has been rebuilt"
-            return self._rebuild(layout, root)
-        if check != "ok":
-            db.close()
-            self.message = f"the cache was damaged ({check}) and has been rebuilt"
             return self._rebuild(layout, root)
         if not found:  # a new file
             self._write_meta(db, layout, root)
