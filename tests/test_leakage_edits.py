@@ -374,3 +374,30 @@ def test_turned_alignments_need_more_shared_fine_detail(monkeypatch):
     monkeypatch.setattr(confirmation, "turned_scores", scored(confirmation.TURN_CONFIRM_FINE + 0.05))
     ok, _, sc = confirmation.confirm_pairs(table, *pair, per_image=None)
     assert ok[0] and sc.angle[0] == 2.0
+
+
+def smooth_photo(seed: int, size: tuple[int, int] = (300, 260)) -> Image.Image:
+    """A photo-like texture without detail finer than a thumbnail cell (upsampled 4x)."""
+    return texture(seed, (size[0] // 4, size[1] // 4)).resize(size, Image.BICUBIC)
+
+
+def test_an_unscaled_crop_is_placed_at_its_own_size():
+    """A copy cut out off-centre and not resized has the other's sides times the fractions kept:
+    the crop alignment searches only the window's place at that size and finds it (to a fraction
+    of a percent) with near-identical thumbnails; a crop of that size from next to the picture
+    (another part of one photo) matches nowhere."""
+    from inspector.core.leakage.alignment import crop_scores
+    from inspector.core.leakage.confirmation import NEAR_IDENTICAL_CORR, NEAR_IDENTICAL_FINE
+    im = smooth_photo(3)
+    wider = smooth_photo(23, (480, 260))
+    items = [("train/a/copy.jpg", "train", "a", reload(crop(im, 0.04, 0.01, 0.06, 0.07), "JPEG", quality=90)),
+             ("test/a/orig.png", "test", "a", im),
+             ("train/b/next.jpg", "train", "b", reload(wider.crop((180, 3, 450, 242)), "JPEG", quality=90)),
+             ("test/b/orig.png", "test", "b", wider.crop((0, 0, 300, 260)))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    sc = crop_scores(table.thumb, table.width, table.height, np.array([0, 2]), np.array([1, 3]))
+    assert not sc.a_cut[0]                                  # the original is the one windowed
+    assert np.abs(sc.cut[0] - [0.04, 0.06, 0.0115, 0.069]).max() < 0.006, sc.cut[0]
+    assert sc.corr[0] >= NEAR_IDENTICAL_CORR - 0.003 and sc.fine[0] >= NEAR_IDENTICAL_FINE + 0.1
+    assert sc.corr[1] < 0.9 and sc.fine[1] < 0.3
+

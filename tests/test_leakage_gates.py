@@ -7,7 +7,7 @@ import numpy as np
 from inspector.core.leakage import alignment, confirmation
 from inspector.core.table_from_images import table_from_images
 from test_leakage import texture
-from test_leakage_edits import crop, small_sun
+from test_leakage_edits import crop, reload, small_sun, smooth_photo
 
 
 def test_a_mirror_of_concentrated_detail_must_share_almost_all_of_it():
@@ -44,6 +44,7 @@ def test_an_off_centre_window_needs_shared_fine_detail_unless_it_agrees_almost_e
         return fake
 
     monkeypatch.setattr(confirmation, "row_scores", _centred_misses(confirmation.row_scores))
+    monkeypatch.setattr(confirmation, "crop_scores", _no_crop)
     pair = (np.array([0]), np.array([1]))
     bar = confirmation.WINDOW_FINE
     assert confirmation.CONFIRM_FINE < bar - 0.05
@@ -53,6 +54,12 @@ def test_an_off_centre_window_needs_shared_fine_detail_unless_it_agrees_almost_e
         ok, _, sc = confirmation.confirm_pairs(table, *pair, per_image=None)
         assert bool(ok[0]) == expected, (corr, fine)
         assert not expected or sc.off_centre[0]
+
+
+def _no_crop(thumbs, width, height, a, b, mirrored=False):
+    """crop_scores finding no unscaled crop, so that only the (faked) free windows can confirm."""
+    return alignment.WideScores(-np.ones(len(a)), -np.ones(len(a)), np.zeros(len(a)), np.zeros((len(a), 4)),
+                                np.ones(len(a), bool))
 
 
 def _centred_misses(real):
@@ -76,3 +83,28 @@ def test_the_mirror_rule_applies_to_mirrored_alignments_only(monkeypatch):
     monkeypatch.setattr(confirmation, "_mirror_fits", lambda table, a, b, fine: np.zeros(len(a), bool))
     ok, mir, _ = confirmation.confirm_pairs(table, a, b, per_image=None)
     assert ok.tolist() == [False, True]
+
+
+def test_a_crop_whose_best_free_window_cannot_be_a_crop_is_found_at_its_own_size(monkeypatch):
+    """A subject on a plain background correlates about as well at many free windows, and the
+    best-scoring one may be a window no crop can be (here: one that would have enlarged the copy);
+    the window of the copy's own size still confirms it, as an off-centre crop."""
+    from inspector.core.leakage import confirmation, rotation
+    im = smooth_photo(5)
+    items = [("train/a/copy.jpg", "train", "a", reload(crop(im, 0.02, 0.09, 0.04, 0.03), "PNG")),
+             ("test/a/orig.png", "test", "a", im)]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    real_wide = confirmation.wide_scores
+
+    def zoomed(*args, **kw):   # the free window's best: 20% cut on b, which shows only 6% less
+        sc = real_wide(*args, **kw)
+        return alignment.WideScores(sc.corr, sc.fine, sc.texture, np.tile([0.1, 0.1, 0.1, 0.1], (len(sc.corr), 1)),
+                                    np.zeros(len(sc.corr), bool))
+
+    monkeypatch.setattr(confirmation, "wide_scores", zoomed)
+    monkeypatch.setattr(confirmation, "row_scores", _centred_misses(confirmation.row_scores))
+    monkeypatch.setattr(confirmation, "turned_scores", lambda table, a, b: rotation.TurnedScores(
+        -np.ones(len(a)), -np.ones(len(a)), np.zeros(len(a)), np.zeros((len(a), 4)), np.ones(len(a), bool), np.zeros(len(a))))
+    ok, _, sc = confirmation.confirm_pairs(table, np.array([0]), np.array([1]), per_image=None)
+    assert ok[0] and sc.off_centre[0] and not sc.mirrored[0]
+    assert 0.06 <= sc.crop_b[0] <= 0.1 and sc.crop_a[0] == 0.0     # b (the original) windowed by 9% + 3%

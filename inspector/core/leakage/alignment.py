@@ -141,3 +141,95 @@ def wide_scores(thumbs: np.ndarray, a: np.ndarray, b: np.ndarray, mirrored: bool
     use_a = (c2 + f2) > (c1 + f1)
     pick = lambda x, y: np.where(use_a.reshape(-1, *([1] * (x.ndim - 1))), y, x)  # noqa: E731
     return WideScores(pick(c1, c2), pick(f1, f2), pick(t1, t2), pick(cut1, cut2), use_a)
+
+
+# ---------------------------------------------------------------------------------------------
+# Crops at the picture's own scale: a copy cut out of the other picture and not resized has, on
+# each axis, the other's side times the fraction kept, so its pixel sizes fix the window's size
+# and only its place is free (two parameters where `window_search` has four). Pictures whose
+# borders are flat (a subject on a plain background) correlate about as well at many free
+# windows, and the best of those was often one no crop could be (the copy would have been
+# enlarged or squashed); the window of the copy's own size matches as closely as a copy does.
+
+CROP_POSITIONS = 9           # coarse places per axis, over the whole free range (<= 2% apart)
+CROP_REFINE = (0.5, 0.25)    # then the best place moved by these fractions of the coarse step
+CROP_LEAST = 0.01            # a side cut by less than this in all is the centred alignments' work
+
+
+def area_matrices(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(n, CMP, T) float32: area_matrix(CMP, T, lo * T, hi * T) for each of n intervals at once."""
+    lo = np.asarray(lo, np.float64)[:, None] * THUMB_SIZE
+    hi = np.asarray(hi, np.float64)[:, None] * THUMB_SIZE
+    edges = lo + np.arange(_CMP + 1)[None, :] * (hi - lo) / _CMP                 # (n, CMP + 1)
+    j = np.arange(THUMB_SIZE)[None, None, :]
+    ov = np.minimum(edges[:, 1:, None], j + 1.0) - np.maximum(edges[:, :-1, None], j)
+    ov = np.clip(ov, 0.0, None)
+    return (ov / np.maximum(ov.sum(axis=2, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def crop_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: whether it can be an unscaled crop (one picture no larger than the other on both
+    axes, by at most MAX_CUT, and smaller by CROP_LEAST on one), whether a is the larger (the one
+    windowed), and the fractions of the larger's width and height the crop keeps."""
+    w, h = np.asarray(width, np.float64), np.asarray(height, np.float64)
+    a_big = (w[a] >= w[b]) & (h[a] >= h[b])
+    big, small = np.where(a_big, a, b), np.where(a_big, b, a)
+    kw, kh = w[small] / np.maximum(w[big], 1.0), h[small] / np.maximum(h[big], 1.0)
+    ok = (kw <= 1.0) & (kh <= 1.0) & (kw >= 1.0 - MAX_CUT) & (kh >= 1.0 - MAX_CUT) & (np.minimum(kw, kh) <= 1.0 - CROP_LEAST)
+    return ok, a_big, kw, kh
+
+
+def _placed(x: np.ndarray, kw: np.ndarray, kh: np.ndarray, lx: np.ndarray, ly: np.ndarray) -> np.ndarray:
+    """(P, n, CMP, CMP): the windows of thumbnails x (P, T, T) keeping kw, kh of the width and
+    height from the left / top fractions lx, ly (P, n)."""
+    p, n = lx.shape
+    rx = area_matrices(lx.ravel(), (lx + kw[:, None]).ravel()).reshape(p, n, _CMP, THUMB_SIZE)
+    ry = area_matrices(ly.ravel(), (ly + kh[:, None]).ravel()).reshape(p, n, _CMP, THUMB_SIZE)
+    return np.matmul(np.matmul(ry, x[:, None]), rx.swapaxes(-1, -2))
+
+
+def crop_search(x: np.ndarray, whole: np.ndarray, kw: np.ndarray, kh: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The best place of a window keeping kw, kh (P,) of thumbnails x (P, T, T) against the whole
+    thumbnails `whole`: every coarse place (CROP_POSITIONS per axis) on the plain correlation,
+    then refined on correlation plus fine detail. Returns corr, fine, texture, cut (P, 4)."""
+    p = len(x)
+    wu, wf, wfs = _features(np.matmul(np.matmul(_WIN[_FULL], whole), _WIN[_FULL].T))
+    free_x, free_y = 1.0 - kw, 1.0 - kh
+    g = np.linspace(0.0, 1.0, CROP_POSITIONS)
+    gx, gy = np.meshgrid(g, g)                                                 # (n, n): y rows, x columns
+    lx, ly = gx.ravel()[None] * free_x[:, None], gy.ravel()[None] * free_y[:, None]   # (P, n*n)
+    u = _unit(_placed(x, kw, kh, lx, ly))[0].reshape(p, lx.shape[1], -1)
+    k = np.argmax(np.einsum("pwd,pd->pw", u, wu), axis=1)
+    r = np.arange(p)
+    bx, by = lx[r, k], ly[r, k]
+    step_x, step_y = free_x / (CROP_POSITIONS - 1), free_y / (CROP_POSITIONS - 1)
+    moves = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], np.float64)   # (9, 2)
+    corr = fine = tex = None
+    for f in CROP_REFINE:
+        cx = np.clip(bx[:, None] + moves[None, :, 0] * f * step_x[:, None], 0.0, free_x[:, None])
+        cy = np.clip(by[:, None] + moves[None, :, 1] * f * step_y[:, None], 0.0, free_y[:, None])
+        c, fn, t = _scores(_placed(x, kw, kh, cx, cy), wu, wf, wfs)
+        k = np.argmax(c + fn, axis=1)
+        bx, by = cx[r, k], cy[r, k]
+        corr, fine, tex = c[r, k], fn[r, k], t[r, k]
+    cut = np.stack([bx, free_x - bx, by, free_y - by], axis=1)
+    return corr, fine, tex, cut
+
+
+def crop_scores(thumbs: np.ndarray, width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray,
+                mirrored: bool = False) -> WideScores:
+    """The best unscaled-crop alignment of each pair (the larger picture windowed to the smaller
+    one's size); pairs that cannot be one (see crop_keep) score -1."""
+    p = len(a)
+    ok, a_big, kw, kh = crop_keep(width, height, a, b)
+    corr, fine, tex, cut = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p), np.zeros((p, 4))
+    go = np.flatnonzero(ok)
+    if len(go):
+        tb = thumbs[b[go]].astype(np.float32)
+        tb = tb[:, :, ::-1] if mirrored else tb
+        ta = thumbs[a[go]].astype(np.float32)
+        big = np.where(a_big[go, None, None], ta, tb)
+        small = np.where(a_big[go, None, None], tb, ta)
+        corr[go], fine[go], tex[go], cut[go] = crop_search(big, small, kw[go], kh[go])
+    return WideScores(corr, fine, tex, cut, a_big)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..hashing import THUMB_SIZE
 from ..table import ImageTable
-from .alignment import wide_scores
+from .alignment import crop_keep, crop_scores, wide_scores
 from .overlay import aligned, band_scores
 from .rotation import turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, LookRanker, looks
@@ -33,7 +33,7 @@ from .progress import Steps, drain, scaled
 
 # CPU cost per pair of each part of the confirmation, relative to the centred alignments (measured
 # on the benchmark's photos): the progress reported follows the work done, not the passes made.
-PASS_COST = {"looks": 0.05, "centred": 1.0, "band": 0.35, "wide": 4.0, "turned": 4.0, "ranked": 1.3}
+PASS_COST = {"looks": 0.05, "centred": 1.0, "band": 0.35, "wide": 4.0, "crop": 2.0, "turned": 4.0, "ranked": 1.3}
 
 CONFIRM_CORR = 0.96          # thumbnail correlation after removing the mean, best alignment
 CONFIRM_FINE = 0.45          # correlation of the fine detail (see _fine)
@@ -295,7 +295,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     small = np.minimum(table.width, table.height) < TINY_SIDE
     tiny = small[a] | small[b]
     passes = [("centred", False), ("centred", True), ("band", False), ("wide", False), ("wide", True),
-              ("turned", False), ("ranked", False)]
+              ("crop", False), ("crop", True), ("turned", False), ("ranked", False)]
     if not mirrors:
         passes = [p for p in passes if not p[1]]
 
@@ -332,8 +332,10 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
         if how == "ranked":
             todo = todo[~tiny[todo] & (corr[todo] >= RANK_FLOOR) & (tex[todo] >= IDENTICAL_TONE_TEXTURE)]
         elif how != "centred":
-            floor = {"band": BAND_FLOOR, "wide": WIDE_FLOOR, "turned": TURN_FLOOR}[how]
+            floor = {"band": BAND_FLOOR, "wide": WIDE_FLOOR, "crop": WIDE_FLOOR, "turned": TURN_FLOOR}[how]
             todo = todo[~tiny[todo] & (corr[todo] >= floor)]
+            if how == "crop":   # only pairs whose sizes an unscaled crop can have
+                todo = todo[crop_keep(table.width, table.height, a[todo], b[todo])[0]]
         base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
                                 else (CONFIRM_CORR, TURN_CONFIRM_FINE if how == "turned" else CONFIRM_FINE))
         block = max(1, int(CONFIRM_BLOCK / max(PASS_COST[how], 1.0)))
@@ -368,6 +370,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 sc = turned_scores(table, a[kk], b[kk])
             elif how == "wide":
                 sc = wide_scores(table.thumb, a[kk], b[kk], mirrored=mirrored)
+            elif how == "crop":
+                sc = crop_scores(table.thumb, table.width, table.height, a[kk], b[kk], mirrored=mirrored)
             else:
                 sc = row_scores(table.thumb, a[kk], b[kk], mirrors=False, mirrored_only=mirrored)
             if how == "centred":
@@ -398,6 +402,13 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 good &= _mirror_fits(table, a[kk], b[kk], sc.fine)
             if how == "wide":
                 good &= (sc.fine >= WINDOW_FINE) | (sc.corr >= NEAR_IDENTICAL_CORR)
+            elif how == "crop":
+                # the crop's windows are ones the free search may take too, but it finds them
+                # wherever a look-alike fits them best: as there, detail in a few places (one
+                # curved edge of a lamp globe on a wall matched another's at 0.994 / fine 0.87)
+                # must agree almost exactly
+                spread_out = np.minimum(spread(table.thumb[a[kk]]), spread(table.thumb[b[kk]])) >= WINDOW_ASPECT_SPREAD
+                good &= identical | (spread_out & (sc.fine >= WINDOW_FINE))
             if how != "centred":
                 good &= _crop_fits(table, a[kk], b[kk], sc)
             else:
@@ -406,7 +417,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             upd = kk[better]
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
             ca[upd], cb[upd], mir[upd] = crop_of_a[better], crop_of_b[better], mirrored
-            wide[upd] = how == "wide"
+            wide[upd] = how in ("wide", "crop")
             turn[upd] = sc.angle[better] if how == "turned" else 0.0
             ok[kk[good]] = True
             yield done_work / (done_work + left) if done_work + left > 0 else 1.0
