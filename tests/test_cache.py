@@ -463,3 +463,24 @@ def test_lazy_and_container_sources_reuse_their_records_and_rescans_equal_a_fres
     info = incremental["dataset"]["cache"]
     assert info["used"] + info["rescanned"] == n and 0 < info["rescanned"] < n
     assert rescanned is None or info["rescanned"] == rescanned
+
+
+def test_a_rescan_starts_one_worker_for_a_few_changed_files_and_uses_those_running(dataset, tmp_path):
+    """Starting a worker process costs the CPU of decoding hundreds of small files: a rescan that
+    decodes a few starts one, and uses every worker the shared pool has running already (a cold
+    scan starts as many as asked)."""
+    from inspector.core.pool import shutdown_pool, started_workers
+    cache_dir = tmp_path / "cache"
+    shutdown_pool()
+    cold = scan_result(dataset, cache_dir, workers=2, chunk_size=4)
+    assert cold.workers == 2 and started_workers() == 2
+    write_image(dataset / "val" / "cat" / "new.png", "RGB", size=(17, 9), seed=78)
+    age(dataset, HOUR_NS // 2, only=(dataset / "val" / "cat" / "new.png",))
+    assert scan_result(dataset, cache_dir, workers=2, chunk_size=4).workers == 2   # running already
+    write_image(dataset / "val" / "cat" / "other.png", "RGB", size=(17, 9), seed=79)
+    age(dataset, HOUR_NS // 2, only=(dataset / "val" / "cat" / "other.png",))
+    shutdown_pool()
+    rescan = scan_result(dataset, cache_dir, workers=2, chunk_size=4)
+    assert rescan.workers == 1 and started_workers() == 1
+    assert rescan.extra["cache"]["rescanned"] == 1
+    shutdown_pool()

@@ -320,6 +320,11 @@ def local_pool(workers: int, time_limit: float | None = DEFAULT_TIME_LIMIT) -> L
     return _POOL
 
 
+def started_workers() -> int:
+    """Worker processes the process's shared pool has started (a scan may use them for free)."""
+    return 0 if _POOL is None else len(_POOL.pids)
+
+
 @contextmanager
 def pool_for_scan(workers: int, time_limit: float | None = DEFAULT_TIME_LIMIT) -> Iterator[LocalPool]:
     """A pool serves one scan at a time: the process's shared pool when no other scan holds it

@@ -36,7 +36,7 @@ from .dispatch import run_chunks
 from .sources.lazy import pull as discover_more
 from .file_list import FileList
 from .layout import DatasetLayout, ImageFile, Skipped
-from .pool import DEFAULT_TIME_LIMIT, ChunkExecutor, pool_for_scan
+from .pool import DEFAULT_TIME_LIMIT, ChunkExecutor, pool_for_scan, started_workers
 from .pool import shutdown_pool  # noqa: F401  (re-exported: the pool is stopped through the scan)
 from .scan_chunk import _ChunkResult, _failed_result, _scan_chunk
 from .scan_chunk import PILLOW_BLOCKS, _crash_result, measure_file  # noqa: F401  (re-exported)
@@ -49,6 +49,7 @@ SNAPSHOT_INTERVAL = 0.5    # seconds between partial per-split statistics for li
 PREFETCH_PER_WORKER = 16 * 64  # items a lazy source lists before the scan starts (16 full chunks)
 HEARTBEAT = 0.25           # longest wait for a chunk before a progress record (so cancel is prompt)
 CHUNK_FILES = 64           # most files in a chunk
+FILES_PER_WORKER = 1024    # files to decode per worker process started for a rescan
 
 
 @dataclass(frozen=True)
@@ -354,6 +355,11 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
         chunks = cache.filter(layout.files, partial(discover_more, layout), collector,
                               partial(rebuild_chunk, _ChunkResult), chunk_size, PROGRESS_INTERVAL)
         chunks = yield from _read_cached(chunks, workers, progress)
+        if cluster is None and not in_process and layout.pending is None and len(cache.stored):
+            # a rescan knows the files it decodes now (those that changed): a worker process per
+            # FILES_PER_WORKER of them (starting one costs the CPU of decoding hundreds of small
+            # files), or those the shared pool has running already (they cost nothing more)
+            workers = min(workers, max(1, math.ceil(len(cache.keys) / FILES_PER_WORKER), started_workers()))
     if keep_records:
         collector.sink = cache.store_chunk
     if cluster is not None:
