@@ -173,3 +173,22 @@ def test_the_bucket_order_holds_every_entry_once_by_rotated_value_then_entry():
         assert np.array_equal(nb.order, np.lexsort((np.arange(len(flat)), rot)))
         assert np.array_equal(nb.svals[:len(flat)], flat[nb.order])
         assert np.array_equal(nb.entries_at(np.arange(len(flat))[::-1]), nb.order[::-1])
+
+
+def test_a_crowded_bucket_whose_entries_agree_on_one_piece_loses_no_pair_within_the_radius():
+    """A crowd of hashes equal on chunk 0 and on the first 12-bit piece of the other bits: that
+    piece does not shrink the bucket, and pairs 3 bits apart with one differing bit in each other
+    piece agree on it alone. They are found by cutting the other bits afresh (the search once
+    skipped such a piece and lost them)."""
+    rng = np.random.default_rng(5)
+    n = 1500
+    h = (np.uint64(0x0ABC) | (np.uint64(0x5A5) << np.uint64(16))
+         | (rng.integers(0, 1 << 36, n, dtype=np.uint64) << np.uint64(28)))
+    for k in range(0, 200, 2):
+        bits = (int(rng.integers(28, 40)), int(rng.integers(40, 52)), int(rng.integers(52, 64)))
+        h[k + 1] = h[k] ^ np.uint64(sum(1 << b for b in bits))
+    assert n > join.FULL_BUCKET          # chunk 0's bucket is crowded: neighbourhoods, then longer keys
+    a, b, _ = candidates.near_candidates(h[:, None], candidates.NEAR_THRESHOLD)
+    want, want_b, _ = candidates.brute_force_pairs(h[:, None], join.GUARANTEED_RADIUS)
+    assert len(want) >= 100
+    assert set(zip(want.tolist(), want_b.tolist())) <= set(zip(a.tolist(), b.tolist()))

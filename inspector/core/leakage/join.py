@@ -118,17 +118,25 @@ def _mask(bits: np.ndarray) -> np.uint64:
 
 
 def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, parent: np.ndarray, mask: np.uint64,
-                   free: np.ndarray, radius: int, full: int, window: int, block: int, depth: int
-                   ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+                   free: np.ndarray, radius: int, full: int, window: int, block: int, depth: int,
+                   within: np.ndarray | None = None) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
     """Join entries within `radius` of the queries q_rows, among the entries that agree with them
-    on `mask` (their buckets were crowded): the `free` bits are cut into radius + 1 pieces, one of
-    which a pair within the radius agrees on too (pigeonhole), and each piece is joined as a longer
-    key; a bucket still crowded is cut again, up to MAX_DEPTH times, then windowed. A piece that
-    does not shrink a query's bucket (its `parent` size) is skipped: hashes equal there too met
-    each other in the window of the chunk already. Yields (fraction done, q, entry, d)."""
+    on `mask` (their buckets were crowded; `within`: the entries to look among, default all): the
+    `free` bits are cut into radius + 1 pieces, one of which a pair within the radius agrees on
+    too (pigeonhole), and each piece is joined as a longer key; a bucket still crowded is cut
+    again, up to MAX_DEPTH times, then windowed. A piece that does not shrink a query's bucket
+    (its `parent` size) is one every entry there agrees on with the query: the query's pairs
+    within the radius differ in the other free bits alone, so those are cut afresh instead (at the
+    same depth; the query leaves this cut), until too few bits are left to cut: then the bucket's
+    hashes are equal on all but `radius` bits and met each other in the chunk's neighbourhood.
+    Skipping such a piece outright lost pairs whose differing bits sat one in each other piece.
+    Yields (fraction done, q, entry, d)."""
     qkey = query[q_rows] & mask
-    entries = np.flatnonzero(np.isin(flat & mask, np.unique(qkey)))
+    keys = np.unique(qkey)
+    entries = (np.flatnonzero(np.isin(flat & mask, keys)) if within is None
+               else within[np.isin(flat[within] & mask, keys)])
     pieces = np.array_split(free, radius + 1)
+    live = np.ones(len(q_rows), bool)      # the queries this cut still serves
     for j, piece in enumerate(pieces):
         pm = mask | _mask(piece)
         ekey = flat[entries] & pm
@@ -142,19 +150,24 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         crowded = cnt > full
         same = cnt >= parent
         rest = np.setdiff1d(free, piece)
-        deeper = crowded & ~same & (depth < MAX_DEPTH) & (len(rest) > radius)
+        cuttable = live & crowded & (len(rest) > radius)
+        deeper = cuttable & ~same & (depth < MAX_DEPTH)
+        recut = cuttable & same
         sizes = cnt
-        cnt = np.where(deeper | (crowded & same), 0, np.minimum(cnt, window))  # crowded at the last depth: a window
+        # crowded at the last depth: a window
+        cnt = np.where(~live | deeper | (crowded & same), 0, np.minimum(cnt, window))
         svals = _padded_take(flat, entries[order]) if cnt.any() else flat[:0]
         qvals = query[q_rows]
         for hi, qs in _blocks(cnt, block, lo):
             qi, at, d = _compare_runs(qvals, qs, lo, cnt, svals, radius)
             yield (j + 0.5 * hi) / len(pieces), q_rows[qi], entries[order[at]], d
         del svals
-        if deeper.any():
-            for hi, q, entry, d in _radius_passes(query, flat, q_rows[deeper], sizes[deeper], pm, rest, radius, full,
-                                                  window, block, depth + 1):
-                yield (j + 0.5 + 0.5 * hi) / len(pieces), q, entry, d
+        for cut, next_depth in ((deeper, depth + 1), (recut, depth)):
+            if cut.any():
+                for hi, q, entry, d in _radius_passes(query, flat, q_rows[cut], sizes[cut], pm, rest, radius, full,
+                                                      window, block, next_depth, entries):
+                    yield (j + 0.5 + 0.5 * hi) / len(pieces), q, entry, d
+        live &= ~recut
 
 
 def _blocks(cnt: np.ndarray, block: int, start: np.ndarray | None = None) -> Iterator[tuple[float, np.ndarray]]:
