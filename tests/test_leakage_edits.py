@@ -401,3 +401,28 @@ def test_an_unscaled_crop_is_placed_at_its_own_size():
     assert sc.corr[0] >= NEAR_IDENTICAL_CORR - 0.003 and sc.fine[0] >= NEAR_IDENTICAL_FINE + 0.1
     assert sc.corr[1] < 0.9 and sc.fine[1] < 0.3
 
+
+
+def faint_on_sky(seed: int, detail_seed: int, amount: float = 0.02) -> Image.Image:
+    """A smooth sky with a very faint photo-like texture: fine detail of a few tenths of a level."""
+    a = np.asarray(sky(seed), np.float64) + amount * (np.asarray(texture(detail_seed + 50), np.float64) - 128)
+    return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+
+
+def test_a_tone_changed_copy_of_a_smooth_picture_is_found_on_significant_fine_detail():
+    """A contrast change re-encoded as JPEG keeps little of a smooth picture's fine detail (its
+    correlation there stays under NEAR_IDENTICAL_FINE), but far more than the pair's own chance
+    level; the same sky with other faint detail, changed alike, correlates as closely and shares
+    no fine detail beyond chance."""
+    orig = faint_on_sky(3, 3)
+    items = [("train/a/copy.jpg", "train", "a", reload(ImageEnhance.Contrast(orig).enhance(0.65), "JPEG", quality=75)),
+             ("test/a/orig.png", "test", "a", reload(orig, "PNG")),
+             ("val/a/other.jpg", "val", "a",
+              reload(ImageEnhance.Contrast(faint_on_sky(3, 33)).enhance(0.65), "JPEG", quality=75))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    found = [f for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")]
+    assert [set(f.paths) for f in found] == [{"train/a/copy.jpg", "test/a/orig.png"}], [f.message for f in found]
+    assert "more contrast" in found[0].differences or "less contrast" in found[0].differences
+    fine = float(found[0].message.split("fine detail ")[1][:4])
+    from inspector.core.leakage.confirmation import NEAR_IDENTICAL_FINE
+    assert fine < NEAR_IDENTICAL_FINE

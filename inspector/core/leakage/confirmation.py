@@ -28,7 +28,7 @@ from .alignment import crop_keep, crop_scores, wide_scores
 from .overlay import aligned, band_scores
 from .rotation import turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, LookRanker, looks
-from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, ranked, sandwich, unit as _unit
+from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, fine_significance, ranked, sandwich, unit as _unit
 from .progress import Steps, drain, scaled
 
 # CPU cost per pair of each part of the confirmation, relative to the centred alignments (measured
@@ -91,6 +91,13 @@ NEAR_IDENTICAL_FINE = 0.70
 # ... and in another grey tone (contrast, gamma) if their shared fine detail is more than the
 # rounding of the stretched 8-bit thumbnail: linear gradients, which are nothing else, measure 0.26.
 IDENTICAL_TONE_TEXTURE = 0.40
+# ... or, at a centred alignment, with fine detail this many times the pair's own chance level
+# (thumbs.fine_significance), however little of it survived: a smooth picture's fine detail is
+# little more than its 8-bit rounding and JPEG noise, and its gamma, contrast or white-balance copies
+# correlate 0.998-0.9993 with fine detail 0.46-0.66 (7-11 times their chance level); among ~300
+# hard negative photo pairs of one seed correlating >= 0.99 (crops of one smooth photo, skies) at
+# most 3.4 times, while look-alike sunsets reach 10 at correlations under 0.995 (their sun disc).
+FINE_SIGNIFICANCE = 6.0
 # Pairs whose best centred alignment correlates at least this much are also tried at off-centre
 # windows (alignment.py): crops and shifts up to ~15% of a side correlate 0.35-0.95 centred.
 WIDE_FLOOR = 0.30
@@ -393,6 +400,12 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             # does not see them) and whatever the spread of its detail, but in another grey tone
             # only with detail (a tone change of a smooth ramp looks like another ramp)
             identical = ~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR) & (sc.fine >= NEAR_IDENTICAL_FINE)
+            if how == "centred" and not mirrored:
+                weak = np.flatnonzero(~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR) & ~identical & (sc.fine > 0))
+                if len(weak):
+                    z = fine_significance(aligned(table.thumb[a[kk[weak]]], sc.crop_a[weak]),
+                                          aligned(table.thumb[b[kk[weak]]], sc.crop_b[weak]))
+                    identical[weak] = z >= FINE_SIGNIFICANCE
             good &= ((same_grey[kk] & (same_colour[kk] | identical)) | tone_free
                      | (identical & (sc.texture >= IDENTICAL_TONE_TEXTURE)))
             # shared detail must be spread over the picture or strong (look-alike sunsets share a
