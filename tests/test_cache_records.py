@@ -378,3 +378,17 @@ def test_the_fingerprint_built_as_columns_is_the_digest_of_every_rows_split_and_
     for piece in _split_paths(table, block=64):  # several blocks
         built.update(piece)
     assert built.hexdigest() == expected.hexdigest()
+
+
+@pytest.mark.parametrize("top", [0, 3, 1000, 16383, 16384, 2**20, 2**30, 2**40])
+def test_narrow_neighbour_differences_equal_the_int64_ones(top):
+    """Dense histograms' bin differences are worked out in a narrow type when the counts allow:
+    the stored values and their type are those of the int64 differences."""
+    rng = np.random.default_rng(top)
+    for shape in ((5, 3, 256), (1, 1, 256), (0, 3, 256)):
+        stack = rng.integers(0, top + 1, shape).astype(np.int64)
+        if stack.size:
+            stack.flat[0] = top  # the largest count at a bin edge
+        wide = codec._narrow(codec._zigzag(np.diff(stack, axis=-1, prepend=0)))
+        narrow = codec._narrow(codec._zigzag_diff(stack))
+        assert narrow.dtype == wide.dtype and np.array_equal(narrow, wide)

@@ -163,6 +163,24 @@ def _zigzag(d: np.ndarray) -> np.ndarray:
     return ((d << 1) ^ (d >> 63)).view(np.uint64)
 
 
+def _zigzag_diff(stack: np.ndarray) -> np.ndarray:
+    """``_zigzag(np.diff(stack, axis=-1, prepend=0))`` of non-negative counts, worked out in the
+    narrowest signed type that holds twice the largest count (int16 for images of up to 16,383
+    pixels a bin): the same values in a quarter of the memory traffic of int64."""
+    top = int(stack.max()) if stack.size else 0
+    for signed, unsigned in ((np.int16, np.uint16), (np.int32, np.uint32)):
+        if 2 * top < np.iinfo(signed).max:
+            break
+    else:
+        return _zigzag(np.diff(stack, axis=-1, prepend=0))
+    narrow = stack.astype(signed)
+    diff = np.empty_like(narrow)
+    diff[..., :1] = narrow[..., :1]
+    np.subtract(narrow[..., 1:], narrow[..., :-1], out=diff[..., 1:])
+    bits = np.dtype(signed).itemsize * 8 - 1
+    return ((diff << 1) ^ (diff >> bits)).view(unsigned)
+
+
 def _unzigzag(z: np.ndarray) -> np.ndarray:
     """Signed values back from zig-zag ones, in the narrowest signed type that holds them."""
     wide = {1: np.int16, 2: np.int32, 4: np.int64}.get(z.dtype.itemsize)
@@ -215,12 +233,11 @@ def _encode_hists(hists: list[np.ndarray], sums: list[np.ndarray] | None = None)
     codes = [shapes.index(h.shape) for h in hists]
     groups, sections = [], []
     for code, shape in enumerate(shapes):
-        stack = np.stack([h for h, c in zip(hists, codes) if c == code]).astype(np.int64)
+        stack = np.stack([h for h, c in zip(hists, codes) if c == code]).astype(np.int64, copy=False)
         if sums is not None:
             sums.append(stack.sum(axis=0))
         if shape[-1] <= 256:  # dense: neighbouring bins differ little
-            diff = np.diff(stack, axis=-1, prepend=0)
-            z = _narrow(_zigzag(diff))
+            z = _narrow(_zigzag_diff(stack))
             groups.append({"shape": list(shape), "dense": z.dtype.str})
             sections.append(_shuffle(z))
         else:  # 16-bit: only a few thousand of 65,536 bins are ever occupied
