@@ -131,15 +131,34 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
     return out, ident, box_of, category, truth
 
 
+def _exact_groups(pairs) -> dict[str, str]:
+    """Path -> a name for its group of identical files. The scan reports a group of three or more
+    identical files as each file against the group's first, so two later members (a lossless
+    re-save beside a greyscale copy of a grey picture) are one group without a pair of their own."""
+    parent: dict[str, str] = {}
+
+    def root(p: str) -> str:
+        while parent.setdefault(p, p) != p:
+            p = parent[p]
+        return p
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    return {p: root(p) for p in parent}
+
+
 def evaluate(findings, ident, box_of, category, truth) -> tuple[dict, dict, list]:
     """Per family: (found, right kind, total); per negative category: false pairs; the false pairs."""
     dup = [f for f in findings if f.kind in ("exact", "near", "mirror")]
     pairs = {frozenset(f.paths): f.kind for f in dup}
+    group = _exact_groups(f.paths for f in dup if f.kind == "exact")
     per_family: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for t in truth:
         row = per_family[t["family"]]
         row[2] += 1
         kind = pairs.get(frozenset((t["copy"], t["source"])))
+        if kind is None and t["copy"] in group and group[t["copy"]] == group.get(t["source"]):
+            kind = "exact"   # both in one group of identical files, each reported against its first
         if kind is not None:
             row[0] += 1
             row[1] += kind == t["expect"]
