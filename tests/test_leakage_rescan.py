@@ -258,22 +258,28 @@ def test_a_dataset_too_large_to_keep_the_choices_of_is_searched_as_without_the_c
     assert memo.made_search is None
 
 
-def test_the_cold_searchs_distinct_pairs_are_those_of_unique_pairs():
-    """A search from nothing finds its distinct pairs on one key filled part by part (int32 parts
-    among int64 ones, repeats, self pairs): the same pairs, in the same order, as _unique_pairs."""
-    from inspector.core.leakage.candidates import _unique_pairs
-    from inspector.core.leakage.rescan import _distinct_pairs
+def test_the_pairs_of_parts_keyed_one_by_one_are_the_distinct_pairs_with_their_least_distance():
+    """unique_pairs_of (a search from nothing keys its pairs part by part: int32 parts among int64
+    ones, repeats, self pairs, parts without distances) gives each distinct pair a != b once, in
+    (a, b) order, with its least distance (0 from a part without them)."""
+    from inspector.core.leakage.candidates import unique_pairs_of
 
     rng = np.random.default_rng(5)
     r_items = 70_000  # owner * r_items overflows int32
-    parts = [(rng.integers(0, r_items, m).astype(dtype), rng.integers(0, r_items, m).astype(dtype))
-             for m, dtype in ((5000, np.int32), (3000, np.int64), (0, np.int32))]
-    parts.append((parts[0][0][:700].astype(np.int64), parts[0][1][:700].astype(np.int64)))  # repeats
-    parts.append((np.arange(50, dtype=np.int32), np.arange(50, dtype=np.int32)))          # self pairs
-    a, b = (np.concatenate([p[i].astype(np.int64) for p in parts]) for i in range(2))
-    ua, ub, _ = _unique_pairs(a, b, np.zeros(len(a), np.uint8), r_items)
-    da, db = _distinct_pairs(parts, r_items)
-    assert len(ua) < len(a) - 700 and np.array_equal(da, ua) and np.array_equal(db, ub)
+    parts = [(rng.integers(0, r_items, m).astype(dtype), rng.integers(0, r_items, m).astype(dtype),
+              rng.integers(0, 40, m).astype(np.uint8)) for m, dtype in ((5000, np.int32), (3000, np.int64), (0, np.int32))]
+    parts.append((parts[0][0][:700].astype(np.int64), parts[0][1][:700].astype(np.int64), None))  # repeats, d 0
+    parts.append((parts[1][0][:500], parts[1][1][:500], parts[1][2][:500] // 2))                 # lower d
+    parts.append((np.arange(50, dtype=np.int32), np.arange(50, dtype=np.int32), None))            # self pairs
+    least: dict[tuple[int, int], int] = {}
+    for a, b, d in parts:
+        for i, (x, y) in enumerate(zip(a.tolist(), b.tolist())):
+            if x != y:
+                least[(x, y)] = min(least.get((x, y), 99), 0 if d is None else int(d[i]))
+    want = sorted(least.items())
+    ua, ub, ud = unique_pairs_of(parts, r_items)
+    assert len(ua) == len(want) < sum(len(p[0]) for p in parts) - 700
+    assert [((x, y), z) for x, y, z in zip(ua.tolist(), ub.tolist(), ud.tolist())] == want
 
 
 def test_places_of_entries_are_the_bucket_order_inverted():

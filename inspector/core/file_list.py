@@ -161,6 +161,17 @@ class FileList:
     def locator(self, i: int) -> object:
         return self._locators.get(i)
 
+    def path_buffers(self) -> tuple[bytearray, array, array, list[str]]:
+        """For work over the whole listing without an ``ImageFile`` per item (not copies: do not
+        modify them): the relative paths' UTF-8 bytes end to end, their (n + 1) offsets, each
+        item's base code (>= 0: its absolute path is bases[code] + its path; < 0: bases[~code]
+        alone) and the bases."""
+        return self._data, self._offsets, self._base, self._bases
+
+    def locators(self) -> dict[int, object]:
+        """The locator of each item that has one (a container's member), by index (not a copy)."""
+        return self._locators
+
     def split_of(self, i: int) -> str:
         return self.split_names[self._split[i]]
 

@@ -139,7 +139,7 @@ class ScanCache:
         try:
             if store.snapshot_key() != key:
                 return False
-            mtimes = np.frombuffer(layout.files._mtime, np.int64)
+            _, mtimes = layout.files.identities(0, len(layout.files))
             header = read_header(store.snapshot_part(0, key))
             if int(mtimes.max()) >= int(header["seen_ns"]) - MTIME_SLACK_NS:
                 return False  # a file modified within the timestamp resolution of that scan

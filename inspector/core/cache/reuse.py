@@ -32,8 +32,8 @@ def listed_keys(files: FileList, start: int, stop: int, root: bytes) -> list[byt
     ``os.fsencode`` gives them, so undecodable names stay distinct) relative to ``root``, and for
     a container's member its locator. An ASCII path is joined from bytes already at hand; any
     other is encoded from its ``str`` as before."""
-    bases = [os.fsencode(b) for b in files._bases]
-    data, offsets, base_codes = files._data, files._offsets, files._base
+    data, offsets, base_codes, names = files.path_buffers()
+    bases = [os.fsencode(b) for b in names]
     cut = len(root)
     out: list[bytes] = []
     append = out.append
@@ -45,7 +45,7 @@ def listed_keys(files: FileList, start: int, stop: int, root: bytes) -> list[byt
             piece = data[offsets[i]:offsets[i + 1]]
             key = bases[b] + piece if _FS_IS_UTF8 and piece.isascii() else os.fsencode(files.abspath(i))
         append(key[cut:] if key.startswith(root) else key)
-    for i, locator in files._locators.items():
+    for i, locator in files.locators().items():
         if start <= i < stop and locator is not None:
             out[i - start] += b"\0" + repr(locator).encode()
     return out

@@ -238,7 +238,24 @@ def stable_ids(content_hash: np.ndarray) -> np.ndarray:
 def _unique_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int) -> Pairs:
     """(a, b) pairs without repeats (and a != b), with their least d, sorted by a then b; one
     sort of packed keys (numpy's unique hashes, several times slower here)."""
-    key = np.sort((a.astype(np.int64) * n + b) * 64 + d)
+    return unique_pairs_of([(a, b, d)], n)
+
+
+def unique_pairs_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]], n: int) -> Pairs:
+    """`_unique_pairs` of the parts (a, b, d) end to end (d None: 0), keyed part by part into one
+    int64 array sorted in place: a cold search meets a few million pairs, and no concatenated copy
+    of them is made besides the key."""
+    key = np.empty(sum(len(a) for a, _, _ in parts), np.int64)
+    at = 0
+    for a, b, d in parts:
+        piece = key[at:at + len(a)]
+        np.multiply(a, n, out=piece, dtype=np.int64)
+        piece += b
+        piece *= 64
+        if d is not None:
+            piece += d
+        at += len(a)
+    key.sort()
     pair = key >> 6
     first = np.r_[True, pair[1:] != pair[:-1]] & (pair // n != pair % n)
     return pair[first] // n, pair[first] % n, (key[first] & 63).astype(np.uint8)

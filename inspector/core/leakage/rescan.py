@@ -35,7 +35,8 @@ import xxhash
 
 from ..strings import StringColumn
 from ..table import ImageTable
-from .candidates import NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, view_distance, view_joins
+from .candidates import (NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, unique_pairs_of, view_distance,
+                         view_joins)
 from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, SEGMENT, _chunk_on_top, compare_runs,
                    crowded_passes, neighbourhoods)
 from .partners import PairRanker, update_best
@@ -193,7 +194,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     if previous is None:
         # every pair the search met (query first: a pair's look rank may differ in its last bit with
         # the side it is seen from, and the full search keeps the lower), each once
-        ca, cb = _distinct_pairs([(k.owner, k.partner) for k in kept] + [(ra, rb)], r_items)
+        ca, cb, _ = unique_pairs_of([(k.owner, k.partner, None) for k in kept] + [(ra, rb, None)], r_items)
         best, best_rank = yield from scaled(ranker.best_of(ca, cb, k_best), 0.8, 1.0)
         del ca, cb
     else:
@@ -214,27 +215,6 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     a, b = rows[slot_owner[live]], rows[other[live]]
     a, b, _ = _unique_pairs(np.minimum(a, b), np.maximum(a, b), np.zeros(len(a), np.uint8), n)
     return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
-
-
-def _distinct_pairs(parts: list[tuple[np.ndarray, np.ndarray]], r_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """`_unique_pairs` of the concatenated (a, b) parts without the distances: sorted distinct
-    (a, b), a != b, on one int64 key filled part by part and sorted in place (a cold search meets
-    a few million pairs: no concatenated copy of them besides the key)."""
-    key = np.empty(sum(len(a) for a, _ in parts), np.int64)
-    at = 0
-    for a, b in parts:
-        piece = key[at:at + len(a)]
-        np.multiply(a, r_items, out=piece, dtype=np.int64)
-        piece += b
-        at += len(a)
-    key.sort()
-    keep = np.empty(len(key), bool)
-    keep[:1] = True
-    np.not_equal(key[1:], key[:-1], out=keep[1:])
-    key = key[keep]
-    a, b = np.divmod(key, r_items)
-    same = a == b
-    return (a[~same], b[~same]) if same.any() else (a, b)
 
 
 def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, stored_kept: list, kept: list[_Kept],
