@@ -277,24 +277,13 @@ class Neighbourhoods:
                  sizes: np.ndarray, crowded: np.ndarray) -> None:
         self.svals, self.values = svals, values
         self.start, self.cnt, self.sizes, self.crowded = start, cnt, sizes, crowded
-        m = len(svals) - ROW_STEP
-        # places whose value repeats the one before (equal values lie side by side) and the place
-        # where each one's run of equal values starts: what ranks an occurrence among its equals
-        self._repeats = np.flatnonzero(svals[1:m] == svals[:m - 1]) + 1
-        breaks = np.r_[True, np.diff(self._repeats) != 1] if len(self._repeats) else np.zeros(0, bool)
-        self._run_head = np.maximum.accumulate(np.where(breaks, self._repeats - 1, 0)) if len(breaks) else self._repeats
         self._order: np.ndarray | None = None
         self.first = self.stop = _EMPTY
 
     def entries_at(self, places: np.ndarray) -> np.ndarray:
         """The entry numbers (int64) at these places of the bucket order."""
         places = np.asarray(places, np.int64)
-        rank = np.zeros(len(places), np.int64)
-        if len(self._repeats):
-            k = np.minimum(np.searchsorted(self._repeats, places), len(self._repeats) - 1)
-            hit = self._repeats[k] == places
-            rank[hit] = places[hit] - self._run_head[k[hit]]
-        return self.values.entries(self.svals[places], rank)
+        return self.values.entries(self.svals[places], _ranks(self.svals, places))
 
     @property
     def order(self) -> np.ndarray:
@@ -302,6 +291,31 @@ class Neighbourhoods:
         if self._order is None:
             self._order = self.entries_at(np.arange(len(self.svals) - ROW_STEP))
         return self._order
+
+
+def _ranks(svals: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """Per place, how many places just before it hold its value (equal values lie side by side):
+    its occurrence among its equals. Found for the places asked alone, by doubling then halving
+    the step back to the run's head (a table of every repeat was ~200 MB of fresh temporaries a
+    chunk at a million images, for the few places a join traces)."""
+    value = svals[places]
+    good = np.zeros(len(places), np.int64)     # steps back known to hold the value...
+    bad = places + 1                           # ...and known not to (before the array: none)
+    act, k = np.arange(len(places)), 1
+    while len(act):
+        act = act[k < bad[act]]
+        eq = svals[places[act] - k] == value[act]
+        good[act[eq]] = k
+        bad[act[~eq]] = k
+        act, k = act[eq], 2 * k
+    act = np.flatnonzero(bad - good > 1)
+    while len(act):
+        mid = (good[act] + bad[act]) // 2
+        eq = svals[places[act] - mid] == value[act]
+        good[act[eq]] = mid[eq]
+        bad[act[~eq]] = mid[~eq]
+        act = act[bad[act] - good[act] > 1]
+    return good
 
 
 def segment_marks(ids: np.ndarray, n_views: int, segment: int = SEGMENT,
