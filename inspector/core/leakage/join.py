@@ -361,7 +361,11 @@ def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views
     values within the threshold are found after, through `values`, the index's ValueOrder)."""
     values = ValueOrder(flat) if values is None else values
     m = len(flat)
-    svals = np.zeros(m + ROW_STEP, np.uint64)
+    if out is not None and len(out) >= m + ROW_STEP:   # the index's buffer, reused by its four chunks
+        svals = out[:m + ROW_STEP]
+        svals[m:] = 0
+    else:
+        svals = np.zeros(m + ROW_STEP, np.uint64)
     rotated = svals[:m]
     rotated[:] = flat
     top = 64 - CHUNK_BITS * (c + 1)        # the rotation that puts chunk c on top (_chunk_on_top)
