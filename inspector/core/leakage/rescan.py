@@ -189,7 +189,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
         radius.append(pass_radius)
         yield 0.8 * (p + 1) / len(passes)
     ra, rb = (np.concatenate([x[i] for x in radius]) for i in range(2))
-    ra, rb, _ = _unique_pairs(ra, rb, np.zeros(len(ra), np.uint8), r_items)
+    ra, rb, _ = unique_pairs_of([(ra, rb, None)], r_items)
     ranker = PairRanker(table, rows, mirrors, look_block)
     if previous is None:
         # every pair the search met (query first: a pair's look rank may differ in its last bit with
@@ -213,7 +213,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     other = best.reshape(-1)
     live = other >= 0
     a, b = rows[slot_owner[live]], rows[other[live]]
-    a, b, _ = _unique_pairs(np.minimum(a, b), np.maximum(a, b), np.zeros(len(a), np.uint8), n)
+    a, b, _ = unique_pairs_of([(np.minimum(a, b), np.maximum(a, b), None)], n)
     return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
 
 
