@@ -298,3 +298,138 @@ def test_places_of_entries_are_the_bucket_order_inverted():
             place[nb.order] = np.arange(len(nb.order))
             e = rng.choice(len(flat), size=min(len(flat), 300), replace=False)
             assert np.array_equal(rescan._places(nb, c, e, flat[e]), place[e]), (trial, c)
+
+
+def _hub_dataset(rng: np.random.Generator, near: int):
+    """200 images, and `near` look-alikes of image 40 (the hub) in its split, 4 to 9 bits from it in
+    every view with chunk 0 untouched: in the first pass the hub meets them all, further than
+    GUARANTEED_RADIUS, more than it keeps of that kind."""
+    items = _dataset(rng, 200, 0)
+    hub = items[40]
+    for k in range(near):
+        h = hub.hashes.copy()
+        for v in range(len(h)):
+            h[v] ^= _U(sum(1 << int(b) for b in rng.choice(np.arange(16, 64), 4 + k % 6, replace=False)))
+        items.append(Item(f"{hub.split}/near{k:02d}.png", hub.split, int(rng.integers(1 << 30)), h))
+    return items, hub
+
+
+def _stored_of(table, state: dict, path: str, p: int = 0) -> tuple[list[str], list[str], int]:
+    """The paths a search stored for `path` in pass p: in its quota, in reserve; and its cut kinds."""
+    rows = np.flatnonzero(checks._exact_findings(table, True)[1] == np.arange(len(table)))
+    item = int(np.flatnonzero(rows == list(table.paths).index(path))[0])
+    counts = state["kept_count"].astype(np.int64)
+    start = int(counts[:p].sum() + counts[p, :item].sum())
+    at = slice(start, start + int(counts[p, item]))
+    partner, code = state["kept_partner"][at], state["kept_code"][at]
+    far = (code & 63) > join.GUARANTEED_RADIUS
+    quota = [table.paths[int(rows[j])] for j in partner[far & (code < 128)]]
+    reserve = [table.paths[int(rows[j])] for j in partner[far & (code >= 128)]]
+    return quota, reserve, int(state["cut"][p, item])
+
+
+def _chained(tables):
+    """Searches of `tables` one after the other, each patched from the one before (the first from
+    nothing): per search its pairs, its stored choices, and the view-0 hashes of the queries it
+    compared with whole neighbourhoods."""
+    out, memo = [], incremental.VerdictMemo(None)
+    real = rescan._met
+    for table in tables:
+        met: list[int] = []
+
+        def counting(top_q, nb, queries, threshold):
+            met.extend(top_q[queries].tolist())
+            return real(top_q, nb, queries, threshold)
+
+        rescan._met = counting
+        try:
+            pairs = _search(table, memo)
+        finally:
+            rescan._met = real
+        out.append((pairs, memo.made_search, set(met)))
+        memo = incremental.VerdictMemo(memo.encoded())
+    return out
+
+
+@pytest.mark.parametrize("reserve", [1, 2, 3])
+def test_a_query_that_loses_kept_pairs_takes_the_next_ones_from_its_reserve_until_it_runs_out(reserve, monkeypatch):
+    monkeypatch.setattr(rescan, "RESERVE", reserve)
+    rng = np.random.default_rng(11)
+    items, hub = _hub_dataset(rng, 16)
+    before = _table(items)
+    quota, reserve, cut = _stored_of(before, _chained([before])[0][1], hub.path)
+    assert len(quota) == checks.HASH_NEIGHBOURS and len(reserve) == rescan.RESERVE and cut
+    # the quota's partners deleted one rescan after another: the first RESERVE come from the
+    # reserve (the hub compared with no neighbourhood), the next one leaves it short: searched
+    tables = [before]
+    for k in range(rescan.RESERVE + 1):
+        tables.append(_table([it for it in items if it.path not in quota[:k + 1]]))
+    runs = _chained(tables)
+    for k, (table, (pairs, state, met)) in enumerate(zip(tables[1:], runs[1:])):
+        assert _same(pairs, _search(table))
+        assert (int(hub.hashes[0]) in met) == (k == rescan.RESERVE)
+        q, r, _ = _stored_of(table, state, hub.path)
+        assert not set(q + r) & set(quota[:k + 1])
+        assert len(q) == checks.HASH_NEIGHBOURS and len(r) == (rescan.RESERVE - k - 1 if k < rescan.RESERVE else rescan.RESERVE)
+
+
+def test_a_query_that_loses_more_than_its_reserve_at_once_is_searched_again():
+    rng = np.random.default_rng(12)
+    items, hub = _hub_dataset(rng, 16)
+    before = _table(items)
+    quota, reserve, _ = _stored_of(before, _chained([before])[0][1], hub.path)
+    gone = set(quota[-1:] + reserve)       # the quota's last and the whole reserve
+    after = _table([it for it in items if it.path not in gone])
+    (_, _, _), (pairs, state, met) = _chained([before, after])
+    assert _same(pairs, _search(after)) and int(hub.hashes[0]) in met
+    q, r, _ = _stored_of(after, state, hub.path)
+    assert len(q) == checks.HASH_NEIGHBOURS and len(r) == rescan.RESERVE and not set(q + r) & gone
+
+
+def test_a_query_that_met_no_more_than_it_keeps_has_nothing_cut_and_is_never_searched_again():
+    rng = np.random.default_rng(13)
+    items, hub = _hub_dataset(rng, checks.HASH_NEIGHBOURS + rescan.RESERVE)
+    before = _table(items)
+    quota, reserve, cut = _stored_of(before, _chained([before])[0][1], hub.path)
+    assert len(quota) == checks.HASH_NEIGHBOURS and len(reserve) == rescan.RESERVE and not cut
+    after = _table([it for it in items if it.path not in quota[:rescan.RESERVE + 2]])
+    (_, _, _), (pairs, _, met) = _chained([before, after])
+    assert _same(pairs, _search(after)) and int(hub.hashes[0]) not in met
+
+
+def test_an_image_added_after_a_cut_querys_last_held_pair_is_not_kept_as_if_it_came_before_unseen_ones():
+    """After the hub lost a pair, its last held pair of the cut kind is its 11th closest of 12 it ever
+    held; an added look-alike further than that may come after pairs it never held (the 12th+), so
+    it is not kept, and when later deletions leave the hub short it is found by the search again."""
+    rng = np.random.default_rng(14)
+    items, hub = _hub_dataset(rng, 20)
+    before = _table(items)
+    quota, reserve, _ = _stored_of(before, _chained([before])[0][1], hub.path)
+    far_one = hub.hashes.copy()
+    for v in range(len(far_one)):    # 10 bits: further than every held look-alike (4 to 9)
+        far_one[v] ^= _U(sum(1 << int(b) for b in rng.choice(np.arange(16, 64), 10, replace=False)))
+    added = Item(f"{hub.split}/zz_far.png", hub.split, int(rng.integers(1 << 30)), far_one)
+    step1 = _table([it for it in items if it.path != quota[0]] + [added])
+    step2 = _table([it for it in items if it.path not in quota[:rescan.RESERVE + 1]] + [added])
+    runs = _chained([before, step1, step2])
+    for table, (pairs, _, _) in zip((step1, step2), runs[1:]):
+        assert _same(pairs, _search(table))
+    q, r, _ = _stored_of(step1, runs[1][1], hub.path)
+    assert added.path not in q + r
+
+
+@pytest.mark.parametrize("seed", [15, 16])
+def test_rescans_one_after_another_each_equal_a_search_from_nothing(seed):
+    rng = np.random.default_rng(seed)
+    items = _dataset(rng, 300, 120)
+    tables = [_table(items)]
+    for step in range(4):            # each time a few deleted, rewritten and added
+        items = [it for it in items if rng.random() > 0.03]
+        for i in rng.choice(len(items), 3, replace=False):
+            items[i] = dataclasses.replace(items[i], seed=int(rng.integers(1 << 30)), hashes=_flip(items[i].hashes, rng, 2))
+        items += [dataclasses.replace(it, path=it.path.replace("img", f"s{step}_"), seed=int(rng.integers(1 << 30)),
+                                      hashes=_flip(it.hashes, rng, int(rng.integers(0, 6))))
+                  for it in (items[int(i)] for i in rng.choice(len(items), 6, replace=False))]
+        tables.append(_table(items))
+    for table, (pairs, _, _) in zip(tables[1:], _chained(tables)[1:]):
+        assert _same(pairs, _search(table))

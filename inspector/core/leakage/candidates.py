@@ -272,6 +272,16 @@ def _capped(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, k: int, groups:
 def capped_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, k: int, groups: np.ndarray | None
                  ) -> Pairs:
     """The pairs `_capped` keeps, with their d, sorted by a (then kind, d, b)."""
+    run, b, d, rank = ranked_pairs(a, b, d, n, groups)
+    keep = (run % 3 == 0) | (rank < k)
+    return run[keep] // 3, b[keep], d[keep]
+
+
+def ranked_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, groups: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The unique pairs (a, b, d) sorted by (a, kind, d, b), as (a * 3 + kind, b, d, rank): kind 0
+    within GUARANTEED_RADIUS, 1 further across groups, 2 further within a group, and the rank of
+    the pair in its (a, kind) run, what a query's quota of each kind is cut from."""
     far = d > GUARANTEED_RADIUS
     kind = far.astype(np.int64)          # 0 within the radius, 1 further across groups, 2 within
     if groups is not None:
@@ -286,8 +296,7 @@ def capped_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, k: int, gr
     run >>= 6                            # a * 3 + kind
     head = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
     rank = np.arange(len(key)) - np.repeat(head, np.diff(np.r_[head, len(key)]))
-    keep = (run % 3 == 0) | (rank < k)
-    return run[keep] // 3, b_s[keep], d_s[keep]
+    return run, b_s, d_s, rank
 
 
 def _best_pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int) -> Pairs:

@@ -8,8 +8,10 @@ candidates) is a union of local choices, so its result can be kept and patched:
   are the same, and only the added ones are new to it;
 - of the pairs it meets, a query keeps those within GUARANTEED_RADIUS and its HASH_NEIGHBOURS
   closest further ones per kind (ties: the lower row; rows of unchanged images keep their order),
-  so adding candidates is a merge with the kept ones, and losing a kept one matters only when the
-  query kept HASH_NEIGHBOURS of that kind (there may be a next one it did not keep);
+  so adding candidates is a merge with the kept ones; it also keeps up to RESERVE more of each kind
+  in reserve (not candidates), so a query that loses kept pairs takes its next ones from there,
+  and is searched again only when it met more of a kind than it kept (the kind is cut) and holds
+  fewer than HASH_NEIGHBOURS of it;
 - an image's best partners are the CONFIRM_NEIGHBOURS best-looking of the pairs it is in, so they
   change only for the images in a pair that came or went.
 
@@ -17,7 +19,7 @@ So the last search's choices are stored (`SearchState`: per image and pass the n
 delimiters and the kept pairs, the pairs of the longer-key passes, each image's best partners), and
 a rescan compares the changed images with everything, the unchanged queries with the added entries
 of their neighbourhoods, searches again only the queries whose neighbourhood moved or whose full
-quota lost a pair, and ranks again only the pairs of images whose pairs changed. The result is the
+reserve ran out, and ranks again only the pairs of images whose pairs changed. The result is the
 full search's, exactly (tests/test_leakage_rescan.py compares them on crowded buckets, displaced
 partners, deleted partners and new representatives of exact groups). The bucket structure (a sort
 of each pass's entries) and the longer-key passes of crowded buckets still run over all images.
@@ -35,7 +37,7 @@ import xxhash
 
 from ..strings import StringColumn
 from ..table import ImageTable
-from .candidates import (NO_HASH, Pairs, _unique_pairs, capped_pairs, stable_ids, unique_pairs_of, view_distance,
+from .candidates import (NO_HASH, Pairs, _unique_pairs, ranked_pairs, stable_ids, unique_pairs_of, view_distance,
                          view_joins)
 from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, SEGMENT, _chunk_on_top, compare_runs,
                    crowded_passes, neighbourhoods)
@@ -43,7 +45,7 @@ from .partners import PairRanker, update_best
 from .progress import Steps, scaled
 from .value_order import ValueOrder
 
-STATE_VERSION = 1
+STATE_VERSION = 2       # 2: pairs in reserve and the cut kinds
 # A search keeps its choices for at most this many images: it holds them all until it ends (about
 # 5 KB an image at its peak, 520 MB above the table for 100,000 tiny PNGs), where the search that
 # does not keep them streams in bounded blocks. A larger dataset is searched as without the cache,
@@ -52,6 +54,14 @@ KEEP_UP_TO = 200_000
 NOT_A_QUERY = -2        # a delimiter for an image that takes no part in a pass (a blanked region)
 MOVED = -3              # a delimiter that is an added entry (never equal to a stored one)
 _WITHIN = 64            # kept pair code: distance | _WITHIN when both images are in the same split
+_RESERVE = 128          # ... | _RESERVE for a pair kept beyond the quota of its kind (not a candidate)
+_DISTANCE = _WITHIN - 1
+# Further pairs of each kind a query keeps beyond its quota (HASH_NEIGHBOURS), not as candidates
+# but so that a query that loses a kept pair (a deleted or rewritten image) takes its next one from
+# them instead of being compared with its whole neighbourhood again (at 1% changed, about 17,000
+# of 100,000 queries a pass lost one pair of a full quota); it runs out only when more than
+# RESERVE of one kind are lost before it is searched again.
+RESERVE = 2
 
 
 @dataclass
@@ -60,9 +70,10 @@ class SearchState:
     order) and pass: the neighbourhood delimiters (`first`, `stop`: (P, R) int32 stored entries =
     image * views + view, -1 a bucket edge; `crowded`: (P, R)); the kept pairs, sorted by pass,
     image and partner (`kept_count`: (P, R) per image, `kept_partner`, `kept_code` the distance
-    with _WITHIN); the longer-key passes' pairs (`radius_a`, `radius_b`, sorted); and each image's
-    best partners (`best`: (R, k), -1 none; `best_rank` their look ranks). `settings` is what the
-    search ran with; a state of other settings is not used."""
+    with _WITHIN and _RESERVE), and the kinds each image met more further pairs of than it kept
+    (`cut`: (P, R) bits 1 << kind - 1); the longer-key passes' pairs (`radius_a`, `radius_b`,
+    sorted); and each image's best partners (`best`: (R, k), -1 none; `best_rank` their look
+    ranks). `settings` is what the search ran with; a state of other settings is not used."""
 
     settings: np.ndarray
     keys: np.ndarray
@@ -72,6 +83,7 @@ class SearchState:
     kept_count: np.ndarray
     kept_partner: np.ndarray
     kept_code: np.ndarray
+    cut: np.ndarray
     radius_a: np.ndarray
     radius_b: np.ndarray
     best: np.ndarray
@@ -89,6 +101,7 @@ class SearchState:
         r = len(state.keys)
         sound = (state.keys.shape == (r, 2) and state.first.ndim == 2 and state.first.shape[1] == r
                  and state.stop.shape == state.crowded.shape == state.kept_count.shape == state.first.shape
+                 and state.cut.shape == state.first.shape
                  and len(state.kept_partner) == len(state.kept_code) == int(state.kept_count.sum())
                  and len(state.radius_a) == len(state.radius_b)
                  and state.best.shape == state.best_rank.shape and len(state.best) == r)
@@ -106,7 +119,7 @@ class SearchState:
 
 def settings(threshold: int, per_image: int, k_best: int, mirrors: bool, n_views: int) -> np.ndarray:
     return np.array([STATE_VERSION, threshold, per_image, k_best, int(mirrors), n_views, FULL_BUCKET,
-                     GUARANTEED_RADIUS, SEGMENT], np.int64)
+                     GUARANTEED_RADIUS, SEGMENT, RESERVE], np.int64)
 
 
 def image_keys(table: ImageTable, rows: np.ndarray) -> np.ndarray:
@@ -151,6 +164,12 @@ class _Kept:
     dropped: np.ndarray
     chosen: np.ndarray
 
+    def quota(self) -> tuple[np.ndarray, np.ndarray, None]:
+        """The pairs of the quota (the candidates; those in reserve left out), as unique_pairs_of
+        takes a part."""
+        quota = self.code < _RESERVE
+        return self.owner[quota], self.partner[quota], None
+
 
 def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: int, per_image: int,
            k_best: int, mirrors: bool, previous: SearchState | None, look_block: int = 1 << 13
@@ -175,6 +194,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     first = np.full((len(passes), r_items), NOT_A_QUERY, np.int32)
     stop = first.copy()
     crowded = np.zeros((len(passes), r_items), bool)
+    cut = np.zeros((len(passes), r_items), np.uint8)
     kept: list[_Kept] = []
     radius = []
     stored_kept = [] if previous is None else [previous.kept(p, new_of_old) for p in range(len(passes))]
@@ -184,7 +204,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
             orders.clear()
         got = _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
                         None if previous is None else stored_kept[p], p, threshold, per_image, n, orders)
-        (first[p], stop[p], crowded[p]), pass_kept, pass_radius = got
+        (first[p], stop[p], crowded[p], cut[p]), pass_kept, pass_radius = got
         kept.append(pass_kept)
         radius.append(pass_radius)
         yield 0.8 * (p + 1) / len(passes)
@@ -194,12 +214,13 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     if previous is None:
         # every pair the search met (query first: a pair's look rank may differ in its last bit with
         # the side it is seen from, and the full search keeps the lower), each once
-        ca, cb, _ = unique_pairs_of([(k.owner, k.partner, None) for k in kept] + [(ra, rb, None)], r_items)
+        ca, cb, _ = unique_pairs_of([k.quota() for k in kept] + [(ra, rb, None)], r_items)
         best, best_rank = yield from scaled(ranker.best_of(ca, cb, k_best), 0.8, 1.0)
         del ca, cb
     else:
-        owners = np.concatenate([k.owner for k in kept] + [ra])
-        partners = np.concatenate([k.partner for k in kept] + [rb])
+        quota = [k.quota() for k in kept]
+        owners = np.concatenate([q[0] for q in quota] + [ra])
+        partners = np.concatenate([q[1] for q in quota] + [rb])
         changed, sides = _changed_pairs(previous, new_of_old, stored_kept, kept, (ra, rb), r_items)
         held = np.where(previous.best >= 0, new_of_old[np.maximum(previous.best, 0)], -1)
         best, best_rank = yield from scaled(update_best(ranker, changed, sides, (owners, partners), old_of,
@@ -207,7 +228,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     counts = np.stack([np.bincount(k.owner, minlength=r_items) for k in kept]).astype(np.uint16)
     state = SearchState(config, keys, first, stop, crowded, counts,
                         np.concatenate([k.partner for k in kept]).astype(np.int32),
-                        np.concatenate([k.code for k in kept]).astype(np.uint8),
+                        np.concatenate([k.code for k in kept]).astype(np.uint8), cut,
                         ra.astype(np.int32), rb.astype(np.int32), best.astype(np.int32), best_rank.astype(np.float32))
     slot_owner = np.repeat(np.arange(r_items), k_best)
     other = best.reshape(-1)
@@ -228,9 +249,9 @@ def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, stored_kept: l
     cand = _distinct(np.concatenate([radius_moved] + [np.r_[k.dropped, k.chosen] for k in kept]))
     then = _member(cand, old_radius)
     now = _member(cand, new_radius)
-    for (o_owner, o_partner, _, _), k in zip(stored_kept, kept):
-        then |= _member(cand, _keys(o_owner, o_partner, r_items))
-        now |= _member(cand, k.owner * r_items + k.partner)
+    for (o_owner, o_partner, o_code, _), k in zip(stored_kept, kept):
+        then |= _member(cand, _quota_keys((o_owner, o_partner, o_code), r_items))
+        now |= _member(cand, _quota_keys((k.owner, k.partner, k.code), r_items))
     moved = cand[then != now]
     a, b = moved // r_items, moved % r_items
     changed = _distinct(np.minimum(a, b) * r_items + np.maximum(a, b))
@@ -238,7 +259,7 @@ def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, stored_kept: l
     both = np.r_[lo * r_items + hi, hi * r_items + lo]
     seen = _member(both, new_radius)
     for k in kept:
-        seen |= _member(both, k.owner * r_items + k.partner)
+        seen |= _member(both, _quota_keys((k.owner, k.partner, k.code), r_items))
     return changed, both[seen]
 
 
@@ -265,9 +286,10 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray, ids: np.ndarray,
               item_of_row: np.ndarray, old_of: np.ndarray, previous: SearchState | None, stored_kept,
               p: int, threshold: int, per_image: int, n: int, orders: dict[int, ValueOrder]):
-    """One pass: the delimiters of every image's neighbourhood, the pairs it keeps and the longer-key
-    passes' pairs (items). `stored_kept`: the pass's stored pairs in today's items (SearchState.kept);
-    `orders`: the ValueOrder of the pass's index by query view, made here when missing."""
+    """One pass: the delimiters of every image's neighbourhood and its cut kinds, the pairs it keeps
+    and the longer-key passes' pairs (items). `stored_kept`: the pass's stored pairs in today's items
+    (SearchState.kept); `orders`: the ValueOrder of the pass's index by query view, made here when
+    missing."""
     r_items = len(rows)
     q_rows = m_rows = rows
     if ps.view:   # a region join: blanked regions take no part
@@ -275,13 +297,14 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     width = ps.cols.stop - ps.cols.start
     out_first = np.full(r_items, NOT_A_QUERY, np.int64)
     out_stop, out_crowded = out_first.copy(), np.zeros(r_items, bool)
+    out_cut = np.zeros(r_items, np.uint8)
     empty = np.zeros(0, np.int64)
     z8 = np.zeros(0, np.uint8)
     dropped = empty
     if previous is not None:   # every stored pair of this pass is dropped unless it is held below
-        dropped = _keys(stored_kept[0], stored_kept[1], r_items)
+        dropped = _quota_keys(stored_kept[:3], r_items)
     if len(q_rows) == 0:
-        return (out_first, out_stop, out_crowded), _Kept(empty, empty, z8, dropped, empty), (empty, empty)
+        return (out_first, out_stop, out_crowded, out_cut), _Kept(empty, empty, z8, dropped, empty), (empty, empty)
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     flat = np.ascontiguousarray(phash[m_rows, ps.cols]).reshape(-1)
     if ps.view not in orders:
@@ -301,18 +324,20 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     old_q = old_of[q_items]
     fresh = old_q < 0
     held = (empty, empty, z8)      # kept pairs that stay as they are (items)
-    recap = (empty, empty, z8)     # kept pairs of queries that meet added entries (rows, rows, d)
+    recap = (empty, empty, z8)     # pairs of queries whose choice is made again (rows, rows, d)
+    known = None                   # what those queries held: keys (rows) and cut kinds per row
     if previous is not None and (~fresh).any():
         u = np.flatnonzero(~fresh)
         same = ((previous.first[p, old_q[u]] == stored(nb.first[u], old_of))
                 & (previous.stop[p, old_q[u]] == stored(nb.stop[u], old_of))
                 & (previous.crowded[p, old_q[u]] == nb.crowded[u]))
         k_owner, k_partner, k_code, _ = stored_kept
-        # a further pair lost from a full quota: the query may have a next one it did not keep
-        lost = (k_owner >= 0) & (k_partner < 0) & ((k_code & (_WITHIN - 1)) > GUARANTEED_RADIUS)
+        # a query that lost a further pair of a kind it had cut, and holds fewer than its quota of
+        # that kind now, may have a next pair it never held: searched again
+        lost = (k_owner >= 0) & (k_partner < 0) & _far(k_code)
         stored_owner = np.repeat(np.arange(previous.kept_count.shape[1]), previous.kept_count[p].astype(np.int64))
         again = np.zeros(r_items, bool)
-        again[k_owner[_full_quota_lost(stored_owner, k_code, lost, per_image)]] = True
+        again[k_owner[_reserve_spent(stored_owner, k_code, k_partner >= 0, lost, previous.cut[p], per_image)]] = True
         same &= ~again[q_items[u]]
         fresh[u[~same]] = True
         delta = u[same]
@@ -322,22 +347,29 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
                                   width, ps.chunk, threshold)
         is_delta = np.zeros(r_items, bool)
         is_delta[q_items[delta]] = True
-        meeting = np.zeros(r_items, bool)
-        meeting[item_of_row[adds[0]]] = True
+        out_cut[q_items[delta]] = previous.cut[p, old_q[delta]]
+        # chosen again: the queries that meet added entries or lost a further pair (a pair in
+        # reserve may move into the quota)
+        redo = np.zeros(r_items, bool)
+        redo[item_of_row[adds[0]]] = True
+        redo[k_owner[lost]] = True
         alive = (k_owner >= 0) & (k_partner >= 0) & is_delta[np.maximum(k_owner, 0)]
-        stay = alive & ~meeting[np.maximum(k_owner, 0)]
+        stay = alive & ~redo[np.maximum(k_owner, 0)]
         held = (k_owner[stay], k_partner[stay], k_code[stay])
-        dropped = _keys(k_owner[~stay], k_partner[~stay], r_items)
-        again_kept = alive & meeting[np.maximum(k_owner, 0)]
+        dropped = _quota_keys((k_owner[~stay], k_partner[~stay], k_code[~stay]), r_items)
+        again_kept = alive & redo[np.maximum(k_owner, 0)]
         recap = (np.r_[rows[k_owner[again_kept]], adds[0]], np.r_[rows[k_partner[again_kept]], adds[1]],
-                 np.r_[k_code[again_kept] & (_WITHIN - 1), adds[2]].astype(np.uint8))
+                 np.r_[k_code[again_kept] & _DISTANCE, adds[2]].astype(np.uint8))
+        cut_of_row = np.zeros(n, np.uint8)
+        cut_of_row[rows[q_items[delta]]] = out_cut[q_items[delta]]
+        known = (np.sort(rows[k_owner[again_kept]] * n + rows[k_partner[again_kept]]), cut_of_row)
     # fresh queries against their whole neighbourhoods, the others' kept pairs with added entries,
     # each query's quota chosen a block of whole queries at a time (memory bounded by the block)
-    parts = [capped_pairs(*_unique_pairs(q_rows[qi], m_rows[e // width], d, n), n, per_image, groups)
+    parts = [_choose(*_unique_pairs(q_rows[qi], m_rows[e // width], d, n), n, per_image, groups)
              for qi, e, d in _met(query, nb, np.flatnonzero(fresh), threshold)]
-    parts.append(capped_pairs(*_unique_pairs(recap[0], recap[1], recap[2].astype(np.uint8), n), n, per_image, groups))
-    a, b, d = (np.concatenate([x[i] for x in parts]) for i in range(3))
-    code = (d | np.where(groups[a] == groups[b], _WITHIN, 0)).astype(np.uint8)
+    parts.append(_choose(*_unique_pairs(recap[0], recap[1], recap[2], n), n, per_image, groups, known))
+    a, b, code, cut_rows, cut_bits = (np.concatenate([x[i] for x in parts]) for i in range(5))
+    np.bitwise_or.at(out_cut, item_of_row[cut_rows], cut_bits)   # a query's two kinds: two entries
     chosen_owner, chosen_partner = item_of_row[a], item_of_row[b]
     owner = np.r_[held[0], chosen_owner]
     partner = np.r_[held[1], chosen_partner]
@@ -346,35 +378,80 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     if previous is None:  # a search from nothing: no change to record, the pairs kept narrow
         kept = _Kept(owner[order].astype(np.int32), partner[order].astype(np.int32), codes, empty, empty)
     else:
-        # of the stored pairs not held as they were, those chosen again are no change
-        chosen = np.sort(chosen_owner * r_items + chosen_partner)
+        # of the stored pairs of the quota not held as they were, those chosen into it again are
+        # no change
+        chosen = np.sort(_quota_keys((chosen_owner, chosen_partner, code), r_items))
         kept = _Kept(owner[order], partner[order], codes, dropped[~_member(dropped, chosen)],
                      chosen[~_member(chosen, dropped)])
     ra, rb = _radius(query, flat, nb, ps.chunk, threshold, q_rows, m_rows, width, n)
-    return (out_first, out_stop, out_crowded), kept, (item_of_row[ra], item_of_row[rb])
+    return (out_first, out_stop, out_crowded, out_cut), kept, (item_of_row[ra], item_of_row[rb])
 
 
-def _full_quota_lost(owner: np.ndarray, code: np.ndarray, lost: np.ndarray, per_image: int) -> np.ndarray:
-    """Per kept pair (sorted by owner) whether it is `lost` from its owner's whole quota of further
-    pairs of its kind: counted over the owners that lost one only (a few), not over every pair."""
+def _far(code: np.ndarray) -> np.ndarray:
+    """Whether each kept pair is further than GUARANTEED_RADIUS (of a kind with a quota)."""
+    return (code & _DISTANCE) > GUARANTEED_RADIUS
+
+
+def _kind(code: np.ndarray) -> np.ndarray:
+    """Each kept pair's kind as candidates.ranked_pairs numbers them (0 within the radius, 1
+    further across splits, 2 further within a split)."""
+    return np.where(_far(code), 1 + ((code & _WITHIN) > 0), 0)
+
+
+def _quota_keys(kept: tuple[np.ndarray, np.ndarray, np.ndarray], r_items: int) -> np.ndarray:
+    """Oriented keys of the kept pairs (owner, partner, code) in the quota (not in reserve) whose
+    images are both still there."""
+    owner, partner, code = kept
+    quota = code < _RESERVE
+    return _keys(owner[quota], partner[quota], r_items)
+
+
+def _choose(a: np.ndarray, b: np.ndarray, d: np.ndarray, n: int, per_image: int, groups: np.ndarray,
+            known: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What queries keep of the unique pairs (rows a, b, d) they met: every pair within
+    GUARANTEED_RADIUS and the per_image closest further ones of each kind (the quota, as
+    candidates.capped_pairs), then up to RESERVE more of each kind coded _RESERVE; and the queries
+    (rows) that met more of a kind than they keep, with those kinds' bits (1 << kind - 1).
+
+    `known` = (sorted keys a * n + b, cut kinds per row) when the pairs are the ones queries held
+    and the ones they newly met: in a kind a query had cut, the pairs it never held that come after
+    its last held one are left out (one it never met may come before them), and the kind stays cut.
+    """
+    run, b, d, rank = ranked_pairs(a, b, d, n, groups)
+    a, kind = np.divmod(run, 3)
+    limit = np.full(len(run), per_image + RESERVE, np.int64)
+    cut_then = np.zeros(len(run), bool)
+    head = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if len(run) else np.zeros(0, np.int64)
+    size = np.diff(np.r_[head, len(run)])
+    if known is not None and len(run):
+        keys, cut_of_row = known
+        cut_then = (kind > 0) & ((cut_of_row[a] >> np.maximum(kind - 1, 0)) & 1).astype(bool)
+        last = np.maximum.reduceat(np.where(_member(a * n + b, keys), rank, -1), head)   # per run
+        limit = np.where(cut_then, np.minimum(limit, np.repeat(last, size) + 1), limit)
+    keep = (kind == 0) | (rank < limit)
+    cut = (kind > 0) & (cut_then | (np.repeat(size, size) > per_image + RESERVE))
+    ends = head[cut[head]]
+    code = (d | np.where(groups[a] == groups[b], _WITHIN, 0) | np.where((kind > 0) & (rank >= per_image), _RESERVE, 0))
+    return (a[keep], b[keep], code[keep].astype(np.uint8), a[ends],
+            (1 << (kind[ends] - 1)).astype(np.uint8))
+
+
+def _reserve_spent(owner: np.ndarray, code: np.ndarray, alive: np.ndarray, lost: np.ndarray, cut: np.ndarray,
+                   per_image: int) -> np.ndarray:
+    """Per stored pair (sorted by owner, a stored image) whether its owner had cut its kind and
+    holds fewer than per_image pairs of it alive: counted over the owners that `lost` one only (a
+    few; an owner that lost none holds at least its quota of every kind it cut)."""
     losing = np.zeros(int(owner.max(initial=-1)) + 1, bool)
     losing[owner[lost]] = True
     mine = np.flatnonzero(losing[owner])
+    kind = _kind(code[mine])
+    key = owner[mine].astype(np.int64) * 3 + kind
+    left = np.bincount(key, weights=alive[mine], minlength=len(losing) * 3)
+    had_cut = ((cut[owner[mine]] >> np.maximum(kind - 1, 0)) & 1).astype(bool)
     out = np.zeros(len(owner), bool)
-    out[mine] = lost[mine] & _full_quota(owner[mine], code[mine], per_image)
+    out[mine] = (kind > 0) & had_cut & (left[key] < per_image)
     return out
-
-
-def _full_quota(owner: np.ndarray, code: np.ndarray, per_image: int) -> np.ndarray:
-    """Per kept pair whether its owner kept the whole quota of further pairs of its kind."""
-    far = (code & (_WITHIN - 1)) > GUARANTEED_RADIUS
-    key = owner.astype(np.int64) * 3 + np.where(far, 1 + (code >= _WITHIN), 0)
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    heads = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.zeros(0, np.int64)
-    count = np.empty(len(key), np.int64)
-    count[order] = np.repeat(np.diff(np.r_[heads, len(ks)]), np.diff(np.r_[heads, len(ks)]))
-    return far & (count >= per_image)
 
 
 def _met(query: np.ndarray, nb, queries: np.ndarray, threshold: int
