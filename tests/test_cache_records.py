@@ -152,7 +152,7 @@ def test_extreme_values_come_back_exactly():
     residual = codec.decode_chunk(codec.encode_chunk(chunk, hists), grids=False)
     assert residual.residual == {"thumb"} and not np.array_equal(residual.columns["thumb"], thumb)
     many = np.concatenate([residual.columns["thumb"]] * 3)
-    assert np.array_equal(codec.restore_grids(many), np.concatenate([thumb] * 3))
+    assert np.array_equal(codec.restore_grids(many), np.concatenate([thumb] * 3))  # in place, in blocks
 
 
 def test_a_warm_reopen_sums_whole_stored_batches_without_decoding_their_histograms(tmp_path, monkeypatch):

@@ -15,6 +15,10 @@ import functools
 
 @functools.cache
 def _malloc_trim():
+    try:  # the process's own symbols first: find_library runs ``ldconfig -p`` (15 ms, a process)
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows has no process handle here
+        pass
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return libc.malloc_trim

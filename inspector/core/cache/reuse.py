@@ -156,9 +156,10 @@ Part = tuple[Batch, np.ndarray, np.ndarray]
 
 
 def chunk_from_batches(parts: list[Part], split_of: Callable[[np.ndarray], list[str]],
-                       build: ChunkBuilder) -> Any:
+                       build: ChunkBuilder, hists: bool = True) -> Any:
     """One chunk result holding the wanted entries of several stored batches (entries past a
-    batch's rows are its failures); ``split_of(index)`` gives the listed items' splits."""
+    batch's rows are its failures); ``split_of(index)`` gives the listed items' splits. Without
+    ``hists`` the builder gets no histograms (a stored whole result has their sums)."""
     picks, row_index, fail_index, reasons = [], [], [], []
     for batch, entries, index in parts:
         entries, index = np.asarray(entries, np.int64), np.asarray(index, np.int64)
@@ -170,18 +171,24 @@ def chunk_from_batches(parts: list[Part], split_of: Callable[[np.ndarray], list[
         row_index.append(index[decoded])
         fail_index.append(index[~decoded])
         reasons += [batch.failures[e] for e in failed.tolist()]
+    whole = [_in_order(p, batch.rows) for batch, p in picks]
     columns: dict[str, Any] = {}
     for name, first in parts[0][0].columns.items():
-        if name in parts[0][0].residual:
-            columns[name] = restore_grids(np.concatenate([b.columns[name][p] for b, p in picks]))
-        elif isinstance(first, np.ndarray):
-            columns[name] = np.concatenate([b.columns[name][p] for b, p in picks])
+        if isinstance(first, np.ndarray):
+            # a batch used whole, in order, is concatenated as it is (no copy picked first)
+            picked = np.concatenate([b.columns[name] if w else b.columns[name][p] for (b, p), w in zip(picks, whole)])
+            columns[name] = restore_grids(picked) if name in parts[0][0].residual else picked
         else:
             columns[name] = _picked_values([(b.columns[name], p) for b, p in picks])
     index = np.concatenate(row_index)
     failed_items = np.concatenate(fail_index)
-    return build(columns, _merged_hists(picks), index, list(zip(failed_items.tolist(), reasons)),
+    return build(columns, _merged_hists(picks) if hists else [], index, list(zip(failed_items.tolist(), reasons)),
                  split_of(index), split_of(failed_items))
+
+
+def _in_order(pick: np.ndarray, rows: int) -> bool:
+    """Is ``pick`` every entry 0..rows-1 in order?"""
+    return len(pick) == rows and (rows == 0 or (int(pick[0]) == 0 and bool((np.diff(pick) == 1).all())))
 
 
 def _picked_values(picks: list[tuple[list, np.ndarray]]) -> list:
@@ -189,7 +196,7 @@ def _picked_values(picks: list[tuple[list, np.ndarray]]) -> list:
     batches of a rescan), is copied as it is."""
     out: list = []
     for values, pick in picks:
-        if len(pick) == len(values) and np.array_equal(pick, np.arange(len(values))):
+        if _in_order(pick, len(values)):
             out.extend(values)
         else:
             out.extend(map(values.__getitem__, pick.tolist()))

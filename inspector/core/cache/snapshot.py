@@ -205,7 +205,7 @@ def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, col
                         raise RecordError("a batch of records it points at is no longer stored")
                     rows = order[bounds[g]:bounds[g + 1]]
                     parts.append((stored, entry[rows], rows))
-                chunk = chunk_from_batches(parts, _no_splits, build)
+                chunk = chunk_from_batches(parts, _no_splits, build, hists=False)
                 failed = np.array([i for i, _ in chunk.failures], np.int64)
                 collector.merge(chunk, files.splits_of(np.concatenate([chunk.index, failed])))
                 yield
