@@ -167,6 +167,14 @@ def area_matrices(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return (ov / np.maximum(ov.sum(axis=2, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def windowed(x: np.ndarray, cut: np.ndarray) -> np.ndarray:
+    """(P, CMP, CMP) float32: thumbnails x (P, T, T) over the windows `cut` (P, 4: the left, right,
+    top and bottom fractions left out), area-resampled: what a WideScores alignment compared."""
+    rows = area_matrices(cut[:, 2], 1.0 - cut[:, 3])
+    cols = area_matrices(cut[:, 0], 1.0 - cut[:, 1])
+    return np.matmul(np.matmul(rows, x.astype(np.float32)), cols.swapaxes(-1, -2))
+
+
 def crop_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per pair: whether it can be an unscaled crop (one picture no larger than the other on both

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hashing import THUMB_SIZE
-from .thumbs import CMP, SG5, area_matrix
+from .thumbs import CMP, NULL_SHIFTS, SG5, area_matrix
 
 BAND_MAX_ROWS = 6            # of CMP rows: a band covers at most a quarter of the picture
 _REACH = len(SG5) // 2       # rows of the fit on either side of a row (the fine detail's reach)
@@ -47,6 +47,7 @@ class BandScores:
     concentration: np.ndarray  # (P,) share of the pair's disagreement that lies in the band
     spread: np.ndarray         # (P,) the lesser of the two images' spread of fine detail outside it
     band: np.ndarray           # (P, 2) [start, stop) of the band, as fractions of the height
+    significance: np.ndarray   # (P,) the fine detail outside it over its chance level (see band_scores)
 
 
 def _area(crop: float) -> np.ndarray:
@@ -99,14 +100,14 @@ def _fit_residual(x: np.ndarray) -> np.ndarray:
     return r - r.mean(axis=2, keepdims=True)
 
 
-def band_scores(xa: np.ndarray, xb: np.ndarray) -> BandScores:
+def band_scores(xa: np.ndarray, xb: np.ndarray, band: np.ndarray | None = None) -> BandScores:
     """The best band to leave out of each aligned pair xa, xb (P, CMP, CMP): the one whose kept
-    rows match best (correlation + fine detail)."""
+    rows match best (correlation + fine detail), or the one given (`band`, indices into BANDS)."""
     p = len(xa)
     corr, _ = _masked_corr(xa, xb, KEEP)
     fa, fb = _fit_residual(xa), _fit_residual(xb)
     fine, fstd = _masked_fine(fa, fb, KEEP_FINE)
-    best = np.argmax(corr + fine, axis=1)
+    best = np.argmax(corr + fine, axis=1) if band is None else np.asarray(band)
     r = np.arange(p)
     kept = KEEP_FINE[best]                                            # (P, N_FINE) fine rows kept
     spread = np.minimum(_kept_spread(fa, kept), _kept_spread(fb, kept))
@@ -116,7 +117,24 @@ def band_scores(xa: np.ndarray, xb: np.ndarray) -> BandScores:
     ub /= np.maximum(np.sqrt((ub * ub).sum(axis=(1, 2), keepdims=True)), 1e-9)
     row_err = ((ua - ub) ** 2).sum(axis=2)                            # (P, CMP)
     inside = (row_err * ~KEEP[best]).sum(axis=1) / np.maximum(row_err.sum(axis=1), 1e-12)
-    return BandScores(corr[r, best], fine[r, best], fstd[r, best], inside, spread, BANDS[best] / CMP)
+    return BandScores(corr[r, best], fine[r, best], fstd[r, best], inside, spread, BANDS[best] / CMP,
+                      _kept_significance(fa, fb, kept))
+
+
+def _kept_significance(fa: np.ndarray, fb: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """thumbs.fine_significance over the kept rows: the fine-detail correlation of fa, fb (P, R, C)
+    there over its rms at the shifted alignments thumbs.NULL_SHIFTS (rows left out count as zeros,
+    column means taken over the kept rows), so that a caption on a smooth picture, whose kept rows
+    share only faint detail, is told from look-alikes as the centred comparison tells its copies."""
+    k = kept[:, :, None].astype(np.float32)
+    n_rows = np.maximum(k.sum(axis=1, keepdims=True), 1.0)
+    ga = ((fa * k).sum(axis=1, keepdims=True) / n_rows)
+    gb = ((fb * k).sum(axis=1, keepdims=True) / n_rows)
+    xa, xb = (fa - ga) * k, (fb - gb) * k
+    norm = np.sqrt((xa * xa).sum(axis=(1, 2)) * (xb * xb).sum(axis=(1, 2))) + 1e-12
+    at = (xa * xb).sum(axis=(1, 2)) / norm
+    shifted = np.stack([(xa * np.roll(xb, sh, axis=(1, 2))).sum(axis=(1, 2)) / norm for sh in NULL_SHIFTS], axis=1)
+    return at / np.maximum(np.sqrt((shifted ** 2).mean(axis=1)), 1e-6)
 
 
 def _kept_spread(f: np.ndarray, kept: np.ndarray) -> np.ndarray:
@@ -127,3 +145,17 @@ def _kept_spread(f: np.ndarray, kept: np.ndarray) -> np.ndarray:
     e = ((f - g) * k) ** 2
     n = k.sum(axis=(1, 2)) * f.shape[2]
     return e.sum(axis=(1, 2)) ** 2 / (n * (e * e).sum(axis=(1, 2)) + 1e-12)
+
+
+def agreement_band(xa: np.ndarray, xb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(band index into BANDS, share) per aligned pair xa, xb (P, CMP, CMP): the band whose fine rows
+    hold the largest share of the fine detail the two share (their covariance, row by row, over the
+    sum of its positive part). Two different pictures under one caption or logo agree there and
+    nowhere else (share near 1); a copy shares detail wherever it has any."""
+    fa, fb = _fit_residual(xa), _fit_residual(xb)
+    fa = fa - fa.mean(axis=1, keepdims=True)
+    fb = fb - fb.mean(axis=1, keepdims=True)
+    cov = np.maximum((fa * fb).sum(axis=2), 0.0)                       # (P, N_FINE)
+    inside = cov @ (~KEEP_FINE).T.astype(np.float32)                   # (P, n_bands)
+    best = np.argmax(inside, axis=1)
+    return best, inside[np.arange(len(xa)), best] / np.maximum(cov.sum(axis=1), 1e-12)

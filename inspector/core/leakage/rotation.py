@@ -17,7 +17,7 @@ import numpy as np
 
 from ..hashing import THUMB_SIZE
 from ..table import ImageTable
-from .alignment import window_search
+from .alignment import window_search, windowed
 from .thumbs import CMP as _CMP, area_matrix as _area_matrix, sandwich, unit as _unit
 
 # Degrees, both ways: a coarse search over COARSE_ANGLES (at most 1.5 degrees from any turn up to
@@ -151,3 +151,15 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
     corr[go], fine[go], tex[go] = c, f, t
     cut[go] = (1 - keep[:, None]) / 2 + keep[:, None] * w
     return TurnedScores(corr, fine, tex, cut, a_turned, np.where(a_turned, best_deg, -best_deg))
+
+
+def turned_pair(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: TurnedScores) -> tuple[np.ndarray, np.ndarray]:
+    """(xa, xb) (P, CMP, CMP): the two sides of each pair as its turned alignment compared them, the
+    turned image over its inner window and the window in it, the other whole."""
+    aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
+    x, y = np.where(sc.a_cut, a, b), np.where(sc.a_cut, b, a)
+    rot, keep = turned(table.thumb[x], aspect[x], np.where(sc.a_cut, sc.angle, -sc.angle))
+    win = windowed(rot, np.clip((sc.cut - (1 - keep[:, None]) / 2) / keep[:, None], 0.0, None))
+    whole = windowed(table.thumb[y], np.zeros((len(y), 4)))
+    pick = sc.a_cut[:, None, None]
+    return np.where(pick, win, whole), np.where(pick, whole, win)
