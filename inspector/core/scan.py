@@ -35,6 +35,7 @@ from . import sources
 from .dispatch import run_chunks
 from .sources.lazy import pull as discover_more
 from .file_list import FileList
+from .index_runs import as_slice
 from .layout import DatasetLayout, ImageFile, Skipped
 from .pool import DEFAULT_TIME_LIMIT, ChunkExecutor, pool_for_scan, started_workers
 from .pool import shutdown_pool  # noqa: F401  (re-exported: the pool is stopped through the scan)
@@ -194,7 +195,7 @@ class _Collector:
     def merge(self, chunk: _ChunkResult, splits: list[str]) -> None:
         """Take a chunk's rows and sums in (``splits``: of its items, decoded or failed)."""
         self._grow(len(self.layout.files))
-        i: np.ndarray | slice = _as_slice(chunk.index)
+        i: np.ndarray | slice = as_slice(chunk.index)  # a reopen's stored chunks are runs
         self.ok[i] = True
         self.width[i], self.height[i], self.nbytes[i] = chunk.numbers[:, 0], chunk.numbers[:, 1], chunk.numbers[:, 2]
         self.channels[i], self.flags[i] = chunk.numbers[:, 3], chunk.numbers[:, 4]
@@ -295,14 +296,6 @@ class _Collector:
             source_kind=layout.source_kind, source_uri=layout.uri, items=files,
             storage_options=layout.storage_options,
         )
-
-
-def _as_slice(index: np.ndarray) -> np.ndarray | slice:
-    """A run of consecutive rows as a slice (stored chunks of a reopen are: copying into a slice
-    is a block copy, an index array a gather per row), any other index as it is."""
-    if len(index) and int(index[-1]) - int(index[0]) == len(index) - 1 and bool((np.diff(index) == 1).all()):
-        return slice(int(index[0]), int(index[-1]) + 1)
-    return index
 
 
 def _fingerprint(table: ImageTable, failures: list[Failure]) -> str:

@@ -14,6 +14,8 @@ from typing import overload
 
 import numpy as np
 
+from .index_runs import is_all_in_order
+
 # Paths are display-safe UTF-8 already; surrogatepass keeps any lone surrogate a source lets
 # through round-tripping instead of failing the whole column.
 _ERRORS = "surrogatepass"
@@ -167,7 +169,7 @@ class StringColumn(Sequence[str]):
         rows = np.asarray(rows, np.int64)
         if not len(rows):
             return StringColumn()
-        if len(rows) == len(self) and rows[0] == 0 and bool((np.diff(rows) == 1).all()):
+        if is_all_in_order(rows, len(self)):
             return StringColumn(self._data, self._offsets.copy())  # all of them, in order (a scan's result)
         starts, ends = self._offsets[rows], self._offsets[rows + 1]
         offsets = np.zeros(len(rows) + 1, np.int64)

@@ -22,6 +22,7 @@ import numpy as np
 import xxhash
 
 from ..file_list import FileList
+from ..index_runs import is_all_in_order
 from .codec import Batch, RecordError, restore_grids
 
 _FS_IS_UTF8 = sys.getfilesystemencoding().lower() in ("utf-8", "utf8")
@@ -171,7 +172,7 @@ def chunk_from_batches(parts: list[Part], split_of: Callable[[np.ndarray], list[
         row_index.append(index[decoded])
         fail_index.append(index[~decoded])
         reasons += [batch.failures[e] for e in failed.tolist()]
-    whole = [_in_order(p, batch.rows) for batch, p in picks]
+    whole = [is_all_in_order(p, batch.rows) for batch, p in picks]
     columns: dict[str, Any] = {}
     for name, first in parts[0][0].columns.items():
         if isinstance(first, np.ndarray):
@@ -186,17 +187,12 @@ def chunk_from_batches(parts: list[Part], split_of: Callable[[np.ndarray], list[
                  split_of(index), split_of(failed_items))
 
 
-def _in_order(pick: np.ndarray, rows: int) -> bool:
-    """Is ``pick`` every entry 0..rows-1 in order?"""
-    return len(pick) == rows and (rows == 0 or (int(pick[0]) == 0 and bool((np.diff(pick) == 1).all())))
-
-
 def _picked_values(picks: list[tuple[list, np.ndarray]]) -> list:
     """The picked entries of several lists, end to end; a list picked whole, in order (most
     batches of a rescan), is copied as it is."""
     out: list = []
     for values, pick in picks:
-        if _in_order(pick, len(values)):
+        if is_all_in_order(pick, len(values)):
             out.extend(values)
         else:
             out.extend(map(values.__getitem__, pick.tolist()))

@@ -175,6 +175,17 @@ def windowed(x: np.ndarray, cut: np.ndarray) -> np.ndarray:
     return np.matmul(np.matmul(rows, x.astype(np.float32)), cols.swapaxes(-1, -2))
 
 
+def cut_and_whole(x_cut: np.ndarray, x_whole: np.ndarray, cut: np.ndarray, a_cut: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(xa, xb) (P, CMP, CMP): each pair's two sides as an off-centre alignment compared them,
+    `x_cut` (P, T, T) over its window `cut` (as in `windowed`) and `x_whole` whole; `a_cut` (P,)
+    says whether x_cut is the pair's a side (else its b side)."""
+    win = windowed(x_cut, cut)
+    whole = windowed(x_whole, np.zeros((len(x_whole), 4)))
+    pick = a_cut[:, None, None]
+    return np.where(pick, win, whole), np.where(pick, whole, win)
+
+
 def crop_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per pair: whether it can be an unscaled crop (one picture no larger than the other on both

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..hashing import FIRST_REGION_VIEW, GRID
+from ..index_runs import as_slice
 from .join import GUARANTEED_RADIUS, MIH_BLOCK, mih_entries
 from .progress import Steps, drain
 
@@ -202,7 +203,7 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
     for (q_rows, m_rows, v, cols), lo, hi in zip(joins, edges[:-1], edges[1:]):
         if v:   # a region join: blanked regions take no part
             q_rows, m_rows = q_rows[phash[q_rows, v] != NO_HASH], m_rows[phash[m_rows, v] != NO_HASH]
-        index = phash[_as_slice(m_rows), cols]
+        index = phash[as_slice(m_rows), cols]
         row_ids = None if ids is None else np.asarray(ids, np.uint64)[m_rows]
         for done, _, qi, entry, d in mih_entries(phash[q_rows, v], index, threshold, block, ids=row_ids):
             a, b = q_rows[qi], m_rows[entry // index.shape[1]]
@@ -210,14 +211,6 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
             if per_image is not None and len(a):
                 a, b = _capped(a, b, d, n, per_image, None if cross_only else g)
             yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
-
-
-def _as_slice(rows: np.ndarray) -> np.ndarray | slice:
-    """`rows` as a slice when they are one run of consecutive rows (a split of a scan, the whole
-    table): the index is then copied as a strided block, 10x faster than a gather of its rows."""
-    if len(rows) and (np.diff(rows) == 1).all():
-        return slice(int(rows[0]), int(rows[-1]) + 1)
-    return rows
 
 
 def view_joins(n_views: int) -> list[tuple[int, slice]]:

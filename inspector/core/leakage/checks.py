@@ -16,7 +16,7 @@ from ..memory import release_free_memory
 from ..table import ImageTable
 from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, stable_ids,
                          view_distance)
-from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs
+from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs, take_rows
 from .looks import TINY_SIDE, LookRanker
 from . import incremental, rescan
 from .differences import describe as describe_differences
@@ -149,7 +149,7 @@ def _confirm(table: ImageTable, pairs: Pairs, mirrors: bool) -> Steps[tuple[Pair
         ok, mirror, scores = yield from scaled(
             iter_confirm_pairs(table, a[sl], b[sl], mirrors=mirrors, per_image=None), lo / n, sl.stop / n)
         k = np.flatnonzero(ok)
-        kept.append((k + lo, mirror[k], _take(scores, k)))
+        kept.append((k + lo, mirror[k], take_rows(scores, k)))
     if not kept:
         z = np.zeros(0)
         return (a[:0], b[:0], d[:0]), (np.zeros(0, bool), np.zeros(0, bool),
@@ -160,11 +160,6 @@ def _confirm(table: ImageTable, pairs: Pairs, mirrors: bool) -> Steps[tuple[Pair
                                     else np.concatenate([getattr(x[2], f.name) for x in kept]))
                            for f in fields(PairScores)})
     return (a[k], b[k], d[k]), (np.ones(len(k), bool), mirror, scores)
-
-
-def _take(scores: PairScores, k: np.ndarray) -> PairScores:
-    return PairScores(**{f.name: (None if getattr(scores, f.name) is None else getattr(scores, f.name)[k])
-                         for f in fields(PairScores)})
 
 
 def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,

@@ -18,15 +18,16 @@ correlate as well as re-encoded copies of photos.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import TypeVar
 
 import numpy as np
 
 from ..hashing import THUMB_SIZE
 from ..table import ImageTable
-from .alignment import crop_keep, crop_scores, wide_scores, windowed
+from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import agreement_band, aligned, band_scores
-from .rotation import TurnedScores, turned_pair, turned_scores
+from .rotation import turned_pair, turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, LookRanker, looks
 from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, fine_significance, ranked, sandwich, unit as _unit
 from .progress import Steps, drain, scaled
@@ -459,7 +460,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 good &= ~_window_borne(table.thumb[a[kk]], table.thumb[b[kk]], sc, mirrored, good)
             else:
                 g = np.flatnonzero(good)
-                good[g] = ~_one_band_borne(*turned_pair(table, a[kk[g]], b[kk[g]], _take_turned(sc, g)))
+                good[g] = ~_one_band_borne(*turned_pair(table, a[kk[g]], b[kk[g]], take_rows(sc, g)))
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
             upd = kk[better]
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
@@ -518,14 +519,18 @@ def _window_borne(ta: np.ndarray, tb: np.ndarray, sc, mirrored: bool, which: np.
         xa, xb = ta[k].astype(np.float32), tb[k].astype(np.float32)
         xb = xb[:, :, ::-1] if mirrored else xb
         a_cut = sc.a_cut[k, None, None]
-        win = windowed(np.where(a_cut, xa, xb), sc.cut[k])
-        whole = windowed(np.where(a_cut, xb, xa), np.zeros((len(k), 4)))
-        out[k] = _one_band_borne(np.where(a_cut, win, whole), np.where(a_cut, whole, win))
+        out[k] = _one_band_borne(*cut_and_whole(np.where(a_cut, xa, xb), np.where(a_cut, xb, xa), sc.cut[k], sc.a_cut[k]))
     return out
 
 
-def _take_turned(sc: TurnedScores, k: np.ndarray) -> TurnedScores:
-    return TurnedScores(sc.corr[k], sc.fine[k], sc.texture[k], sc.cut[k], sc.a_cut[k], sc.angle[k])
+Scores = TypeVar("Scores")
+
+
+def take_rows(scores: Scores, k: np.ndarray) -> Scores:
+    """The pairs `k` of a dataclass of per-pair arrays (PairScores, TurnedScores); fields that are
+    None stay None."""
+    return type(scores)(**{f.name: (None if (v := getattr(scores, f.name)) is None else v[k])
+                           for f in fields(scores)})
 
 
 def _mirror_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, fine: np.ndarray) -> np.ndarray:

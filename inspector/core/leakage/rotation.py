@@ -17,7 +17,7 @@ import numpy as np
 
 from ..hashing import THUMB_SIZE
 from ..table import ImageTable
-from .alignment import window_search, windowed
+from .alignment import cut_and_whole, window_search
 from .thumbs import CMP as _CMP, area_matrix as _area_matrix, sandwich, unit as _unit
 
 # Degrees, both ways: a coarse search over COARSE_ANGLES (at most 1.5 degrees from any turn up to
@@ -159,7 +159,5 @@ def turned_pair(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: TurnedScore
     aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
     x, y = np.where(sc.a_cut, a, b), np.where(sc.a_cut, b, a)
     rot, keep = turned(table.thumb[x], aspect[x], np.where(sc.a_cut, sc.angle, -sc.angle))
-    win = windowed(rot, np.clip((sc.cut - (1 - keep[:, None]) / 2) / keep[:, None], 0.0, None))
-    whole = windowed(table.thumb[y], np.zeros((len(y), 4)))
-    pick = sc.a_cut[:, None, None]
-    return np.where(pick, win, whole), np.where(pick, whole, win)
+    return cut_and_whole(rot, table.thumb[y], np.clip((sc.cut - (1 - keep[:, None]) / 2) / keep[:, None], 0.0, None),
+                         sc.a_cut)
