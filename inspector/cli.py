@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .core.memory import avoid_huge_pages
+    avoid_huge_pages()   # before the first large array (the window's too)
     if _names_a_dataset(argv):
         return _open_window(argv)
     args = _parser().parse_args(argv)  # a typo of a command: argparse's "invalid choice", exit 2

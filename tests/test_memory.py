@@ -23,3 +23,29 @@ def test_freed_heap_blocks_are_returned():
     assert release_free_memory()
     assert _rss_kb() < held - 60_000  # most of the 100 MB freed went back
     del blocks
+
+
+def _huge_pages_asked() -> bool:
+    """Whether numpy asks for huge pages now (its setter returns the setting it replaces)."""
+    from numpy._core.multiarray import _set_madvise_hugepage
+    now = _set_madvise_hugepage(True)
+    _set_madvise_hugepage(now)
+    return now
+
+
+def test_cli_stops_numpy_asking_for_huge_pages(monkeypatch, tmp_path):
+    from numpy._core.multiarray import _set_madvise_hugepage
+    from inspector import cli
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    before = _set_madvise_hugepage(True)
+    try:
+        assert _huge_pages_asked()
+        assert cli.main(["demo", str(tmp_path / "demo")]) == 0
+        assert not _huge_pages_asked()
+        # a user's own setting stands
+        _set_madvise_hugepage(True)
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+        assert cli.main(["demo", str(tmp_path / "demo2")]) == 0
+        assert _huge_pages_asked()
+    finally:
+        _set_madvise_hugepage(before)

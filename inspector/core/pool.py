@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait as wait_for
 from typing import Any, Protocol
 
+from .memory import avoid_huge_pages
+
 DEFAULT_TIME_LIMIT = 30.0   # seconds per file
 QUEUE_PER_WORKER = 2        # chunks handed to a worker at once: the next one waits in its pipe
 CRASH_REASON = "the image decoder crashed on this file (worker process died)"
@@ -110,6 +112,7 @@ def _worker_main(conn: Connection, status: Any, parent: int, main_thread_parent:
     # Ctrl+C reaches the whole terminal's process group; the parent decides, workers stay quiet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent, main_thread_parent)
+    avoid_huge_pages()
 
     def mark(item: int) -> None:
         status[_STARTED] = time.monotonic()  # time first: the parent reads the item, then the time
