@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from . import fastdecode
+
 from .table import (FLAG_16BIT, FLAG_16BIT_COLOUR, FLAG_ALPHA, FLAG_ANIMATED, FLAG_BILEVEL, FLAG_CMYK,
                     FLAG_EXIF_ROTATED, FLAG_PALETTE, FLAG_WRONG_EXTENSION)
 
@@ -107,8 +109,8 @@ def _decode_open(im: Image.Image, name: str, nbytes: int) -> Decoded:
     fmt = im.format or "unknown"
     mode = im.mode
     flags = 0
-    # Read the tile before anything loads the image (PNG's getexif() does, and clears it).
-    rawmode = _tile_rawmode(im) if mode in ("RGB", "RGBA") else ""
+    # Read the tile before anything loads the image (loading clears it).
+    rawmode = _tile_rawmode(im) if mode in ("RGB", "RGBA", "L") else ""
     if rawmode.endswith(";16B"):
         flags |= FLAG_16BIT_COLOUR  # statistics are of the 8-bit pixels every Pillow loader gets
     if getattr(im, "n_frames", 1) > 1:
@@ -116,13 +118,24 @@ def _decode_open(im: Image.Image, name: str, nbytes: int) -> Decoded:
     # Pillow's unpacker of 8-bit "RGB" rows sets the pad byte of every pixel it writes to 255 (a
     # single frame only: an animation's first frame may be composed of others by Pillow)
     pad_filled = mode == "RGB" and rawmode == "RGB" and fmt in _RGB_UNPACKED and not flags & FLAG_ANIMATED
-    if _exif_orientation(im) not in (0, 1):
+    # JPEGs and RGB/RGBA PNGs: a faster decoder, same pixels (fastdecode.py); the rest, and any
+    # file it refuses, Pillow, in the same steps as always
+    fast = None if flags & FLAG_ANIMATED else fastdecode.prepare(im, fmt, rawmode)
+    decoded = fastdecode.finish(fast) if fast is not None else None
+    if decoded is None:
+        # decode now so truncation errors surface here, inside the try; before getexif(), which
+        # loads a PNG itself and would swallow a damaged one's error (its pixels then half unset)
+        im.load()
+    if _exif_orientation(im, loaded=decoded is None) not in (0, 1):
         flags |= FLAG_EXIF_ROTATED
     expected = _EXTENSION_FORMATS.get(os.path.splitext(name)[1].lower())
     if expected and fmt != expected and not (expected == "JPEG" and fmt == "MPO"):  # MPO is a JPEG
         flags |= FLAG_WRONG_EXTENSION
     width, height = im.size
-    im.load()  # decode now so truncation errors surface here, inside the try
+    if decoded is not None:
+        canonical, pad_filled = decoded
+        conv_flags = FLAG_ALPHA if mode == "RGBA" else 0  # as _canonical flags RGBA
+        return Decoded(canonical, fmt, mode, width, height, nbytes, flags | conv_flags, pad_filled)
     canonical, conv_flags = _canonical(im)
     return Decoded(canonical, fmt, mode, width, height, nbytes, flags | conv_flags, pad_filled)
 
@@ -176,9 +189,13 @@ def _tile_rawmode(im: Image.Image) -> str:
     return args if isinstance(args, str) else str(args[0]) if args else ""
 
 
-def _exif_orientation(im: Image.Image) -> int:
+def _exif_orientation(im: Image.Image, loaded: bool = True) -> int:
+    """The EXIF orientation tag. ``loaded=False``: read it without decoding the pixels (a PNG's
+    getexif() loads the image first, for EXIF after the image data; fastdecode only takes PNGs
+    with nothing after it, so the tags read at open are all there are)."""
     try:
-        return int(im.getexif().get(_EXIF_ORIENTATION, 1))
+        exif = im.getexif() if loaded else Image.Image.getexif(im)
+        return int(exif.get(_EXIF_ORIENTATION, 1))
     except Exception:  # a broken EXIF block must not fail a readable image
         return 1
 

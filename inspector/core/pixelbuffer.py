@@ -43,6 +43,7 @@ _memory_view = ctypes.pythonapi.PyMemoryView_FromMemory
 _memory_view.restype = ctypes.py_object
 _memory_view.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
 _PYBUF_READ = 0x100
+_PYBUF_WRITE = 0x200
 
 # bytes per pixel of the export, and whether the values sit in a child array (fixed-size list)
 _LAYOUT = {"RGB": (4, True), "L": (1, False)}
@@ -57,9 +58,11 @@ class PixelView:
         self.buffer = buffer       # a read-only memoryview of the pixel bytes
 
 
-def pixel_view(im: Image.Image) -> PixelView | None:
+def pixel_view(im: Image.Image, writable: bool = False) -> PixelView | None:
     """The image's pixel memory without a copy ("RGB": 4 bytes a pixel, "L": 1), or None when
-    Pillow does not export it (other modes, images split over several memory blocks)."""
+    Pillow does not export it (other modes, images split over several memory blocks).
+    ``writable``: a view a decoder may write the pixels into (fastdecode.py; only for an image
+    nothing else holds yet)."""
     layout = _LAYOUT.get(im.mode)
     export = getattr(im, "__arrow_c_array__", None)
     if layout is None or export is None:
@@ -81,4 +84,5 @@ def pixel_view(im: Image.Image) -> PixelView | None:
     address = values.buffers[1]
     if not address:
         return None if pixels else PixelView(capsules, memoryview(b""))
-    return PixelView(capsules, _memory_view(address, per_pixel * pixels, _PYBUF_READ))
+    flags = _PYBUF_WRITE if writable else _PYBUF_READ
+    return PixelView(capsules, _memory_view(address, per_pixel * pixels, flags))

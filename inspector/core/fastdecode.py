@@ -1,0 +1,207 @@
+"""Faster decoding of the two commonest kinds of file, to the same pixels Pillow decodes.
+
+Pillow stays the reference: it opens every file (format, mode, size, EXIF, the decompression-bomb
+limit) and decodes everything this module does not take. This module takes, after Pillow's open:
+
+- baseline and progressive JPEGs Pillow opens as "RGB" or "L" (not MPO): simplejpeg, i.e.
+  libjpeg-turbo's TurboJPEG interface with the accurate integer DCT and smooth ("fancy")
+  upsampling, Pillow's own settings, decodes straight into the memory of a new Pillow image (RGBX
+  rows are Pillow's RGB storage, the pad byte 255): no unpack pass. Strict: any libjpeg warning
+  (corrupt or truncated data) is an error here, and Pillow then decodes the file as before.
+- 8-bit, non-interlaced RGB and RGBA PNGs whose image data is the last thing in the file (IDAT
+  chunks, then IEND): pyspng (libspng) decodes them to RGBA, copied once into Pillow's storage. A
+  PNG is lossless, so any correct decoder gives the same pixels; nothing after the image data means
+  Pillow's load would add nothing to the image's info (EXIF or text chunks after it: Pillow path).
+
+Measured on the 2,000 photo crops (CPU ms per file, one process): RGB JPEGs 0.66 -> 0.48, RGB PNGs
+3.35 -> 2.02, RGBA PNGs 3.76 -> 2.31; pixels, histograms and every scan figure identical on all
+of them. Before the first use in a process, ``available`` decodes a few small images made here
+(every JPEG subsampling, progressive, grey; PNG RGB, RGBA, with tRNS) both ways and turns this path
+off unless every pixel and pad byte agrees, so a different library build can never change a figure.
+``INSPECTOR_DECODER=pillow`` in the environment turns it off as well.
+"""
+from __future__ import annotations
+
+import binascii
+import io
+import os
+import struct
+from dataclasses import dataclass
+from functools import cache
+
+from PIL import Image
+
+from .pixelbuffer import pixel_view
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class Pending:
+    """A file this module will decode: its bytes and which decoder."""
+    kind: str     # "jpeg" or "png"
+    data: bytes
+    mode: str     # the file's mode as Pillow opened it
+    size: tuple[int, int]
+
+
+def prepare(im: Image.Image, fmt: str, rawmode: str) -> Pending | None:
+    """A Pending for a file this module decodes (``im`` opened by Pillow, not loaded; ``rawmode``
+    its tile's), else None: Pillow loads it as before."""
+    if fmt == "JPEG":
+        if im.mode not in ("RGB", "L") or rawmode != im.mode:
+            return None
+        kind = "jpeg"
+    elif fmt == "PNG":
+        if im.mode not in ("RGB", "RGBA") or rawmode != im.mode or im.info.get("interlace"):
+            return None
+        kind = "png"
+    else:
+        return None
+    if not available():
+        return None
+    data = _file_bytes(im)
+    if data is None or (kind == "png" and not _image_data_last(data, im.tile[0][2])):
+        return None
+    return Pending(kind, data, im.mode, im.size)
+
+
+def finish(p: Pending) -> tuple[Image.Image, bool] | None:
+    """(the canonical "RGB" or "L" image, whether every pad byte of an RGB image is 255), or None
+    when the decoder refused the data (the caller then has Pillow load the file)."""
+    try:
+        return _decode_jpeg(p) if p.kind == "jpeg" else _decode_png(p)
+    except Exception:  # any refusal (corrupt data, a warning in strict mode): Pillow decides
+        return None
+
+
+def _decode_jpeg(p: Pending) -> tuple[Image.Image, bool] | None:
+    import simplejpeg
+
+    w, h = p.size
+    header = simplejpeg.decode_jpeg_header(p.data)
+    if (header[1], header[0]) != (w, h):
+        return None
+    out = Image.new(p.mode, p.size, None)  # not initialised: the decoder writes every byte
+    view = pixel_view(out, writable=True)
+    if view is None:
+        return None
+    simplejpeg.decode_jpeg(p.data, "RGBX" if p.mode == "RGB" else "GRAY", buffer=view.buffer,
+                           fastdct=False, fastupsample=False, strict=True)
+    del view
+    return out, p.mode == "RGB"
+
+
+def _decode_png(p: Pending) -> tuple[Image.Image, bool] | None:
+    import pyspng
+
+    pixels = pyspng.load(p.data, "RGBA")  # the alpha of an RGB file is 255 (no tRNS applied)
+    if pixels.shape != (p.size[1], p.size[0], 4):
+        return None
+    # dropping the alpha is Pillow's convert("RGB") of RGBA; it lands in the pad byte here
+    return Image.frombytes("RGB", p.size, pixels, "raw", "RGBX"), p.mode == "RGB"
+
+
+def _file_bytes(im: Image.Image) -> bytes | None:
+    fp = getattr(im, "fp", None)
+    if fp is None:
+        return None
+    try:
+        fp.seek(0)
+        return fp.read()
+    except (OSError, ValueError):
+        return None
+
+
+def _image_data_last(data: bytes, offset: int) -> bool:
+    """True when the PNG's chunks from its first IDAT (data at ``offset``) on are IDAT chunks with
+    intact checksums and then IEND: nothing Pillow would read after the image data.
+
+    The checksums: libspng stops inflating once it has every row, so it never reads the zlib
+    stream's own checksum at its end, which Pillow's decoder does (a damaged stream that still
+    yields enough rows is "broken data stream" there). With every IDAT's CRC intact the stream is
+    the one its writer made; otherwise Pillow decodes the file and gives its verdict."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return False
+    pos, n = offset - 8, len(data)
+    whole = memoryview(data)
+    while pos >= 0 and pos + 12 <= n:
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind == b"IEND":
+            return True
+        end = pos + 8 + length
+        if kind != b"IDAT" or end + 4 > n:
+            return False
+        if binascii.crc32(whole[pos + 4:end]) != struct.unpack_from(">I", data, end)[0]:
+            return False
+        pos = end + 4
+    return False
+
+
+def _samples() -> list[tuple[str, bytes]]:
+    """Small images in every variant this module decodes, encoded by Pillow."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    h, w = 61, 77  # not multiples of a JPEG block, so the edge blocks and upsampling are exercised
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([(x * 3) % 256, (y * 4) % 256, (x * y) % 256], axis=2).astype(np.int64)
+    rgb = np.clip(rgb + rng.integers(-40, 40, rgb.shape), 0, 255).astype(np.uint8)
+    rgb[20:30, 10:60] = (250, 10, 10)  # a sharp-edged block: ringing and chroma upsampling
+    colour = Image.fromarray(rgb, "RGB")
+    alpha = Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8), "L")
+    rgba = colour.copy()
+    rgba.putalpha(alpha)
+    out = []
+    for options in ({"subsampling": 2, "quality": 75}, {"subsampling": 1, "quality": 90},
+                    {"subsampling": 0, "quality": 97}, {"progressive": True, "quality": 80},
+                    {"optimize": True, "quality": 60, "restart_marker_blocks": 2}):
+        out.append(("JPEG", _encoded(colour, "JPEG", **options)))
+    out.append(("JPEG", _encoded(colour.convert("L"), "JPEG", quality=85)))
+    out.append(("PNG", _encoded(colour, "PNG")))
+    out.append(("PNG", _encoded(rgba, "PNG")))
+    out.append(("PNG", _encoded(colour, "PNG", transparency=tuple(int(v) for v in rgb[0, 0]))))
+    return out
+
+
+def _encoded(im: Image.Image, fmt: str, **options) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+@cache
+def available() -> bool:
+    """Whether this path is on: the decoders import and give Pillow's pixels on every sample."""
+    if os.environ.get("INSPECTOR_DECODER", "").lower() == "pillow":
+        return False
+    try:
+        import pyspng  # noqa: F401
+        import simplejpeg  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        return all(_agrees(fmt, data) for fmt, data in _samples())
+    except Exception:
+        return False
+
+
+def _agrees(fmt: str, data: bytes) -> bool:
+    with Image.open(io.BytesIO(data)) as im:
+        tile_args = im.tile[0][3]
+        rawmode = tile_args if isinstance(tile_args, str) else tile_args[0]
+        if im.format != fmt or rawmode != im.mode:
+            return False
+        kind = "jpeg" if fmt == "JPEG" else "png"
+        got = finish(Pending(kind, data, im.mode, im.size))
+        im.load()
+        want = im.convert("RGB") if im.mode == "RGBA" else im
+        if got is None:
+            return False
+        image, pad_filled = got
+        if image.mode != want.mode or image.tobytes() != want.tobytes():
+            return False
+        if image.mode == "RGB" and pad_filled:
+            view = pixel_view(image)
+            return view is not None and set(bytes(view.buffer)[3::4]) == {255}
+        return True
