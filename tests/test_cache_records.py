@@ -155,6 +155,29 @@ def test_extreme_values_come_back_exactly():
     assert np.array_equal(codec.restore_grids(many), np.concatenate([thumb] * 3))  # in place, in blocks
 
 
+def test_histograms_stacked_by_shape_give_the_same_blob_as_one_per_row():
+    """The scan's workers hand their rows' histograms over stacked by shape (``group_hists``, as
+    the moments and split sums used them); the blob is byte for byte that of one array per row."""
+    rng = np.random.default_rng(11)
+    for trial in range(6):
+        k = int(rng.integers(1, 40))
+        shapes = [(3, 256), (1, 256), (1, 65536)][: 2 + trial % 2]
+        hists = []
+        for _ in range(k):
+            h = np.zeros(shapes[int(rng.integers(0, len(shapes)))], np.int64)
+            bins = rng.integers(0, h.shape[1], int(rng.integers(0, 200)))
+            h[:, bins] = rng.integers(0, 2 ** int(rng.integers(1, 36)), (h.shape[0], len(bins)))
+            hists.append(h)
+        chunk = _Chunk(np.arange(k), [(k, "unreadable")], rng.integers(0, 256, (k, 4, 4), dtype=np.uint8),
+                       np.zeros((k, 1), np.int64), [("PNG", "RGB")] * k)
+        grouped = codec.group_hists(hists)
+        assert all(isinstance(stack, list) == (shape[-1] > 256) for shape, (_, stack) in grouped.items())
+        blob = codec.encode_chunk(chunk, grouped)
+        assert blob == codec.encode_chunk(chunk, hists)
+        batch = codec.decode_chunk(blob)
+        assert all(np.array_equal(a, b) for a, b in zip(batch.hists, hists)) and len(batch.hists) == k
+
+
 def test_a_warm_reopen_sums_whole_stored_batches_without_decoding_their_histograms(tmp_path, monkeypatch):
     import os
     import time

@@ -274,3 +274,23 @@ def test_turned_hashes_are_those_of_the_plain_bilinear_gather():
         med = (srt[:, 31:32] + srt[:, 32:33]) * 0.5
         bits = np.ascontiguousarray(np.packbits(co > med, axis=1, bitorder="little")).view("<u8")[:, 0]
         assert np.array_equal(hashing._turned_hashes(grids)[:, i], bits)
+
+
+def test_small_files_are_measured_in_bigger_chunks(tmp_path):
+    """A listing whose files are mostly small (tiny PNGs) gets chunks of up to SMALL_CHUNK_FILES;
+    one of photo-sized files keeps CHUNK_FILES (a chunk's decoding stays short either way)."""
+    from imagefactory import write_image
+    from inspector.core import scan as scan_module
+    from inspector.core.sources import complete, open_source
+
+    for k in range(7):
+        write_image(tmp_path / "small" / "train" / f"{k}.png", "RGB", size=(12, 10), seed=k)
+    for k in range(5):  # noise compresses badly: each file well over SMALL_FILE_BYTES
+        big = k < 3
+        write_image(tmp_path / "mixed" / "train" / f"{k}.png", "RGB", size=(160, 120) if big else (8, 8), seed=k)
+    small = complete(open_source(str(tmp_path / "small"))).files
+    mixed = complete(open_source(str(tmp_path / "mixed"))).files
+    assert max(small.identities(0, len(small))[0]) < scan_module.SMALL_FILE_BYTES
+    assert scan_module.chunk_files(small) == scan_module.SMALL_CHUNK_FILES > scan_module.CHUNK_FILES
+    assert sorted(mixed.identities(0, len(mixed))[0])[2] > scan_module.SMALL_FILE_BYTES  # the median
+    assert scan_module.chunk_files(mixed) == scan_module.CHUNK_FILES

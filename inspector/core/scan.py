@@ -50,6 +50,12 @@ SNAPSHOT_INTERVAL = 0.5    # seconds between partial per-split statistics for li
 PREFETCH_PER_WORKER = 16 * 64  # items a lazy source lists before the scan starts (16 full chunks)
 HEARTBEAT = 0.25           # longest wait for a chunk before a progress record (so cancel is prompt)
 CHUNK_FILES = 64           # most files in a chunk
+# ... unless the files are small (median size under SMALL_FILE_BYTES: tiny PNGs, MNIST, CIFAR):
+# then a chunk holds up to SMALL_CHUNK_FILES of them, still well under a second of decoding, and
+# each chunk's fixed costs (sending it, merging it, encoding and committing its cache records)
+# are paid a quarter as often
+SMALL_CHUNK_FILES = 256
+SMALL_FILE_BYTES = 16 * 1024
 FILES_PER_WORKER = 1024    # files to decode per worker process started for a rescan
 
 
@@ -333,7 +339,7 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     sources.prefetch(layout, workers * PREFETCH_PER_WORKER)
     known = len(layout.files)
     if chunk_size is None:
-        chunk_size = int(min(CHUNK_FILES, max(1, math.ceil(known / (workers * 16)))))
+        chunk_size = int(min(chunk_files(layout.files), max(1, math.ceil(known / (workers * 16)))))
     if cluster is None:  # no more processes than chunks: a few files need one worker
         workers = 1 if in_process else min(workers, max(1, math.ceil(known / chunk_size)))
     collector = _Collector(layout)
@@ -390,6 +396,15 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     if last:
         yield last
     return result
+
+
+def chunk_files(files: FileList) -> int:
+    """The most files in a chunk for this listing (as far as it is known): SMALL_CHUNK_FILES when
+    most of its files are small, else CHUNK_FILES."""
+    if not len(files):
+        return CHUNK_FILES
+    sizes, _ = files.identities(0, min(len(files), 4096))
+    return SMALL_CHUNK_FILES if float(np.median(sizes)) < SMALL_FILE_BYTES else CHUNK_FILES
 
 
 def _with_progress(steps: Iterator[None], progress: Callable[..., ScanProgress | None]

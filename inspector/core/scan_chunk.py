@@ -20,6 +20,7 @@ from PIL import Image
 
 from . import hashing, sources
 from .cache import load_codec, stored_records
+from .cache.codec import HistGroup, group_hists
 from .decode import DecodeError, decode
 from .layout import ImageFile
 from .pixelbuffer import pixel_view
@@ -146,8 +147,9 @@ def _measure_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | N
             acc.failed += 1
     mark(NO_ITEM)  # the chunk's batched work below is not the last file's decode time
     k = len(rows)
-    moments = _chunk_moments(rows)
-    _accumulate(rows, splits, moments, accumulators)
+    hists = group_hists([r.hist for r in rows])  # by shape, stacked once for all that follows
+    moments = _chunk_moments(rows, hists)
+    _accumulate(rows, splits, moments, hists, accumulators)
     grids = np.empty((k, hashing.GRID, hashing.GRID), np.float32)
     for j, r in enumerate(rows):
         grids[j] = r.grid
@@ -164,50 +166,48 @@ def _measure_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | N
         failures=failures, accumulators=accumulators,
     )
     if keep_records:
-        chunk.records = stored_records(chunk, [r.hist for r in rows])
+        chunk.records = stored_records(chunk, hists)
     chunk.cpu_seconds = time.process_time() - cpu0
     return chunk
 
 
-def _by_shape(rows: list[_Row]) -> dict[tuple[int, ...], list[int]]:
-    """Row positions per histogram shape (RGB, 8-bit grey, 16-bit grey), in row order."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for j, r in enumerate(rows):
-        groups.setdefault(r.hist.shape, []).append(j)
-    return groups
-
-
-def _chunk_moments(rows: list[_Row]) -> np.ndarray:
+def _chunk_moments(rows: list[_Row], hists: dict[tuple[int, ...], HistGroup]) -> np.ndarray:
     """float64 (k, 4, 3) mean, std, min, max of each row (grey repeated to 3 channels, as
     convert("RGB") would), measured a histogram shape at a time; each sample gets its own."""
     out = np.zeros((len(rows), 4, 3))
-    for shape, members in _by_shape(rows).items():
+    for shape, (members, stack) in hists.items():
         if shape[1] == 256:
-            m = moments_of(np.stack([rows[j].hist for j in members]))
-        else:  # 16-bit: a 512 KB histogram each, not worth stacking
-            m = np.stack([moments_of(rows[j].hist[None])[0] for j in members])
+            m = moments_of(stack)
+        else:  # 16-bit: a 512 KB histogram each, not stacked
+            m = np.stack([moments_of(h[None])[0] for h in stack])
         out[members] = m  # (g, 4, 1) broadcasts a grey image to 3 channels
-        for j, mj in zip(members, m):
+        for j, mj in zip(members.tolist(), m):
             rows[j].properties.mean, rows[j].properties.std = mj[0], mj[1]
     return out
 
 
 def _accumulate(rows: list[_Row], splits: list[str], moments: np.ndarray,
-                accumulators: dict[str, SplitAccumulator]) -> None:
+                hists: dict[tuple[int, ...], HistGroup], accumulators: dict[str, SplitAccumulator]) -> None:
     """Add the rows to their splits' accumulators, a (split, histogram shape) group at a time:
     integer sums and exact std sums, so the totals are those of adding them one by one."""
-    groups: dict[tuple[str, tuple[int, ...]], list[int]] = {}
-    for j, r in enumerate(rows):
-        groups.setdefault((splits[j], r.hist.shape), []).append(j)
-    for (split, shape), members in groups.items():
+    for shape, (members, stack) in hists.items():
         c = shape[0]
-        hist = rows[members[0]].hist.copy()
-        for j in members[1:]:
-            hist += rows[j].hist
-        std_sum = exact_fixed(moments[members, 1, :c].ravel()).reshape(len(members), c).sum(axis=0)
-        accumulators[split].add_sums(
-            hist, len(members), std_sum, [rows[j].mode for j in members],
-            [rows[j].format for j in members], [n for j in members for n in _flag_names(rows[j].flags)])
+        by_split: dict[str, list[int]] = {}
+        for slot, j in enumerate(members.tolist()):
+            by_split.setdefault(splits[j], []).append(slot)
+        for split, slots in by_split.items():
+            at = members[slots]
+            if isinstance(stack, np.ndarray):
+                hist = stack[slots].sum(axis=0)
+            else:
+                hist = stack[slots[0]].copy()
+                for s in slots[1:]:
+                    hist += stack[s]
+            std_sum = exact_fixed(moments[at, 1, :c].ravel()).reshape(len(at), c).sum(axis=0)
+            picked = at.tolist()
+            accumulators[split].add_sums(
+                hist, len(picked), std_sum, [rows[j].mode for j in picked],
+                [rows[j].format for j in picked], [n for j in picked for n in _flag_names(rows[j].flags)])
 
 
 def _crash_result(items: list[tuple[int, ImageFile]]) -> _ChunkResult:

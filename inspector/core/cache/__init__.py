@@ -238,9 +238,10 @@ class ScanCache:
             (stored.mtime[p] < stored.seen[p] - MTIME_SLACK_NS)
         reuse, p = found[valid], p[valid]
         rest = np.setdiff1d(np.arange(stop - start), reuse, assume_unique=True)
-        for r in rest.tolist():
-            self.keys[start + r] = keys[r]
-            self.identity[start + r] = (int(size[r]), int(mtime[r]))
+        left = rest.tolist()  # a cold scan's every item: kept without a Python loop of its own
+        at = (rest + start).tolist()
+        self.keys.update(zip(at, map(keys.__getitem__, left)))
+        self.identity.update(zip(at, zip(size[rest].tolist(), mtime[rest].tolist())))
         groups = []
         for g in feed_groups(stored.batch[p], FEED_ROWS, FEED_BATCHES):
             r = reuse[g]
@@ -326,12 +327,9 @@ class ScanCache:
         if blob is None or self.store is None or self.read_only:
             return
         t0 = time.perf_counter()
-        order = [int(i) for i in chunk.index] + [i for i, _ in chunk.failures]
-        rows = []
-        for entry, index in enumerate(order):
-            ident = self.identity.get(index)
-            if ident is not None:
-                rows.append((self.keys[index], ident[0], ident[1], self.seen_ns, entry))
+        order = chunk.index.tolist() + [i for i, _ in chunk.failures]
+        keys, identity, seen = self.keys, self.identity, self.seen_ns
+        rows = [(keys[index], *identity[index], seen, entry) for entry, index in enumerate(order) if index in identity]
         try:
             batch_id = self.store.put_batch(blob, encode_keys(rows), rows)
             self.sums[batch_id] = blob[4:12]

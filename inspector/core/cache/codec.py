@@ -230,37 +230,58 @@ def _is_grid(value: np.ndarray) -> bool:
     return value.dtype == np.uint8 and value.ndim == 3
 
 
-def _encode_hists(hists: list[np.ndarray], sums: list[np.ndarray] | None = None) -> tuple[dict, list[bytes]]:
-    """The histograms' sections; ``sums`` (when given) gets each shape's int64 sum over them."""
-    shapes = sorted({h.shape for h in hists})
-    codes = [shapes.index(h.shape) for h in hists]
-    groups, sections = [], []
+# One histogram shape's rows of a chunk: (their row positions, their histograms stacked (m, C, bins)
+# or as a list of (C, bins) arrays: 16-bit ones, 512 KB each, are never stacked)
+HistGroup = tuple[np.ndarray, "np.ndarray | list[np.ndarray]"]
+
+
+def group_hists(hists: list[np.ndarray]) -> dict[tuple[int, ...], HistGroup]:
+    """Histograms (one per row) grouped by shape, as ``encode_chunk`` takes them."""
+    members: dict[tuple[int, ...], list[int]] = {}
+    for j, h in enumerate(hists):
+        members.setdefault(h.shape, []).append(j)
+    return {shape: (np.array(rows, np.int64), [hists[j] for j in rows] if shape[-1] > 256
+                    else np.stack([hists[j] for j in rows]).astype(np.int64, copy=False))
+            for shape, rows in members.items()}
+
+
+def _encode_hists(groups: dict[tuple[int, ...], HistGroup], k: int,
+                  sums: list[np.ndarray] | None = None) -> tuple[dict, list[bytes]]:
+    """The sections of ``k`` rows' histograms, grouped by shape; ``sums`` (when given) gets each
+    shape's int64 sum over them, in the groups' (sorted shapes') order."""
+    shapes = sorted(groups)
+    codes = np.zeros(k, np.int64)
+    meta, sections = [], []
     for code, shape in enumerate(shapes):
-        stack = np.stack([h for h, c in zip(hists, codes) if c == code]).astype(np.int64, copy=False)
-        if sums is not None:
-            sums.append(stack.sum(axis=0))
+        rows, stack = groups[shape]
+        codes[rows] = code
         if shape[-1] <= 256:  # dense: neighbouring bins differ little
+            if sums is not None:
+                sums.append(stack.sum(axis=0))
             z = _narrow(_zigzag_diff(stack))
-            groups.append({"shape": list(shape), "dense": z.dtype.str})
+            meta.append({"shape": list(shape), "dense": z.dtype.str})
             sections.append(_shuffle(z))
         else:  # 16-bit: only a few thousand of 65,536 bins are ever occupied
-            flat = stack.reshape(len(stack), -1)
-            rows, bins = np.nonzero(flat)
-            nnz = _narrow(np.bincount(rows, minlength=len(flat)).astype(np.uint64))
-            gaps = np.diff(bins, prepend=0)
-            starts = (np.cumsum(nnz, dtype=np.int64) - nnz)[nnz > 0]
-            gaps[starts] = bins[starts]  # each row restarts from bin 0
-            counts = _narrow(flat[rows, bins].astype(np.uint64))
-            gaps = _narrow(gaps.astype(np.uint64))
-            groups.append({"shape": list(shape), "sparse": counts.dtype.str, "nnz": int(len(rows)),
-                           "rows": nnz.dtype.str, "gaps": gaps.dtype.str})
+            if sums is not None:
+                sums.append(np.sum(stack, axis=0, dtype=np.int64))
+            flats = [np.asarray(h, np.int64).ravel() for h in stack]
+            bins = [np.flatnonzero(f) for f in flats]
+            nnz = _narrow(np.array([len(b) for b in bins], np.uint64))
+            # each row's first entry is its absolute bin (a gap from bin 0), the rest gaps
+            gaps = _narrow(np.concatenate([np.diff(b, prepend=0) for b in bins]).astype(np.uint64))
+            counts = _narrow(np.concatenate([f[b] for f, b in zip(flats, bins)]).astype(np.uint64))
+            meta.append({"shape": list(shape), "sparse": counts.dtype.str, "nnz": int(len(counts)),
+                         "rows": nnz.dtype.str, "gaps": gaps.dtype.str})
             sections += [_shuffle(nnz), _shuffle(gaps), _shuffle(counts)]
-    return {"codes": codes, "groups": groups}, sections
+    return {"codes": codes.tolist(), "groups": meta}, sections
 
 
-def encode_chunk(chunk: Any, hists: list[np.ndarray]) -> bytes:
-    """One blob with the chunk's rows (in chunk order, then its failures in order)."""
-    return _encode(row_columns(chunk), hists, [r for _, r in chunk.failures])
+def encode_chunk(chunk: Any, hists: "dict[tuple[int, ...], HistGroup] | list[np.ndarray]") -> bytes:
+    """One blob with the chunk's rows (in chunk order, then its failures in order); ``hists``:
+    the rows' histograms, one per row or by shape (``group_hists``: the scan's workers have them
+    stacked already)."""
+    groups = group_hists(hists) if isinstance(hists, list) else hists
+    return _encode(row_columns(chunk), groups, [r for _, r in chunk.failures])
 
 
 def encode_subset(batch: Batch, entries: list[int]) -> tuple[bytes, dict[int, int]]:
@@ -273,12 +294,12 @@ def encode_subset(batch: Batch, entries: list[int]) -> tuple[bytes, dict[int, in
     columns = {name: value[pick] if isinstance(value, np.ndarray) else [value[j] for j in rows]
                for name, value in batch.columns.items()}
     hists = [batch.groups[c].rows(np.array([s]))[0] for c, s in zip(batch.codes[pick].tolist(), batch.slots[pick].tolist())]
-    blob = _encode(columns, hists, [batch.failures[e - batch.rows] for e in fails])
+    blob = _encode(columns, group_hists(hists), [batch.failures[e - batch.rows] for e in fails])
     return blob, {old: new for new, old in enumerate(rows + fails)}
 
 
-def _encode(columns: dict[str, Any], hists: list[np.ndarray], failures: list[str]) -> bytes:
-    k = len(hists)
+def _encode(columns: dict[str, Any], hists: dict[tuple[int, ...], HistGroup], failures: list[str]) -> bytes:
+    k = sum(len(rows) for rows, _ in hists.values())
     header: dict[str, Any] = {"rows": k, "columns": [], "failures": failures}
     sections: list[bytes] = []
     for name, value in columns.items():
@@ -294,8 +315,10 @@ def _encode(columns: dict[str, Any], hists: list[np.ndarray], failures: list[str
             header["columns"].append([name, "json", None, "json"])
             sections.append(_encode_list(value))
     by_shape: list[np.ndarray] = []  # each shape's sum, in the groups' order
-    header["hists"], hist_sections = _encode_hists(hists, by_shape)
-    header["totals"], total_sections = _encode_hists(by_shape)
+    header["hists"], hist_sections = _encode_hists(hists, k, by_shape)
+    totals = {shape: (np.array([i]), total[None] if shape[-1] <= 256 else [total])
+              for i, (shape, total) in enumerate(zip(sorted(hists), by_shape))}
+    header["totals"], total_sections = _encode_hists(totals, len(totals))
     sections += total_sections
     header["sizes"] = [len(s) for s in sections]
     header["hist_sizes"] = [len(s) for s in hist_sections]
