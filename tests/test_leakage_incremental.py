@@ -268,3 +268,42 @@ def test_repeated_and_unordered_candidates_get_the_verdicts_a_plain_confirmation
         got = drain(incremental.confirm(table, pairs, True, checks._confirm))
     assert again.reused == len(pick) and len(plain[0][0]) > 0
     assert _same((*got[0][:2], got[1][1], got[1][2]), expect)
+
+
+def test_verdicts_blob_round_trips_and_is_checked():
+    """The stored verdicts and search state come back as they were (every dtype and shape the
+    search stores, empty ones too); another version's, a damaged or a truncated blob is none."""
+    rng = np.random.default_rng(3)
+    n = 37
+    scores = {f.name: None for f in dataclasses.fields(PairScores)}
+    first = dataclasses.fields(PairScores)[0].name
+    scores[first] = rng.random(n).astype(np.float32)
+    search = {"settings": np.arange(10, dtype=np.int64), "first": rng.integers(-3, 99, (12, 5)).astype(np.int32),
+              "crowded": rng.random((12, 5)) < 0.5, "kept_code": rng.integers(0, 255, 7).astype(np.uint8),
+              "radius_a": np.zeros(0, np.int32), "best_rank": rng.random((5, 3)).astype(np.float32)}
+    made = incremental.Verdicts(rng.integers(0, 2**63, (n, 4)).astype(np.uint64), rng.random(n) < 0.5,
+                                rng.random(n) < 0.2, scores, search)
+    blob = made.encode("v1")
+    back = incremental.Verdicts.decode(blob, "v1")
+    assert back is not None
+    for name in ("keys", "ok", "mirror"):
+        assert getattr(back, name).dtype == getattr(made, name).dtype
+        assert np.array_equal(getattr(back, name), getattr(made, name))
+    assert np.array_equal(back.scores[first], scores[first]) and back.scores[first].dtype == np.float32
+    assert all(back.scores[k] is None for k in scores if k != first)
+    assert back.search.keys() == search.keys()
+    for k, v in search.items():
+        assert back.search[k].dtype == v.dtype and back.search[k].shape == v.shape
+        assert np.array_equal(back.search[k], v)
+    assert incremental.Verdicts.decode(blob, "v2") is None
+    damaged = bytearray(blob)
+    damaged[len(blob) // 2] ^= 1
+    assert incremental.Verdicts.decode(bytes(damaged), "v1") is None
+    assert incremental.Verdicts.decode(blob[:-5], "v1") is None
+    # a sound checksum over a body that lists more than it holds
+    from inspector.core.cache.codec import _compress, _decompress
+    import xxhash
+    raw = _decompress(blob[12:])
+    body = _compress(raw[:len(raw) - 8])
+    short = incremental.MAGIC + xxhash.xxh3_64(body).digest() + body
+    assert incremental.Verdicts.decode(short, "v1") is None

@@ -433,3 +433,15 @@ def test_rescans_one_after_another_each_equal_a_search_from_nothing(seed):
         tables.append(_table(items))
     for table, (pairs, _, _) in zip(tables[1:], _chained(tables)[1:]):
         assert _same(pairs, _search(table))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_merge_order_is_a_stable_argsort(seed):
+    """The kept pairs' order (held ones sorted already, then the chosen ones): a stable argsort's,
+    ties included, also when the held ones are not sorted."""
+    rng = np.random.default_rng(seed)
+    head = np.sort(rng.integers(0, 50, int(rng.integers(0, 40))))
+    if seed == 5 and len(head) > 2:
+        head = head[::-1].copy()
+    key = np.r_[head, rng.integers(0, 50, int(rng.integers(0, 40)))]
+    assert np.array_equal(rescan._merge_order(key, len(head)), np.argsort(key, kind="stable"))

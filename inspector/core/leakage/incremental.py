@@ -33,7 +33,7 @@ from .candidates import Pairs
 from .confirmation import Confirmed, PairScores
 from .progress import Steps
 
-MAGIC = b"DIV2"  # 2: zstd (the candidate search's choices are tens of MB at 100,000 images)
+MAGIC = b"DIV3"  # 2: zstd (the candidate search's choices are tens of MB at 100,000 images); 3: raw arrays, no npz
 _ACTIVE: ContextVar["VerdictMemo | None"] = ContextVar("leakage_verdicts", default=None)
 ConfirmStage = Callable[[ImageTable, Pairs, bool], Steps[tuple[Pairs, Confirmed]]]
 _NAMED = {"split": "split_names", "label": "label_names", "format": "format_names", "mode": "mode_names"}
@@ -90,14 +90,20 @@ class Verdicts:
     search: dict[str, np.ndarray] | None = None  # the candidate search's choices (rescan.SearchState)
 
     def encode(self, version: str) -> bytes:
-        """The version line, then the arrays (an npz archive), compressed: written into one buffer
-        and compressed from it (the search's choices are tens of MB: no copy of them between)."""
-        buf = io.BytesIO()
-        buf.write(json.dumps(version).encode() + b"\n")
+        """A header line (the version and each array's name, type and shape), then the arrays'
+        bytes one after another (each at a multiple of 8 bytes), compressed: written into one
+        buffer and compressed from it (the search's choices are tens of MB: no copy of them
+        between; an npz archive cost a zip member and a CRC-32 pass per array)."""
         arrays = {"keys": self.keys, "ok": self.ok, "mirror": self.mirror,
                   **{f"s_{k}": v for k, v in self.scores.items() if v is not None},
                   **{f"q_{k}": v for k, v in (self.search or {}).items()}}
-        np.savez(buf, **arrays)
+        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+        head = json.dumps([version, [[k, v.dtype.str, list(v.shape)] for k, v in arrays.items()]]).encode()
+        buf = io.BytesIO()
+        buf.write(head + b" " * (-(len(head) + 1) % 8) + b"\n")
+        for v in arrays.values():
+            buf.write(v.data if v.size else b"")
+            buf.write(bytes(-v.nbytes % 8))
         from ..cache.codec import _compress  # the cache's zstd (zlib where pyarrow lacks it)
         with buf.getbuffer() as raw:
             body = _compress(raw)
@@ -105,21 +111,32 @@ class Verdicts:
 
     @classmethod
     def decode(cls, blob: bytes | None, version: str) -> "Verdicts | None":
-        """The verdicts in ``blob`` when it is sound and was made by this version, else None."""
+        """The verdicts in ``blob`` when it is sound and was made by this version, else None (its
+        arrays are read-only views of the decompressed bytes)."""
         if blob is None or len(blob) < 12 or blob[:4] != MAGIC or xxhash.xxh3_64(blob[12:]).digest() != blob[4:12]:
             return None
         try:
             from ..cache.codec import _decompress
             raw = _decompress(blob[12:])
-            head, _, body = raw.partition(b"\n")
-            if json.loads(head) != version:
+            end = raw.index(b"\n") + 1
+            made_by, listed = json.loads(raw[:end])
+            if made_by != version:
                 return None
-            with np.load(io.BytesIO(body), allow_pickle=False) as z:
-                names = [f.name for f in dataclasses.fields(PairScores)]
-                scores = {k: (z[f"s_{k}"] if f"s_{k}" in z.files else None) for k in names}
-                search = {k[2:]: z[k] for k in z.files if k.startswith("q_")} or None
-                found = cls(z["keys"], z["ok"], z["mirror"], scores, search)
-        except (zlib.error, struct.error, ValueError, KeyError, OSError):
+            z, at = {}, end
+            for name, dtype, shape in listed:
+                dt = np.dtype(dtype)
+                if dt.hasobject:
+                    return None
+                count = int(np.prod(shape, dtype=np.int64))
+                if at + count * dt.itemsize > len(raw):
+                    return None
+                z[name] = np.frombuffer(raw, dt, count, at).reshape(shape)
+                at += -(-count * dt.itemsize // 8) * 8
+            names = [f.name for f in dataclasses.fields(PairScores)]
+            scores = {k: z.get(f"s_{k}") for k in names}
+            search = {k[2:]: v for k, v in z.items() if k.startswith("q_")} or None
+            found = cls(z["keys"], z["ok"], z["mirror"], scores, search)
+        except (zlib.error, struct.error, ValueError, KeyError, TypeError, OSError):
             return None
         n = len(found.keys)
         if found.keys.shape != (n, 4) or len(found.ok) != n or len(found.mirror) != n or any(
