@@ -217,8 +217,7 @@ def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_roo
             continue
         seen.add(real)
         try:
-            with os.scandir(folder) as it:
-                entries = list(it)
+            names = os.listdir(folder)
         except OSError as exc:
             rel, _ = _rel(layout, folder)
             layout.broken.append(Skipped(rel or ".", split, f"folder cannot be read: {exc.strerror or exc}"))
@@ -227,44 +226,65 @@ def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_roo
         # the names relative to the root start with the folder's, and its files share a label.
         place = _Folder(_prefix(folder, layout.root), _label(folder, split_root), split, split_root)
         joined = os.path.join(folder, "")
-        usual = bool(entries) and _is_utf8(place.prefix) and entries[0].path == joined + entries[0].name
-        plain, stats = _plain_images(entries) if usual else ([], [])
-        if len(plain) < len(entries):  # in name order: which of two links to a folder is walked, and the lists
-            taken = set(map(id, plain))
-            for entry in sorted((e for e in entries if id(e) not in taken), key=_entry_name):
+        usual = bool(names) and _is_utf8(place.prefix) and os.path.join(folder, names[0]) == joined + names[0]
+        plain, sizes, mtimes = _plain_images(joined, names) if usual else ([], [], [])
+        if len(plain) < len(names):  # in name order: which of two links to a folder is walked, and the lists
+            taken = set(plain)
+            try:
+                with os.scandir(folder) as it:
+                    entries = [e for e in it if e.name not in taken]
+            except OSError as exc:
+                rel, _ = _rel(layout, folder)
+                layout.broken.append(Skipped(rel or ".", split, f"folder cannot be read: {exc.strerror or exc}"))
+                entries = []
+            for entry in sorted(entries, key=_entry_name):
                 _visit(layout, real_root, entry, place, stack)
         if plain:  # in the order listed: the whole listing is sorted once at the end
-            layout.files.extend_folder(joined, place.prefix, [e.name for e in plain], split, place.label,
-                                       [st.st_size for st in stats], [st.st_mtime_ns for st in stats])
+            layout.files.extend_folder(joined, place.prefix, plain, split, place.label, sizes, mtimes)
 
 
 _entry_name = operator.attrgetter("name")
 _IMAGE_SUFFIXES = tuple(IMAGE_EXTENSIONS)
+_DIR_FD = os.lstat in os.supports_dir_fd
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
-def _plain_images(entries: list[os.DirEntry]) -> tuple[list[os.DirEntry], list[os.stat_result]]:
-    """The entries of one folder that ``_visit`` would list as they are, with their stats: visible
-    regular files named like an image (``name[dot:].lower()`` an image extension, the last dot not
-    the first character), not links, with UTF-8 names; the rest ``_visit`` looks at in full. Each
-    check runs over the whole folder in one comprehension (a function call per entry was most of
-    listing 100,000 files besides the stat calls themselves)."""
-    named = [e for e in entries if e.name[0] != "." and e.name.lower().endswith(_IMAGE_SUFFIXES)]
-    named = [e for e in named if not e.is_symlink() and (e.name.isascii() or _is_utf8(e.name))]
+def _plain_images(folder: str, names: list[str]) -> tuple[list[str], list[int], list[int]]:
+    """The names in one folder that ``_visit`` would list as they are, with their sizes and
+    modification times: visible regular files, not links (``lstat``), named like an image
+    (``name[dot:].lower()`` an image extension, the last dot not the first character), with
+    UTF-8 names; the rest ``_visit`` looks at in full. Each check runs over the whole folder in
+    one comprehension (a function call per entry was most of listing 100,000 files besides the
+    stat calls themselves), on plain names (no ``DirEntry`` per file), and each file is stat-ed
+    relative to the open folder (the kernel does not walk the whole path again per file).
+    ``folder`` ends with a separator."""
+    named = [n for n in names if n[0] != "." and n.lower().endswith(_IMAGE_SUFFIXES)]
+    named = [n for n in named if n.isascii() or _is_utf8(n)]
+    if not named:
+        return [], [], []
+    fd = -1
+    if _DIR_FD:
+        try:
+            fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY)
+        except OSError:
+            fd = -1
     try:
-        stats = [e.stat() for e in named]
-    except OSError:  # one went away or cannot be stat-ed: _visit says why
-        pairs = [(e, st) for e in named for st in [_stat_or_none(e)] if st is not None]
-        named, stats = [e for e, _ in pairs], [st for _, st in pairs]
-    if not all(map(stat.S_ISREG, [st.st_mode for st in stats])):
-        regular = [stat.S_ISREG(st.st_mode) for st in stats]
-        named = [e for e, ok in zip(named, regular) if ok]
-        stats = [st for st, ok in zip(stats, regular) if ok]
-    return named, stats
+        try:
+            stats = [os.lstat(n, dir_fd=fd) for n in named] if fd >= 0 else [os.lstat(folder + n) for n in named]
+        except OSError:  # one went away or cannot be stat-ed: _visit says why
+            stats = [_lstat_or_none(folder, n, fd) for n in named]
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if not all(map(stat.S_ISREG, [0 if st is None else st.st_mode for st in stats])):  # links, folders...
+        kept = [(n, st) for n, st in zip(named, stats) if st is not None and stat.S_ISREG(st.st_mode)]
+        named, stats = [n for n, _ in kept], [st for _, st in kept]
+    return named, [st.st_size for st in stats], [st.st_mtime_ns for st in stats]
 
 
-def _stat_or_none(entry: os.DirEntry) -> os.stat_result | None:
+def _lstat_or_none(folder: str, name: str, fd: int) -> os.stat_result | None:
     try:
-        return entry.stat()
+        return os.lstat(name, dir_fd=fd) if fd >= 0 else os.lstat(folder + name)
     except OSError:
         return None
 

@@ -28,13 +28,13 @@ import json
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import xxhash
 
-from .codec import Batch, RecordError, _compress, _decompress, _shuffle, _unshuffle, decode_chunk
+from .codec import RecordError, _compress, _decompress, _shuffle, _unshuffle, decode_chunk
 from .reuse import chunk_from_batches
 from ..stats import SplitAccumulator
 
@@ -160,13 +160,23 @@ def read_header(blob: bytes | None) -> dict:
 ReadBatches = Callable[[list[int]], dict[int, tuple[bytes, bytes]]]
 
 
-def _decoded(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str]) -> dict[int, Batch]:
-    """Each blob's rows, thumbnails left as residuals (chunk_from_batches restores a group at once);
-    RecordError for a blob that is not the one stored under its id when the result was made."""
-    for bid, (data, _) in blobs.items():
+def _group_chunk(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str], wanted: list[tuple[int, np.ndarray, np.ndarray]],
+                 build: Callable[..., Any]) -> Any:
+    """One chunk result of a group of stored batches (``wanted``: per batch id its entries and
+    the listed items they are for), built in the decoding thread: the blobs are decompressed
+    (zstd releases the GIL), their thumbnails restored and their columns put end to end while
+    the calling thread merges the group before; RecordError for a batch missing or not the one
+    stored under its id when the result was made."""
+    parts = []
+    for bid, entries, rows in wanted:
+        stored = blobs.get(bid)
+        if stored is None:
+            raise RecordError("a batch of records it points at is no longer stored")
+        data = stored[0]
         if data[4:12].hex() != sums.get(bid):
             raise RecordError("a batch of records is not the one the stored result was made from")
-    return {bid: decode_chunk(data, grids=False) for bid, (data, _) in blobs.items()}
+        parts.append((decode_chunk(data, grids=False), entries, rows))  # thumbnails left as residuals
+    return chunk_from_batches(parts, _no_splits, build, hists=False)
 
 
 def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, collector: Any, chunk_type: type,
@@ -187,25 +197,23 @@ def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, col
     def build(columns, _hists, index, failures, _splits, _failure_splits):  # the sums are stored
         return chunk_type(index=np.asarray(index, np.int64), failures=failures, accumulators={}, **columns)
 
+    def submit(group: range) -> Future:
+        """Read a group's blobs here (SQLite stays in its thread), decode them in the pool's."""
+        chosen = [int(ids[g]) for g in group]
+        wanted = [(bid, entry[rows], rows) for bid, g in zip(chosen, group) for rows in [order[bounds[g]:bounds[g + 1]]]]
+        return pool.submit(_group_chunk, read(chosen), sums, wanted, build)
+
     try:
         sums = {int(bid): str(digest) for bid, digest in header["batches"]}
         splits = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
         failures = {int(i): str(reason) for i, reason in header["failures"]}
         groups = [range(k, min(k + GROUP_BATCHES, len(ids))) for k in range(0, len(ids), GROUP_BATCHES)]
-        with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:  # zstd releases the GIL
-            ahead = pool.submit(_decoded, read(ids[groups[0]].tolist()), sums) if groups else None
-            for k, group in enumerate(groups):
-                found = ahead.result()
+        with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:
+            ahead = submit(groups[0]) if groups else None
+            for k in range(len(groups)):
+                chunk = ahead.result()
                 if k + 1 < len(groups):
-                    ahead = pool.submit(_decoded, read(ids[groups[k + 1]].tolist()), sums)
-                parts = []
-                for g in group:
-                    stored = found.get(int(ids[g]))
-                    if stored is None:
-                        raise RecordError("a batch of records it points at is no longer stored")
-                    rows = order[bounds[g]:bounds[g + 1]]
-                    parts.append((stored, entry[rows], rows))
-                chunk = chunk_from_batches(parts, _no_splits, build, hists=False)
+                    ahead = submit(groups[k + 1])
                 failed = np.array([i for i, _ in chunk.failures], np.int64)
                 collector.merge(chunk, files.splits_of(np.concatenate([chunk.index, failed])))
                 yield
