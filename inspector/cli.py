@@ -135,11 +135,21 @@ def _open_window(argv: list[str]) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
+    from .core.cache import default_cache_dir
+    from .core.cache.prefetch import stop_all as stop_prefetch
+
+    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    try:
+        return _scan_with(args, cache_dir)
+    finally:
+        stop_prefetch()
+
+
+def _scan_with(args: argparse.Namespace, cache_dir: str | None) -> int:
     from .core.export import StatsSourceError, build_document, default_source, write_json_atomic
     from .core.layout import LayoutError, split_name
-    from .core.cache import default_cache_dir
     from .core.cache.memo import cached_findings
-    from .core.scan import scan
+    from .core.scan import prefetch_reopen, scan
     from .cli_progress import DEFAULT_LINE_INTERVAL, ProgressPrinter
     from .core.sources import discovering, open_source, prefetch
     from .core.storage_options import INSTALL_HINT, StorageOptionError, missing_support, parse_storage_options
@@ -149,6 +159,8 @@ def _scan(args: argparse.Namespace) -> int:
         problem = missing_support(args.root, options)
         if problem:
             raise LayoutError(problem)
+        if not args.dask and not options:  # the stored result is read while the folder is listed
+            prefetch_reopen(args.root, cache_dir)
         layout = open_source(args.root, options)
         prefetch(layout, 1)
     except (LayoutError, StorageOptionError) as exc:
@@ -185,7 +197,6 @@ def _scan(args: argparse.Namespace) -> int:
         except ClusterError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
     printer = None if args.quiet else ProgressPrinter(interval=args.progress_every or DEFAULT_LINE_INTERVAL)
     try:
         result = scan(layout, workers=args.workers, on_progress=printer, cluster=cluster,

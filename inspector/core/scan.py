@@ -126,26 +126,44 @@ def default_workers() -> int:
 _COMPACT_BLOCK = 1 << 16  # rows moved at a time when the decoded rows are compacted
 
 
+def _plain_column(shape: Any, dtype: Any, fill: Any = 0) -> np.ndarray:
+    return np.zeros(shape, dtype) if fill == 0 else np.full(shape, fill, dtype)
+
+
+def prefetch_reopen(source: str, cache_dir: str | None) -> None:
+    """Start reading the stored result of a local folder's cache while the caller lists the
+    folder (cache/prefetch.py); the scan of that folder then uses it if it was made from the
+    very same listing. A call the scan does not follow costs a stopped child process
+    (``cache.prefetch.stop_all``)."""
+    if not cache_dir or "://" in source or not os.path.isdir(source):
+        return
+    from .cache import cache_path, prefetch
+    prefetch.start(cache_path(cache_dir, os.path.abspath(source)), _Collector, _ChunkResult)
+
+
 class _Collector:
     """Merges chunk results into preallocated columns and per-split accumulators."""
 
-    def __init__(self, layout: DatasetLayout) -> None:
+    def __init__(self, layout: DatasetLayout, alloc: Callable[..., np.ndarray] | None = None) -> None:
+        """``alloc(shape, dtype, fill)`` makes the per-item columns (memory shared with a process
+        that fills them: cache/prefetch.py); by default plain arrays."""
         self.layout = layout
         self.sink: Callable[[_ChunkResult, list[tuple[int, ImageFile]]], None] | None = None
         n = self.capacity = max(len(layout.files), 1)  # grows while a lazy source is discovered
-        self.ok = np.zeros(n, bool)
-        self.width = np.zeros(n, np.int32)
-        self.height = np.zeros(n, np.int32)
-        self.nbytes = np.zeros(n, np.int64)
-        self.format = np.zeros(n, np.int16)
-        self.mode = np.zeros(n, np.int16)
-        self.channels = np.zeros(n, np.int8)
-        self.stats = np.zeros((n, 4, 3))  # mean, std, min, max in native channels (grey -> 3 copies)
-        self.content = np.zeros((n, 2), np.uint64)
-        self.phash = np.zeros((n, hashing.N_VIEWS), np.uint64)
-        self.thumb = np.zeros((n, hashing.THUMB_SIZE, hashing.THUMB_SIZE), np.uint8)
-        self.flags = np.zeros(n, np.uint16)
-        self.properties = np.full((n, properties.N_PROPERTIES), np.nan)
+        new = alloc or _plain_column
+        self.ok = new(n, bool)
+        self.width = new(n, np.int32)
+        self.height = new(n, np.int32)
+        self.nbytes = new(n, np.int64)
+        self.format = new(n, np.int16)
+        self.mode = new(n, np.int16)
+        self.channels = new(n, np.int8)
+        self.stats = new((n, 4, 3), np.float64)  # mean, std, min, max in native channels (grey -> 3 copies)
+        self.content = new((n, 2), np.uint64)
+        self.phash = new((n, hashing.N_VIEWS), np.uint64)
+        self.thumb = new((n, hashing.THUMB_SIZE, hashing.THUMB_SIZE), np.uint8)
+        self.flags = new(n, np.uint16)
+        self.properties = new((n, properties.N_PROPERTIES), np.float64, np.nan)
         self.format_names: list[str] = []
         self.mode_names: list[str] = []
         self.failures: dict[int, str] = {}

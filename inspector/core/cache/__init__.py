@@ -28,7 +28,8 @@ from ..file_list import FileList
 from .reuse import (ChunkBuilder, ItemList, Part, StoredItems, chunk_from_batches, decode_keys, encode_keys,
                     feed_groups, listed_keys)
 from .rows import rebuild_chunk
-from .snapshot import encode_snapshot, read_header, restore_snapshot, snapshot_key
+from . import prefetch
+from .snapshot import adopt_snapshot, encode_snapshot, read_header, restore_snapshot, snapshot_key
 from .store import RecordStore, StoreUnavailable
 
 CACHE_DIR_ENV = "INSPECTOR_CACHE_DIR"   # overrides the default folder (the test suite sets it)
@@ -136,15 +137,20 @@ class ScanCache:
         if store is None or layout.pending is not None or not len(layout.files):
             return False
         key = snapshot_key(layout, store.layout)
+        ahead = prefetch.take(store.path)  # read by a child process while the files were listed
         try:
             if store.snapshot_key() != key:
                 return False
             _, mtimes = layout.files.identities(0, len(layout.files))
-            header = read_header(store.snapshot_part(0, key))
+            head, row_map = store.snapshot_part(0, key), store.snapshot_part(1, key)
+            header = read_header(head)
             if int(mtimes.max()) >= int(header["seen_ns"]) - MTIME_SLACK_NS:
                 return False  # a file modified within the timestamp resolution of that scan
-            yield from restore_snapshot(header, store.snapshot_part(1, key), store.batches, collector, chunk_type,
-                                        layout.files)
+            if ahead is not None and (ahead.key, ahead.head, ahead.row_map) == (key, head, row_map) and \
+                    len(ahead.collector.layout.files) == len(layout.files) and ahead.wait():
+                adopt_snapshot(header, collector, ahead.collector)  # the child read this very result
+            else:
+                yield from restore_snapshot(header, row_map, store.batches, collector, chunk_type, layout.files)
         except sqlite3.DatabaseError as exc:
             self._damaged(str(exc))
             return False
@@ -152,6 +158,9 @@ class ScanCache:
             self.message = f"the stored result of the last scan was not used ({exc}); read from the records instead"
             self._drop_snapshot(key)
             return False
+        finally:
+            if ahead is not None:
+                ahead.stop()
         self.restored = True
         self.used = len(layout.files)
         return True

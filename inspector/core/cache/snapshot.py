@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -142,11 +143,75 @@ def encode_snapshot(collector: Any, n: int, seen_ns: int, row_batch: np.ndarray,
     if any(bid not in sums for bid in ids):
         raise RecordError("a batch of records whose checksum is not known")
     header = {"items": n, "seen_ns": seen_ns, "batches": [[bid, sums[bid].hex()] for bid in ids],
+              "folders": _folder_times(collector.layout),
               "format_names": collector.format_names, "mode_names": collector.mode_names,
               "failures": sorted(collector.failures.items()),
               "splits": {split: _encode_accumulator(acc) for split, acc in collector.acc.items()}}
     head = _seal(_compress(json.dumps(header, ensure_ascii=False).encode()))
     return [head, _row_map(row_batch[:n], row_entry[:n])]
+
+
+def _folder_times(layout: Any) -> list[list]:
+    """The modification time of every folder of a listed folder dataset that holds files or
+    folders with files (root included): a file added, removed or renamed changes its folder's.
+    Only a hint for reading the stored result ahead (cache/prefetch.py), never trusted."""
+    if getattr(layout, "source_kind", None) != "folder" or not layout.root or not len(layout.files):
+        return []
+    data, offsets, _, _ = layout.files.path_buffers()
+    folders = {""}
+    for path in _dirnames(data, offsets):
+        while path and path not in folders:
+            folders.add(path)
+            path = os.path.dirname(path)
+    out = []
+    for rel in sorted(folders):
+        full = os.path.join(layout.root, rel) if rel else layout.root
+        try:
+            out.append([full, os.stat(full).st_mtime_ns])
+        except OSError:
+            return []
+    return out
+
+
+def _dirnames(data: bytearray, offsets: Any) -> set[str]:
+    """The distinct folders (relative, "/"-separated) of the listed paths."""
+    out: set[str] = set()
+    view = bytes(data)
+    ends = np.frombuffer(offsets, np.int64)
+    last = b""
+    for a, b in zip(ends[:-1].tolist(), ends[1:].tolist()):
+        cut = view.rfind(b"/", a, b)
+        folder = view[a:cut] if cut >= 0 else b""
+        if folder != last:
+            out.add(folder.decode("utf-8", "surrogatepass"))
+            last = folder
+    return out
+
+
+def folders_unchanged(header: dict) -> bool:
+    """Whether every folder the stored result names still has its modification time."""
+    folders = header.get("folders")
+    if not folders:
+        return False
+    try:
+        return all(os.stat(path).st_mtime_ns == mtime for path, mtime in folders)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def adopt_snapshot(header: dict, collector: Any, restored: Any) -> None:
+    """Give ``collector`` the columns another collector (``restored``, filled by
+    ``restore_snapshot`` for the same number of items) holds, and the merged state the stored
+    header has: the state a restore into ``collector`` itself would leave."""
+    for name, value in restored.columns().items():
+        setattr(collector, name, value)
+    collector.format_names, collector.mode_names = list(header["format_names"]), list(header["mode_names"])
+    collector.failures = {int(i): str(reason) for i, reason in header["failures"]}
+    collector.acc = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
+    collector.done = len(collector.layout.files)
+    collector.broken_counted = len(collector.layout.broken)
+    listed = collector.layout.files.split_counts()
+    collector.done_by_split = {split: listed.get(split, 0) for split in collector.acc}
 
 
 def read_header(blob: bytes | None) -> dict:

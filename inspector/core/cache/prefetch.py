@@ -1,0 +1,163 @@
+"""Reading a dataset's stored whole result while the dataset is being listed.
+
+A reopen of an unchanged dataset does two things of about the same cost one after the other:
+listing and stat-ing every file, then reading the stored result (cache/snapshot.py). They do not
+depend on each other until the end: the stored result is trusted only for the very listing it
+was made from, but reading it needs only the store. Threads cannot share that work (the listing
+makes a system call per file and gives the GIL up each time; a second Python thread then holds
+it for milliseconds, and listing 100,000 files took twice as long), so a forked child process
+reads the stored result into shared memory while the parent lists the files; on a two-core
+machine they run side by side.
+
+Nothing is trusted more than before: the parent uses what the child read only when its own
+listing gives the key the stored result was made under, the stored header and map are still
+byte for byte those the child read, and the child finished without error (it checked every
+part and every batch's checksum as a restore in the parent does). Otherwise the child is
+stopped and the scan goes on as without this. It is tried only where it can pay: on Linux
+(``fork``), for a folder whose cache has a stored result, and when no folder named in that
+result changed its modification time since (files added, removed or renamed: the listing is not
+the stored one, and the child would read in vain).
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .codec import RecordError, load_codec
+from .snapshot import folders_unchanged, read_header, restore_snapshot
+
+_PENDING: dict[str, "Prefetch"] = {}   # store path -> the child reading it
+_ENABLED = sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class _Listing:
+    """What a restore asks of a listing, for ``n`` items whose splits are not known yet."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def splits_of(self, rows: np.ndarray) -> list[str]:
+        return ["*"] * len(rows)
+
+    def split_counts(self, start: int = 0) -> dict[str, int]:
+        return {}
+
+
+class _Layout:
+    """A stand-in layout of ``n`` items for a collector filled before the listing is known."""
+
+    def __init__(self, n: int) -> None:
+        self.files = _Listing(n)
+        self.splits = ["*"]
+        self.broken: list = []
+        self.root = ""
+
+
+def _shared(shape: tuple[int, ...], dtype: Any, fill: Any = 0) -> np.ndarray:
+    """An array in memory shared with a forked child (anonymous shared mapping: zeros)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    buf = mmap.mmap(-1, max(size, 1))
+    out = np.frombuffer(buf, dtype, int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    if fill != 0:
+        out.fill(fill)
+    return out
+
+
+class Prefetch:
+    """A forked child restoring a stored result into a collector whose columns are shared."""
+
+    def __init__(self, pid: int, collector: Any, key: str, head: bytes, row_map: bytes) -> None:
+        self.pid, self.collector, self.key, self.head, self.row_map = pid, collector, key, head, row_map
+        self.status: int | None = None
+
+    def wait(self) -> bool:
+        """True when the child restored everything without error."""
+        if self.status is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.status = os.waitstatus_to_exitcode(status)
+        return self.status == 0
+
+    def stop(self) -> None:
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.wait()
+
+
+def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type) -> None:
+    """Fork a child that reads the stored result at ``store_path`` into shared columns, when
+    there is one worth reading (see the module docstring). ``make_collector(layout, alloc)``
+    makes the scan's collector with columns from ``alloc(shape, dtype, fill)``."""
+    if not _ENABLED or store_path in _PENDING or not os.path.exists(store_path):
+        return
+    try:
+        db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.2)
+        try:
+            rows = dict(db.execute("SELECT part, data FROM snapshot WHERE part IN (0, 1)").fetchall())
+            key = db.execute("SELECT key FROM snapshot WHERE part = 0").fetchone()
+        finally:
+            db.close()
+        if key is None or 0 not in rows or 1 not in rows:
+            return
+        load_codec()  # imported once, before the fork: both processes use it
+        header = read_header(rows[0])
+        if not folders_unchanged(header):
+            return
+        n = int(header["items"])
+        collector = make_collector(_Layout(n), _shared)
+    except (sqlite3.Error, RecordError, KeyError, TypeError, ValueError, OSError):
+        return
+    pid = os.fork()
+    if pid == 0:  # the child: restore, say whether it worked, leave without any cleanup
+        code = 1
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = _restore_in_child(store_path, key[0], rows[0], rows[1], collector, chunk_type)
+        finally:
+            os._exit(code)
+    _PENDING[store_path] = Prefetch(pid, collector, key[0], bytes(rows[0]), bytes(rows[1]))
+
+
+def _restore_in_child(store_path: str, key: str, head: bytes, row_map: bytes, collector: Any,
+                      chunk_type: type) -> int:
+    db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=1.0)
+
+    def read(batch_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
+        out = {}
+        for lo in range(0, len(batch_ids), 500):
+            ids = batch_ids[lo:lo + 500]
+            out.update((bid, (data, keys)) for bid, data, keys in db.execute(
+                f"SELECT id, data, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
+        return out
+
+    try:
+        for _ in restore_snapshot(read_header(head), row_map, read, collector, chunk_type, collector.layout.files):
+            pass
+    except (RecordError, sqlite3.Error):
+        return 1
+    return 0
+
+
+def take(store_path: str) -> Prefetch | None:
+    """The child started for this store, if any (the caller waits for it or stops it)."""
+    return _PENDING.pop(store_path, None)
+
+
+def stop_all() -> None:
+    """Stop every child not taken (a scan that ended before it restored)."""
+    while _PENDING:
+        _, prefetch = _PENDING.popitem()
+        prefetch.stop()
