@@ -47,11 +47,14 @@ def children(monkeypatch) -> list[prefetch.Prefetch]:
 
 
 def _reaped(child: prefetch.Prefetch) -> bool:
-    try:
-        os.waitpid(child.pid, os.WNOHANG)
-    except ChildProcessError:
-        return child.status is not None
-    return False
+    """Every process of it waited for (none left running, no zombie)."""
+    for pid in child.pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return child.status is not None and len(child.pids) == prefetch.CHILDREN
 
 
 def test_an_unchanged_folder_is_restored_by_the_child_and_exports_what_a_fresh_scan_does(dataset, tmp_path,

@@ -245,10 +245,12 @@ def _group_chunk(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str], wa
 
 
 def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, collector: Any, chunk_type: type,
-                     files: Any) -> Iterator[None]:
+                     files: Any, share: tuple[int, int] = (0, 1)) -> Iterator[None]:
     """Put a stored result into a fresh collector for the listed ``files``, yielding after each
     group of batches; RecordError when anything does not fit (the collector's rows are then
-    marked not done again, and its merged state was not touched)."""
+    marked not done again, and its merged state was not touched). ``share`` (k, m): only every
+    m-th group of batches from the k-th, and only their items are checked (m processes filling
+    one set of shared columns, cache/prefetch.py)."""
     n = len(files)
     if header.get("items") != n:
         raise RecordError("the stored result was made for another listing")
@@ -273,6 +275,15 @@ def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, col
         splits = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
         failures = {int(i): str(reason) for i, reason in header["failures"]}
         groups = [range(k, min(k + GROUP_BATCHES, len(ids))) for k in range(0, len(ids), GROUP_BATCHES)]
+        groups = groups[share[0]::share[1]]
+        if share != (0, 1):  # the items of these groups' batches, and their failures
+            mine = np.zeros(n, bool)
+            for group in groups:
+                mine[order[bounds[group.start]:bounds[group.stop]]] = True
+            expected = int(np.count_nonzero(mine))
+            failures = {i: reason for i, reason in failures.items() if 0 <= i < n and mine[i]}
+        else:
+            expected = n
         with ThreadPoolExecutor(1, thread_name_prefix="snapshot") as pool:
             ahead = submit(groups[0]) if groups else None
             for k in range(len(groups)):
@@ -282,7 +293,7 @@ def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, col
                 failed = np.array([i for i, _ in chunk.failures], np.int64)
                 collector.merge(chunk, files.splits_of(np.concatenate([chunk.index, failed])))
                 yield
-        if collector.done != n or collector.failures != failures or \
+        if collector.done != expected or collector.failures != failures or \
                 (collector.format_names, collector.mode_names) != (formats, modes):
             raise RecordError("the stored records do not make the stored result")
     except (RecordError, KeyError, TypeError, ValueError, IndexError) as exc:  # the pool has finished
