@@ -140,3 +140,10 @@ def test_a_child_not_taken_is_stopped_when_the_scan_ends(dataset, tmp_path, monk
     assert cli.main(["scan", str(dataset), "--json", str(tmp_path / "x.json"), "--quiet",
                      "--cache-dir", str(cache_dir)]) == 130
     assert len(children) == 1 and _reaped(children[0]) and not prefetch._PENDING
+
+
+def test_a_cache_folder_whose_name_reads_like_a_uri_is_read_ahead_too(dataset, tmp_path, adopted):
+    cache_dir = tmp_path / "odd ?mode=rw#cache%20"
+    export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    warm = export(dataset, tmp_path / "warm.json", "--cache-dir", str(cache_dir))
+    assert adopted == [1] and without_cache(warm) == without_cache(export(dataset, tmp_path / "f.json", "--no-cache"))

@@ -25,6 +25,7 @@ import os
 import signal
 import sqlite3
 import sys
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -117,7 +118,7 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
     if not _ENABLED or store_path in _PENDING or not os.path.exists(store_path):
         return
     try:
-        db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.2)
+        db = _read_only(store_path, 0.2)
         try:
             rows = dict(db.execute("SELECT part, data FROM snapshot WHERE part IN (0, 1)").fetchall())
             key = db.execute("SELECT key FROM snapshot WHERE part = 0").fetchone()
@@ -149,7 +150,7 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
 
 def _restore_in_child(store_path: str, head: bytes, row_map: bytes, collector: Any, chunk_type: type,
                       share: tuple[int, int]) -> int:
-    db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=1.0)
+    db = _read_only(store_path, 1.0)
 
     def read(batch_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
         out = {}
@@ -166,6 +167,11 @@ def _restore_in_child(store_path: str, head: bytes, row_map: bytes, collector: A
     except (RecordError, sqlite3.Error):
         return 1
     return 0
+
+
+def _read_only(path: str, timeout: float) -> sqlite3.Connection:
+    """A connection that cannot write (whatever the path holds: it is quoted into the URI)."""
+    return sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True, timeout=timeout)
 
 
 def take(store_path: str) -> Prefetch | None:
