@@ -147,3 +147,23 @@ def test_a_cache_folder_whose_name_reads_like_a_uri_is_read_ahead_too(dataset, t
     export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
     warm = export(dataset, tmp_path / "warm.json", "--cache-dir", str(cache_dir))
     assert adopted == [1] and without_cache(warm) == without_cache(export(dataset, tmp_path / "f.json", "--no-cache"))
+
+
+def test_a_child_that_hangs_is_stopped_and_the_scan_restores_by_itself(dataset, tmp_path, monkeypatch, adopted,
+                                                                       children):
+    cache_dir = tmp_path / "cache"
+    export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    import time
+
+    def hangs(*args, **kwargs):
+        time.sleep(600)
+        return 0
+
+    monkeypatch.setattr(prefetch, "_restore_in_child", hangs)  # what a child deadlocked at the fork would do
+    monkeypatch.setattr(prefetch, "WAIT_LIMIT", 0.5)
+    started = time.monotonic()
+    warm = export(dataset, tmp_path / "warm.json", "--cache-dir", str(cache_dir))
+    assert time.monotonic() - started < 60 and adopted == [] and len(children) == 1
+    assert children[0].status not in (0, None) and _reaped(children[0])
+    assert warm["dataset"]["cache"]["rescanned"] == 0  # restored by the scan itself
+    assert without_cache(warm) == without_cache(export(dataset, tmp_path / "fresh.json", "--no-cache"))

@@ -25,6 +25,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,7 @@ _ENABLED = sys.platform.startswith("linux") and hasattr(os, "fork")
 # Children sharing the batches: with the listing, two of them keep two cores busy, and once the
 # listing is done the rest of the reading takes half the time it takes one.
 CHILDREN = 2
+WAIT_LIMIT = 60.0   # seconds a reopen waits for them at most (they take about one for 100,000 images)
 
 
 class _Listing:
@@ -93,12 +95,21 @@ class Prefetch:
             return None
         return max(self.statuses.values(), key=abs)
 
-    def wait(self) -> bool:
-        """True when the children restored everything without error."""
+    def wait(self, limit: float | None = None) -> bool:
+        """True when the children restored everything without error; a child still running after
+        ``limit`` seconds (by default WAIT_LIMIT) is stopped and counts as failed: a reopen never
+        hangs on one, it reads the stored result itself instead."""
+        deadline = time.monotonic() + (WAIT_LIMIT if limit is None else limit)
         for pid in self.pids:
-            if pid not in self.statuses:
-                _, status = os.waitpid(pid, 0)
-                self.statuses[pid] = os.waitstatus_to_exitcode(status)
+            while pid not in self.statuses:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    self.statuses[pid] = os.waitstatus_to_exitcode(status)
+                elif time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    self.statuses[pid] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                else:
+                    time.sleep(0.0005)
         return self.status == 0
 
     def stop(self) -> None:
@@ -108,7 +119,7 @@ class Prefetch:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        self.wait()
+        self.wait(0)
 
 
 def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type) -> None:
