@@ -273,7 +273,13 @@ if __name__ == "__main__":
     rng = np.random.default_rng(0)
     h = rng.integers(0, 2**63, size=(2 * n, N_VIEWS), dtype=np.int64).astype(np.uint64) * np.uint64(2)
     g = np.repeat(np.array([0, 1], np.int16), n)
-    t0 = time.perf_counter(); leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=g, cross_only=True)
+    import inspect
+    kw = {}
+    if "probes" in inspect.signature(leakage.near_candidates).parameters:   # the probes, as a photo has them
+        sys.path.insert(0, sys.argv[4])
+        from bench_leakage import synthetic_probes
+        kw["probes"] = synthetic_probes(h, rng)
+    t0 = time.perf_counter(); leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=g, cross_only=True, **kw)
     t_search = time.perf_counter() - t0
     print(json.dumps({"n": len(t), "scan": t_scan, "find": t_find, "peak": peak, "record": rec / len(t),
                       "dups": sum(x.kind in ("near", "mirror") for x in f), "search": t_search, "search_n": n}))
@@ -284,7 +290,8 @@ def cost(code_dirs: dict[str, Path], root: Path, search_n: int) -> None:
     print(f"\ncost on {root} (scan with one worker, then scan_leakage; same run, same files):")
     res = {}
     for name, d in code_dirs.items():
-        proc = subprocess.run([sys.executable, "-c", COST_CODE, str(d), str(root), str(search_n)], capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", COST_CODE, str(d), str(root), str(search_n),
+                               str(Path(__file__).resolve().parent)], capture_output=True,
                               text=True, timeout=3600)
         if proc.returncode:
             print(f"  {name}: failed: {proc.stderr[-400:]}")

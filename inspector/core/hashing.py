@@ -429,3 +429,31 @@ def signature_and_grid(im: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndar
     """
     grid = grey_grid(im, GRID)
     return hashes_from_grids(grid[None])[0], thumbnails_from_grids(grid[None])[0], grid
+
+
+def weak_bits(thumbs: np.ndarray, per_chunk: int, chunk_bits: int = 16, block: int = 1 << 15) -> np.ndarray:
+    """int8 (k, 64 // chunk_bits, per_chunk): for each of k stored thumbnails, the bits of its
+    whole-image hash (view 0) most likely to flip in a copy, per 16-bit chunk: those whose DCT
+    coefficient lies nearest the median of the 64 (weakest first).
+
+    The thumbnail is the grid's 2x2 box average, which is what view 0's resampling to HASH_SIDE
+    takes, contrast-stretched (a positive affine map, which moves no coefficient across the median)
+    and rounded to 8 bits: its coefficients are view 0's up to that rounding (the bits they give
+    equal the stored hash's in ~88% of photos and differ in two, the median pair, in the rest), so
+    the weak bits cost no stored byte. Two GEMMs per block of images."""
+    assert HASH_SIDE == THUMB_SIZE
+    k = len(thumbs)
+    n_chunks = 64 // chunk_bits
+    out = np.empty((k, n_chunks, per_chunk), np.int8)
+    dct_t = _DCT32.T.copy()                                              # (T, K)
+    for lo in range(0, k, block):
+        t = np.asarray(thumbs[lo:lo + block], np.float32).reshape(-1, THUMB_SIZE, THUMB_SIZE)
+        m = len(t)
+        cols = (t.reshape(m * THUMB_SIZE, THUMB_SIZE) @ dct_t).reshape(m, THUMB_SIZE, _K)    # [n, x, v]
+        co = (cols.transpose(0, 2, 1).reshape(m * _K, THUMB_SIZE) @ dct_t).reshape(m, _K, _K)  # [n, v, u]
+        sel = co.transpose(0, 2, 1).reshape(m, _K * _K)[:, _SEL_FLAT]                       # [n, 64]
+        srt = np.sort(sel, axis=1)
+        margin = np.abs(sel - (srt[:, 31:32] + srt[:, 32:33]) * 0.5).reshape(m, n_chunks, chunk_bits)
+        order = np.argsort(margin, axis=2, kind="stable")[:, :, :per_chunk]
+        out[lo:lo + m] = order + (np.arange(n_chunks) * chunk_bits)[None, :, None]
+    return out

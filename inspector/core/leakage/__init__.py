@@ -25,7 +25,7 @@ _SOURCES = {
     "..table_from_images": ("table_from_images",),
     ".candidates": ("HASH_NEIGHBOURS", "NEAR_THRESHOLD", "brute_force_pairs", "candidate_blocks",
                     "closest_either_side", "closest_per_query", "mih_join", "near_candidates",
-                    "search_hashes", "view_distance"),
+                    "PROBES", "probe_blocks", "probe_hashes", "search_hashes", "view_distance"),
     ".join": ("CHUNK_BITS", "GUARANTEED_RADIUS", "N_CHUNKS"),
     ".checks": ("DRIFT_THRESHOLD", "find_leakage", "iter_find_leakage", "iter_scan_leakage", "scan_leakage",
                 "stats_source_findings"),

@@ -25,10 +25,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..hashing import FIRST_REGION_VIEW, GRID
+from ..hashing import FIRST_REGION_VIEW, GRID, weak_bits
 from ..index_runs import as_slice
-from .join import GUARANTEED_RADIUS, MIH_BLOCK, mih_entries
+from .join import CHUNK_BITS, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, mih_entries
 from .progress import Steps, drain
+from .value_order import ValueOrder
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distance)
 # ---------------------------------------------------------------------------------------------
@@ -57,6 +58,19 @@ DISTANCE_PIECE = 4096        # pairs whose view distances are worked out at a ti
 # (a cheap 16x16 comparison, partners.py) for the full confirmation. A copy is its original's
 # closest look-alike by far, so it is not crowded out.
 HASH_NEIGHBOURS = 8
+
+# Multi-probe: copies whose hashes differ in every 16-bit chunk (off-centre crops, turns, strong
+# re-encodes of smooth pictures: 4-10 bits spread one or more per chunk) share no chunk with their
+# original, so the join above never meets them. A bit flips in a copy where its DCT coefficient
+# lies near the median (hashing.weak_bits), so each photo is also joined as "probes": its
+# whole-image hash with one of its weakest bits flipped, each probe on the chunk that bit lies in
+# only (elsewhere it equals the plain query), against the other images' views before
+# FIRST_REGION_VIEW, at one bit less (so a pair found is within the threshold). Each probe is a
+# quarter of the whole-image join's comparisons. Measured on seeds 101-202 of the edit-family
+# benchmark, of the ~20 copies within 10 bits that shared no chunk, the flipped bit was the
+# weakest of its chunk on the copy's side for about half, the second weakest for a few more.
+# (chunk, rank of the weak bit within it)
+PROBES = ((0, 0), (0, 1))
 
 
 def view_distance(phash: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -97,6 +111,67 @@ def search_hashes(phash: np.ndarray, width: np.ndarray, height: np.ndarray) -> n
     out = phash.copy()
     out[small, FIRST_REGION_VIEW:] = NO_HASH
     return out
+
+
+def probe_hashes(phash: np.ndarray, thumb: np.ndarray, width: np.ndarray, height: np.ndarray,
+                 probes: tuple[tuple[int, int], ...] = PROBES) -> np.ndarray:
+    """uint64 (N, len(probes)): each image's whole-image hash with the probe's weak bit flipped
+    (see PROBES); NO_HASH for images under GRID px a side (crowds of tiny look-alikes, whose
+    copies must match nearly pixel for pixel anyway) and for blank hashes."""
+    phash = np.asarray(phash, dtype=np.uint64)
+    n = len(phash)
+    out = np.full((n, len(probes)), NO_HASH, np.uint64)
+    live = np.flatnonzero((np.minimum(np.asarray(width), np.asarray(height)) >= GRID) & (phash[:, 0] != NO_HASH))
+    if len(live) == 0 or not probes:
+        return out
+    per_chunk = max(rank for _, rank in probes) + 1
+    weak = weak_bits(np.asarray(thumb)[live], per_chunk, CHUNK_BITS)
+    for k, (c, rank) in enumerate(probes):
+        out[live, k] = phash[live, 0] ^ (np.uint64(1) << weak[:, c, rank].astype(np.uint64))
+    return out
+
+
+def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_THRESHOLD,
+                 groups: np.ndarray | None = None, cross_only: bool = False, rows: np.ndarray | None = None,
+                 per_image: int = HASH_NEIGHBOURS, block: int = MIH_BLOCK, ids: np.ndarray | None = None,
+                 chunks: tuple[int, ...] | None = None
+                 ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+    """The probes' candidate pairs block by block, as candidate_blocks gives the plain join's:
+    (fraction done, a, b, d), d the pair hash distance (<= threshold). `probes` (N, P) from
+    probe_hashes, probe k joined on chunk `chunks[k]` (default PROBES') alone, at threshold - 1,
+    without the longer-key passes of crowded buckets (pairs within the radius are the plain
+    join's). Only images with probes (NO_HASH: none) take part, on both sides. Each image keeps
+    its `per_image` closest pairs per block, none exempt (a probe's distance is not the pair's)."""
+    phash = np.ascontiguousarray(phash, dtype=np.uint64)
+    probes = np.asarray(probes, np.uint64).reshape(len(phash), -1)
+    chunks = tuple(c for c, _ in PROBES) if chunks is None else chunks
+    n = len(phash)
+    r = min(FIRST_REGION_VIEW, phash.shape[1])
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    rows = rows[(probes[rows] != NO_HASH).all(axis=1)] if probes.shape[1] else rows[:0]
+    g = None if groups is None else np.asarray(groups)
+    if cross_only and g is not None:
+        searches = [(rows[g[rows] == c], rows[g[rows] != c]) for c in np.unique(g[rows])]
+    else:
+        searches = [(rows, rows)]
+    by_chunk = [(c, [k for k in range(len(chunks)) if chunks[k] == c]) for c in sorted(set(chunks))]
+    joins = [(q, m, c, ks) for q, m in searches for c, ks in by_chunk if len(q) and len(m)]
+    work = np.array([len(q) * len(m) * len(ks) for q, m, _, ks in joins], np.float64)
+    edges = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
+    values: tuple[int, ValueOrder] | None = None
+    for (q_rows, m_rows, c, ks), lo, hi in zip(joins, edges[:-1], edges[1:]):
+        index = phash[as_slice(m_rows), :r]
+        if values is None or values[0] != id(m_rows):
+            values = (id(m_rows), ValueOrder(np.ascontiguousarray(index).reshape(-1)))
+        query = probes[q_rows][:, ks].T.reshape(-1)          # probe-major: query i is row i % Q
+        row_ids = None if ids is None else np.asarray(ids, np.uint64)[m_rows]
+        for done, _, qi, entry, d in mih_entries(query, index, threshold - 1, block, ids=row_ids, chunks=(c,),
+                                                 radius_passes=False, values=values[1]):
+            a, b = q_rows[qi % len(q_rows)], m_rows[entry // r]
+            a, b, d = _unique_pairs(a, b, d, n)
+            if len(a):
+                a, b = _capped(a, b, np.maximum(d, GUARANTEED_RADIUS + 1), n, per_image, None if cross_only else g)
+            yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
 
 
 def closest_per_query(q: np.ndarray, m: np.ndarray, d: np.ndarray, k: int
@@ -156,11 +231,15 @@ def iter_mih_join(query: np.ndarray, index: np.ndarray, threshold: int,
 
 def near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
                     groups: np.ndarray | None = None, cross_only: bool = False,
-                    rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS,
+                    probes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate pairs (i < j, row numbers, unique) with their pair hash distance: every pair of
-    `candidate_blocks`, collected (for tests and benchmarks; the checks consume the blocks)."""
+    `candidate_blocks` and, with `probes` (probe_hashes), of `probe_blocks`, collected (for tests
+    and benchmarks; the checks consume the blocks)."""
     parts = [(a, b, d) for _, a, b, d in candidate_blocks(phash, threshold, groups, cross_only, rows, per_image)]
+    if probes is not None:
+        parts += [(a, b, d) for _, a, b, d in probe_blocks(phash, probes, threshold, groups, cross_only, rows,
+                                                           HASH_NEIGHBOURS if per_image is None else per_image)]
     if not parts:
         e = np.zeros(0, np.int64)
         return e, e.copy(), np.zeros(0, np.uint8)

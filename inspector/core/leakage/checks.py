@@ -14,8 +14,8 @@ import numpy as np
 
 from ..memory import release_free_memory
 from ..table import ImageTable
-from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, Pairs, candidate_blocks, search_hashes, stable_ids,
-                         view_distance)
+from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, Pairs, candidate_blocks, probe_blocks, probe_hashes,
+                         search_hashes, stable_ids, unique_pairs_of, view_distance)
 from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs, take_rows
 from .looks import TINY_SIDE, LookRanker
 from . import incremental, rescan
@@ -91,11 +91,42 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
     """The candidate pairs worth confirming, among one representative per (content, split), exact
     copies left out: the search's blocks stream through the cheap look-alike ranking, and each
     image keeps its CONFIRM_NEIGHBOURS best (looks.LookRanker), so memory stays bounded by
-    a block and the images, however many pairs the search meets."""
+    a block and the images, however many pairs the search meets. The probes' pairs
+    (candidates.PROBES) are ranked apart, each image keeping its CONFIRM_NEIGHBOURS best of them
+    too: the plain search may be a rescan's patch of the last one (rescan.py), the probes' search
+    is made in full each time, so both give exactly what a search from nothing gives."""
     rows = np.flatnonzero(rep == np.arange(len(table)))
     ch = np.asarray(table.content_hash, dtype=np.uint64)
-    best = BestPartners(len(table), CONFIRM_NEIGHBOURS)
     ranker = LookRanker(table, mirrors)
+    phash = search_hashes(table.phash, table.width, table.height)
+    ids = stable_ids(ch)
+    memo = incremental.active()
+    probes = probe_hashes(table.phash, table.thumb, table.width, table.height)
+    probe_share = 0.3 if (probes != 0).any() else 0.0
+    if memo is not None and include_within_split and 2 <= len(rows) <= rescan.KEEP_UP_TO:
+        # a search whose choices are kept (the dataset's cache): patched from the last one's
+        previous = memo.previous_search(incremental.version(mirrors))
+        (a, b, _), state = yield from scaled(rescan.search(
+            table, phash, rows, near_threshold, HASH_NEIGHBOURS, CONFIRM_NEIGHBOURS, mirrors,
+            None if previous is None else rescan.SearchState.from_arrays(previous), LOOK_BLOCK), 0.0, 1.0 - probe_share)
+        memo.made_search = state.arrays()
+    else:
+        blocks = candidate_blocks(phash, near_threshold, groups=np.asarray(table.split),
+                                  cross_only=not include_within_split, rows=rows, ids=ids)
+        a, b = yield from scaled(_best_of_blocks(blocks, ch, ranker, len(rows) >= 2), 0.0, 1.0 - probe_share)
+    blocks = probe_blocks(phash, probes, near_threshold, groups=np.asarray(table.split),
+                          cross_only=not include_within_split, rows=rows, ids=ids)
+    pa, pb = yield from scaled(_best_of_blocks(blocks, ch, ranker, len(rows) >= 2), 1.0 - probe_share, 1.0)
+    a, b, _ = unique_pairs_of([(a, b, None), (pa, pb, None)], len(table))
+    return a, b, view_distance(phash, a, b).astype(np.uint8)
+
+
+def _best_of_blocks(blocks, ch: np.ndarray, ranker: LookRanker, search: bool
+                    ) -> Steps[tuple[np.ndarray, np.ndarray]]:
+    """Each image's CONFIRM_NEIGHBOURS best-looking pairs (a < b) of a stream of candidate blocks
+    (fraction done, a, b, d), pairs of equal content left out (reported as exact); none without
+    `search`."""
+    best = BestPartners(len(ch), CONFIRM_NEIGHBOURS)
     pending: list[Pairs] = []
     waiting = 0
 
@@ -110,21 +141,8 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
                 best.add(a[lo:lo + LOOK_BLOCK][ok], b[lo:lo + LOOK_BLOCK][ok], rank[ok])
                 yield done
 
-    phash = search_hashes(table.phash, table.width, table.height)
-    memo = incremental.active()
-    if memo is not None and include_within_split and 2 <= len(rows) <= rescan.KEEP_UP_TO:
-        # a search whose choices are kept (the dataset's cache): patched from the last one's
-        previous = memo.previous_search(incremental.version(mirrors))
-        pairs, state = yield from rescan.search(table, phash, rows, near_threshold, HASH_NEIGHBOURS,
-                                                CONFIRM_NEIGHBOURS, mirrors,
-                                                None if previous is None else rescan.SearchState.from_arrays(previous),
-                                                LOOK_BLOCK)
-        memo.made_search = state.arrays()
-        return pairs
-    if len(rows) >= 2:
-        for done, a, b, d in candidate_blocks(phash, near_threshold, groups=np.asarray(table.split),
-                                              cross_only=not include_within_split, rows=rows,
-                                              ids=stable_ids(ch)):
+    if search:
+        for done, a, b, d in blocks:
             differ = (ch[a] != ch[b]).any(axis=1)  # same content in two splits: reported as exact
             if differ.any():
                 pending.append((a[differ], b[differ], d[differ]))
@@ -134,8 +152,7 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
                 waiting = 0
             yield done
         yield from rank_pending(1.0)
-    a, b = best.pairs()
-    return a, b, view_distance(phash, a, b).astype(np.uint8)
+    return best.pairs()
 
 
 def _confirm(table: ImageTable, pairs: Pairs, mirrors: bool) -> Steps[tuple[Pairs, Confirmed]]:

@@ -64,15 +64,19 @@ def _chunk_on_top(x: np.ndarray, c: int) -> np.ndarray:
 
 
 def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int = MIH_BLOCK,
-                full: int = FULL_BUCKET, window: int = WINDOW, ids: np.ndarray | None = None
-                ) -> Iterator[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]]:
+                full: int = FULL_BUCKET, window: int = WINDOW, ids: np.ndarray | None = None,
+                chunks: tuple[int, ...] = tuple(range(N_CHUNKS)), radius_passes: bool = True,
+                values: ValueOrder | None = None) -> Iterator[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]]:
     """The join of query (uint64 (Q,)) against index (uint64 (M, V), all views), block by block:
     (fraction done, chunk c, q, entry, d) with entry = m * V + v, for the views met whose 16-bit
     chunk c equals chunk c of query[q] and whose distance d to it is <= threshold (see the module
     docstring for which are met). A block may be empty: one is yielded every `block` comparisons,
     so a consumer can report progress and stop. A pair may come more than once. `ids` (one per
     index row, stable from one search to the next, e.g. from the image's content) place the
-    segments of crowded buckets (default: the row numbers)."""
+    segments of crowded buckets (default: the row numbers). `chunks`: the chunks joined on (default
+    all four); without `radius_passes` crowded buckets give their neighbourhoods only (a probe's
+    join, candidates.py: its pairs within the radius are the plain join's); `values`: the index's
+    ValueOrder when the caller made it already (joins of other queries on the same index)."""
     query = np.ascontiguousarray(query, dtype=np.uint64).reshape(-1)
     flat = np.ascontiguousarray(index, dtype=np.uint64).reshape(-1)
     if len(query) == 0 or len(flat) == 0:
@@ -82,23 +86,23 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
     window = min(window, full)   # a window wider than a bucket it may be used in would read others
     n_views = np.shape(index)[1] if np.ndim(index) == 2 else 1
     ids = np.arange(len(flat) // n_views, dtype=np.uint64) if ids is None else ids
-    values = ValueOrder(flat)      # one for the four chunks' joins
+    values = ValueOrder(flat) if values is None else values    # one for the four chunks' joins
     buffer = np.empty(len(flat) + ROW_STEP, np.uint64)     # and one for their sorted hashes
-    for c in range(N_CHUNKS):
+    for step, c in enumerate(chunks):
         crowded = crowd_size = None
         for hi, q, entry, d, crowd in _sorted_join(query, flat, ids, n_views, c, full, block, threshold,
                                                    values=values, out=buffer):
             if crowd is not None:
                 crowd_size = crowd
                 crowded = crowd > full
-            yield (c + 0.5 * hi) / N_CHUNKS, c, q, entry, d
-        rows = np.flatnonzero(crowded) if crowded is not None else np.zeros(0, np.int64)
+            yield (step + 0.5 * hi) / len(chunks), c, q, entry, d
+        rows = np.flatnonzero(crowded) if crowded is not None and radius_passes else np.zeros(0, np.int64)
         if len(rows) == 0:
-            yield (c + 1) / N_CHUNKS, c, _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
+            yield (step + 1) / len(chunks), c, _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
             continue
         for hi, q, entry, d in crowded_passes(query, flat, rows, crowd_size[rows], c, threshold, full, window, block):
-            yield (c + 0.5 + 0.5 * hi) / N_CHUNKS, c, q, entry, d
-        yield (c + 1) / N_CHUNKS, c, _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
+            yield (step + 0.5 + 0.5 * hi) / len(chunks), c, q, entry, d
+        yield (step + 1) / len(chunks), c, _EMPTY, _EMPTY, _EMPTY.astype(np.uint8)
 
 
 def crowded_passes(query: np.ndarray, flat: np.ndarray, rows: np.ndarray, sizes: np.ndarray, c: int, threshold: int,
