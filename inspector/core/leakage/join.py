@@ -30,6 +30,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..sorted_lookup import search_sorted_both
 from .value_order import ValueOrder
 
 CHUNK_BITS = 16
@@ -148,8 +149,8 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         skey = ekey[order]
         del ekey
         qk = query[q_rows] & pm
-        lo = np.searchsorted(skey, qk, side="left")
-        cnt = (np.searchsorted(skey, qk, side="right") - lo).astype(np.int64)
+        lo, hi = search_sorted_both(skey, qk)
+        cnt = (hi - lo).astype(np.int64)
         del skey
         crowded = cnt > full
         same = cnt >= parent

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
+from ..sorted_lookup import search_sorted
 from ..strings import StringColumn
 from ..table import ImageTable
 from .candidates import (NO_HASH, Pairs, _unique_pairs, ranked_pairs, stable_ids, unique_pairs_of, view_distance,
@@ -287,7 +288,7 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """Whether each of `keys` is in `sorted_keys`."""
     if len(sorted_keys) == 0:
         return np.zeros(np.shape(keys), bool)
-    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    at = np.minimum(search_sorted(sorted_keys, keys), len(sorted_keys) - 1)
     return sorted_keys[at] == keys
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sorted_lookup import search_sorted
+
 _U = np.uint64
 _PIECE = 1 << 20
 
@@ -50,7 +52,7 @@ class ValueOrder:
     def first_places(self, values: np.ndarray) -> np.ndarray:
         """Per value (each one held by the index), the place in `packed` of its first entry."""
         values = np.asarray(values, np.uint64)
-        at = np.searchsorted(self.packed, _mix(values) & ~self.low)
+        at = search_sorted(self.packed, _mix(values) & ~self.low)
         if len(self.shared_values):
             k = np.minimum(np.searchsorted(self.shared_values, values), len(self.shared_values) - 1)
             shared = self.shared_values[k] == values
