@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from . import fastdecode
-
 from .table import (FLAG_16BIT, FLAG_16BIT_COLOUR, FLAG_ALPHA, FLAG_ANIMATED, FLAG_BILEVEL, FLAG_CMYK,
                     FLAG_EXIF_ROTATED, FLAG_PALETTE, FLAG_WRONG_EXTENSION)
 
@@ -135,8 +134,8 @@ def _decode_open(im: Image.Image, name: str, nbytes: int) -> Decoded:
     if decoded is not None:
         canonical, pad_filled = decoded
         conv_flags = FLAG_ALPHA if mode == "RGBA" else 0  # as _canonical flags RGBA
-        return Decoded(canonical, fmt, mode, width, height, nbytes, flags | conv_flags, pad_filled)
-    canonical, conv_flags = _canonical(im)
+    else:
+        canonical, conv_flags = _canonical(im)
     return Decoded(canonical, fmt, mode, width, height, nbytes, flags | conv_flags, pad_filled)
 
 

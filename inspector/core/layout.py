@@ -219,8 +219,7 @@ def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_roo
         try:
             names = os.listdir(folder)
         except OSError as exc:
-            rel, _ = _rel(layout, folder)
-            layout.broken.append(Skipped(rel or ".", split, f"folder cannot be read: {exc.strerror or exc}"))
+            _unreadable(layout, folder, split, exc)
             continue
         # Worked out once per folder, not per file (a million files are listed in seconds):
         # the names relative to the root start with the folder's, and its files share a label.
@@ -234,13 +233,18 @@ def _walk(layout: DatasetLayout, real_root: str, top: str, split: str, split_roo
                 with os.scandir(folder) as it:
                     entries = [e for e in it if e.name not in taken]
             except OSError as exc:
-                rel, _ = _rel(layout, folder)
-                layout.broken.append(Skipped(rel or ".", split, f"folder cannot be read: {exc.strerror or exc}"))
+                _unreadable(layout, folder, split, exc)
                 entries = []
             for entry in sorted(entries, key=_entry_name):
                 _visit(layout, real_root, entry, place, stack)
         if plain:  # in the order listed: the whole listing is sorted once at the end
             layout.files.extend_folder(joined, place.prefix, plain, split, place.label, sizes, mtimes)
+
+
+def _unreadable(layout: DatasetLayout, folder: str, split: str, exc: OSError) -> None:
+    """List a folder that cannot be read, with the system's reason."""
+    rel, _ = _rel(layout, folder)
+    layout.broken.append(Skipped(rel or ".", split, f"folder cannot be read: {exc.strerror or exc}"))
 
 
 _entry_name = operator.attrgetter("name")

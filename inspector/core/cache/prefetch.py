@@ -20,6 +20,7 @@ the stored one, and the child would read in vain).
 """
 from __future__ import annotations
 
+import functools
 import mmap
 import os
 import signal
@@ -34,6 +35,7 @@ import numpy as np
 
 from .codec import RecordError, load_codec
 from .snapshot import folders_unchanged, read_header, restore_snapshot
+from .store import read_batches
 
 _PENDING: dict[str, "Prefetch"] = {}   # store path -> the child reading it
 _ENABLED = sys.platform.startswith("linux") and hasattr(os, "fork")
@@ -162,18 +164,9 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
 def _restore_in_child(store_path: str, head: bytes, row_map: bytes, collector: Any, chunk_type: type,
                       share: tuple[int, int]) -> int:
     db = _read_only(store_path, 1.0)
-
-    def read(batch_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
-        out = {}
-        for lo in range(0, len(batch_ids), 500):
-            ids = batch_ids[lo:lo + 500]
-            out.update((bid, (data, keys)) for bid, data, keys in db.execute(
-                f"SELECT id, data, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
-        return out
-
     try:
-        for _ in restore_snapshot(read_header(head), row_map, read, collector, chunk_type, collector.layout.files,
-                                  share):
+        for _ in restore_snapshot(read_header(head), row_map, functools.partial(read_batches, db), collector,
+                                  chunk_type, collector.layout.files, share):
             pass
     except (RecordError, sqlite3.Error):
         return 1

@@ -152,12 +152,7 @@ class RecordStore:
 
     def batches(self, batch_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
         """id -> (records blob, item list blob) of those of these batches still stored."""
-        out = {}
-        for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
-            ids = batch_ids[start:start + 500]
-            out.update((bid, (data, keys)) for bid, data, keys in self.db.execute(
-                f"SELECT id, data, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
-        return out
+        return read_batches(self.db, batch_ids)
 
     # ------------------------------------------------------------------------- writing
 
@@ -280,3 +275,13 @@ class RecordStore:
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+def read_batches(db: sqlite3.Connection, batch_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
+    """id -> (records blob, item list blob) of those of these batches ``db`` still stores."""
+    out = {}
+    for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
+        ids = batch_ids[start:start + 500]
+        out.update((bid, (data, keys)) for bid, data, keys in db.execute(
+            f"SELECT id, data, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
+    return out

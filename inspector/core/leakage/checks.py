@@ -14,8 +14,8 @@ import numpy as np
 
 from ..memory import release_free_memory
 from ..table import ImageTable
-from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, Pairs, candidate_blocks, probe_blocks, probe_hashes,
-                         search_hashes, stable_ids, unique_pairs_of, view_distance)
+from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, NO_HASH, Pairs, candidate_blocks, probe_blocks,
+                         probe_hashes, search_hashes, stable_ids, unique_pairs_of, view_distance)
 from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs, take_rows
 from .looks import TINY_SIDE, LookRanker
 from . import incremental, rescan
@@ -102,7 +102,7 @@ def _near_candidates(table: ImageTable, rep: np.ndarray, near_threshold: int,
     ids = stable_ids(ch)
     memo = incremental.active()
     probes = probe_hashes(table.phash, table.thumb, table.width, table.height)
-    probe_share = 0.3 if (probes != 0).any() else 0.0
+    probe_share = 0.3 if (probes != NO_HASH).any() else 0.0  # progress share of the probes' search
     if memo is not None and include_within_split and 2 <= len(rows) <= rescan.KEEP_UP_TO:
         # a search whose choices are kept (the dataset's cache): patched from the last one's
         previous = memo.previous_search(incremental.version(mirrors))
