@@ -14,6 +14,7 @@ from PIL import Image
 from inspector.core import decode as decode_module
 from inspector.core import fastdecode
 from inspector.core.decode import DecodeError, decode
+from inspector.core.hashing import content_hash
 from inspector.core.pixelbuffer import pixel_view
 
 
@@ -30,12 +31,9 @@ def _outcome(data: bytes, name: str):
     except DecodeError as exc:
         return ("failed", str(exc))
     view = pixel_view(d.image)
-    pads = None
-    if d.image.mode == "RGB" and view is not None:
-        pads = set(bytes(view.buffer)[3::4])
-        if d.pad_filled:
-            assert pads == {255}
-        pads = d.pad_filled
+    if d.image.mode == "RGB" and view is not None and d.pad_filled:  # the content hash relies on it
+        assert set(bytes(view.buffer)[3::4]) == {255}
+    pads = content_hash(d.image, pad_filled=d.pad_filled)  # the pad bytes as the hash reads them
     return (d.format, d.mode, d.width, d.height, d.flags, d.image.mode, pads, d.image.tobytes())
 
 
@@ -83,12 +81,14 @@ def _random_files(seed: int, n: int) -> list[tuple[str, bytes, bool]]:
             rgba = rgb.copy()
             rgba.putalpha(Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8), "L"))
             out.append((f"{i}.png", _encoded(rgba, "PNG"), True))
-        else:  # the Pillow path: grey and palette PNGs, a text chunk after the image data
+        else:  # grey PNGs; the Pillow path: palette PNGs, a text chunk after the image data
             choice = int(rng.integers(0, 3))
             if choice == 2:
                 out.append((f"{i}.png", _with_chunk_after_image(_encoded(rgb, "PNG"), b"tEXt", b"k\0v"), False))
+            elif choice == 1:
+                out.append((f"{i}.png", _encoded(rgb.quantize(16), "PNG"), False))
             else:
-                out.append((f"{i}.png", _encoded(rgb.convert("L") if choice == 0 else rgb.quantize(16), "PNG"), False))
+                out.append((f"{i}.png", _encoded(rgb.convert("L"), "PNG", compress_level=int(rng.integers(0, 10))), True))
     return out
 
 
@@ -195,3 +195,37 @@ def test_a_damaged_png_is_a_failure_not_a_half_decoded_image():
     for data in damaged:
         with pytest.raises(DecodeError, match="cannot decode|corrupt|truncated"):
             decode(data, "grey.png")
+
+
+def _png_with_rows(png: bytes, change) -> bytes:
+    """``png`` (one IDAT chunk or more) with its filtered rows changed by ``change`` and
+    compressed again into one IDAT chunk with an intact CRC."""
+    start = png.index(b"IDAT") - 4
+    end = png.rindex(b"IEND") - 4
+    pos, stream = start, b""
+    while pos < end:
+        length = struct.unpack_from(">I", png, pos)[0]
+        stream += png[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    data = zlib.compress(change(zlib.decompress(stream)))
+    chunk = struct.pack(">I", len(data)) + b"IDAT" + data + struct.pack(">I", zlib.crc32(b"IDAT" + data))
+    return png[:start] + chunk + png[end:]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_png_image_data_longer_or_shorter_than_its_rows_gets_pillows_verdict(mode, monkeypatch):
+    # the inflate is asked for exactly the rows' bytes: more, fewer or a broken filter byte is
+    # refused or decoded as Pillow does
+    rng = np.random.default_rng(21)
+    im = Image.fromarray(_photo_like(rng, 41, 23)).convert(mode)
+    png = _encoded(im, "PNG")
+    row = 1 + 41 * len(mode)
+    for change in (lambda r: r + b"\0", lambda r: r + bytes(row), lambda r: r[:-1],
+                   lambda r: r[:-row], lambda r: bytes([7]) + r[1:]):
+        data = _png_with_rows(png, change)
+        assert _outcome(data, "x.png") == _pillow_outcome(data, "x.png", monkeypatch)
+    same = _png_with_rows(png, lambda r: r)  # re-compressed, still the same image: taken
+    with Image.open(io.BytesIO(same)) as opened:
+        assert fastdecode.prepare(opened, "PNG", mode) is not None
+    assert _outcome(same, "x.png") == _outcome(png, "x.png")
+    assert _outcome(same, "x.png")[-1] == im.convert("RGB" if mode == "RGBA" else mode).tobytes()

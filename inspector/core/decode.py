@@ -25,7 +25,10 @@ _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 # from the internet must never make us execute a program. (A JPEG with extra frames, as phones
 # write, still opens through the JPEG decoder, as format MPO.)
 READ_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
-_RGB_UNPACKED = frozenset({"JPEG", "MPO", "PNG"})  # formats whose RGB rows go through that unpacker
+# Formats whose RGB rows Pillow's load writes every one of through that unpacker, or fails: not
+# PNG, whose image data may end a row or more early without an error (the rows left are zeros,
+# pad bytes too); a PNG Pillow decodes has its pad bytes checked (the fast path's never end early)
+_RGB_UNPACKED = frozenset({"JPEG", "MPO"})
 _EXTENSION_FORMATS = {
     ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".gif": "GIF",
     ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
