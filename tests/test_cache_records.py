@@ -178,6 +178,33 @@ def test_histograms_stacked_by_shape_give_the_same_blob_as_one_per_row():
         assert all(np.array_equal(a, b) for a, b in zip(batch.hists, hists)) and len(batch.hists) == k
 
 
+def test_a_batch_sums_some_rows_as_its_stack_does_decoding_only_the_fewer_side():
+    """Most rows of a shape are summed as the stored total less the others, a few rows as
+    themselves, both decoding only those rows of a dense shape: the same integers as the stack."""
+    rng = np.random.default_rng(23)
+    for trial in range(8):
+        k = int(rng.integers(2, 60))
+        shapes = [(3, 256), (1, 256), (1, 65536)][: 2 + trial % 2]  # odd trials: a sparse shape too
+        hists = []
+        for _ in range(k):
+            h = np.zeros(shapes[int(rng.integers(0, len(shapes)))], np.int64)
+            bins = rng.integers(0, h.shape[1], int(rng.integers(0, 300)))
+            h[:, bins] = rng.integers(0, 2 ** int(rng.integers(1, 20)), (h.shape[0], len(bins)))
+            hists.append(h)
+        chunk = _Chunk(np.arange(k), [], rng.integers(0, 256, (k, 4, 4), dtype=np.uint8),
+                       np.zeros((k, 1), np.int64), [("PNG", "RGB")] * k)
+        blob = codec.encode_chunk(chunk, hists)
+        reference = codec.decode_chunk(blob).groups
+        batch = codec.decode_chunk(blob)
+        for code, stack in enumerate(reference):
+            m = len(stack.values)
+            for size in sorted({0, 1, m // 3, m - 1, m}):
+                slots = np.sort(rng.choice(m, size, replace=False)) if trial % 3 else rng.permutation(m)[:size]
+                assert np.array_equal(batch.total(code, slots), stack.total(slots)), (trial, code, size)
+        if all(g.running for g in reference):  # dense shapes only: no whole stack was decoded
+            assert callable(batch._groups)
+
+
 def test_a_warm_reopen_sums_whole_stored_batches_without_decoding_their_histograms(tmp_path, monkeypatch):
     import os
     import time

@@ -225,4 +225,4 @@ class _BatchGroup:
     def total(self, slots: np.ndarray) -> np.ndarray:
         if self.whole and len(slots) == int(np.count_nonzero(self.batch.codes == self.code)):
             return self.batch.totals[self.code]   # every row of the shape: slots are all of them
-        return self.batch.groups[self.code].total(slots)
+        return self.batch.total(self.code, slots)
