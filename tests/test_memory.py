@@ -49,3 +49,56 @@ def test_cli_stops_numpy_asking_for_huge_pages(monkeypatch, tmp_path):
         assert _huge_pages_asked()
     finally:
         _set_madvise_hugepage(before)
+
+
+def _photo_faults(_items=(), mark=None) -> int:
+    """Page faults over 80 decoded photos of changing size and their float grey copies, as a scan
+    worker makes them (Pillow keeping 8 freed blocks, as scan_chunk._reused_image_memory has it)."""
+    import resource
+    from PIL import Image
+    Image.core.set_blocks_max(8)
+
+    def photos():
+        for size in ((400, 300), (380, 330), (420, 290), (350, 360)):
+            Image.new("RGB", size).convert("F")
+    photos()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):
+        photos()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+_IN_A_PROCESS = """
+import sys
+sys.path[:0] = sys.argv[2:]
+from inspector.core.memory import keep_freed_memory
+from test_memory import _photo_faults
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+print(_photo_faults())
+"""
+
+
+def _faults_in_a_process(how: str) -> int:
+    import os
+    import subprocess
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run([sys.executable, "-c", _IN_A_PROCESS, how, here, os.path.dirname(here)],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_a_worker_keeps_freed_image_memory_for_the_next_image():
+    default, kept = _faults_in_a_process("default"), _faults_in_a_process("keep")
+    assert default >= 80 and kept < default / 4  # the setting is the whole process's: one each
+    from inspector.core.pool import LocalPool
+    pool = LocalPool(1, time_limit=None)  # and the scan's worker processes have it
+    try:
+        ticket = pool.submit(_photo_faults, [])
+        done: dict = {}
+        while ticket not in done:
+            done.update(pool.wait(5.0))
+    finally:
+        pool.shutdown()
+    assert done[ticket] < default / 4

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait as wait_for
 from typing import Any, Protocol
 
-from .memory import avoid_huge_pages
+from .memory import avoid_huge_pages, keep_freed_memory
 
 DEFAULT_TIME_LIMIT = 30.0   # seconds per file
 QUEUE_PER_WORKER = 2        # chunks handed to a worker at once: the next one waits in its pipe
@@ -113,6 +113,7 @@ def _worker_main(conn: Connection, status: Any, parent: int, main_thread_parent:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent, main_thread_parent)
     avoid_huge_pages()
+    keep_freed_memory()  # each image's pixel memory reused by the next (memory.py)
 
     def mark(item: int) -> None:
         status[_STARTED] = time.monotonic()  # time first: the parent reads the item, then the time
