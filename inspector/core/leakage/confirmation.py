@@ -99,6 +99,19 @@ IDENTICAL_TONE_TEXTURE = 0.40
 # hard negative photo pairs of one seed correlating >= 0.99 (crops of one smooth photo, skies) at
 # most 3.4 times, while look-alike sunsets reach 10 at correlations under 0.995 (their sun disc).
 FINE_SIGNIFICANCE = 6.0
+# ... and, at a centred alignment, a pair that correlates SIGNIFICANT_CORR or more whose fine detail
+# is spread over both pictures (SIGNIFICANT_SPREAD) and stands SIGNIFICANT_Z times its chance level
+# is a copy in any tone, however little of the detail survived (SIGNIFICANT_FINE): smooth pictures
+# graded in tone or white balance, resized or turned slightly keep faint shared detail 7-12 times
+# its chance level at correlations 0.982-0.9997 and fine detail 0.37-0.89. Among ~15,000 hard
+# negative photo pairs of seeds 101-303 with their detail that spread (each image's most alike
+# others: skies, other shots, crops of one photo) none stood above 4.8 times it at correlations
+# of 0.95 or more; look-alike sunsets reach 10, but their detail sits in a few places (spread
+# under 0.07), and the shifted maps that set the chance level are what a look-alike resembles.
+SIGNIFICANT_CORR = 0.98
+SIGNIFICANT_FINE = 0.30
+SIGNIFICANT_SPREAD = 0.15
+SIGNIFICANT_Z = 7.5
 # Pairs whose best centred alignment correlates at least this much are also tried at off-centre
 # windows (alignment.py): crops and shifts up to ~15% of a side correlate 0.35-0.95 centred.
 WIDE_FLOOR = 0.30
@@ -387,6 +400,9 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                                 | (_detail_levels(table, a[kk], b[kk], sc.texture) >= STRONG_LEVELS)))
                     faint = ((sc.corr >= NEAR_IDENTICAL_CORR) & (sc.significance >= FINE_SIGNIFICANCE)
                              & (sc.spread >= SPREAD_MIN))
+                    faint |= ((sc.corr >= SIGNIFICANT_CORR) & (sc.fine >= SIGNIFICANT_FINE)
+                              & (sc.texture >= CONFIRM_TEXTURE) & (sc.significance >= SIGNIFICANT_Z)
+                              & (sc.spread >= SIGNIFICANT_SPREAD))
                     good = (close | faint) & (sc.concentration >= BAND_CONCENTRATION)
                     # what is kept must not match on one band both carry (a caption on two skies)
                     g = np.flatnonzero(good)
@@ -427,17 +443,15 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             # does not see them) and whatever the spread of its detail, but in another grey tone
             # only with detail (a tone change of a smooth ramp looks like another ramp)
             identical = ~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR) & (sc.fine >= NEAR_IDENTICAL_FINE)
+            significant = np.zeros(len(kk), bool)
             if how == "centred" and not mirrored:
-                weak = np.flatnonzero(~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR) & ~identical & (sc.fine > 0))
-                if len(weak):
-                    z = fine_significance(aligned(table.thumb[a[kk[weak]]], sc.crop_a[weak]),
-                                          aligned(table.thumb[b[kk[weak]]], sc.crop_b[weak]))
-                    identical[weak] = z >= FINE_SIGNIFICANCE
+                identical[:], significant[:] = _significant(table, a[kk], b[kk], sc, tiny[kk], identical)
             good &= ((same_grey[kk] & (same_colour[kk] | identical)) | tone_free
                      | (identical & (sc.texture >= IDENTICAL_TONE_TEXTURE)))
             # shared detail must be spread over the picture or strong (look-alike sunsets share a
             # sun disc and a horizon, and little else); tiny images have their own, stricter bars
             good &= tiny[kk] | identical | spread_or_strong(table, a[kk], b[kk], sc.texture, sc.corr)
+            good |= significant
             if mirrored:
                 good &= _mirror_fits(table, a[kk], b[kk], sc.fine)
             if how == "wide":
@@ -471,6 +485,24 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             yield done_work / (done_work + left) if done_work + left > 0 else 1.0
     yield 1.0
     return ok, ok & mir, PairScores(corr, fine, tex, mir, ca, cb, wide, turn, band_top, band_bottom)
+
+
+def _significant(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: PairScores, tiny: np.ndarray,
+                 identical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centred pairs (a, b) at the alignments of sc whose fine detail stands far above its chance
+    level (thumbs.fine_significance): `identical` extended to the near-identical ones with
+    FINE_SIGNIFICANCE, and which pairs are copies by the SIGNIFICANT_* rule."""
+    identical = identical.copy()
+    significant = np.zeros(len(a), bool)
+    weak = np.flatnonzero(~tiny & (sc.fine > 0) & (sc.corr >= min(NEAR_IDENTICAL_CORR, SIGNIFICANT_CORR)))
+    if len(weak):
+        z = fine_significance(aligned(table.thumb[a[weak]], sc.crop_a[weak]),
+                              aligned(table.thumb[b[weak]], sc.crop_b[weak]))
+        identical[weak] |= (sc.corr[weak] >= NEAR_IDENTICAL_CORR) & (z >= FINE_SIGNIFICANCE)
+        spread_out = np.minimum(spread(table.thumb[a[weak]]), spread(table.thumb[b[weak]])) >= SIGNIFICANT_SPREAD
+        significant[weak] = ((sc.corr[weak] >= SIGNIFICANT_CORR) & (sc.fine[weak] >= SIGNIFICANT_FINE)
+                             & (sc.texture[weak] >= CONFIRM_TEXTURE) & spread_out & (z >= SIGNIFICANT_Z))
+    return identical, significant
 
 
 def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarray:
