@@ -2,7 +2,8 @@
 
     python scripts/bench_steps.py ROOT [--files 640] [--repeats 2] [--kind JPEG/RGB]
 
-Runs the real chunk function (``scan_chunk._scan_chunk``) in this process on chunks of 64 files, with
+Runs the real chunk function (``scan_chunk._scan_chunk``) in this process (with the workers' heap
+setting, memory.keep_freed_memory, which Pillow's decoding alone then has too) on chunks of 64 files, with
 timers wrapped around the steps it calls, and before each chunk decodes the same files with
 Pillow alone (``Image.open().load()``), so both sides see the same load and the same file cache.
 Prints each step's CPU time per image and the ratio decoding-alone / scan, which is what
@@ -68,6 +69,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--kind", help="only files Pillow opens as FORMAT/MODE, e.g. JPEG/RGB")
     args = ap.parse_args()
+    from inspector.core import memory
+    if hasattr(memory, "keep_freed_memory"):  # as the scan's worker processes have it (pool.py)
+        memory.keep_freed_memory()
     files = complete(open_source(args.root)).files
     if args.kind:
         files = [f for f in files if _kind(f.abspath) == args.kind]
