@@ -229,3 +229,15 @@ def test_png_image_data_longer_or_shorter_than_its_rows_gets_pillows_verdict(mod
         assert fastdecode.prepare(opened, "PNG", mode) is not None
     assert _outcome(same, "x.png") == _outcome(png, "x.png")
     assert _outcome(same, "x.png")[-1] == im.convert("RGB" if mode == "RGBA" else mode).tobytes()
+
+
+def test_a_png_too_large_for_the_fast_path_is_decoded_by_pillow(monkeypatch):
+    rng = np.random.default_rng(8)
+    png = _encoded(Image.fromarray(_photo_like(rng, 50, 30)), "PNG")
+    fast = _outcome(png, "x.png")
+    monkeypatch.setattr(fastdecode, "PNG_MAX_ROW_BYTES", 30 * (1 + 50 * 3) - 1)
+    import pyspng
+    calls = []
+    monkeypatch.setattr(pyspng, "load", lambda *a, **k: calls.append(1))
+    assert _outcome(png, "x.png") == fast == _pillow_outcome(png, "x.png", monkeypatch)
+    assert not calls  # libspng was never asked: Pillow decoded it

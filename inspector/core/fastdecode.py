@@ -41,6 +41,9 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 _PNG_CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1}  # 8-bit modes this module decodes PNGs of
 _STORED_MAX = 0xFFFF  # bytes in one stored deflate block
+# The PNG path holds the filtered rows, their stored copy and libspng's output at once: a PNG
+# whose rows take more (about 16 megapixels RGBA) is left to Pillow, which holds the image alone.
+PNG_MAX_ROW_BYTES = 64 << 20
 _IEND = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", binascii.crc32(b"IEND"))
 
 
@@ -116,6 +119,8 @@ def _decode_png(p: Pending) -> tuple[Image.Image, bool] | None:
     if p.idat is None or p.data[12:16] != b"IHDR":
         return None
     rows = h * (1 + w * _PNG_CHANNELS[p.mode])  # a filter byte, then the row (8-bit, not interlaced)
+    if rows > PNG_MAX_ROW_BYTES:
+        return None
     # libdeflate checks the stream's Adler-32 (as Pillow's zlib does) and refuses more data than
     # the rows; fewer is refused here. Whatever it refuses, Pillow decodes.
     filtered = deflate.zlib_decompress(b"".join(p.idat), rows)
