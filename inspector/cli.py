@@ -302,9 +302,10 @@ def _check_progress_every(seconds: float | None) -> str | None:
 
 def _check_leakage(result, source: list[str], printer) -> list:
     """The leakage phase, its progress shown by the scan's printer (None: quiet)."""
-    from .core.leakage import iter_scan_leakage
+    from .core.leakage import iter_scan_leakage, shared_passes
     from .core.leakage.progress import drain
 
+    shared_passes.allow()  # a process without Qt threads: the search may fork a child to share its passes
     steps = iter_scan_leakage(result, source)
     if printer is None:
         return drain(steps)

@@ -445,3 +445,33 @@ def test_merge_order_is_a_stable_argsort(seed):
         head = head[::-1].copy()
     key = np.r_[head, rng.integers(0, 50, int(rng.integers(0, 40)))]
     assert np.array_equal(rescan._merge_order(key, len(head)), np.argsort(key, kind="stable"))
+
+
+def test_a_rescan_sharing_its_passes_with_a_forked_child_finds_the_same(monkeypatch):
+    from inspector.core.leakage import shared_passes
+    if not shared_passes._CAN_FORK:
+        pytest.skip("no fork here")
+    rng = np.random.default_rng(9)
+    items = _dataset(rng, 300, 120)
+    before = _table(items)
+    after = _table([it for it in items if rng.random() > 0.05] + [
+        dataclasses.replace(it, path=it.path.replace("img", "new"), seed=int(rng.integers(1 << 30)),
+                            hashes=_flip(it.hashes, rng, 2)) for it in items[:9]])
+    memo = incremental.VerdictMemo(None)
+    _search(before, memo)
+    stored = memo.encoded()
+    here = incremental.VerdictMemo(stored)
+    alone = _search(after, here)
+    monkeypatch.setattr(shared_passes, "_allowed", True)
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    made = incremental.VerdictMemo(stored)
+    shared = _search(after, made)
+    assert _same(shared, alone) and _same(shared, _search(after))
+    # the choices kept for the next rescan too, array for array, dtypes included
+    assert made.made_search.keys() == here.made_search.keys()
+    for k, v in here.made_search.items():
+        assert np.array_equal(made.made_search[k], v) and made.made_search[k].dtype == v.dtype, k
+    fresh = incremental.VerdictMemo(None)   # and a search from nothing, shared: what it keeps
+    _search(before, fresh)
+    assert all(np.array_equal(fresh.made_search[k], v) and fresh.made_search[k].dtype == v.dtype
+               for k, v in memo.made_search.items())

@@ -135,9 +135,11 @@ class StringColumn(Sequence[str]):
     def digests(self, rows: np.ndarray) -> np.ndarray:
         """uint64 xxh3 of the UTF-8 bytes of each string of `rows` (without decoding them)."""
         import xxhash
-        data, off = self._data, self._offsets
-        return np.fromiter((xxhash.xxh3_64_intdigest(data[off[i]:off[i + 1]]) for i in np.asarray(rows).tolist()),
-                           np.uint64, len(rows))
+        rows = np.asarray(rows, np.int64)
+        data, digest = memoryview(self._data), xxhash.xxh3_64_intdigest
+        # the bounds as Python ints (a numpy scalar per slice bound cost more than the hash)
+        bounds = zip(self._offsets[rows].tolist(), self._offsets[rows + 1].tolist())
+        return np.fromiter((digest(data[a:b]) for a, b in bounds), np.uint64, len(rows))
 
     @property
     def byte_lengths(self) -> np.ndarray:

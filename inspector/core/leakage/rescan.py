@@ -44,6 +44,7 @@ from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP
                    crowded_passes, neighbourhoods)
 from .partners import PairRanker, update_best
 from .progress import Steps, scaled
+from . import shared_passes
 from .value_order import ValueOrder
 
 STATE_VERSION = 2       # 2: pairs in reserve and the cut kinds
@@ -204,19 +205,27 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     stop = first.copy()
     crowded = np.zeros((len(passes), r_items), bool)
     cut = np.zeros((len(passes), r_items), np.uint8)
-    kept: list[_Kept] = []
-    radius = []
     stored_kept = [] if previous is None else previous.kept(new_of_old)
     orders: dict[int, ValueOrder] = {}   # the index's ValueOrder, one for the chunks of a view set
-    for p, ps in enumerate(passes):
+
+    def run(p: int):
+        ps = passes[p]
         if ps.view not in orders:
             orders.clear()
-        got = _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
-                        None if previous is None else stored_kept[p], p, threshold, per_image, n, orders)
-        (first[p], stop[p], crowded[p], cut[p]), pass_kept, pass_radius = got
-        kept.append(pass_kept)
-        radius.append(pass_radius)
-        yield 0.8 * (p + 1) / len(passes)
+        return _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
+                         None if previous is None else stored_kept[p], p, threshold, per_image, n, orders)
+
+    def unpack(p: int, packed: tuple):
+        return _unpacked(packed, None if previous is None else stored_kept[p], r_items)
+
+    kept = [None] * len(passes)
+    radius = [None] * len(passes)
+    if len(rows):   # the first view set's bucket order, made once for this process and a child
+        orders[passes[0].view] = ValueOrder(_index_hashes(phash, rows, passes[0])[1])
+    # the passes are independent: on two cores a forked child makes some (shared_passes.py)
+    for done, (p, got) in enumerate(shared_passes.each(run, len(passes), _packed, unpack)):
+        (first[p], stop[p], crowded[p], cut[p]), kept[p], radius[p] = got
+        yield 0.8 * (done + 1) / len(passes)
     ra, rb = (np.concatenate([x[i] for x in radius]) for i in range(2))
     ra, rb, _ = unique_pairs_of([(ra, rb, None)], r_items)
     ranker = PairRanker(table, rows, mirrors, look_block)
@@ -245,6 +254,25 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     a, b = rows[slot_owner[live]], rows[other[live]]
     a, b, _ = unique_pairs_of([(np.minimum(a, b), np.maximum(a, b), None)], n)
     return (a, b, view_distance(phash, a, b).astype(np.uint8)), state
+
+
+def _packed(got: tuple) -> tuple:
+    """What a forked child sends of one pass (shared_passes.py): the pairs narrow, and not what
+    `_unpacked` makes again from them and the stored state."""
+    (first, stop, crowded, cut), kept, radius = got
+    return ((first.astype(np.int32), stop.astype(np.int32), crowded, cut),
+            (kept.owner.astype(np.int32), kept.partner.astype(np.int32), kept.code, kept.dropped, kept.chosen), radius)
+
+
+def _unpacked(packed: tuple, stored_kept, r_items: int) -> tuple:
+    """`_one_pass`'s result again from `_packed`'s (`stored_kept`: the pass's, None for a search
+    from nothing)."""
+    delimiters, (owner, partner, code, dropped, chosen), radius = packed
+    if stored_kept is None:   # as _one_pass keeps them: narrow, no change recorded
+        return delimiters, _Kept(owner, partner, code, dropped, chosen, dropped, dropped), radius
+    owner, partner = owner.astype(np.int64), partner.astype(np.int64)
+    keys = (owner * r_items + partner)[code < _RESERVE]
+    return delimiters, _Kept(owner, partner, code, dropped, chosen, _quota_keys(stored_kept[:3], r_items), keys), radius
 
 
 def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, kept: list[_Kept],
@@ -300,9 +328,7 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     (SearchState.kept); `orders`: the ValueOrder of the pass's index by query view, made here when
     missing."""
     r_items = len(rows)
-    q_rows = m_rows = rows
-    if ps.view:   # a region join: blanked regions take no part
-        q_rows = m_rows = rows[phash[rows, ps.view] != NO_HASH]
+    q_rows = m_rows = _index_hashes(phash, rows, ps)[0]
     width = ps.cols.stop - ps.cols.start
     out_first = np.full(r_items, NOT_A_QUERY, np.int64)
     out_stop, out_crowded = out_first.copy(), np.zeros(r_items, bool)
@@ -317,7 +343,7 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         return ((out_first, out_stop, out_crowded, out_cut), _Kept(empty, empty, z8, dropped, empty, stored_keys, empty),
                 (empty, empty))
     query = np.ascontiguousarray(phash[q_rows, ps.view])
-    flat = np.ascontiguousarray(phash[m_rows, ps.cols]).reshape(-1)
+    flat = _index_hashes(phash, m_rows, ps, filtered=True)[1]
     if ps.view not in orders:
         orders[ps.view] = ValueOrder(flat)
     nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET, values=orders[ps.view])
@@ -396,6 +422,15 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
                      chosen[~_member(chosen, dropped)], stored_keys, key[order][codes < _RESERVE])
     ra, rb = _radius(query, flat, nb, ps.chunk, threshold, q_rows, m_rows, width, n)
     return (out_first, out_stop, out_crowded, out_cut), kept, (item_of_row[ra], item_of_row[rb])
+
+
+def _index_hashes(phash: np.ndarray, rows: np.ndarray, ps: _Pass, filtered: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows taking part in a pass (a region join leaves blanked regions out; `filtered`: they
+    are those already) and its index's hashes, views of a row side by side."""
+    if ps.view and not filtered:
+        rows = rows[phash[rows, ps.view] != NO_HASH]
+    return rows, np.ascontiguousarray(phash[rows, ps.cols]).reshape(-1)
 
 
 def _merge_order(key: np.ndarray, sorted_head: int) -> np.ndarray:

@@ -1,0 +1,109 @@
+"""Independent steps of a search shared between this process and one forked child.
+
+A rescan's candidate search (rescan.py) makes 12 passes that read the same inputs and none of each
+other's results; on two cores a forked child takes passes while this process takes others, and
+sends what it made back through a pipe when it runs out. The passes are handed out as tokens in a
+pipe (one byte each, in pass order; a read of one byte from a pipe is atomic), so whichever
+process is free takes the next one: their costs vary with the data (a chunk with crowded buckets
+costs three times another) and no fixed split balances them.
+
+Nothing depends on the child: when it fails, is killed or sends something that does not unpickle,
+this process makes the passes it had taken itself, so the result is the same in any case. It is
+used only where a fork is safe: on Linux, and only once a process says so (``allow``: the command
+line does, as it forks its reopen read-ahead too; the window's process holds Qt threads, which a
+fork would copy in a broken state, and keeps one process).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_CAN_FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
+_allowed = False
+
+
+def allow(enabled: bool = True) -> None:
+    """Let this process share search passes with a forked child (see the module's doc)."""
+    global _allowed
+    _allowed = enabled
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def each(run: Callable[[int], Any], count: int, pack: Callable[[Any], Any] = lambda x: x,
+         unpack: Callable[[int, Any], Any] = lambda k, x: x) -> Iterator[tuple[int, Any]]:
+    """(k, run(k)) for every k < count, in no particular order: those this process made as it
+    makes them, then the child's (``pack`` makes what it sends of a result, ``unpack(k, packed)``
+    the result again here). Without a child (not allowed, one core, one step): in order, here."""
+    if not (_CAN_FORK and _allowed and 2 <= count <= 255 and _cores() >= 2):
+        for k in range(count):
+            yield k, run(k)
+        return
+    tokens_r, tokens_w = os.pipe()
+    os.write(tokens_w, bytes(range(count)))
+    os.close(tokens_w)   # an empty pipe then reads as its end
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: never returns into the caller's code
+        status = 1
+        try:
+            os.close(out_r)
+            made = {k: pack(run(k)) for k in _taken(tokens_r)}
+            payload = pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(out_w, "wb") as fh:
+                fh.write(payload)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(out_w)
+    done: set[int] = set()
+    try:
+        for k in _taken(tokens_r):
+            done.add(k)
+            yield k, run(k)
+        with os.fdopen(out_r, "rb") as fh:
+            out_r = -1
+            payload = fh.read()
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        theirs = _unpickled(payload) if status == 0 else {}
+        for k in range(count):
+            if k in done:
+                continue
+            yield k, (unpack(k, theirs[k]) if k in theirs else run(k))  # the child's, or made here
+    finally:
+        os.close(tokens_r)
+        if out_r >= 0:
+            os.close(out_r)
+        if pid:   # the search was closed (cancelled) before the child was done
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+
+
+def _taken(tokens: int) -> Iterator[int]:
+    """The steps this process takes, one token at a time, until none is left."""
+    while True:
+        got = os.read(tokens, 1)
+        if not got:
+            return
+        yield got[0]
+
+
+def _unpickled(payload: bytes) -> dict:
+    try:
+        made = pickle.loads(payload)
+    except Exception:   # a child that died mid-write: its steps are made here
+        return {}
+    return made if isinstance(made, dict) else {}

@@ -1,0 +1,58 @@
+"""Steps shared with a forked child (leakage/shared_passes.py): every step's result once, the same
+as made here, and all of them made here when the child fails."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from inspector.core.leakage import shared_passes
+
+
+def _step(k: int) -> tuple[int, np.ndarray, int]:
+    return k, np.arange(k * 1000, dtype=np.int64) * k, os.getpid()
+
+
+@pytest.fixture
+def sharing(monkeypatch):
+    if not shared_passes._CAN_FORK:
+        pytest.skip("no fork here")
+    monkeypatch.setattr(shared_passes, "_allowed", True)
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+
+
+def test_without_a_child_the_steps_run_here_in_order(monkeypatch):
+    monkeypatch.setattr(shared_passes, "_allowed", False)
+    got = list(shared_passes.each(_step, 5))
+    assert [k for k, _ in got] == list(range(5)) and all(r[2] == os.getpid() for _, r in got)
+
+
+def test_shared_steps_give_every_result_once_as_made_here(sharing):
+    packed = []
+    got = dict(shared_passes.each(_step, 40, lambda r: (r[0], r[1].astype(np.int32), r[2]),
+                                  lambda k, p: packed.append(k) or (p[0], p[1].astype(np.int64), p[2])))
+    assert sorted(got) == list(range(40))
+    for k, (kk, values, pid) in got.items():
+        assert kk == k and np.array_equal(values, _step(k)[1]) and values.dtype == np.int64
+        assert (pid != os.getpid()) == (k in packed)   # a child's result comes through unpack
+
+
+def test_a_failing_child_leaves_its_steps_to_this_process(sharing):
+    parent = os.getpid()
+
+    def step(k: int):
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return _step(k)
+
+    got = dict(shared_passes.each(step, 12))
+    assert sorted(got) == list(range(12)) and all(r[2] == parent for r in got.values())
+
+
+def test_a_search_closed_early_stops_its_child(sharing):
+    steps = shared_passes.each(_step, 50)
+    next(steps)
+    steps.close()   # the child is killed and waited for: none is left behind
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
