@@ -305,7 +305,8 @@ def _check_leakage(result, source: list[str], printer) -> list:
     from .core.leakage import iter_scan_leakage, shared_passes
     from .core.leakage.progress import drain
 
-    shared_passes.allow()  # a process without Qt threads: the search may fork a child to share its passes
+    # a process without Qt threads: the search may fork a child to share its passes, when asked
+    shared_passes.allow(os.environ.get(shared_passes.ENV) == "1")
     steps = iter_scan_leakage(result, source)
     if printer is None:
         return drain(steps)
