@@ -50,9 +50,20 @@ def test_a_failing_child_leaves_its_steps_to_this_process(sharing):
     assert sorted(got) == list(range(12)) and all(r[2] == parent for r in got.values())
 
 
-def test_a_search_closed_early_stops_its_child(sharing):
+def test_a_search_closed_early_stops_its_child(sharing, monkeypatch):
+    forked = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
     steps = shared_passes.each(_step, 50)
     next(steps)
-    steps.close()   # the child is killed and waited for: none is left behind
+    steps.close()   # the child is killed and waited for: it is not left behind
+    assert len(forked) == 1
     with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)
+        os.waitpid(forked[0], os.WNOHANG)
