@@ -80,7 +80,9 @@ def _reference_sorted_join(query, flat, marks, c, full, threshold):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_the_bucket_join_meets_what_its_definition_says_block_by_block(seed):
+def test_the_bucket_join_meets_what_its_definition_says_block_by_block(seed, monkeypatch):
+    if seed % 4 < 2:   # the crowded entries' segments worked out over several pieces
+        monkeypatch.setattr(join._Crowd, "PIECE", 7)
     rng = np.random.default_rng(100 + seed)
     n, views = int(rng.integers(150, 400)), int(rng.choice([1, 3]))
     index = _clustered(rng, n, views, int(rng.integers(1, 6)), int(rng.integers(2, 6)))
@@ -104,6 +106,29 @@ def test_the_bucket_join_meets_what_its_definition_says_block_by_block(seed):
         assert all(not (a & b) for i, a in enumerate(queries_per_block) for b in queries_per_block[i + 1:])
         sizes = blocks[0][4]
         assert (sizes > full).any() and (sizes <= full).any()   # both kinds of bucket were joined
+
+
+@pytest.mark.parametrize("within", [False, True])
+def test_the_entries_holding_a_key_are_those_np_isin_finds_piece_by_piece(within):
+    rng = np.random.default_rng(21)
+    flat = _clustered(rng, 700, 3, 4, 3).reshape(-1)
+    mask = np.uint64(0xFFFF000000000000)
+    keys = np.unique((flat & mask)[rng.integers(0, len(flat), 5)])
+    rows = np.sort(rng.choice(len(flat), 900, replace=False)) if within else None
+    want = (np.flatnonzero(np.isin(flat & mask, keys)) if rows is None
+            else rows[np.isin(flat[rows] & mask, keys)])
+    assert len(want) > 100
+    assert np.array_equal(join._holding(flat, mask, keys, rows, piece=37), want)
+
+
+def test_a_padded_take_through_an_order_is_the_plain_gather():
+    rng = np.random.default_rng(22)
+    values = rng.integers(0, 2 ** 63, 500, dtype=np.int64).astype(np.uint64)
+    through = rng.permutation(500)[:300]
+    order = rng.permutation(300)
+    out = join._padded_take(values, order, through, piece=41)
+    assert np.array_equal(out[:300], values[through[order]]) and not out[300:].any()
+    assert len(out) == 300 + join.ROW_STEP
 
 
 def test_pair_distances_agree_with_a_pair_by_pair_reference(monkeypatch):

@@ -138,8 +138,7 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
     Yields (fraction done, q, entry, d)."""
     qkey = query[q_rows] & mask
     keys = np.unique(qkey)
-    entries = (np.flatnonzero(np.isin(flat & mask, keys)) if within is None
-               else within[np.isin(flat[within] & mask, keys)])
+    entries = _holding(flat, mask, keys, within)
     pieces = np.array_split(free, radius + 1)
     live = np.ones(len(q_rows), bool)      # the queries this cut still serves
     for j, piece in enumerate(pieces):
@@ -161,7 +160,7 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         sizes = cnt
         # crowded at the last depth: a window
         cnt = np.where(~live | deeper | (crowded & same), 0, np.minimum(cnt, window))
-        svals = _padded_take(flat, entries[order]) if cnt.any() else flat[:0]
+        svals = _padded_take(flat, order, entries) if cnt.any() else flat[:0]
         qvals = query[q_rows]
         for hi, qs in _blocks(cnt, block, lo):
             qi, at, d = _compare_runs(qvals, qs, lo, cnt, svals, radius)
@@ -173,6 +172,21 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
                                                       window, block, next_depth, entries):
                     yield (j + 0.5 + 0.5 * hi) / len(pieces), q, entry, d
         live &= ~recut
+
+
+def _holding(flat: np.ndarray, mask: np.uint64, keys: np.ndarray, within: np.ndarray | None,
+             piece: int = 1 << 20) -> np.ndarray:
+    """The entries (of `within`, default all; in their order) whose hash & mask is one of the sorted
+    unique `keys`, looked up a piece at a time: np.isin on a whole index sorted a copy of it and
+    its order (at a million images ~0.5 GB of temporaries)."""
+    n = len(flat) if within is None else len(within)
+    hit = np.zeros(n, bool)
+    for lo in range(0, n, piece):
+        part = flat[lo:lo + piece] if within is None else flat[within[lo:lo + piece]]
+        part = part & mask
+        at = np.minimum(np.searchsorted(keys, part), len(keys) - 1)
+        hit[lo:lo + len(part)] = keys[at] == part
+    return np.flatnonzero(hit) if within is None else within[hit]
 
 
 def _blocks(cnt: np.ndarray, block: int, start: np.ndarray | None = None) -> Iterator[tuple[float, np.ndarray]]:
@@ -205,11 +219,15 @@ def _coarse_order(start: np.ndarray) -> np.ndarray:
     return np.argsort((start >> shift).astype(np.uint16), kind="stable")
 
 
-def _padded_take(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """values[order] with ROW_STEP spare entries after it, so that every padded row of
-    `_compare_runs` lies inside the array."""
+def _padded_take(values: np.ndarray, order: np.ndarray, through: np.ndarray | None = None,
+                 piece: int = 1 << 20) -> np.ndarray:
+    """values[order] (values[through[order]] with `through`) with ROW_STEP spare entries after it,
+    so that every padded row of `_compare_runs` lies inside the array; a piece at a time, so no
+    index-sized temporary is made."""
     out = np.zeros(len(order) + ROW_STEP, values.dtype)
-    np.take(values, order, out=out[:len(order)])
+    for lo in range(0, len(order), piece):
+        at = order[lo:lo + piece] if through is None else through[order[lo:lo + piece]]
+        np.take(values, at, out=out[lo:lo + len(at)])
     return out
 
 
@@ -351,6 +369,47 @@ def _rotate_in_place(x: np.ndarray, k: int, piece: int = 1 << 20) -> None:
         part |= spill
 
 
+class _Crowd:
+    """The entries of one chunk's crowded buckets (over `full`), end to end in bucket order, without
+    a table of their places: crowded entry k's place in the bucket order, and the segment numbers,
+    worked out a piece at a time (at a million images 14 million entries: per-entry temporaries of
+    the whole crowd were ~1 GB at once)."""
+
+    PIECE = 1 << 20
+
+    def __init__(self, starts: np.ndarray, counts: np.ndarray, full: int) -> None:
+        buckets = np.flatnonzero(counts > full)
+        self.starts = starts[buckets]
+        self.before = np.zeros(len(buckets) + 1, np.int64)    # crowded entries before each such bucket
+        np.cumsum(counts[buckets], out=self.before[1:])
+        self.of_bucket = np.full(len(counts), -1, np.int64)
+        self.of_bucket[buckets] = np.arange(len(buckets))
+        self.size = int(self.before[-1])
+
+    def rank(self, places: np.ndarray, buckets: np.ndarray) -> np.ndarray:
+        """Crowded entry numbers of these places (each one in, or at the end of, its crowded bucket)."""
+        j = self.of_bucket[buckets]
+        return self.before[j] + (places - self.starts[j])
+
+    def place(self, k: np.ndarray) -> np.ndarray:
+        """Places in the bucket order of crowded entries k."""
+        j = np.searchsorted(self.before, k, side="right") - 1
+        return self.starts[j] + (k - self.before[j])
+
+    def segments(self, nb: "Neighbourhoods", ids: np.ndarray, n_views: int, segment: int) -> np.ndarray:
+        """Per crowded entry, its segment: the number of segment marks up to it (int32: an index has
+        under 2^31 entries)."""
+        seg = np.empty(self.size, np.int32)
+        carry = 0
+        for lo in range(0, self.size, self.PIECE):
+            k = np.arange(lo, min(lo + self.PIECE, self.size))
+            marks = segment_marks(ids, n_views, segment, nb.entries_at(self.place(k)))
+            np.cumsum(marks, dtype=np.int32, out=seg[lo:lo + len(k)])
+            seg[lo:lo + len(k)] += carry
+            carry = int(seg[lo + len(k) - 1])
+        return seg
+
+
 def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views: int, c: int, full: int,
                    segment: int = SEGMENT, values: ValueOrder | None = None, out: np.ndarray | None = None
                    ) -> Neighbourhoods:
@@ -385,19 +444,19 @@ def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views
     crowded = sizes > full
     start, stop = lo.copy(), hi.copy()
     cq = np.flatnonzero(crowded)
-    in_crowd = np.flatnonzero(np.repeat(counts > full, counts)) if len(cq) else _EMPTY
-    crowd_rot = rotated[in_crowd]
+    crowd = _Crowd(starts, counts, full)
+    # the query's place among the crowded entries (its bucket's are all of them with its top bits)
+    at = crowd.rank(np.searchsorted(rotated, _chunk_on_top(query[cq], c)), qkey[cq]) if len(cq) else _EMPTY
     _rotate_in_place(rotated, -top)       # back to the plain hashes, compared as they are
     nb = Neighbourhoods(svals, values, start, sizes, sizes, crowded)
     if len(cq):
-        seg = np.cumsum(segment_marks(ids, n_views, segment, nb.entries_at(in_crowd)))   # each crowded entry's segment
-        at = np.searchsorted(crowd_rot, _chunk_on_top(query[cq], c))   # the query's place among them
+        seg = crowd.segments(nb, ids, n_views, segment)      # each crowded entry's segment
         g = np.where(at > 0, seg[np.maximum(at - 1, 0)], 0)
         last = len(seg) - 1
-        start[cq] = np.maximum(in_crowd[np.minimum(np.searchsorted(seg, g - 1, side="left"), last)], lo[cq])
+        start[cq] = np.maximum(crowd.place(np.minimum(np.searchsorted(seg, g - 1, side="left"), last)), lo[cq])
         end = np.searchsorted(seg, g + 1, side="right")
-        stop[cq] = np.minimum(np.where(end <= last, in_crowd[np.minimum(end, last)], hi[cq]), hi[cq])
-    del crowd_rot
+        stop[cq] = np.minimum(np.where(end <= last, crowd.place(np.minimum(end, last)), hi[cq]), hi[cq])
+        del seg
     first = np.full(len(query), -1, np.int64)
     after = first.copy()
     inner = np.flatnonzero(start > lo)
