@@ -132,7 +132,11 @@ def test_tiny_images_take_no_part_in_region_joins():
              for s in range(400)]
     table = table_from_images(items, split_names=["train", "val", "test"])
     ph = leakage.search_hashes(table.phash, table.width, table.height)
-    assert (ph[:, R:] == 0).all() and (ph[:, :R] == table.phash[:, :R]).all()
+    assert ph.shape[1] == R and (ph == table.phash[:, :R]).all() and np.shares_memory(ph, table.phash)
+    mixed = table_from_images(items[:5] + [("train/x/a.png", "train", "x", texture(1))])
+    ph_mixed = leakage.search_hashes(mixed.phash, mixed.width, mixed.height)
+    assert (ph_mixed[:5, R:] == 0).all() and (ph_mixed[5] == mixed.phash[5]).all() and (ph_mixed[5, R:] != 0).any()
+    assert (ph_mixed[:, :R] == mixed.phash[:, :R]).all()
     blank_region = leakage.view_distance(ph, np.array([0]), np.array([1]))
     assert blank_region[0] == leakage.view_distance(table.phash[:, :R], np.array([0]), np.array([1]))[0]
     rep = np.arange(len(table))

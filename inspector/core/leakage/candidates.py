@@ -101,13 +101,17 @@ def search_hashes(phash: np.ndarray, width: np.ndarray, height: np.ndarray) -> n
     (NO_HASH). A caption on a digit or an icon is implausible, their confirmation needs near pixel
     identity anyway, and the top of one handwritten digit looks like the top of thousands of others:
     on 20,000 MNIST digits the region joins doubled the leakage phase's time. Without such images
-    the table's own array is returned (no copy)."""
+    the table's own array is returned, and when every image is one, its views before the region
+    views (no copy either: a blank region view takes part in no join and in no pair distance, and
+    a million tiny images' copy was 128 MB of the search's peak)."""
     phash = np.asarray(phash, dtype=np.uint64)
     if phash.ndim != 2 or phash.shape[1] <= FIRST_REGION_VIEW:
         return phash
     small = np.minimum(np.asarray(width), np.asarray(height)) < GRID
     if not small.any():
         return phash
+    if small.all():
+        return phash[:, :FIRST_REGION_VIEW]
     out = phash.copy()
     out[small, FIRST_REGION_VIEW:] = NO_HASH
     return out
@@ -142,7 +146,7 @@ def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_TH
     without the longer-key passes of crowded buckets (pairs within the radius are the plain
     join's). Only images with probes (NO_HASH: none) take part, on both sides. Each image keeps
     its `per_image` closest pairs per block, none exempt (a probe's distance is not the pair's)."""
-    phash = np.ascontiguousarray(phash, dtype=np.uint64)
+    phash = np.asarray(phash, dtype=np.uint64)     # (a view of the table's columns: gathered from, never copied)
     probes = np.asarray(probes, np.uint64).reshape(len(phash), -1)
     chunks = tuple(c for c, _ in PROBES) if chunks is None else chunks
     n = len(phash)
@@ -265,7 +269,7 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
     crowd out a copy in another split (None: every pair). `ids` (uint64, one per row, the same for
     an image from one search to the next: `stable_ids`) place the segments of crowded buckets.
     """
-    phash = np.ascontiguousarray(phash, dtype=np.uint64)
+    phash = np.asarray(phash, dtype=np.uint64)     # (a view of the table's columns: gathered from, never copied)
     if phash.ndim == 1:
         phash = phash[:, None]
     n = len(phash)
