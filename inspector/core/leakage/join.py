@@ -143,14 +143,14 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
     live = np.ones(len(q_rows), bool)      # the queries this cut still serves
     for j, piece in enumerate(pieces):
         pm = mask | _mask(piece)
-        ekey = flat[entries] & pm
+        ekey = flat[entries]
+        ekey &= pm
         order = np.argsort(ekey)
-        skey = ekey[order]
-        del ekey
+        ekey.sort()          # = ekey[order], in place: no second key array (and cheaper than the gather)
         qk = query[q_rows] & pm
-        lo, hi = search_sorted_both(skey, qk)
+        lo, hi = search_sorted_both(ekey, qk)
         cnt = (hi - lo).astype(np.int64)
-        del skey
+        del ekey
         crowded = cnt > full
         same = cnt >= parent
         rest = np.setdiff1d(free, piece)
@@ -164,7 +164,7 @@ def _radius_passes(query: np.ndarray, flat: np.ndarray, q_rows: np.ndarray, pare
         qvals = query[q_rows]
         for hi, qs in _blocks(cnt, block, lo):
             qi, at, d = _compare_runs(qvals, qs, lo, cnt, svals, radius)
-            yield (j + 0.5 * hi) / len(pieces), q_rows[qi], entries[order[at]], d
+            yield (j + 0.5 * hi) / len(pieces), q_rows[qi], entries[order[at]].astype(np.int64), d
         del svals
         for cut, next_depth in ((deeper, depth + 1), (recut, depth)):
             if cut.any():
@@ -178,7 +178,8 @@ def _holding(flat: np.ndarray, mask: np.uint64, keys: np.ndarray, within: np.nda
              piece: int = 1 << 20) -> np.ndarray:
     """The entries (of `within`, default all; in their order) whose hash & mask is one of the sorted
     unique `keys`, looked up a piece at a time: np.isin on a whole index sorted a copy of it and
-    its order (at a million images ~0.5 GB of temporaries)."""
+    its order (at a million images ~0.5 GB of temporaries). int32 when the index allows (half
+    the memory of the longer keys' entry lists)."""
     n = len(flat) if within is None else len(within)
     hit = np.zeros(n, bool)
     for lo in range(0, n, piece):
@@ -186,7 +187,7 @@ def _holding(flat: np.ndarray, mask: np.uint64, keys: np.ndarray, within: np.nda
         part = part & mask
         at = np.minimum(np.searchsorted(keys, part), len(keys) - 1)
         hit[lo:lo + len(part)] = keys[at] == part
-    return np.flatnonzero(hit) if within is None else within[hit]
+    return np.flatnonzero(hit).astype(np.int32 if len(flat) < 1 << 31 else np.int64) if within is None else within[hit]
 
 
 def _blocks(cnt: np.ndarray, block: int, start: np.ndarray | None = None) -> Iterator[tuple[float, np.ndarray]]:
