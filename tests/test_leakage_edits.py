@@ -512,3 +512,22 @@ def test_a_graded_smooth_picture_is_confirmed_on_faint_detail_far_above_chance(s
     monkeypatch.setattr(confirmation, "SIGNIFICANT_Z", 1e9)
     ok, _, _ = confirmation.confirm_pairs(table, a, b, per_image=None)
     assert ok.tolist() == [False, False]
+
+
+@pytest.mark.parametrize("seed,size,degrees", [(120, (433, 231), 1.4), (121, (240, 180), 3.6), (122, (200, 300), -2.5)])
+def test_the_unturned_side_is_blurred_as_the_turned_one_is_resampled(seed, size, degrees, monkeypatch):
+    """Bilinear resampling blurs the turned thumbnail; blurring the other side to match makes a
+    turned copy of a detailed picture correlate better than comparing it sharp. A flat
+    thumbnail stays as it was."""
+    from inspector.core.leakage import rotation
+    im = texture(seed, size)
+    items = [("val/a/orig.png", "val", "a", im), ("train/a/turned.jpg", "train", "a", reload(turn(im, degrees), "JPEG", quality=90))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    pair = (np.array([0]), np.array([1]))
+    matched = rotation.turned_scores(table, *pair)
+    monkeypatch.setattr(rotation, "TURN_BLUR", 0.0)
+    sharp = rotation.turned_scores(table, *pair)
+    assert matched.corr[0] > sharp.corr[0] + 0.002 and matched.corr[0] > 0.96
+    monkeypatch.undo()
+    flat = np.full((1, 32, 32), 77, np.uint8)
+    assert np.allclose(rotation.blurred(flat), 77.0)
