@@ -58,14 +58,16 @@ def test_a_pair_with_no_equal_chunk_is_met_through_a_probe_of_its_weak_bit():
     # a probe of row 1 that flips its differing bit of chunk 0 back; the others flip another bit
     probes = np.stack([h[:, 0] ^ np.uint64(1 << 5), h[:, 0] ^ np.uint64(1 << 9)], axis=1)
     probes[1, 0] = h[1, 0] ^ np.uint64(1 << 3)
-    a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=True, probes=probes)
+    a, b, d = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=True, probes=probes,
+                                      short=False)
     pairs = dict(zip(zip(a.tolist(), b.tolist()), d.tolist()))
     assert pairs.get((0, 1)) == 4
     # every pair a probe brings is within the threshold by its true distance
     assert (leakage.view_distance(h, a, b) == d).all() and (d <= leakage.NEAR_THRESHOLD).all()
     # a probe that flips a bit the pair agrees on does not meet it
     probes[1, 0] = h[1, 0] ^ np.uint64(1 << 4)
-    a, b, _ = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=True, probes=probes)
+    a, b, _ = leakage.near_candidates(h, leakage.NEAR_THRESHOLD, groups=groups, cross_only=True, probes=probes,
+                                      short=False)
     assert (0, 1) not in set(zip(a.tolist(), b.tolist()))
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..hashing import FIRST_REGION_VIEW, GRID, weak_bits
 from ..index_runs import as_slice
+from . import short_keys
 from .join import CHUNK_BITS, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, mih_entries
 from .progress import Steps, drain
 from .value_order import ValueOrder
@@ -69,7 +70,10 @@ HASH_NEIGHBOURS = 8
 # quarter of the whole-image join's comparisons. Measured on seeds 101-202 of the edit-family
 # benchmark, of the ~20 copies within 10 bits that shared no chunk, the flipped bit was the
 # weakest of its chunk on the copy's side for about half, the second weakest for a few more.
-# (chunk, rank of the weak bit within it)
+# (chunk, rank of the weak bit within it). In datasets up to some 100,000 photos the short-key
+# joins (short_keys.py, run with the probes) widen the net further: on seeds 101/202/303 of the
+# edit-family benchmark every planted copy within 10 bits then reaches the confirmation (7 of 648
+# did not with the probes alone), for 26% more pairs confirmed.
 PROBES = ((0, 0), (0, 1))
 
 
@@ -138,14 +142,17 @@ def probe_hashes(phash: np.ndarray, thumb: np.ndarray, width: np.ndarray, height
 def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_THRESHOLD,
                  groups: np.ndarray | None = None, cross_only: bool = False, rows: np.ndarray | None = None,
                  per_image: int = HASH_NEIGHBOURS, block: int = MIH_BLOCK, ids: np.ndarray | None = None,
-                 chunks: tuple[int, ...] | None = None
+                 chunks: tuple[int, ...] | None = None, short: bool = True
                  ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
     """The probes' candidate pairs block by block, as candidate_blocks gives the plain join's:
     (fraction done, a, b, d), d the pair hash distance (<= threshold). `probes` (N, P) from
     probe_hashes, probe k joined on chunk `chunks[k]` (default PROBES') alone, at threshold - 1,
     without the longer-key passes of crowded buckets (pairs within the radius are the plain
-    join's). Only images with probes (NO_HASH: none) take part, on both sides. Each image keeps
-    its `per_image` closest pairs per block, none exempt (a probe's distance is not the pair's)."""
+    join's). With `short`, also the short-key joins (short_keys.py) of the same images: the
+    whole-image hash against the views before the regions, each region against the same region,
+    at the threshold. Only images with probes (NO_HASH: none) take part, on both sides (tiny
+    pictures' crowds stay with the plain join). Each image keeps its `per_image` closest pairs per
+    block, none exempt (a probe's distance is not the pair's)."""
     phash = np.asarray(phash, dtype=np.uint64)     # (a view of the table's columns: gathered from, never copied)
     probes = np.asarray(probes, np.uint64).reshape(len(phash), -1)
     chunks = tuple(c for c, _ in PROBES) if chunks is None else chunks
@@ -160,18 +167,35 @@ def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_TH
         searches = [(rows, rows)]
     by_chunk = [(c, [k for k in range(len(chunks)) if chunks[k] == c]) for c in sorted(set(chunks))]
     joins = [(q, m, c, ks) for q, m in searches for c, ks in by_chunk if len(q) and len(m)]
-    work = np.array([len(q) * len(m) * len(ks) for q, m, _, ks in joins], np.float64)
+    # the short-key joins (short_keys.py): the whole-image hash against the views before the
+    # regions, then each region view against the same region view
+    shorts = [(q, m, None, cols) for q, m in searches for _, cols in view_joins(phash.shape[1])
+              if short and len(q) and len(m)]
+    bucket = short_keys.bucket_size(sum(len(q) for q, _, _, _ in shorts))
+    shorts = [j for j in shorts if short_keys.worth_it(len(j[1]) * (j[3].stop - j[3].start), bucket)]
+    # work: a probe meets about a 65536th of the index's entries, a short key up to SHORT_BUCKET
+    work = np.array([len(q) * len(m) * r * len(ks) / 65536 for q, m, _, ks in joins]
+                    + [len(q) * bucket * N_CHUNKS / 4 for q, _, _, _ in shorts], np.float64)
     edges = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
     values: tuple[int, ValueOrder] | None = None
-    for (q_rows, m_rows, c, ks), lo, hi in zip(joins, edges[:-1], edges[1:]):
-        index = phash[as_slice(m_rows), :r]
-        if values is None or values[0] != id(m_rows):
-            values = (id(m_rows), ValueOrder(np.ascontiguousarray(index).reshape(-1)))
-        query = probes[q_rows][:, ks].T.reshape(-1)          # probe-major: query i is row i % Q
-        row_ids = None if ids is None else np.asarray(ids, np.uint64)[m_rows]
-        for done, _, qi, entry, d in mih_entries(query, index, threshold - 1, block, ids=row_ids, chunks=(c,),
-                                                 radius_passes=False, values=values[1]):
-            a, b = q_rows[qi % len(q_rows)], m_rows[entry // r]
+    for (q_rows, m_rows, c, ks), lo, hi in zip(joins + shorts, edges[:-1], edges[1:]):
+        if c is None:      # a short-key join: ks holds the index's views
+            if ks.start:   # a region join: blanked regions take no part
+                q_rows, m_rows = q_rows[phash[q_rows, ks.start] != NO_HASH], m_rows[phash[m_rows, ks.start] != NO_HASH]
+            found = short_keys.short_key_entries(phash[q_rows, ks.start], phash[as_slice(m_rows), ks], threshold, block,
+                                                   bucket)
+            views = ks.stop - ks.start
+        else:
+            index, views = phash[as_slice(m_rows), :r], r
+            if values is None or values[0] != id(m_rows):
+                values = (id(m_rows), ValueOrder(np.ascontiguousarray(index).reshape(-1)))
+            query = probes[q_rows][:, ks].T.reshape(-1)          # probe-major: query i is row i % Q
+            row_ids = None if ids is None else np.asarray(ids, np.uint64)[m_rows]
+            found = ((done, qi, entry, d) for done, _, qi, entry, d in
+                     mih_entries(query, index, threshold - 1, block, ids=row_ids, chunks=(c,),
+                                 radius_passes=False, values=values[1]))
+        for done, qi, entry, d in found:
+            a, b = q_rows[qi % len(q_rows)], m_rows[entry // views]
             a, b, d = _unique_pairs(a, b, d, n)
             if len(a):
                 a, b = _capped(a, b, np.maximum(d, GUARANTEED_RADIUS + 1), n, per_image, None if cross_only else g)
@@ -236,14 +260,16 @@ def iter_mih_join(query: np.ndarray, index: np.ndarray, threshold: int,
 def near_candidates(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
                     groups: np.ndarray | None = None, cross_only: bool = False,
                     rows: np.ndarray | None = None, per_image: int | None = HASH_NEIGHBOURS,
-                    probes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    probes: np.ndarray | None = None, short: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate pairs (i < j, row numbers, unique) with their pair hash distance: every pair of
-    `candidate_blocks` and, with `probes` (probe_hashes), of `probe_blocks`, collected (for tests
-    and benchmarks; the checks consume the blocks)."""
+    `candidate_blocks` and, with `probes` (probe_hashes), of `probe_blocks` (its short-key joins
+    with `short`), collected (for tests and benchmarks; the checks consume the blocks)."""
     parts = [(a, b, d) for _, a, b, d in candidate_blocks(phash, threshold, groups, cross_only, rows, per_image)]
     if probes is not None:
         parts += [(a, b, d) for _, a, b, d in probe_blocks(phash, probes, threshold, groups, cross_only, rows,
-                                                           HASH_NEIGHBOURS if per_image is None else per_image)]
+                                                           HASH_NEIGHBOURS if per_image is None else per_image,
+                                                           short=short)]
     if not parts:
         e = np.zeros(0, np.int64)
         return e, e.copy(), np.zeros(0, np.uint8)
