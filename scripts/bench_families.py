@@ -31,6 +31,7 @@ import leakage_families as lf  # noqa: E402
 from inspector.core import leakage  # noqa: E402
 from inspector.core.hashing import FIRST_REGION_VIEW  # noqa: E402
 from inspector.core.leakage import checks  # noqa: E402
+from inspector.core.leakage.candidates import NO_HASH  # noqa: E402
 from inspector.core.leakage.progress import drain  # noqa: E402
 from inspector.core.table_from_images import table_from_images  # noqa: E402
 
@@ -318,6 +319,15 @@ def baseline_checkout(rev: str) -> Path:
     return d
 
 
+def _all_views(hashes: np.ndarray, width: int) -> np.ndarray:
+    """hashes padded with blank views (NO_HASH) up to width columns."""
+    if hashes.shape[1] == width:
+        return hashes
+    out = np.full((len(hashes), width), NO_HASH, dtype=np.uint64)
+    out[:, :hashes.shape[1]] = hashes
+    return out
+
+
 def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | None, seeds: list[int],
         per_family: int, baseline_rev: str | None, brute_n: int, show_misses: bool,
         cache: str | None = None, search_n: int = 1_000_000) -> None:
@@ -389,7 +399,10 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
               f"exact copies {sum(f.kind == 'exact' for f in mf)}")
         if last_table is not None and brute_n:
             n_m = max(0, brute_n - len(last_table))
-            ph = np.concatenate([leakage.search_hashes(t.phash, t.width, t.height)[:k]
+            # search_hashes drops the region views when every image is tiny (MNIST): give those
+            # rows blank region views (NO_HASH) so both parts have the same columns
+            width = last_table.phash.shape[1]
+            ph = np.concatenate([_all_views(leakage.search_hashes(t.phash, t.width, t.height)[:k], width)
                                  for t, k in ((last_table, len(last_table)), (mt, n_m))])
             g = np.concatenate([np.asarray(last_table.split), np.asarray(mt.split[:n_m])])
             candidate_recall(ph, g)
