@@ -155,19 +155,26 @@ def test_extreme_values_come_back_exactly():
     assert np.array_equal(codec.restore_grids(many), np.concatenate([thumb] * 3))  # in place, in blocks
 
 
+def _random_hists(rng: np.random.Generator, k: int, sparse: bool, most_bins: int, top_bits: int) -> list[np.ndarray]:
+    """k random histograms of RGB and grey shapes (and a 16-bit grey one, stored sparse, with
+    `sparse`): up to `most_bins` bins set, counts below 2 ** top_bits."""
+    shapes = [(3, 256), (1, 256), (1, 65536)][: 3 if sparse else 2]
+    hists = []
+    for _ in range(k):
+        h = np.zeros(shapes[int(rng.integers(0, len(shapes)))], np.int64)
+        bins = rng.integers(0, h.shape[1], int(rng.integers(0, most_bins)))
+        h[:, bins] = rng.integers(0, 2 ** int(rng.integers(1, top_bits)), (h.shape[0], len(bins)))
+        hists.append(h)
+    return hists
+
+
 def test_histograms_stacked_by_shape_give_the_same_blob_as_one_per_row():
     """The scan's workers hand their rows' histograms over stacked by shape (``group_hists``, as
     the moments and split sums used them); the blob is byte for byte that of one array per row."""
     rng = np.random.default_rng(11)
     for trial in range(6):
         k = int(rng.integers(1, 40))
-        shapes = [(3, 256), (1, 256), (1, 65536)][: 2 + trial % 2]
-        hists = []
-        for _ in range(k):
-            h = np.zeros(shapes[int(rng.integers(0, len(shapes)))], np.int64)
-            bins = rng.integers(0, h.shape[1], int(rng.integers(0, 200)))
-            h[:, bins] = rng.integers(0, 2 ** int(rng.integers(1, 36)), (h.shape[0], len(bins)))
-            hists.append(h)
+        hists = _random_hists(rng, k, sparse=trial % 2 == 1, most_bins=200, top_bits=36)
         chunk = _Chunk(np.arange(k), [(k, "unreadable")], rng.integers(0, 256, (k, 4, 4), dtype=np.uint8),
                        np.zeros((k, 1), np.int64), [("PNG", "RGB")] * k)
         grouped = codec.group_hists(hists)
@@ -184,13 +191,7 @@ def test_a_batch_sums_some_rows_as_its_stack_does_decoding_only_the_fewer_side()
     rng = np.random.default_rng(23)
     for trial in range(8):
         k = int(rng.integers(2, 60))
-        shapes = [(3, 256), (1, 256), (1, 65536)][: 2 + trial % 2]  # odd trials: a sparse shape too
-        hists = []
-        for _ in range(k):
-            h = np.zeros(shapes[int(rng.integers(0, len(shapes)))], np.int64)
-            bins = rng.integers(0, h.shape[1], int(rng.integers(0, 300)))
-            h[:, bins] = rng.integers(0, 2 ** int(rng.integers(1, 20)), (h.shape[0], len(bins)))
-            hists.append(h)
+        hists = _random_hists(rng, k, sparse=trial % 2 == 1, most_bins=300, top_bits=20)
         chunk = _Chunk(np.arange(k), [], rng.integers(0, 256, (k, 4, 4), dtype=np.uint8),
                        np.zeros((k, 1), np.int64), [("PNG", "RGB")] * k)
         blob = codec.encode_chunk(chunk, hists)

@@ -1,5 +1,5 @@
 """Wide alignment: off-centre crops and shifts of up to ~15% of a side, for the pairs the centred
-alignments of `confirmation.row_scores` leave unconfirmed.
+alignments of `pair_scores.row_scores` leave unconfirmed.
 
 One image is compared whole against windows of the other: on each axis a window keeps [lo, hi)
 with lo and 1 - hi in 2.5% steps and at most 16% cut in all, so 28 windows per axis (784 in

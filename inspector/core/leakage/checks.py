@@ -16,7 +16,8 @@ from ..memory import release_free_memory
 from ..table import ImageTable
 from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, NO_HASH, Pairs, candidate_blocks, probe_blocks,
                          probe_hashes, search_hashes, stable_ids, unique_pairs_of, view_distance)
-from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, PairScores, iter_confirm_pairs, take_rows
+from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, iter_confirm_pairs, take_rows
+from .pair_scores import PairScores
 from .looks import TINY_SIDE, LookRanker
 from . import incremental, rescan
 from .differences import describe as describe_differences

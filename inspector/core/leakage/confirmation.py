@@ -18,19 +18,20 @@ correlate as well as re-encoded copies of photos.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import TypeVar
 
 import numpy as np
 
-from ..hashing import THUMB_SIZE
 from ..table import ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import agreement_band, aligned, band_scores
 from .rotation import turned_pair, turned_scores
-from .looks import TINY_LOOK_FLOOR, TINY_SIDE, LookRanker, looks
-from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, fine_significance, ranked, sandwich, unit as _unit
+from .looks import TINY_LOOK_FLOOR, TINY_SIDE, looks
+from .thumbs import fine as _fine, fine_significance, ranked
 from .progress import Steps, drain, scaled
+from .pair_scores import AREA, PairScores, row_scores
+from .tone import brightness_ratio, colour_difference, contrast_ratio, grey_mean
 
 # CPU cost per pair of each part of the confirmation, relative to the centred alignments (measured
 # on the benchmark's photos): the progress reported follows the work done, not the passes made.
@@ -178,128 +179,6 @@ CONFIRM_NEIGHBOURS = 5
 # Candidate pairs of the centred pass confirmed at a time (bounds memory and the time between
 # progress reports: about 0.2 s of CPU here); the costlier passes take fewer (PASS_COST).
 CONFIRM_BLOCK = 256
-
-ALIGN_CROPS = tuple(np.round(np.linspace(0.0, 0.06, 9), 4))  # border fraction removed, per side
-_AREA = np.stack([_area_matrix(_CMP, THUMB_SIZE, c * THUMB_SIZE, (1 - c) * THUMB_SIZE)
-                  for c in ALIGN_CROPS]).astype(np.float32)    # (n_align, CMP, T)
-_AREA_RIGHT = np.ascontiguousarray(_AREA.transpose(2, 0, 1).reshape(THUMB_SIZE, -1))  # (T, n_align*CMP)
-
-
-def _aligned(thumbs: np.ndarray) -> np.ndarray:
-    """(P, n_align, CMP, CMP) float32: each thumbnail with each border fraction removed, resampled."""
-    p = len(thumbs)
-    n_al = len(ALIGN_CROPS)
-    t = thumbs.astype(np.float32).reshape(p * THUMB_SIZE, THUMB_SIZE)
-    # right side for all alignments in one product: (P*T, T) @ (T, n_al*CMP)
-    y = (t @ _AREA_RIGHT).reshape(p, THUMB_SIZE, n_al, _CMP).transpose(2, 1, 0, 3)
-    y = y.reshape(n_al, THUMB_SIZE, p * _CMP)
-    out = np.matmul(_AREA, y)                                   # (n_al, CMP, P*CMP)
-    return out.reshape(n_al, _CMP, p, _CMP).transpose(2, 0, 1, 3)
-
-
-@dataclass(frozen=True)
-class PairScores:
-    """Best-alignment scores of candidate pairs (arrays of length P)."""
-
-    corr: np.ndarray       # correlation after removing the mean
-    fine: np.ndarray       # correlation of the fine detail
-    texture: np.ndarray    # least fine-detail std of the two thumbnails at that alignment
-    mirrored: np.ndarray   # bool: the best alignment is mirrored
-    crop_a: np.ndarray     # border fraction removed from a / from b at the best alignment
-    crop_b: np.ndarray     # (the largest side's, for an off-centre window)
-    off_centre: np.ndarray | None = None   # bool: the best alignment is an off-centre window
-    angle: np.ndarray | None = None        # degrees one image is turned at the best alignment (0: none)
-    band_top: np.ndarray | None = None     # rows left out (overlay.py) from / to, as fractions of
-    band_bottom: np.ndarray | None = None  # the height (-1: none)
-
-
-def _features(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per thumbnail and crop alignment: unit vectors of the image and of its fine detail
-    (P, n_align, CMP, CMP), and the fine detail's std (P, n_align)."""
-    aligned = _aligned(thumbs)
-    unit, _ = _unit(aligned)
-    fine, fine_std = _unit(_fine(aligned))
-    return unit, fine, fine_std
-
-
-def row_scores(thumbs: np.ndarray, a: np.ndarray, b: np.ndarray, mirrors: bool = True,
-               block: int = 2048, mirrored_only: bool = False) -> PairScores:
-    """Compare thumbnails thumbs[a[i]] and thumbs[b[i]] over the crop alignments (and mirrors) and
-    keep the best one.
-
-    Alignments: a whole vs b with c removed, and a with c removed vs b whole, for c in ALIGN_CROPS,
-    each also with b mirrored (`mirrors`; only mirrored with `mirrored_only`). The best alignment
-    maximises corr + fine. Each image's aligned features are computed once per block of pairs,
-    however many pairs of the block it is in (crowds of look-alikes meet often).
-    """
-    p = len(a)
-    n_al = len(ALIGN_CROPS)
-    crops = np.asarray(ALIGN_CROPS)
-    crop_a = np.concatenate([np.zeros(n_al), crops[1:]])      # per alignment column
-    crop_b = np.concatenate([crops, np.zeros(n_al - 1)])
-    out = {k: np.zeros(p) for k in ("score", "corr", "fine", "texture", "crop_a", "crop_b")}
-    out["score"][:] = -np.inf
-    mir = np.zeros(p, bool)
-    for lo in range(0, p, block):
-        hi = min(p, lo + block)
-        r = np.arange(hi - lo)
-        rows, inv = np.unique(np.concatenate([a[lo:hi], b[lo:hi]]), return_inverse=True)
-        unit, fine, fine_std = _features(thumbs[rows])
-        ia, ib = inv[:hi - lo], inv[hi - lo:]
-        ua, fa, fsa = unit[ia].reshape(hi - lo, n_al, -1), fine[ia].reshape(hi - lo, n_al, -1), fine_std[ia]
-        ub, fb, fsb = unit[ib], fine[ib], fine_std[ib]
-        # texture per alignment column: least fine-detail std of the two compared images
-        tx = np.concatenate([np.minimum(fsa[:, :1], fsb), np.minimum(fsa[:, 1:], fsb[:, :1])], axis=1)
-        for is_m in ((True,) if mirrored_only else (False, True) if mirrors else (False,)):
-            ubv = (ub[..., ::-1] if is_m else ub).reshape(hi - lo, n_al, -1)
-            fbv = (fb[..., ::-1] if is_m else fb).reshape(hi - lo, n_al, -1)
-            c1 = np.concatenate([np.einsum("pd,pad->pa", ua[:, 0], ubv),
-                                 np.einsum("pad,pd->pa", ua[:, 1:], ubv[:, 0])], axis=1)
-            c2 = np.concatenate([np.einsum("pd,pad->pa", fa[:, 0], fbv),
-                                 np.einsum("pad,pd->pa", fa[:, 1:], fbv[:, 0])], axis=1)
-            score = c1 + c2
-            k = np.argmax(score, axis=1)
-            better = score[r, k] > out["score"][lo:hi]
-            sl = np.flatnonzero(better) + lo
-            kb = k[better]
-            rb = r[better]
-            out["score"][sl] = score[rb, kb]
-            out["corr"][sl] = c1[rb, kb]
-            out["fine"][sl] = c2[rb, kb]
-            out["texture"][sl] = tx[rb, kb]
-            out["crop_a"][sl] = crop_a[kb]
-            out["crop_b"][sl] = crop_b[kb]
-            mir[sl] = is_m
-    return PairScores(out["corr"], out["fine"], out["texture"], mir, out["crop_a"], out["crop_b"])
-
-
-def _grey(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, dtype=np.float64)
-    return v.mean(axis=1) if v.ndim == 2 else v
-
-
-def contrast_ratio(std: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Ratio (>= 1) of two images' contrast: per-image std averaged over channels (1 if both flat)."""
-    s = _grey(std)
-    hi, lo = np.maximum(s[a], s[b]), np.minimum(s[a], s[b])
-    return np.where(hi <= 1e-9, 1.0, hi / np.maximum(lo, 1e-9))
-
-
-def brightness_ratio(mean: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Ratio (>= 1) of two images' mean brightness, on mean + 0.02 (0-1 scale) so black stays stable."""
-    g = _grey(mean) + 0.02
-    return np.maximum(g[a], g[b]) / np.minimum(g[a], g[b])
-
-
-def colour_difference(mean: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Largest difference of the colour cast (channel mean - grey) / (grey + 0.05); 0 for one channel."""
-    m = np.asarray(mean, dtype=np.float64)
-    if m.ndim != 2 or m.shape[1] < 2:
-        return np.zeros(len(a))
-    g = m.mean(axis=1, keepdims=True)
-    cast = (m - g) / (g + 0.05)
-    return np.abs(cast[a] - cast[b]).max(axis=1)
-
 
 Confirmed = tuple[np.ndarray, np.ndarray, "PairScores"]   # (is_copy, is_mirror, scores) per pair
 
@@ -588,7 +467,7 @@ def spread(thumbs: np.ndarray) -> np.ndarray:
     """How evenly the fine detail of each thumbnail is spread over it: the participation ratio of
     its energy, (sum e)^2 / (n sum e^2), 1 when every cell has the same energy, 1/n for one cell."""
     t = thumbs.astype(np.float32)
-    x = np.matmul(np.matmul(_AREA[0], t), _AREA[0].T)
+    x = np.matmul(np.matmul(AREA[0], t), AREA[0].T)
     e = _fine(x).reshape(len(t), -1) ** 2
     return e.sum(axis=1) ** 2 / (e.shape[1] * (e * e).sum(axis=1) + 1e-12)
 
@@ -606,7 +485,7 @@ def _detail_levels(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: np.
     """Fine-detail std of a pair (stretched thumbnail units) on the grey-level scale of the image
     that has less of it: the stretch factor is estimated as the image's grey std (0-255) over its
     thumbnail's std."""
-    grey_std = _grey(table.std) * 255.0
+    grey_std = grey_mean(table.std) * 255.0
     thumb_std = table.thumb.reshape(len(table.thumb), -1)
     sa = grey_std[a] / np.maximum(thumb_std[a].std(axis=1), 1e-6)
     sb = grey_std[b] / np.maximum(thumb_std[b].std(axis=1), 1e-6)

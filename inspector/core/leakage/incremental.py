@@ -30,7 +30,8 @@ import xxhash
 
 from ..table import ImageTable
 from .candidates import Pairs
-from .confirmation import Confirmed, PairScores
+from .confirmation import Confirmed
+from .pair_scores import PairScores
 from .progress import Steps
 
 MAGIC = b"DIV3"  # 2: zstd (the candidate search's choices are tens of MB at 100,000 images); 3: raw arrays, no npz

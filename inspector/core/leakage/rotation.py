@@ -4,7 +4,7 @@ pairs that neither the centred nor the off-centre windows confirm.
 One image's thumbnail is resampled (bilinear) on a grid turned by a few angles (coarse to fine), over the
 largest centred window of the picture's own aspect ratio that stays inside it when turned (what
 photo editors keep when they straighten a picture); the result is compared with the other image
-by `confirmation.row_scores`, whose centred crop alignments (0 to 6% more per side, on either
+by `pair_scores.row_scores`, whose centred crop alignments (0 to 6% more per side, on either
 image) absorb a crop wider than that least one. Thumbnails are squashed to a square, so the turn
 is done in the picture's own proportions (a turn of a wide picture is a shear of its square
 thumbnail). Both directions are tried (a turned to match b, and b turned to match a).
