@@ -10,8 +10,9 @@ For each seed it builds SEED_DIR/data (train/val/test with class folders, ImageF
 - hard negatives that must give no finding: pairs of non-overlapping neighbouring crops of one
   photo, in different splits ("neighbour"); two crops of one photo at opposite corners that
   overlap by at most ~25% of either ("distinct"); look-alike synthetic skies, walls and sunsets
-  (gradients, soft structure, noise; "sky", "wall", "sunset"); many tiny look-alikes: 32x32 tiles
-  of a few photos and tiny synthetic gradients ("tiny").
+  (gradients, soft structure, noise; "sky", "wall", "sunset"; half of them twins: the same
+  gradient with other clouds and noise); many tiny look-alikes: 32x32 tiles of a few photos and
+  tiny synthetic gradients ("tiny"). Half the photo negatives come from the smoothest photos.
 Then it runs `python main.py scan DATA --json OUT --no-cache --quiet` and prints recall per family,
 label conflicts found, mirrors reported as mirrors, and false pairs per negative category
 (scoring: scripts/heldout_score.py). With --notes FILE it appends the figures and a diagnosis of
@@ -74,28 +75,32 @@ def _soft_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndar
     return up / 127.5 - 1.0
 
 
-def synthetic(kind: str, rng: np.random.Generator, w: int, h: int) -> Image.Image:
+def synthetic(kind: str, rng: np.random.Generator, w: int, h: int,
+              scene: np.random.Generator | None = None) -> Image.Image:
     """A look-alike sky, wall or sunset: a gradient between two random colours of that palette,
-    soft structure (clouds, plaster, haze) and sensor noise, each drawn afresh."""
+    soft structure (clouds, plaster, haze) and sensor noise. The gradient, its light and the
+    horizon come from `scene` (default: rng), so two images drawn with equal scene generators are
+    twins: the same sky with other clouds and noise, still two different pictures."""
+    sc = scene or rng
     y = np.linspace(0, 1, h)[:, None, None]
     x = np.linspace(0, 1, w)[None, :, None]
     if kind == "sky":
-        top = np.array([rng.uniform(40, 110), rng.uniform(90, 160), rng.uniform(170, 250)])
-        bottom = np.array([rng.uniform(150, 230), rng.uniform(180, 235), rng.uniform(220, 255)])
-        base = top + (bottom - top) * y ** rng.uniform(0.6, 1.6)
+        top = np.array([sc.uniform(40, 110), sc.uniform(90, 160), sc.uniform(170, 250)])
+        bottom = np.array([sc.uniform(150, 230), sc.uniform(180, 235), sc.uniform(220, 255)])
+        base = top + (bottom - top) * y ** sc.uniform(0.6, 1.6)
         structure = rng.uniform(3, 18) * _soft_noise(rng, h, w, int(rng.integers(3, 9)))[..., None]
     elif kind == "wall":
-        c = rng.uniform(120, 230, 3)
-        c = c.mean() + (c - c.mean()) * rng.uniform(0.1, 0.5)
-        light = 1 + rng.uniform(-0.15, 0.15) * (x - 0.5) + rng.uniform(-0.15, 0.15) * (y - 0.5)
+        c = sc.uniform(120, 230, 3)
+        c = c.mean() + (c - c.mean()) * sc.uniform(0.1, 0.5)
+        light = 1 + sc.uniform(-0.15, 0.15) * (x - 0.5) + sc.uniform(-0.15, 0.15) * (y - 0.5)
         base = c * light
         structure = rng.uniform(2, 8) * _soft_noise(rng, h, w, int(rng.integers(6, 20)))[..., None]
     else:   # sunset: warm horizon band, darker top, dark ground below a wavy horizon
-        top = np.array([rng.uniform(40, 110), rng.uniform(20, 70), rng.uniform(70, 140)])
-        mid = np.array([rng.uniform(220, 255), rng.uniform(110, 180), rng.uniform(30, 90)])
-        base = top + (mid - top) * y ** rng.uniform(0.7, 1.5)
+        top = np.array([sc.uniform(40, 110), sc.uniform(20, 70), sc.uniform(70, 140)])
+        mid = np.array([sc.uniform(220, 255), sc.uniform(110, 180), sc.uniform(30, 90)])
+        base = top + (mid - top) * y ** sc.uniform(0.7, 1.5)
         structure = rng.uniform(3, 12) * _soft_noise(rng, h, w, int(rng.integers(3, 7)))[..., None]
-        horizon = rng.uniform(0.65, 0.9) + 0.04 * _soft_noise(rng, 1, w, 4)[0]
+        horizon = sc.uniform(0.65, 0.9) + 0.04 * _soft_noise(sc, 1, w, 4)[0]
         ground = (np.linspace(0, 1, h)[:, None] > horizon[None, :])[..., None]
         base = np.where(ground, base * rng.uniform(0.1, 0.3), base)
     a = base + structure + rng.normal(0, rng.uniform(0.8, 3.0), (h, w, 3))
@@ -118,6 +123,17 @@ def build(corpus: Path, out: Path, seed: int, per_family: int, pairs: int, confl
 
     order = rng.permutation(len(items))
     big = [items[i] for i in order if min(items[i]["size"]) >= 280]
+    # half the photo negatives from the smoothest photos (fewest file bytes per pixel: skies,
+    # walls, soft backgrounds), where neighbouring crops look most alike
+    smooth = sorted(big, key=lambda it: it["bytes"] / (it["size"][0] * it["size"][1]))[:len(big) // 5]
+    smooth = [smooth[int(i)] for i in rng.permutation(len(smooth))]
+    mixed, seen = [], set()
+    for a, b in zip(smooth, big):
+        for it in (a, b):
+            if it["path"] not in seen:
+                seen.add(it["path"])
+                mixed.append(it)
+    big = mixed
     n_nb, n_ds, n_tiles = 14, 14, 8
     reserved = big[:n_nb + n_ds + n_tiles]
     reserved_paths = {it["path"] for it in reserved}
@@ -189,9 +205,12 @@ def build(corpus: Path, out: Path, seed: int, per_family: int, pairs: int, confl
     for kind, n in (("sky", 20), ("wall", 20), ("sunset", 20), ("tiny", 60)):
         for k in range(n):
             tiny = kind == "tiny"
-            w = int(rng.integers(24, 41)) if tiny else int(rng.integers(240, 480))
-            h = w if tiny else int(w * rng.uniform(0.6, 1.2))
-            im = synthetic(["sky", "wall", "sunset"][k % 3] if tiny else kind, rng, w, h)
+            if k % 2 == 0:      # every other one is the twin of the one before: same scene, size
+                scene_seed = int(rng.integers(2 ** 31))
+                w = int(rng.integers(24, 41)) if tiny else int(rng.integers(240, 480))
+                h = w if tiny else int(w * rng.uniform(0.6, 1.2))
+            im = synthetic(["sky", "wall", "sunset"][(k // 2) % 3] if tiny else kind, rng, w, h,
+                           np.random.default_rng(scene_seed))
             spec = ("PNG", 0) if tiny or rng.random() < 0.3 else ("JPEG", int(rng.integers(80, 96)))
             rel = put(fresh(SPLITS[int(rng.integers(3))], "landscape", ".x"), im, spec)
             provenance[rel] = {"source": f"synthetic:{kind}:{k}", "box": [0, 0, w, h]}
@@ -281,7 +300,7 @@ def report(seed: int, manifest: dict, findings: list[dict], cost: dict, diag: li
     s = score(manifest, findings)
     lines = [f"seed {seed}: {s.hits}/{s.total} copies found ({100 * s.hits / max(1, s.total):.1f}%), "
              f"mirrors reported as mirrors {s.mirror_as_mirror}/{s.mirror_total}, label conflicts "
-             f"{s.conflicts_found}/{s.conflicts_total}; images {manifest['images']}; scan {cost['wall']:.1f} s wall, "
+             f"{s.conflicts_found}/{s.conflicts_total} ({s.conflicts_copy_found} of their copies found); images {manifest['images']}; scan {cost['wall']:.1f} s wall, "
              f"{cost['cpu']:.1f} CPU s, load {os.getloadavg()[0]:.1f}"]
     fams = sorted({c["family"] for c in manifest["copies"] if "+" not in c["family"]})
     per = [f"{f} {s.family_found[f]}/{s.family_total[f]}" for f in fams]

@@ -296,6 +296,7 @@ STAGE = {"resize": 0, "pad": 1, "crop_off_centre": 0, "shift": 1, "rotate_crop":
          "contrast": 2, "greyscale": 3, "blur": 4, "denoise": 4, "sharpen": 4, "text": 5,
          "jpeg": 6, "webp": 6, "png": 6}
 ENCODINGS = frozenset({"jpeg", "webp", "png"})
+TURNS = frozenset({"rotate_crop", "rotate_fill"})
 
 
 def combine_pair(rng: np.random.Generator) -> tuple[str, str]:
@@ -307,6 +308,8 @@ def combine_pair(rng: np.random.Generator) -> tuple[str, str]:
             continue        # two encodings (one would be lost) or two grades of one kind
         if {a, b} & {"mirror"} and {a, b} & ENCODINGS:
             continue        # a mirror carries its own encoding
+        if {a, b} <= TURNS:
+            continue        # two turns add up to more than "a few degrees"
         return (a, b) if STAGE[a] <= STAGE[b] else (b, a)
 
 

@@ -43,6 +43,7 @@ class Score:
     mirror_total: int = 0
     conflicts_total: int = 0
     conflicts_found: int = 0
+    conflicts_copy_found: int = 0    # planted conflicts whose copy was found (a conflict needs it)
     false_pairs: Counter = field(default_factory=Counter)    # category -> count
     false_examples: dict = field(default_factory=lambda: defaultdict(list))
     related: int = 0
@@ -102,6 +103,7 @@ def score(manifest: dict, findings: list[dict]) -> Score:
         if c.get("label_conflict"):
             s.conflicts_total += 1
             s.conflicts_found += key in conflict_hits
+            s.conflicts_copy_found += key in copy_hits
         f = copy_hits.get(key)
         if f is None:
             s.missed.append(c)

@@ -66,7 +66,7 @@ def test_score_counts_hits_mirrors_conflicts_and_false_pairs():
     assert s.family_total == {"blur": 2, "mirror": 2, "blur+gamma": 1}
     assert s.family_found == {"blur": 1, "mirror": 2, "blur+gamma": 1}
     assert (s.mirror_as_mirror, s.mirror_total) == (1, 2)
-    assert (s.conflicts_found, s.conflicts_total) == (1, 1)
+    assert (s.conflicts_found, s.conflicts_copy_found, s.conflicts_total) == (1, 1, 1)
     assert [c["copy"] for c in s.missed] == ["test/a/c5.jpg"]
     assert s.related == 1
     assert s.false_pairs == {"neighbour": 1, "sky": 2}
@@ -102,4 +102,4 @@ def test_every_edit_family_gives_an_image_and_params_and_pairs_are_ordered():
     for _ in range(50):
         a, b = heldout_edits.combine_pair(rng)
         assert a != b and heldout_edits.STAGE[a] <= heldout_edits.STAGE[b]
-        assert not ({a, b} <= heldout_edits.ENCODINGS)
+        assert not ({a, b} <= heldout_edits.ENCODINGS) and not ({a, b} <= heldout_edits.TURNS)
