@@ -94,7 +94,8 @@ EDITS = {
     "gamma": (lambda im: reload(gamma(im, 0.6), "JPEG", quality=85), "near", ("brighter", "darker")),
     "saturation": (lambda im: ImageEnhance.Color(im).enhance(0.3), "near", ("colours changed",)),
     "contrast": (lambda im: ImageEnhance.Contrast(im).enhance(1.5), "near", ("more contrast", "less contrast")),
-    "padded": (lambda im: pad_square(im, (255, 255, 255)), "near", ("resized to",)),
+    "padded": (lambda im: pad_square(im, (255, 255, 255)), "near", ("padded with uniform bars",
+                                                                     "without the other's padding bars")),
     "off_centre": (lambda im: reload(crop(im, 0.10, 0.08, 0.0, 0.02), "JPEG", quality=90), "near",
                    ("cropped off-centre", "more at the borders (off-centre)")),
     "turned": (lambda im: reload(turn(im, 2.2, 0.6), "JPEG", quality=85), "near", ("turned 2 degrees",)),
@@ -531,3 +532,30 @@ def test_the_unturned_side_is_blurred_as_the_turned_one_is_resampled(seed, size,
     monkeypatch.undo()
     flat = np.full((1, 32, 32), 77, np.uint8)
     assert np.allclose(rotation.blurred(flat), 77.0)
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (40, 160, 220)])
+def test_a_padded_copy_is_described_as_padded_not_as_a_tone_change(tmp_path, colour):
+    """The bars are in the padded file's mean and std (black bars: "darker, more contrast"), not in
+    the picture: the scan marks the trimmed image (FLAG_PADDED) and the message says padded, as
+    table_from_images does."""
+    from inspector.core.leakage import scan_leakage
+    from inspector.core.scan import scan
+    from inspector.core.table import FLAG_PADDED
+
+    im = texture(41, (240, 160))
+    files = {"train/c/a.png": im, "test/c/b.png": pad_square(im, colour)}
+    for rel, pic in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        pic.save(tmp_path / rel)
+    result = scan(str(tmp_path), workers=1)
+    table = result.images
+    padded = {p: bool(int(f) & FLAG_PADDED) for p, f in zip(table.paths, table.flags)}
+    assert padded == {"train/c/a.png": False, "test/c/b.png": True}
+    ref = table_from_images([(p, p.split("/")[0], "c", pic) for p, pic in files.items()])
+    assert [bool(int(f) & FLAG_PADDED) for f in ref.flags] == [False, True]
+    found = [f for f in scan_leakage(result) if f.kind == "near"]
+    assert len(found) == 1
+    words = found[0].differences
+    assert any("padded" in w for w in words), words
+    assert not {"darker", "brighter", "more contrast", "less contrast", "colours changed"} & set(words), words

@@ -173,7 +173,13 @@ _MIRROR_OF = [next(k for k, w in enumerate(v for v in _VIEWS if not v[3]) if w[1
 
 
 def _grey_small(im: Image.Image, side: int = GRID) -> Image.Image:
-    """"F" (side, side) grey image on the 0-255 scale, box-averaged from `im` and squashed to a square.
+    """"F" (side, side) grey image on the 0-255 scale (see _grey_small_bars)."""
+    return _grey_small_bars(im, side)[0]
+
+
+def _grey_small_bars(im: Image.Image, side: int = GRID) -> tuple[Image.Image, bool]:
+    """("F" (side, side) grey image on the 0-255 scale, box-averaged from `im` and squashed to a
+    square; whether uniform bars were trimmed from `im` first).
 
     Grey is ITU-R 601 luma (Pillow's "L" weights) kept in floating point ("F" mode): no rounding to
     8 bits before averaging, so the faint detail of smooth images (skies) survives. Measured on
@@ -188,13 +194,15 @@ def _grey_small(im: Image.Image, side: int = GRID) -> Image.Image:
         im = im.convert("RGB")
     f = im.convert("F") if im.mode != "F" else im
     small = _reduced(f, side)
+    trimmed = False
     if min(f.size) >= GRID and content_box(_f_array(small)) is not None:
         # bars seen on the reduced grid: find their exact edges at full resolution (rare, so the
         # cost is paid by padded images only), and reduce the picture inside them
         box = content_box(np.asarray(f))
         if box is not None:
             small = _reduced(f.crop(box), side)
-    return small.resize((side, side), Image.BOX)
+            trimmed = True
+    return small.resize((side, side), Image.BOX), trimmed
 
 
 def _reduced(f: Image.Image, side: int) -> Image.Image:
@@ -285,6 +293,13 @@ def _paired(a: tuple[int, float], b: tuple[int, float], n: int, tol: float) -> b
 def grey_grid(im: Image.Image, side: int = GRID) -> np.ndarray:
     """float32 (side, side) grey image on the 0-255 scale (see _grey_small)."""
     return _f_array(_grey_small(im, side))
+
+
+def grey_grid_bars(im: Image.Image, side: int = GRID) -> tuple[np.ndarray, bool]:
+    """(grey_grid(im), whether uniform bars were trimmed first): the scan keeps the second as
+    FLAG_PADDED, so a finding can say a copy was padded instead of calling the bars a tone change."""
+    small, trimmed = _grey_small_bars(im, side)
+    return _f_array(small), trimmed
 
 
 def _f_array(f: Image.Image) -> np.ndarray:

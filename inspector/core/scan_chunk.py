@@ -26,7 +26,7 @@ from .layout import ImageFile
 from .pixelbuffer import pixel_view
 from .pool import CRASH_REASON, NO_ITEM, Mark, no_mark
 from .stats import SplitAccumulator, exact_fixed, image_histogram, moments_of
-from .table import FLAG_BAD_NAME, FLAG_NAMES
+from .table import FLAG_BAD_NAME, FLAG_NAMES, FLAG_PADDED
 from .validation import properties
 
 PILLOW_BLOCKS = 8          # freed pixel blocks Pillow keeps for reuse while a chunk is measured
@@ -75,8 +75,8 @@ def measure_file(index: int, f: ImageFile, payload: sources.Payload | None = Non
     dec = decode(f.abspath if payload is None else payload, f.path)
     im = dec.image
     hist = image_histogram(im)
-    grid = hashing.grey_grid(im)
-    flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0)
+    grid, padded = hashing.grey_grid_bars(im)
+    flags = dec.flags | (FLAG_BAD_NAME if f.name_note else 0) | (FLAG_PADDED if padded else 0)
     view = pixel_view(im)  # one export of the pixel memory for the hash and the property samples
     content = hashing.content_hash(im, view, dec.pad_filled)
     # the moments are filled in with the chunk's (_chunk_moments)

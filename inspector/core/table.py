@@ -18,6 +18,10 @@ FLAG_BILEVEL = 1 << 6       # 1-bit image, read as 0 / 255
 FLAG_WRONG_EXTENSION = 1 << 7  # extension does not match the content's format
 FLAG_BAD_NAME = 1 << 8      # file name is not valid UTF-8
 FLAG_16BIT_COLOUR = 1 << 9  # 16-bit colour samples that Pillow (and so a default loader) reads as 8 bit
+# uniform bars on opposite sides (padding) were trimmed before hashing (hashing.content_box). Not a
+# conversion, so not in FLAG_NAMES: it only tells leakage/differences.py that the image's mean
+# and std include the bars
+FLAG_PADDED = 1 << 10
 
 FLAG_NAMES = {
     FLAG_ALPHA: "alpha dropped", FLAG_PALETTE: "palette", FLAG_CMYK: "CMYK",

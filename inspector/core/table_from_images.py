@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from .hashing import N_VIEWS, THUMB_SIZE, content_hash, perceptual_signature
-from .table import ImageTable
+from .hashing import N_VIEWS, THUMB_SIZE, content_hash, grey_grid_bars, perceptual_signature
+from .table import FLAG_PADDED, ImageTable
 
 
 def table_from_images(items: Iterable[tuple[str, str, str | None, Image.Image]],
@@ -37,6 +37,7 @@ def table_from_images(items: Iterable[tuple[str, str, str | None, Image.Image]],
     height = np.zeros(n, np.int32)
     fmt = np.zeros(n, np.int16)
     md = np.zeros(n, np.int16)
+    flags = np.zeros(n, np.uint16)
     paths = []
     for r, (path, sp, cls, im) in enumerate(items):
         if sp not in splits:
@@ -63,6 +64,7 @@ def table_from_images(items: Iterable[tuple[str, str, str | None, Image.Image]],
         cols["max"][r] = a.max(axis=(0, 1))
         content[r] = content_hash(canon)
         phash[r], thumb[r] = perceptual_signature(canon)
+        flags[r] = FLAG_PADDED if grey_grid_bars(canon)[1] else 0   # as the scan marks it
         width[r], height[r] = canon.size
         paths.append(path)
     return ImageTable(
@@ -70,4 +72,4 @@ def table_from_images(items: Iterable[tuple[str, str, str | None, Image.Image]],
         width=width, height=height, nbytes=np.zeros(n, np.int64), format_names=fmts, format=fmt,
         mode_names=modes, mode=md, mean=cols["mean"], std=cols["std"], min=cols["min"],
         max=cols["max"], content_hash=content, phash=phash, thumb=thumb,
-        flags=np.zeros(n, np.uint16))
+        flags=flags)

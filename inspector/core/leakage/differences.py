@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..table import ImageTable
+from ..table import FLAG_PADDED, ImageTable
 
 GREY_MODES = frozenset({"L", "LA", "1", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
 CAST_GREY = 0.01        # a colour image whose channel means agree this closely holds grey pixels
@@ -23,10 +23,14 @@ def _cast(mean: np.ndarray) -> np.ndarray:
     return (m - g) / (g + 0.05)
 
 
-def _is_grey(table: ImageTable, i: int) -> bool:
+def _is_grey(table: ImageTable, i: int, by_pixels: bool = True) -> bool:
     if table.mode_names[int(table.mode[i])] in GREY_MODES:
         return True
-    return bool(np.abs(_cast(table.mean[i])).max() <= CAST_GREY)
+    return by_pixels and bool(np.abs(_cast(table.mean[i])).max() <= CAST_GREY)
+
+
+def _padded(table: ImageTable, i: int) -> bool:
+    return bool(int(table.flags[i]) & FLAG_PADDED)
 
 
 def _grey_value(v: np.ndarray) -> float:
@@ -46,23 +50,32 @@ def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: flo
              off_centre: bool = False, angle: float = 0.0,
              band: tuple[float, float] | None = None) -> tuple[str, ...]:
     """What image j does differently from image i (each entry a few words), in a fixed order:
-    colour, tone, overlaid text, turn, crop, size, file format. `crop_i` / `crop_j` are the border fractions the
+    colour, padding, tone, overlaid text, turn, crop, size, file format. `crop_i` / `crop_j` are the border fractions the
     confirming alignment removed from i / j (so a positive crop_i means j shows less of i);
     `angle` is how many degrees i was turned (counter-clockwise) to match j; `band` the rows
     (top, bottom fractions) left out because they differ (a caption, a watermark)."""
     out: list[str] = []
-    gi, gj = _is_grey(table, i), _is_grey(table, j)
+    # One side padded: its mean and std hold the bars too, so they tell nothing of the picture's
+    # colour or tone (a copy on black bars is not "darker, more contrast"); only the file's mode
+    # still tells greyscale.
+    pi, pj = _padded(table, i), _padded(table, j)
+    tones = pi == pj
+    gi, gj = _is_grey(table, i, tones), _is_grey(table, j, tones)
     if gj and not gi:
         out.append("greyscale")
     elif gi and not gj:
         out.append("in colour (the other is greyscale)")
-    elif not gi and np.abs(_cast(table.mean[i]) - _cast(table.mean[j])).max() > COLOUR_DIFFERS:
+    elif tones and not gi and np.abs(_cast(table.mean[i]) - _cast(table.mean[j])).max() > COLOUR_DIFFERS:
         out.append("colours changed")
+    if pj and not pi:
+        out.append("padded with uniform bars")
+    elif pi and not pj:
+        out.append("without the other's padding bars")
     bi, bj = _grey_value(table.mean[i]) + 0.02, _grey_value(table.mean[j]) + 0.02
-    if max(bi, bj) / min(bi, bj) > TONE_DIFFERS:
+    if tones and max(bi, bj) / min(bi, bj) > TONE_DIFFERS:
         out.append("brighter" if bj > bi else "darker")
     si, sj = _grey_value(table.std[i]), _grey_value(table.std[j])
-    if min(si, sj) > 1e-9 and max(si, sj) / min(si, sj) > TONE_DIFFERS:
+    if tones and min(si, sj) > 1e-9 and max(si, sj) / min(si, sj) > TONE_DIFFERS:
         out.append("more contrast" if sj > si else "less contrast")
     if band is not None:
         out.append(band_words(*band))
