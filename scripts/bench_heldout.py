@@ -19,8 +19,11 @@ label conflicts found, mirrors reported as mirrors, and false pairs per negative
 every miss: the pair's hash distance and whether the confirmation alone accepts it (measured on a
 table of the two files through inspector.core.leakage), so it says which stage lost it.
 
+With --phash a naive baseline is scored on the same files: a plain 64-bit pHash (imagehash's) with
+every pair within 10 bits taken as a copy.
+
 Usage: python scripts/bench_heldout.py [--corpus /work/data/real2k] [--seeds 1,2] [--work DIR]
-       [--per-family 8] [--pairs 24] [--notes FILE] [--keep]
+       [--per-family 8] [--pairs 24] [--notes FILE] [--keep] [--phash]
 """
 from __future__ import annotations
 
@@ -288,6 +291,28 @@ def diagnose(data: Path, missed: list[dict]) -> list[dict]:
     return out
 
 
+def phash_findings(data: Path, threshold: int = 10) -> list[dict]:
+    """A naive baseline, as issue 10 compared: imagehash's 64-bit pHash (grey 32x32, DCT, the 8x8
+    lowest frequencies against their median) of every file, every pair within `threshold` bits
+    (any splits) reported as a near copy."""
+    from scipy.fft import dct
+
+    paths = sorted(p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file())
+    bits = np.zeros((len(paths), 64), bool)
+    for k, rel in enumerate(paths):
+        with Image.open(data / rel) as im:
+            a = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS), np.float64)
+        low = dct(dct(a, axis=0), axis=1)[:8, :8].reshape(-1)
+        bits[k] = low > np.median(low)
+    packed = np.packbits(bits, axis=1).view(">u8").reshape(-1).astype(np.uint64)
+    out = []
+    for i in range(len(paths) - 1):
+        d = np.bitwise_count(packed[i] ^ packed[i + 1:])
+        for j in np.flatnonzero(d <= threshold):
+            out.append({"kind": "near", "paths": [paths[i], paths[i + 1 + j]], "message": f"pHash {d[j]}"})
+    return out
+
+
 DESCRIBED = {   # words a finding's message should hold for an edit it can tell
     "greyscale": ("greyscale",), "resize": ("resized",), "crop_off_centre": ("cropped", "off-centre"),
     "rotate_crop": ("turned",), "rotate_fill": ("turned",), "text": ("text",), "webp": ("WEBP",),
@@ -341,6 +366,7 @@ def main() -> int:
     ap.add_argument("--notes", type=Path, default=None, help="append the figures and miss diagnoses here")
     ap.add_argument("--keep", action="store_true", help="keep the datasets (with --work)")
     ap.add_argument("--no-diagnose", action="store_true")
+    ap.add_argument("--phash", action="store_true", help="also score a plain 64-bit pHash at 10 bits")
     args = ap.parse_args()
     import tempfile
     work = args.work or Path(tempfile.mkdtemp(prefix="heldout-"))
@@ -357,6 +383,10 @@ def main() -> int:
         missed = score(manifest, findings).missed
         diag = [] if args.no_diagnose else diagnose(out / "data", missed)
         lines = report(seed, manifest, findings, cost, diag)
+        if args.phash:
+            b = score(manifest, phash_findings(out / "data"))
+            lines.append(f"  baseline pHash <= 10 bits: {b.hits}/{b.total} ({100 * b.hits / max(1, b.total):.1f}%), "
+                         f"false pairs {sum(b.false_pairs.values())} ({dict(b.false_pairs)}), related {b.related}")
         print("\n".join(lines), flush=True)
         all_lines += lines
         if not args.keep:

@@ -103,3 +103,16 @@ def test_every_edit_family_gives_an_image_and_params_and_pairs_are_ordered():
         a, b = heldout_edits.combine_pair(rng)
         assert a != b and heldout_edits.STAGE[a] <= heldout_edits.STAGE[b]
         assert not ({a, b} <= heldout_edits.ENCODINGS) and not ({a, b} <= heldout_edits.TURNS)
+
+
+def test_phash_baseline_pairs_a_resized_copy_and_not_a_different_picture(tmp_path):
+    import bench_heldout
+
+    rng = np.random.default_rng(3)
+    a = Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).resize((96, 96), Image.Resampling.BICUBIC)
+    b = Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).resize((96, 96), Image.Resampling.BICUBIC)
+    for rel, im in (("train/c/a.png", a), ("test/c/a2.png", a.resize((70, 70))), ("val/c/b.png", b)):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        im.save(tmp_path / rel)
+    found = bench_heldout.phash_findings(tmp_path)
+    assert [sorted(f["paths"]) for f in found] == [["test/c/a2.png", "train/c/a.png"]]
