@@ -160,6 +160,7 @@ def _scan_with(args: argparse.Namespace, cache_dir: str | None) -> int:
         if problem:
             raise LayoutError(problem)
         if not args.dask and not options:  # the stored result is read while the folder is listed
+            _prestart_workers(args, cache_dir)
             prefetch_reopen(args.root, cache_dir)
         layout = open_source(args.root, options)
         prefetch(layout, 1)
@@ -238,6 +239,21 @@ def _scan_with(args: argparse.Namespace, cache_dir: str | None) -> int:
         print(f"error: {doc['normalization']['unavailable']}", file=sys.stderr)
         return EXIT_USAGE
     return cli_outputs.gate_status(args, doc)
+
+
+def _prestart_workers(args: argparse.Namespace, cache_dir: str | None) -> None:
+    """The decoding workers forked before the listing (core/pool.py: ready when the first files
+    to decode are known, without a new interpreter's imports); the codec first when a cache is
+    used, so they have it too."""
+    from .core.pool import prestart_workers
+    from .core.scan import default_workers
+
+    if args.workers is not None and args.workers < 1:
+        return  # a usage error, reported below
+    if cache_dir:
+        from .core.cache import load_codec
+        load_codec()
+    prestart_workers(args.workers or default_workers(), args.decode_timeout or None)
 
 
 def _write_stdout(doc: dict) -> str | None:

@@ -173,3 +173,57 @@ def test_the_chunk_marks_no_item_once_its_files_are_measured(tmp_path):
     marks: list[int] = []
     _scan_chunk(items, None, False, mark=marks.append)
     assert marks == [0, 1, 2, pool.NO_ITEM]
+
+
+FORKED = """
+import json, sys
+from inspector import cli
+from inspector.core import pool
+root, out = sys.argv[1:3]
+assert cli.main(["scan", root, "--json", out, "--quiet", "--workers", "2", "--no-cache"]) == 0
+print(json.dumps(sorted(type(w.process).__name__ for w in pool.current_pool()._workers)))
+"""
+
+
+def test_the_cli_forks_its_workers_before_listing_and_they_decode_as_spawned_ones(tmp_path):
+    """A CLI process (no other thread, no Qt) forks its two workers before it lists the folder:
+    they start with its imports instead of a new interpreter's; the export is the one of a scan
+    whose workers were spawned (this process, which may hold Qt)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    make_good_images(tmp_path / "ds", "train", 12, modes=("RGB", "L"))
+    make_good_images(tmp_path / "ds", "val", 6, modes=("RGB",))
+    proc = subprocess.run([sys.executable, "-c", FORKED, str(tmp_path / "ds"), str(tmp_path / "forked.json")],
+                          cwd=str(Path(__file__).resolve().parents[1]), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == ["ForkProcess", "ForkProcess"]
+    executor = pool.LocalPool(2)
+    try:
+        spawned = scan(str(tmp_path / "ds"), workers=2, executor=executor)
+        assert {type(w.process).__name__ for w in executor._workers} == {"SpawnProcess"}
+    finally:
+        executor.shutdown()
+    forked = json.loads((tmp_path / "forked.json").read_text())
+    assert forked["splits"] == json.loads(_export(spawned))["splits"]
+
+
+def _export(result) -> str:
+    from inspector.core.export import build_document, default_source
+    return __import__("json").dumps(build_document(result, [], source_splits=default_source(result)))
+
+
+def test_workers_are_not_forked_beside_another_thread():
+    import threading
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not pool.forking_is_safe()
+        assert pool.prestart_workers(1) == 0
+    finally:
+        release.set()
+        other.join()
