@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from inspector.core.hashing import FIRST_REGION_VIEW, N_VIEWS
-from inspector.core.leakage import checks, incremental, join, rescan
+from inspector.core.leakage import checks, incremental, join, mark_runs, rescan
 from inspector.core.leakage.candidates import stable_ids
 from inspector.core.leakage.progress import drain
 from inspector.core.table_from_images import table_from_images
@@ -282,22 +282,44 @@ def test_the_pairs_of_parts_keyed_one_by_one_are_the_distinct_pairs_with_their_l
     assert [((x, y), z) for x, y, z in zip(ua.tolist(), ub.tolist(), ud.tolist())] == want
 
 
-def test_places_of_entries_are_the_bucket_order_inverted():
-    """rescan._places (an added entry's place in a pass's bucket order, found for it alone) is the
-    inverse of the whole order, also among many equal values and in crowded buckets."""
+def test_neighbourhoods_from_the_marks_alone_are_the_bucket_orders():
+    """mark_runs.MarkRuns (a rescan's neighbourhoods, found from the bucket sizes and the sorted
+    segment marks, no sort of the index) gives join.neighbourhoods' delimiters, crowded flags and
+    bucket sizes, meets the same entries (whole neighbourhoods, and added entries inside them),
+    also among many equal values, marks tied with other entries and crowded buckets whose first
+    entry is a mark."""
     rng = np.random.default_rng(3)
-    for trial in range(12):
+    seen = {"crowded": 0, "head mark": 0, "inner": 0}
+    for trial in range(16):
         rows, width = int(rng.integers(50, 2000)), int(rng.integers(1, 6))
         base = rng.integers(0, 2 ** 63, size=int(rng.integers(5, 200)), dtype=np.uint64) * _U(2)
         flat = base[rng.integers(0, len(base), rows * width)]                 # many equal values
         flat ^= (rng.random(len(flat)) < 0.3).astype(np.uint64) << _U(int(rng.integers(0, 64)))
+        flat[rng.random(len(flat)) < 0.2] ^= rng.integers(0, 1 << 20, dtype=np.uint64)   # near values
         ids = rng.integers(0, 2 ** 63, rows, dtype=np.uint64)
+        query = flat[::width].copy()
+        full, segment = int(rng.integers(1, 50)), int(rng.integers(2, 6))
         for c in range(join.N_CHUNKS):
-            nb = join.neighbourhoods(flat[::width].copy(), flat, ids, width, c, int(rng.integers(1, 50)), 4)
-            place = np.empty(len(nb.order), np.int64)
-            place[nb.order] = np.arange(len(nb.order))
-            e = rng.choice(len(flat), size=min(len(flat), 300), replace=False)
-            assert np.array_equal(rescan._places(nb, c, e, flat[e]), place[e]), (trial, c)
+            nb = join.neighbourhoods(query, flat, ids, width, c, full, segment)
+            mr = mark_runs.MarkRuns(query, flat, ids, width, c, full, segment)
+            assert np.array_equal(mr.first, nb.first) and np.array_equal(mr.stop, nb.stop), (trial, c)
+            assert np.array_equal(mr.crowded, nb.crowded) and np.array_equal(mr.sizes, nb.sizes), (trial, c)
+            seen["crowded"] += int(nb.crowded.sum())
+            seen["inner"] += int((nb.first >= 0).sum())
+            head = mr._bucket_heads(np.flatnonzero(mr.bucket_crowded[mr.ekey]))
+            seen["head mark"] += int(head.sum())
+            runs = [set(nb.order[s:s + k].tolist()) for s, k in zip(nb.start, nb.cnt)]
+            some = rng.choice(len(query), size=min(len(query), 60), replace=False)
+            threshold = int(rng.integers(20, 40))
+            met = {(int(q), int(e)) for q, e, d in zip(*mark_runs._drained(mr.met(some, threshold)))}
+            want = {(int(q), e) for q in some for e in runs[q] if np.bitwise_count(query[q] ^ flat[e]) <= threshold}
+            assert met == want and want, (trial, c)
+            added = rng.choice(len(flat), size=min(len(flat), 80), replace=False)
+            q, e, d = mr.added_pairs(some, added, threshold)
+            got = set(zip(q.tolist(), e.tolist()))
+            assert got == {(qe, ee) for qe, ee in want if ee in set(added.tolist())}, (trial, c)
+            assert np.array_equal(d, np.bitwise_count(query[q] ^ flat[e]))
+    assert all(v > 0 for v in seen.values()), seen
 
 
 def _hub_dataset(rng: np.random.Generator, near: int):

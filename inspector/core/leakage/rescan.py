@@ -21,8 +21,9 @@ a rescan compares the changed images with everything, the unchanged queries with
 of their neighbourhoods, searches again only the queries whose neighbourhood moved or whose full
 reserve ran out, and ranks again only the pairs of images whose pairs changed. The result is the
 full search's, exactly (tests/test_leakage_rescan.py compares them on crowded buckets, displaced
-partners, deleted partners and new representatives of exact groups). The bucket structure (a sort
-of each pass's entries) and the longer-key passes of crowded buckets still run over all images.
+partners, deleted partners and new representatives of exact groups). A rescan's neighbourhoods
+come from each pass's bucket sizes and segment marks (mark_runs.py: no sort of the pass's entries);
+the longer-key passes of crowded buckets still run over all images.
 
 An image is one representative of its (content, split) and is known by its content hash, split
 and path: one of those changed is an image deleted and another added.
@@ -40,8 +41,9 @@ from ..strings import StringColumn
 from ..table import ImageTable
 from .candidates import (NO_HASH, Pairs, _unique_pairs, ranked_pairs, stable_ids, unique_pairs_of, view_distance,
                          view_joins)
-from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, SEGMENT, _chunk_on_top, compare_runs,
-                   crowded_passes, neighbourhoods)
+from .join import (FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, SEGMENT, compare_runs, crowded_passes,
+                   neighbourhoods)
+from .mark_runs import MarkRuns
 from .partners import PairRanker, update_best
 from .progress import Steps, scaled
 from . import shared_passes
@@ -220,7 +222,7 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
 
     kept = [None] * len(passes)
     radius = [None] * len(passes)
-    if len(rows):   # the first view set's bucket order, made once for this process and a child
+    if len(rows) and previous is None:   # the first view set's bucket order, made once for this process and a child
         orders[passes[0].view] = ValueOrder(_index_hashes(phash, rows, passes[0])[1])
     # the passes are independent: on two cores a forked child makes some (shared_passes.py)
     for done, (p, got) in enumerate(shared_passes.each(run, len(passes), _packed, unpack)):
@@ -344,9 +346,12 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
                 (empty, empty))
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     flat = _index_hashes(phash, m_rows, ps, filtered=True)[1]
-    if ps.view not in orders:
-        orders[ps.view] = ValueOrder(flat)
-    nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET, values=orders[ps.view])
+    if previous is None:   # a search from nothing: the whole bucket order (join.py)
+        if ps.view not in orders:
+            orders[ps.view] = ValueOrder(flat)
+        nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET, values=orders[ps.view])
+    else:                  # a rescan: the same neighbourhoods from the marks alone (mark_runs.py)
+        nb = MarkRuns(query, flat, ids[m_rows], width, ps.chunk)
     q_items = item_of_row[q_rows]
     entry_item = item_of_row[m_rows]
 
@@ -379,8 +384,9 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
         delta = u[same]
         adds = (empty, empty, empty)
         if len(delta) and (old_of[entry_item] < 0).any():
-            adds = _added_entries(query, flat, nb, delta, q_rows, m_rows, np.flatnonzero(old_of[entry_item] < 0),
-                                  width, ps.chunk, threshold)
+            added = np.flatnonzero(old_of[entry_item] < 0)
+            qa, ea, da = nb.added_pairs(delta, (added[:, None] * width + np.arange(width)).reshape(-1), threshold)
+            adds = (q_rows[qa], m_rows[ea // width], da)
         is_delta = np.zeros(r_items, bool)
         is_delta[q_items[delta]] = True
         out_cut[q_items[delta]] = previous.cut[p, old_q[delta]]
@@ -522,60 +528,11 @@ def _met(query: np.ndarray, nb, queries: np.ndarray, threshold: int
     """The `queries` against their whole neighbourhoods: (q, entry, d) within the threshold."""
     if len(queries) == 0:
         return
+    if isinstance(nb, MarkRuns):
+        yield from nb.met(queries, threshold)
+        return
     for _, q, entry, d in compare_runs(query, nb, queries, MIH_BLOCK, threshold):
         yield q, entry, d
-
-
-def _added_entries(query: np.ndarray, flat: np.ndarray, nb, delta: np.ndarray, q_rows: np.ndarray,
-                   m_rows: np.ndarray, added: np.ndarray, width: int, chunk: int, threshold: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (row a, row b, d) of the `delta` queries with the added entries (the views of the
-    `added` index rows, numbers into m_rows) in their neighbourhoods."""
-    at_entries = (added[:, None] * width + np.arange(width)).reshape(-1)
-    pos = _places(nb, chunk, at_entries, flat[at_entries])
-    order = np.argsort(nb.start[delta], kind="stable")
-    qs, starts = delta[order], nb.start[delta][order]
-    longest = int(nb.cnt[delta].max()) if len(delta) else 0
-    lo = np.searchsorted(starts, pos - longest, side="right")
-    hi = np.searchsorted(starts, pos, side="right")
-    n = hi - lo
-    which = np.repeat(np.arange(len(pos)), n)
-    cand = qs[np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]
-    p = pos[which]
-    inside = p < nb.start[cand] + nb.cnt[cand]
-    cand, p, which = cand[inside], p[inside], which[inside]
-    d = np.bitwise_count(query[cand] ^ nb.svals[p])
-    ok = d <= threshold
-    return q_rows[cand[ok]], m_rows[at_entries[which[ok]] // width], d[ok]
-
-
-def _places(nb, chunk: int, entries: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """The place in `nb`'s bucket order of each of these entries, holding `values` (the inverse of
-    `nb.entries_at`, for a few entries: the whole order is a search per entry of the index).
-    Equal values lie side by side in entry order: an entry's place is its value's first place
-    plus the number of entries before it holding that value (found among those entries, which
-    `nb.values` lists in entry order, by bisection)."""
-    m = len(nb.svals) - ROW_STEP
-    rotated = _chunk_on_top(nb.svals[:m], chunk)     # the bucket order is that of these, sorted
-    key = _chunk_on_top(values, chunk)
-    lo = np.searchsorted(rotated, key, side="left")
-    held = np.searchsorted(rotated, key, side="right") - lo
-    many = np.flatnonzero(held > 1)
-    if len(many):
-        packed, low = nb.values.packed, nb.values.low
-        first = nb.values.first_places(values[many])
-        a, b = first.copy(), first + held[many]
-        target = entries[many].astype(np.uint64)
-        while True:
-            open_ = a < b
-            if not open_.any():
-                break
-            mid = (a + b) // 2
-            below = (packed[np.minimum(mid, len(packed) - 1)] & low) < target
-            a = np.where(open_ & below, mid + 1, a)
-            b = np.where(open_ & ~below, mid, b)
-        lo[many] += a - first
-    return lo
 
 
 def _radius(query: np.ndarray, flat: np.ndarray, nb, chunk: int, threshold: int, q_rows: np.ndarray,
