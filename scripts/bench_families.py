@@ -83,7 +83,11 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
             out.append((path, "train", cls, copy))
             ident[path] = src
             truth.append({"family": fam, "copy": path, "source": src, "desc": desc, "expect": expect})
-    # negatives from the source photos: a crop right next to a val/test crop, another shot
+    # negatives from the source photos: a crop right next to a val/test crop, another shot; clear
+    # of every corpus crop of the photo, not only of the one it was made from
+    crops_of: dict[str, list] = defaultdict(list)
+    for sid, box in boxes.values():
+        crops_of[sid].append(box)
     for kind, make_box, n in (("neighbour crop", lf.neighbour_box, 40), ("other shot", lf.other_shot_box, 40)):
         made = 0
         for k in rng.permutation(len(held)):
@@ -95,7 +99,7 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
             if photo is None:
                 continue
             nb = make_box(box, photo.size, rng)
-            if nb is None:
+            if nb is None or not lf.distinct_from(nb, crops_of[sid]):
                 continue
             crop = photo.crop(nb).resize(im.size, Image.LANCZOS)
             crop = lf._encode(crop, "JPEG", quality=90)

@@ -273,6 +273,27 @@ def other_shot_box(box, size, rng: np.random.Generator):
     return None
 
 
+# A negative made from a source photo may share at most this much of the smaller box with any
+# corpus crop of that photo: an other shot shares up to 0.77 with the crop it was made from (a 35%
+# shift at zoom 0.85), while a box lying wholly inside another crop of the photo (the corpus holds
+# dozens of overlapping crops per photo) is that crop zoomed in, a copy rather than a distinct shot.
+NEGATIVE_MAX_SHARE = 0.8
+
+
+def shared_share(a, b) -> float:
+    """The part of the smaller of boxes a, b that lies inside the other (0 to 1)."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / small if small > 0 else 0.0
+
+
+def distinct_from(box, crops) -> bool:
+    """Whether `box` shares at most NEGATIVE_MAX_SHARE of the smaller box with each of `crops` (the
+    corpus crops of its source photo), so that it shows a distinct part of the photo."""
+    return all(shared_share(box, c) <= NEGATIVE_MAX_SHARE for c in crops)
+
+
 def iou(a, b) -> float:
     ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
