@@ -12,7 +12,8 @@ For each seed it builds SEED_DIR/data (train/val/test with class folders, ImageF
   overlap by at most ~25% of either ("distinct"); look-alike synthetic skies, walls and sunsets
   (gradients, soft structure, noise; "sky", "wall", "sunset"; half of them twins: the same
   gradient with other clouds and noise); many tiny look-alikes: 32x32 tiles of a few photos and
-  tiny synthetic gradients ("tiny"). Half the photo negatives come from the smoothest photos.
+  tiny synthetic gradients ("tiny"); with --mnist DIR, --mnist-count digits ("mnist"). Half the
+  photo negatives come from the smoothest photos.
 Then it runs `python main.py scan DATA --json OUT --no-cache --quiet` and prints recall per family,
 label conflicts found, mirrors reported as mirrors, and false pairs per negative category
 (scoring: scripts/heldout_score.py). With --notes FILE it appends the figures and a diagnosis of
@@ -23,7 +24,7 @@ With --phash a naive baseline is scored on the same files: a plain 64-bit pHash 
 every pair within 10 bits taken as a copy.
 
 Usage: python scripts/bench_heldout.py [--corpus /work/data/real2k] [--seeds 1,2] [--work DIR]
-       [--per-family 8] [--pairs 24] [--notes FILE] [--keep] [--phash]
+       [--per-family 8] [--pairs 24] [--notes FILE] [--keep] [--phash] [--mnist DIR]
 """
 from __future__ import annotations
 
@@ -112,8 +113,10 @@ def synthetic(kind: str, rng: np.random.Generator, w: int, h: int,
 
 # ---- the dataset ----------------------------------------------------------------------------
 
-def build(corpus: Path, out: Path, seed: int, per_family: int, pairs: int, conflicts: int) -> dict:
-    """Write the dataset under out/data and return its manifest (also written to out/manifest.json)."""
+def build(corpus: Path, out: Path, seed: int, per_family: int, pairs: int, conflicts: int,
+          mnist: Path | None = None, mnist_count: int = 0) -> dict:
+    """Write the dataset under out/data and return its manifest (also written to out/manifest.json).
+    With `mnist`, `mnist_count` random digits of it are added to random splits ("mnist" negatives)."""
     rng = np.random.default_rng(seed)
     corpus_manifest = json.loads((corpus.parent / f"{corpus.name}.manifest.json").read_text())
     items = [it for it in corpus_manifest["items"] if (corpus / it["path"]).exists()]
@@ -218,6 +221,14 @@ def build(corpus: Path, out: Path, seed: int, per_family: int, pairs: int, confl
             rel = put(fresh(SPLITS[int(rng.integers(3))], "landscape", ".x"), im, spec)
             provenance[rel] = {"source": f"synthetic:{kind}:{k}", "box": [0, 0, w, h]}
             negative[rel] = kind
+
+    if mnist is not None and mnist_count:            # a crowd of tiny look-alikes
+        digits = sorted(mnist.glob("*/*/*.png"))
+        for i in rng.choice(len(digits), min(mnist_count, len(digits)), replace=False):
+            src = digits[int(i)]
+            rel = put(fresh(SPLITS[int(rng.integers(3))], f"digit_{src.parent.name}", ".png"), src=src)
+            provenance[rel] = {"source": f"mnist:{src.name}", "box": [0, 0, 28, 28]}
+            negative[rel] = "mnist"
 
     # planted copies
     plan = [(f,) for f in edits.FAMILIES for _ in range(per_family)]
@@ -367,6 +378,8 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the datasets (with --work)")
     ap.add_argument("--no-diagnose", action="store_true")
     ap.add_argument("--phash", action="store_true", help="also score a plain 64-bit pHash at 10 bits")
+    ap.add_argument("--mnist", type=Path, default=None, help="an MNIST folder (split/class/*.png) for a crowd of digits")
+    ap.add_argument("--mnist-count", type=int, default=3000)
     args = ap.parse_args()
     import tempfile
     work = args.work or Path(tempfile.mkdtemp(prefix="heldout-"))
@@ -377,7 +390,8 @@ def main() -> int:
     for seed in [int(s) for s in args.seeds.split(",")]:
         out = work / f"seed{seed}"
         out.mkdir(parents=True, exist_ok=True)
-        manifest = build(args.corpus, out, seed, args.per_family, args.pairs, args.conflicts)
+        manifest = build(args.corpus, out, seed, args.per_family, args.pairs, args.conflicts,
+                         args.mnist, args.mnist_count)
         cost = run_cli(out / "data", out / "export.json")
         findings = json.loads((out / "export.json").read_text())["leakage"]
         missed = score(manifest, findings).missed

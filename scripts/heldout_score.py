@@ -7,7 +7,8 @@ test can check them on a tiny made-up case (tests/test_bench_heldout.py).
   copy counts as reported as a mirror when that finding's kind is "mirror".
 - A copy planted under another class is a label conflict: found when a label_conflict finding
   names the pair.
-- Any other pair finding is false, unless its two files show mostly the same pixels of one
+- Any other pair finding is false, unless it is an exact one (the same decoded pixels: two
+  blown-out white tiles are copies of each other) or its two files show mostly the same pixels of one
   source photo (their source boxes overlap by at least RELATED_OVERLAP of the smaller one's
   area): those are "related" (the corpus's own crops of one photo overlap), counted apart, never
   as found copies. A false pair is charged to the negative category of its files (the hard
@@ -92,7 +93,7 @@ def score(manifest: dict, findings: list[dict]) -> Score:
                 copy_hits.setdefault(key, f)
             continue
         p, q = sorted(key)
-        if overlap(prov.get(p), prov.get(q)) >= RELATED_OVERLAP:
+        if f["kind"] == "exact" or overlap(prov.get(p), prov.get(q)) >= RELATED_OVERLAP:
             s.related += 1
             continue
         _false(s, f, prov, negative, None)

@@ -54,7 +54,8 @@ def test_score_counts_hits_mirrors_conflicts_and_false_pairs():
         # c5 missed
         _f("near", "train/a/o1.jpg", "train/a/z1.jpg"),          # same pixels of one photo: related
         _f("near", "test/n/left.jpg", "val/n/right.jpg"),        # neighbours: false
-        _f("exact", "val/s/sky1.png", "test/s/sky2.png"),        # two skies: false
+        _f("near", "val/s/sky1.png", "test/s/sky2.png"),         # two skies: false
+        _f("exact", "val/n/right.jpg", "val/s/sky1.png"),        # the same pixels: related
         _f("label_conflict", "val/s/sky1.png", "test/a/c5.jpg"),  # sky and a copy: charged to sky
         {"kind": "property_drift", "severity": "info", "splits": ["val", "train"], "paths": [],
          "distance": None, "message": "drift"},                 # not a pair finding
@@ -68,7 +69,7 @@ def test_score_counts_hits_mirrors_conflicts_and_false_pairs():
     assert (s.mirror_as_mirror, s.mirror_total) == (1, 2)
     assert (s.conflicts_found, s.conflicts_copy_found, s.conflicts_total) == (1, 1, 1)
     assert [c["copy"] for c in s.missed] == ["test/a/c5.jpg"]
-    assert s.related == 1
+    assert s.related == 2
     assert s.false_pairs == {"neighbour": 1, "sky": 2}
     assert s.negatives == {"neighbour": 2, "sky": 2}
     assert s.false_examples["neighbour"][0]["paths"] == ["test/n/left.jpg", "val/n/right.jpg"]
