@@ -52,18 +52,19 @@ real_vectors = looks._look_vectors
 real_pair_looks = looks._pair_looks
 
 
+@pytest.mark.parametrize("compact", [False, True])   # True: a rescan's, its vectors in the order made
 @pytest.mark.parametrize("memory", [looks.LOOK_MEMORY, 0])
-def test_the_look_ranker_makes_each_vector_once_skips_hopeless_pairs_and_ranks_as_before(monkeypatch, memory):
+def test_the_look_ranker_makes_each_vector_once_skips_hopeless_pairs_and_ranks_as_before(monkeypatch, memory, compact):
     table = _tiny_table(90, 3)
     rng = np.random.default_rng(4)
     near = np.arange(2, 90, 3)
-    blocks = [(rng.integers(0, 90, 300), rng.integers(0, 90, 300)) for _ in range(4)]
+    blocks = [(rng.integers(0, 90, m), rng.integers(0, 90, m)) for m in (3, 10, 300, 300)]  # vectors made in steps
     blocks.append((near - 1, near))  # the copies
     made, compared = [], []
     monkeypatch.setattr(looks, "LOOK_MEMORY", memory)
     monkeypatch.setattr(looks, "_look_vectors", lambda t: made.append(len(t)) or real_vectors(t))
     monkeypatch.setattr(looks, "_pair_looks", lambda x, y, m: compared.append(len(x)) or real_pair_looks(x, y, m))
-    ranker = LookRanker(table)
+    ranker = LookRanker(table, compact=compact)
     for a, b in blocks:
         ok, rank = ranker(a, b)
         ok0, rank0 = _reference_looks(table, a, b)

@@ -61,10 +61,10 @@ class PairRanker:
     content, as the full search offers them to BestPartners: per oriented pair whether it may go
     on and its rank as BestPartners keeps it (float32)."""
 
-    def __init__(self, table: ImageTable, rows: np.ndarray, mirrors: bool, block: int) -> None:
+    def __init__(self, table: ImageTable, rows: np.ndarray, mirrors: bool, block: int, compact: bool = False) -> None:
         self.rows = rows
         self.content = np.asarray(table.content_hash, np.uint64)[rows]
-        self.looks = LookRanker(table, mirrors)
+        self.looks = LookRanker(table, mirrors, compact)   # compact: a rescan's, for a few of the images
         self.block = block
 
     def rank(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
