@@ -25,7 +25,8 @@ import numpy as np
 
 from ..table import ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
-from .overlay import agreement_band, aligned, band_scores
+from .overlay import (KEEP_FINE, agreement_band, aligned, band_index, band_scores, kept_significance,
+                      overlay_strength, realigned_band_scores, rows_fine)
 from .rotation import turned_pair, turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, looks
 from .thumbs import fine as _fine, fine_significance, ranked
@@ -164,6 +165,7 @@ BAND_CONCENTRATION = 0.5
 # 101-303, two shared so little outside one band (off-centre crops aligned centred).
 BORNE_SHARE = 0.85
 BORNE_FINE = 0.30
+OVERLAY_STRONGER = 1.0       # see _one_band_borne and overlay.overlay_strength
 # ... or, as a centred match of a smooth picture may (FINE_SIGNIFICANCE), what is kept agrees almost
 # exactly (NEAR_IDENTICAL_CORR) with fine detail that many times its chance level and spread over the
 # picture: a caption over a smooth picture leaves the rest with faint detail (fine 0.36-0.88, 5-12
@@ -271,7 +273,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                     good = (sc.corr >= NEAR_IDENTICAL_CORR) & (sc.fine >= NEAR_IDENTICAL_FINE)
                     good &= ~_centred_borne(ranks[inv[:len(kk)]], ranks[inv[len(kk):]], sc, good)
                 else:
-                    sc = band_scores(aligned(table.thumb[a[kk]], ca[kk]), aligned(table.thumb[b[kk]], cb[kk], mir[kk]))
+                    sc, band_a, band_b = realigned_band_scores(table.thumb[a[kk]], table.thumb[b[kk]], ca[kk], cb[kk], mir[kk])
                     # and what is kept must have its detail spread or strong (look-alike sunsets
                     # match outside their horizon: a smooth ramp and a sun disc)
                     close = ((sc.corr >= BAND_CORR) & (sc.fine >= BAND_FINE) & (sc.texture >= CONFIRM_TEXTURE)
@@ -285,9 +287,11 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                     good = (close | faint) & (sc.concentration >= BAND_CONCENTRATION)
                     # what is kept must not match on one band both carry (a caption on two skies)
                     g = np.flatnonzero(good)
-                    good[g] = ~_one_band_borne(aligned(table.thumb[a[kk[g]]], ca[kk[g]]),
-                                               aligned(table.thumb[b[kk[g]]], cb[kk[g]], mir[kk[g]]))
+                    good[g] = ~_one_band_borne(aligned(table.thumb[a[kk[g]]], band_a[g]),
+                                               aligned(table.thumb[b[kk[g]]], band_b[g], mir[kk[g]]),
+                                               band_index(sc.band[g]))
                     band_top[kk[good]], band_bottom[kk[good]] = sc.band[good, 0], sc.band[good, 1]
+                    ca[kk[good]], cb[kk[good]] = band_a[good], band_b[good]
                 upd = kk[good]
                 ok[upd] = True
                 corr[upd], fine[upd], tex[upd] = sc.corr[good], sc.fine[good], sc.texture[good]
@@ -404,13 +408,35 @@ def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarra
             & ((aspect <= 1.0 + WINDOW_ASPECT) | spread_out))
 
 
-def _one_band_borne(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
+def _one_band_borne(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray | None = None) -> np.ndarray:
     """Which aligned pairs xa, xb (P, CMP, CMP) share their fine detail in one band of rows and
-    hardly anywhere else (BORNE_SHARE, BORNE_FINE): a caption or logo both carry, not one picture."""
+    hardly anywhere else (BORNE_SHARE, BORNE_FINE): a caption or logo both carry, not one picture.
+    With `left_out` (band indices into overlay.BANDS: the rows the band pass left out, where a
+    caption differs), a pair is also asked again without those rows, and is borne only if it is
+    there too: outside both bands the two must share fine detail (BORNE_FINE) that stands far
+    above its chance level (SIGNIFICANT_Z), or the match rests on the one band. A caption over a
+    picture whose detail lies in one band of rows (a seed head above a smooth background) left its
+    rest looking unshared only because the caption rows, where the pair differs, counted as
+    "elsewhere"; two skies under one caption band share no detail outside it beyond the banding
+    of their alike gradients (at most 6 times its chance level)."""
     if len(xa) == 0:
         return np.zeros(0, bool)
     band, share = agreement_band(xa, xb)
-    return (share >= BORNE_SHARE) & (band_scores(xa, xb, band).fine < BORNE_FINE)
+    borne = (share >= BORNE_SHARE) & (band_scores(xa, xb, band).fine < BORNE_FINE)
+    if left_out is None or not borne.any():
+        return borne
+    k = np.flatnonzero(borne)
+    kept = KEEP_FINE[left_out[k]]
+    band_k, share_k = agreement_band(xa[k], xb[k], kept)
+    outside = kept & KEEP_FINE[band_k]
+    shared = rows_fine(xa[k], xb[k], outside) >= BORNE_FINE
+    shared &= kept_significance(xa[k], xb[k], outside) >= SIGNIFICANT_Z
+    # ... and only where the rows left out are laid over the picture, its strongest detail: two
+    # pictures that differ in one band of their own (a different object on one background) and
+    # share a caption elsewhere keep that caption, and their alike ramps' rounding outside both
+    shared &= overlay_strength(xa[k], xb[k], left_out[k]) >= OVERLAY_STRONGER
+    borne[k] = (share_k >= BORNE_SHARE) & ~shared
+    return borne
 
 
 def _centred_borne(ta: np.ndarray, tb: np.ndarray, sc: PairScores, which: np.ndarray) -> np.ndarray:
