@@ -559,3 +559,24 @@ def test_a_padded_copy_is_described_as_padded_not_as_a_tone_change(tmp_path, col
     words = found[0].differences
     assert any("padded" in w for w in words), words
     assert not {"darker", "brighter", "more contrast", "less contrast", "colours changed"} & set(words), words
+
+@pytest.mark.parametrize("seed", [501, 504, 507])
+def test_a_mirror_shrunk_and_re_encoded_is_found_as_a_mirror(seed):
+    """Resized to 0.6 of its side, a textured picture's thumbnail aliases its fine texture anew
+    (correlation 0.96-0.98 even unmirrored): a mirror that shares its spread fine detail closely
+    needs only the unmirrored correlation bar."""
+    im = texture(seed, (264, 264))
+    copy = reload(ImageOps.mirror(im).resize((158, 158), Image.BICUBIC), "JPEG", quality=80)
+    items = [("train/a/copy.jpg", "train", "a", copy), ("test/a/orig.png", "test", "a", reload(im, "PNG"))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    found = [f for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")]
+    assert [f.kind for f in found] == ["mirror"]
+
+
+def test_a_shrunk_mirror_of_another_shot_is_not_a_copy():
+    big = texture(520, (520, 264))
+    a, b = big.crop((0, 0, 264, 264)), big.crop((110, 0, 374, 264))     # shifted by 42%
+    copy = reload(ImageOps.mirror(b).resize((158, 158), Image.BICUBIC), "JPEG", quality=80)
+    items = [("train/a/copy.jpg", "train", "a", copy), ("test/a/orig.png", "test", "a", reload(a, "PNG"))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    assert not [f for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")]

@@ -63,6 +63,13 @@ MIRROR_IDENTICAL_FINE = 0.55
 # another) matches its mirror image at 0.997 / fine 0.81, while the planted mirrored copies with
 # concentrated detail keep fine detail >= 0.95.
 MIRROR_CONCENTRATED_FINE = 0.90
+# ... but a mirror shrunk to 0.6-0.9 of its size and re-encoded (the thumbnails of a resized copy
+# alias its fine texture differently: 0.96-0.98 even unmirrored) keeps fine detail 0.89-0.93 spread
+# over the picture: a centred mirror whose detail is spread (SPREAD_MIN in both) and agrees this
+# closely needs only CONFIRM_CORR. The mirrored look-alikes above shared 0.58-0.65; among the
+# ~54,000 hard negative pairs of a seed (each image's most alike others, mirrored too) those at
+# 0.94 or more with fine detail >= 0.6 all had their detail in a few places (spread <= 0.042).
+MIRROR_DETAIL_FINE = 0.88
 CONFIRM_TEXTURE = 0.25       # least fine-detail std of the two thumbnails (stretched 0-255 units)
 # Smooth pictures (gradients, skies) carry little more than a tone ramp, and a tone change of one
 # looks like another of the same ramp: their copies must also agree in tone as before (contrast,
@@ -316,6 +323,10 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             min_fine = np.where(tiny[kk], max(base_fine, TINY_CONFIRM_FINE), base_fine)
             if mirrored:   # a near-identical mirror of a smooth photo keeps less of its fine detail
                 min_fine = np.where(~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR), MIRROR_IDENTICAL_FINE, min_fine)
+                if how == "centred":   # and a resized one with spread detail agrees less whole
+                    detailed = ~tiny[kk] & (sc.fine >= MIRROR_DETAIL_FINE)
+                    detailed &= np.minimum(spread(table.thumb[a[kk]]), spread(table.thumb[b[kk]])) >= SPREAD_MIN
+                    min_corr = np.where(detailed, CONFIRM_CORR, min_corr)
             good = (sc.corr >= min_corr) & (sc.fine >= min_fine) & (sc.texture >= CONFIRM_TEXTURE)
             # a copy in another tone must match better than one in the same tone, and have detail
             # (or share its fine detail almost entirely: colour mixing moves the grey thumbnail)
