@@ -113,6 +113,24 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
             path = f"{sp}/synthetic/{kind.split()[-1]}_{i:02d}.png"
             out.append((path, sp, "synthetic", fn(rng)))
             ident[path], category[path] = path, kind
+    # distinct smooth pictures under the same caption band or watermark: synthetic look-alikes, and
+    # the smoothest corpus photos (each then also a true copy of its own photo); drawn from their
+    # own generator so that the rest of the seed's items stay as they were
+    trng = np.random.default_rng([seed, 1])
+    smooth = sorted(range(len(items)), key=lambda k: _detail(items[k][3]))[:80]
+    for i in range(40):
+        if i < 20:
+            fn = (lf.sky, lf.wall, lf.sunset)[i % 3]
+            pics, who = [fn(trng), fn(trng)], [None, None]
+        else:
+            x, y = trng.choice(len(smooth), 2, replace=False)
+            (px, _, _, xi), (py, _, _, yi) = items[smooth[int(x)]], items[smooth[int(y)]]
+            pics, who = [xi, yi.resize(xi.size, Image.LANCZOS)], [px, py]
+        for j, (im, src) in enumerate(zip(lf.same_text(pics, trng), who)):
+            sp = "train" if j == 0 else SPLITS[1 + int(trng.integers(0, 2))]
+            path = f"{sp}/captioned/{i:02d}_{j}.jpg"
+            out.append((path, sp, "captioned", im))
+            ident[path], category[path] = src or path, "captioned look-alikes"
     # a CIFAR-sized crowd: the four non-overlapping quadrants of corpus crops at 32 x 32 (a
     # quadrant with the same pixels as one already made, e.g. a blown-out white, is a true copy)
     seen_pixels: set[bytes] = set()
@@ -134,6 +152,12 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
     order = {s: i for i, s in enumerate(SPLITS)}
     out.sort(key=lambda t: (order[t[1]], t[0]))
     return out, ident, box_of, category, truth
+
+
+def _detail(im: Image.Image) -> float:
+    """How much fine detail a picture has: the std of a Laplacian of its 64x64 grey version."""
+    a = np.asarray(im.convert("L").resize((64, 64), Image.BOX), np.float64)
+    return float((4 * a[1:-1, 1:-1] - a[:-2, 1:-1] - a[2:, 1:-1] - a[1:-1, :-2] - a[1:-1, 2:]).std())
 
 
 def _exact_groups(pairs) -> dict[str, str]:
@@ -368,7 +392,7 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
         print(f"  recall {found}/{total} = {found / max(total, 1):.1%}; candidate recall (planted copies "
               f"that reach the confirmation, or exact) {sum(reached.values())}/{total}")
         cats = ["neighbour crop", "other shot", "look-alike sky", "look-alike wall", "look-alike sunset",
-                "CIFAR-sized crowd", "corpus: crops of one photo", "corpus: distinct photos"]
+                "captioned look-alikes", "CIFAR-sized crowd", "corpus: crops of one photo", "corpus: distinct photos"]
         same_pixels = false_by.pop("same pixels", 0)
         print("  false pairs: " + ", ".join(f"{c} {false_by.get(c, 0)}" for c in cats)
               + "".join(f", {c} {v}" for c, v in false_by.items() if c not in cats))

@@ -116,26 +116,42 @@ def _font(px: int):
         return ImageFont.load_default(size=px)
 
 
-def text(im, rng):
+def _text_params(rng: np.random.Generator, w: int, h: int) -> tuple:
+    """(words, px, watermark placement (x, y, alpha) or None for a caption band) drawn from rng."""
+    px = max(8, round(h * rng.uniform(0.05, 0.12)))
+    words = str(rng.choice(["(c) stock photo", "SAMPLE", "www.example.com", "Holiday 2019", "IMG_4421"]))
+    if rng.random() < 0.5:   # a watermark over the picture, half transparent
+        x, y = rng.uniform(0.02, 0.5) * w, rng.uniform(0.05, 0.85) * h
+        return words, px, (x, y, int(rng.integers(110, 200)))
+    return words, px, None   # a caption on a band along the bottom
+
+
+def _lay_text(im: Image.Image, words: str, px: int, mark) -> tuple[Image.Image, str]:
     out = im.convert("RGB").copy()
     w, h = out.size
-    px = max(8, round(h * rng.uniform(0.05, 0.12)))
-    words = rng.choice(["(c) stock photo", "SAMPLE", "www.example.com", "Holiday 2019", "IMG_4421"])
-    if rng.random() < 0.5:   # a watermark over the picture, half transparent
+    if mark is not None:
         layer = Image.new("RGBA", out.size, (0, 0, 0, 0))
-        d = ImageDraw.Draw(layer)
-        x, y = rng.uniform(0.02, 0.5) * w, rng.uniform(0.05, 0.85) * h
-        d.text((x, y), words, font=_font(px), fill=(255, 255, 255, int(rng.integers(110, 200))))
-        out = Image.alpha_composite(out.convert("RGBA"), layer).convert("RGB")
-        what = f"watermark '{words}' {px}px"
-    else:                    # a caption on a band along the bottom
-        d = ImageDraw.Draw(out)
-        band = round(px * 1.5)
-        d.rectangle((0, h - band, w, h), fill=(0, 0, 0))
-        d.text((round(0.03 * w), h - band + px // 4), words, font=_font(px), fill=(255, 255, 255))
-        what = f"caption band '{words}' {band}px"
+        ImageDraw.Draw(layer).text(mark[:2], words, font=_font(px), fill=(255, 255, 255, mark[2]))
+        return Image.alpha_composite(out.convert("RGBA"), layer).convert("RGB"), f"watermark '{words}' {px}px"
+    d = ImageDraw.Draw(out)
+    band = round(px * 1.5)
+    d.rectangle((0, h - band, w, h), fill=(0, 0, 0))
+    d.text((round(0.03 * w), h - band + px // 4), words, font=_font(px), fill=(255, 255, 255))
+    return out, f"caption band '{words}' {band}px"
+
+
+def text(im, rng):
+    out, what = _lay_text(im, *_text_params(rng, *im.size))
     o, q = _jpeg(out, rng, 80, 95)
     return o, f"{what}, JPEG q{q}"
+
+
+def same_text(ims: list[Image.Image], rng: np.random.Generator) -> list[Image.Image]:
+    """Distinct pictures of one size under the same caption band or watermark (one stock site's, one
+    camera's date stamp), each saved as JPEG: a negative, the text is all they share."""
+    params = _text_params(rng, *ims[0].size)
+    q = int(rng.integers(80, 96))
+    return [_encode(_lay_text(im, *params)[0], "JPEG", quality=q) for im in ims]
 
 
 def blur(im, rng):

@@ -47,3 +47,15 @@ def test_negatives_are_distinct_from_every_corpus_crop_of_their_photo(tmp_path):
     crops = [b for s, b in boxes.values() if s == "p"]
     for p in made:
         assert lf.distinct_from(box_of[p][1], crops), (p, box_of[p])
+
+
+def test_same_text_lays_one_caption_or_watermark_on_distinct_pictures():
+    pics = [Image.new("RGB", (160, 120), c) for c in ((40, 90, 160), (200, 180, 120))]
+    kinds = set()
+    for seed in range(6):
+        a, b = (np.asarray(x, np.int16) for x in lf.same_text(pics, np.random.default_rng(seed)))
+        changed_a = np.abs(a - np.asarray(pics[0], np.int16)).max(axis=2) > 40
+        changed_b = np.abs(b - np.asarray(pics[1], np.int16)).max(axis=2) > 40
+        assert changed_a.any() and (changed_a == changed_b).mean() > 0.97   # the same text, same place
+        kinds.add(bool(changed_a[-1].all()))       # a caption band covers the whole bottom row
+    assert kinds == {True, False}
