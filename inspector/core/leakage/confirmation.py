@@ -173,6 +173,7 @@ BAND_CONCENTRATION = 0.5
 BORNE_SHARE = 0.85
 BORNE_FINE = 0.30
 OVERLAY_STRONGER = 1.0       # see _one_band_borne and overlay.overlay_strength
+BORNE_ROWS = 4
 # ... or, as a centred match of a smooth picture may (FINE_SIGNIFICANCE), what is kept agrees almost
 # exactly (NEAR_IDENTICAL_CORR) with fine detail that many times its chance level and spread over the
 # picture: a caption over a smooth picture leaves the rest with faint detail (fine 0.36-0.88, 5-12
@@ -366,9 +367,12 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 good &= ~_centred_borne(table.thumb[a[kk]], table.thumb[b[kk]], sc, good)
             elif how in ("wide", "crop"):
                 good &= ~_window_borne(table.thumb[a[kk]], table.thumb[b[kk]], sc, mirrored, good)
-            else:
+            else:   # turned: with its detail in a few places, the rest must match as a turn does
                 g = np.flatnonzero(good)
-                good[g] = ~_one_band_borne(*turned_pair(table, a[kk[g]], b[kk[g]], take_rows(sc, g)))
+                few = (np.minimum(spread(table.thumb[a[kk[g]]]), spread(table.thumb[b[kk[g]]])) < SPREAD_MIN
+                       if len(g) else np.zeros(0, bool))
+                good[g] = ~_one_band_borne(*turned_pair(table, a[kk[g]], b[kk[g]], take_rows(sc, g)),
+                                           outside_fine=np.where(few, TURN_CONFIRM_FINE, BORNE_FINE))
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
             upd = kk[better]
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
@@ -419,34 +423,40 @@ def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarra
             & ((aspect <= 1.0 + WINDOW_ASPECT) | spread_out))
 
 
-def _one_band_borne(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray | None = None) -> np.ndarray:
+def _one_band_borne(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray | None = None,
+                    outside_fine: np.ndarray | float = BORNE_FINE) -> np.ndarray:
     """Which aligned pairs xa, xb (P, CMP, CMP) share their fine detail in one band of rows and
     hardly anywhere else (BORNE_SHARE, BORNE_FINE): a caption or logo both carry, not one picture.
+    `outside_fine` (per pair) replaces BORNE_FINE: two look-alike sunsets under one watermark, their
+    sun discs and horizons in about the same place, matched turned at 0.983 / fine 0.91 with 0.92
+    of their shared detail in the watermark's rows and 0.54 outside, while turned copies with their
+    detail in a few places keep 0.64-0.94 outside (TURN_CONFIRM_FINE).
+
     With `left_out` (band indices into overlay.BANDS: the rows the band pass left out, where a
-    caption differs), a pair is also asked again without those rows, and is borne only if it is
-    there too: outside both bands the two must share fine detail (BORNE_FINE) that stands far
-    above its chance level (SIGNIFICANT_Z), or the match rests on the one band. A caption over a
-    picture whose detail lies in one band of rows (a seed head above a smooth background) left its
-    rest looking unshared only because the caption rows, where the pair differs, counted as
-    "elsewhere"; two skies under one caption band share no detail outside it beyond the banding
-    of their alike gradients (at most 6 times its chance level)."""
+    caption differs), a pair found borne is asked again without those rows, and stays borne unless
+    outside both bands the two share fine detail (BORNE_FINE) far above its chance level
+    (SIGNIFICANT_Z) over at least BORNE_ROWS fine rows, and the rows left out are laid over the
+    picture, its strongest detail (OVERLAY_STRONGER). A caption over a picture whose detail lies in
+    one band of rows (a seed head above a smooth ground) left its rest looking unshared only because
+    the caption rows, where the pair differs, counted as "elsewhere"; two skies under one caption
+    band share no more outside it than the banding of their alike gradients (at most 6 times its
+    chance level), two look-alike sunsets under one watermark nothing once their differing sun and
+    horizon are left out, and two pictures that differ in one band of their own detail under one
+    caption keep the caption, their strongest detail, in what is compared."""
     if len(xa) == 0:
         return np.zeros(0, bool)
     band, share = agreement_band(xa, xb)
-    borne = (share >= BORNE_SHARE) & (band_scores(xa, xb, band).fine < BORNE_FINE)
+    borne = (share >= BORNE_SHARE) & (band_scores(xa, xb, band).fine < outside_fine)
     if left_out is None or not borne.any():
         return borne
     k = np.flatnonzero(borne)
     kept = KEEP_FINE[left_out[k]]
-    band_k, share_k = agreement_band(xa[k], xb[k], kept)
+    band_k, _ = agreement_band(xa[k], xb[k], kept)
     outside = kept & KEEP_FINE[band_k]
-    shared = rows_fine(xa[k], xb[k], outside) >= BORNE_FINE
+    shared = (outside.sum(axis=1) >= BORNE_ROWS) & (rows_fine(xa[k], xb[k], outside) >= BORNE_FINE)
     shared &= kept_significance(xa[k], xb[k], outside) >= SIGNIFICANT_Z
-    # ... and only where the rows left out are laid over the picture, its strongest detail: two
-    # pictures that differ in one band of their own (a different object on one background) and
-    # share a caption elsewhere keep that caption, and their alike ramps' rounding outside both
     shared &= overlay_strength(xa[k], xb[k], left_out[k]) >= OVERLAY_STRONGER
-    borne[k] = (share_k >= BORNE_SHARE) & ~shared
+    borne[k] = ~shared
     return borne
 
 
