@@ -172,11 +172,6 @@ _MIRROR_OF = [next(k for k, w in enumerate(v for v in _VIEWS if not v[3]) if w[1
               for v in _VIEWS if v[3]]
 
 
-def _grey_small(im: Image.Image, side: int = GRID) -> Image.Image:
-    """"F" (side, side) grey image on the 0-255 scale (see _grey_small_bars)."""
-    return _grey_small_bars(im, side)[0]
-
-
 def _grey_small_bars(im: Image.Image, side: int = GRID) -> tuple[Image.Image, bool]:
     """("F" (side, side) grey image on the 0-255 scale, box-averaged from `im` and squashed to a
     square; whether uniform bars were trimmed from `im` first).
@@ -291,8 +286,8 @@ def _paired(a: tuple[int, float], b: tuple[int, float], n: int, tol: float) -> b
 
 
 def grey_grid(im: Image.Image, side: int = GRID) -> np.ndarray:
-    """float32 (side, side) grey image on the 0-255 scale (see _grey_small)."""
-    return _f_array(_grey_small(im, side))
+    """float32 (side, side) grey image on the 0-255 scale (see _grey_small_bars)."""
+    return grey_grid_bars(im, side)[0]
 
 
 def grey_grid_bars(im: Image.Image, side: int = GRID) -> tuple[np.ndarray, bool]:

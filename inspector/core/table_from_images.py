@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from .hashing import N_VIEWS, THUMB_SIZE, content_hash, grey_grid_bars, perceptual_signature
+from .hashing import (GRID, N_VIEWS, THUMB_SIZE, content_hash, grey_grid_bars, hashes_from_grids,
+                      thumbnails_from_grids)
 from .table import FLAG_PADDED, ImageTable
 
 
@@ -63,8 +64,9 @@ def table_from_images(items: Iterable[tuple[str, str, str | None, Image.Image]],
         cols["min"][r] = a.min(axis=(0, 1))
         cols["max"][r] = a.max(axis=(0, 1))
         content[r] = content_hash(canon)
-        phash[r], thumb[r] = perceptual_signature(canon)
-        flags[r] = FLAG_PADDED if grey_grid_bars(canon)[1] else 0   # as the scan marks it
+        grid, padded = grey_grid_bars(canon, GRID)     # once, as the scan does (scan_chunk.py)
+        phash[r], thumb[r] = hashes_from_grids(grid[None])[0], thumbnails_from_grids(grid[None])[0]
+        flags[r] = FLAG_PADDED if padded else 0
         width[r], height[r] = canon.size
         paths.append(path)
     return ImageTable(

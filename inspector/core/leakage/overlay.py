@@ -262,8 +262,4 @@ def band_index(band: np.ndarray) -> np.ndarray:
 def _kept_corr(xa: np.ndarray, xb: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Correlation of xa, xb (P, R, C) over the rows each pair's mask keeps (P, R)."""
     k = keep[:, :, None]
-    n = k.sum(axis=(1, 2)) * xa.shape[2]
-    ma = (xa * k).sum(axis=(1, 2)) / n
-    mb = (xb * k).sum(axis=(1, 2)) / n
-    da, db = (xa - ma[:, None, None]) * k, (xb - mb[:, None, None]) * k
-    return (da * db).sum(axis=(1, 2)) / np.sqrt(np.maximum((da * da).sum(axis=(1, 2)) * (db * db).sum(axis=(1, 2)), 1e-12))
+    return (_kept_unit(xa, k) * _kept_unit(xb, k) * k).sum(axis=(1, 2))
