@@ -443,3 +443,35 @@ def test_narrow_neighbour_differences_equal_the_int64_ones(top):
         wide = codec._narrow(codec._zigzag(np.diff(stack, axis=-1, prepend=0)))
         narrow = codec._narrow(codec._zigzag_diff(stack))
         assert narrow.dtype == wide.dtype and np.array_equal(narrow, wide)
+
+
+@pytest.mark.parametrize("case", ["one folder", "non-ascii name", "two bases", "outside the root", "members"])
+def test_listed_keys_are_each_items_absolute_path_below_the_root_with_its_locator(case):
+    """The keys cut from the listing's buffer in one pass (one base under the root, ASCII paths)
+    and those joined per item are the same definition: the absolute path's bytes, less the root,
+    and a container member's locator."""
+    import os
+
+    from inspector.core.cache.reuse import listed_keys
+    from inspector.core.file_list import FileList
+    from inspector.core.layout import ImageFile
+
+    root = "/data/ds/"
+    names = [f"train/cat/{k:03d}.png" for k in range(5)]
+    if case == "non-ascii name":
+        names[2] = "train/cat/caf\u00e9.png"
+    files = [ImageFile(n, root + n, "train", "cat", size=k, mtime_ns=k) for k, n in enumerate(names)]
+    if case == "two bases":
+        files.append(ImageFile("b.png", "/elsewhere/ds/b.png", "train", None))
+    if case == "outside the root":
+        files = [ImageFile(n, "/other/" + n, "train", "cat") for n in names]
+    if case == "members":
+        files = [dataclasses.replace(f, abspath=root + "shard.tar", locator=("member", k)) for k, f in enumerate(files)]
+    listing = FileList(files)
+    for start, stop in ((0, len(files)), (1, 3), (2, 2)):
+        expected = []
+        for f in files[start:stop]:
+            key = os.fsencode(f.abspath)
+            key = key[len(root):] if key.startswith(root.encode()) else key
+            expected.append(key + (b"\0" + repr(f.locator).encode() if f.locator is not None else b""))
+        assert listed_keys(listing, start, stop, root.encode()) == expected, (case, start, stop)

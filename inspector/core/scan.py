@@ -223,8 +223,10 @@ class _Collector:
         self.ok[i] = True
         self.width[i], self.height[i], self.nbytes[i] = chunk.numbers[:, 0], chunk.numbers[:, 1], chunk.numbers[:, 2]
         self.channels[i], self.flags[i] = chunk.numbers[:, 3], chunk.numbers[:, 4]
-        distinct: dict[tuple[str, str], int] = {}  # (format, mode) pairs repeat on nearly every row
-        pair = np.fromiter((distinct.setdefault(n, len(distinct)) for n in chunk.names), np.int64, len(chunk.names))
+        # (format, mode) pairs repeat on nearly every row: coded in first-seen order, without a
+        # Python step per row (dict.fromkeys and map run in C)
+        distinct = {n: k for k, n in enumerate(dict.fromkeys(chunk.names))}
+        pair = np.fromiter(map(distinct.__getitem__, chunk.names), np.int64, len(chunk.names))
         self.format[i] = np.array([self._code(self.format_names, fmt) for fmt, _ in distinct], np.int16)[pair]
         self.mode[i] = np.array([self._code(self.mode_names, mode) for _, mode in distinct], np.int16)[pair]
         self.stats[i] = chunk.moments

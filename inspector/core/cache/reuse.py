@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from array import array
+from operator import itemgetter
 import os
 import struct
 import sys
@@ -36,6 +37,9 @@ def listed_keys(files: FileList, start: int, stop: int, root: bytes) -> list[byt
     data, offsets, base_codes, names = files.path_buffers()
     bases = [os.fsencode(b) for b in names]
     cut = len(root)
+    fast = _one_base_keys(data, offsets, base_codes, bases, root, start, stop)
+    if fast is not None:
+        return _with_locators(fast, files, start, stop)
     out: list[bytes] = []
     append = out.append
     for i in range(start, stop):
@@ -46,10 +50,33 @@ def listed_keys(files: FileList, start: int, stop: int, root: bytes) -> list[byt
             piece = data[offsets[i]:offsets[i + 1]]
             key = bases[b] + piece if _FS_IS_UTF8 and piece.isascii() else os.fsencode(files.abspath(i))
         append(key[cut:] if key.startswith(root) else key)
+    return _with_locators(out, files, start, stop)
+
+
+def _with_locators(out: list[bytes], files: FileList, start: int, stop: int) -> list[bytes]:
     for i, locator in files.locators().items():
         if start <= i < stop and locator is not None:
             out[i - start] += b"\0" + repr(locator).encode()
     return out
+
+
+def _one_base_keys(data: bytearray, offsets: Any, base_codes: Any, bases: list[bytes], root: bytes, start: int,
+                   stop: int) -> list[bytes] | None:
+    """The keys of ``listed_keys`` when items start..stop-1 all join one base that lies under
+    ``root`` to ASCII paths (a local folder's listing): that base's part below the root and each
+    path, cut from the buffer in one pass; None otherwise (the general loop decides per item)."""
+    if stop <= start or not _FS_IS_UTF8:
+        return None
+    codes = np.frombuffer(base_codes, np.dtype(base_codes.typecode))[start:stop]
+    first = int(codes[0])
+    if first < 0 or not bases[first].startswith(root) or not bool((codes == first).all()):
+        return None
+    ends = offsets[start:stop + 1]
+    view = bytes(data[ends[0]:ends[-1]])
+    if not view.isascii():
+        return None
+    prefix, at = bases[first][len(root):], ends[0]
+    return [prefix + view[a - at:b - at] for a, b in zip(ends[:-1], ends[1:])]
 
 
 class ItemList:
@@ -57,7 +84,7 @@ class ItemList:
 
     def __init__(self, keys: list[bytes], entry: np.ndarray, size: np.ndarray, mtime: np.ndarray) -> None:
         self.keys, self.entry, self.size, self.mtime = keys, entry, size, mtime
-        self.position = {k: p for p, k in enumerate(keys)}
+        self.position = dict(zip(keys, range(len(keys))))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -68,8 +95,7 @@ class ItemList:
 
     def vouches(self, keys: list[bytes], entry: np.ndarray, size: np.ndarray, mtime: np.ndarray) -> np.ndarray:
         """Per item: does the list name this key with this entry, size and mtime?"""
-        get = self.position.get
-        pos = np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
+        pos = _positions(self.position, keys)
         at = np.maximum(pos, 0)
         return (pos >= 0) & (self.entry[at] == entry) & (self.size[at] == size) & (self.mtime[at] == mtime) \
             if len(self.keys) else np.zeros(len(keys), bool)
@@ -113,9 +139,10 @@ class StoredItems:
     and entry per position; ``matched`` marks the positions some listed item named."""
 
     def __init__(self, rows: Sequence[tuple[bytes, int, int, int, int, int]]) -> None:
-        self.keys = [r[0] for r in rows]
-        self.position = {k: p for p, k in enumerate(self.keys)}
-        values = np.fromiter(itertools.chain.from_iterable(r[1:] for r in rows), np.int64, 5 * len(rows))
+        self.keys = list(map(itemgetter(0), rows))
+        self.position = dict(zip(self.keys, range(len(self.keys))))
+        values = np.fromiter(itertools.chain.from_iterable(map(itemgetter(1, 2, 3, 4, 5), rows)), np.int64,
+                             5 * len(rows))
         self.size, self.mtime, self.seen, self.batch, self.entry = values.reshape(-1, 5).T.copy()
         self.matched = np.zeros(len(rows), bool)
 
@@ -124,13 +151,17 @@ class StoredItems:
 
     def find(self, keys: list[bytes]) -> np.ndarray:
         """Position of each key, -1 where none is stored; marks the found ones as matched."""
-        get = self.position.get
-        pos = np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
+        pos = _positions(self.position, keys)
         self.matched[pos[pos >= 0]] = True
         return pos
 
     def unmatched(self) -> list[bytes]:
         return [self.keys[p] for p in np.flatnonzero(~self.matched).tolist()]
+
+
+def _positions(position: dict[bytes, int], keys: list[bytes]) -> np.ndarray:
+    """Each key's position, -1 where it has none (map over the dict's get: no Python step per key)."""
+    return np.fromiter(map(position.get, keys, itertools.repeat(-1)), np.int64, len(keys))
 
 
 def feed_groups(batch: np.ndarray, rows: int, batches: int) -> list[np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ def rebuild_chunk(chunk_type: type, columns: dict, hist_groups: list[HistGroup],
     sums: dict[tuple, list] = {}  # (split, channels, shape) -> [summed histogram, row positions...]
     for rows, stack, slots in hist_groups:
         channels = numbers[rows, 3]
-        group_splits = [splits[r] for r in rows.tolist()]
+        group_splits = list(map(splits.__getitem__, rows.tolist()))
         if len(set(group_splits)) == 1 and (channels == channels[0]).all():  # the usual batch
             same = {(group_splits[0], int(channels[0])): np.arange(len(rows))}
         else:
@@ -46,7 +47,7 @@ def rebuild_chunk(chunk_type: type, columns: dict, hist_groups: list[HistGroup],
     for (split, c, _), (hist, *parts) in sums.items():
         picked = np.concatenate(parts) if len(parts) > 1 else parts[0]
         acc = accumulators.setdefault(split, SplitAccumulator())
-        _add_rows(acc, hist, moments[picked, 1, :c], [names[r] for r in picked.tolist()], numbers[picked, 4])
+        _add_rows(acc, hist, moments[picked, 1, :c], list(map(names.__getitem__, picked.tolist())), numbers[picked, 4])
     for split in failure_splits:
         accumulators.setdefault(split, SplitAccumulator()).failed += 1
     return chunk_type(index=np.array(index, np.int64), failures=failures, accumulators=accumulators,
@@ -57,8 +58,8 @@ def _add_rows(acc: SplitAccumulator, hist: np.ndarray, stds: np.ndarray,
               names: list[tuple[str, str]], flags: np.ndarray) -> None:
     """``acc.add`` for several rows at once: ``hist`` is their summed histogram (one shape)."""
     flag_counts = {name: int(np.count_nonzero(flags & bit)) for bit, name in FLAG_NAMES.items()}
-    acc.add_sums(hist, len(names), exact_sum(stds), Counter(mode for _, mode in names),
-                 Counter(fmt for fmt, _ in names), {name: n for name, n in flag_counts.items() if n})
+    acc.add_sums(hist, len(names), exact_sum(stds), Counter(map(itemgetter(1), names)),
+                 Counter(map(itemgetter(0), names)), {name: n for name, n in flag_counts.items() if n})
 
 
 def exact_sum(values: np.ndarray) -> np.ndarray:
