@@ -161,6 +161,16 @@ class _Pass:
     chunk: int
 
 
+@dataclass
+class _ViewSet:
+    """What the passes of one view set (its four chunks) share, made by the first that needs it:
+    the rows taking part and the index's hashes (_index_hashes), and for a search from nothing the
+    index's ValueOrder."""
+    view: int
+    index: tuple[np.ndarray, np.ndarray] | None = None
+    order: ValueOrder | None = None
+
+
 def _passes(n_views: int) -> list[_Pass]:
     return [_Pass(v, cols, c) for v, cols in view_joins(n_views) for c in range(N_CHUNKS)]
 
@@ -211,13 +221,13 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     crowded = np.zeros((len(passes), r_items), bool)
     cut = np.zeros((len(passes), r_items), np.uint8)
     stored_kept = [] if previous is None else previous.kept(new_of_old)
-    shared: dict = {}   # a view set's index and its ValueOrder, made once for its four chunks' passes
+    shared = _ViewSet(passes[0].view if passes else 0)
 
     def run(p: int):
+        nonlocal shared
         ps = passes[p]
-        if shared.get("view") != ps.view:
-            shared.clear()
-            shared["view"] = ps.view
+        if shared.view != ps.view:
+            shared = _ViewSet(ps.view)
         return _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
                          None if previous is None else stored_kept[p], p, threshold, per_image, n, shared)
 
@@ -227,8 +237,8 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     kept = [None] * len(passes)
     radius = [None] * len(passes)
     if len(rows) and previous is None:   # the first view set's bucket order, made once for this process and a child
-        shared["view"], shared["index"] = passes[0].view, _index_hashes(phash, rows, passes[0])
-        shared["order"] = ValueOrder(shared["index"][1])
+        shared.index = _index_hashes(phash, rows, passes[0])
+        shared.order = ValueOrder(shared.index[1])
     # the passes are independent: on two cores a forked child makes some (shared_passes.py)
     for done, (p, got) in enumerate(shared_passes.each(run, len(passes), _packed, unpack)):
         (first[p], stop[p], crowded[p], cut[p]), kept[p], radius[p] = got
@@ -329,15 +339,14 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray, ids: np.ndarray,
               item_of_row: np.ndarray, old_of: np.ndarray, previous: SearchState | None, stored_kept,
-              p: int, threshold: int, per_image: int, n: int, shared: dict):
+              p: int, threshold: int, per_image: int, n: int, shared: "_ViewSet"):
     """One pass: the delimiters of every image's neighbourhood and its cut kinds, the pairs it keeps
     and the longer-key passes' pairs (items). `stored_kept`: the pass's stored pairs in today's items
-    (SearchState.kept); `shared`: the pass's view set's index ("index": rows, hashes) and ValueOrder
-    ("order", a search from nothing's), made here when missing."""
+    (SearchState.kept); `shared`: what the pass's view set's passes share, made here when missing."""
     r_items = len(rows)
-    if "index" not in shared:
-        shared["index"] = _index_hashes(phash, rows, ps)
-    q_rows, flat = shared["index"]
+    if shared.index is None:
+        shared.index = _index_hashes(phash, rows, ps)
+    q_rows, flat = shared.index
     m_rows = q_rows
     width = ps.cols.stop - ps.cols.start
     out_first = np.full(r_items, NOT_A_QUERY, np.int64)
@@ -354,9 +363,9 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
                 (empty, empty))
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     if previous is None:   # a search from nothing: the whole bucket order (join.py)
-        if "order" not in shared:
-            shared["order"] = ValueOrder(flat)
-        nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET, values=shared["order"])
+        if shared.order is None:
+            shared.order = ValueOrder(flat)
+        nb = neighbourhoods(query, flat, ids[m_rows], width, ps.chunk, FULL_BUCKET, values=shared.order)
     else:                  # a rescan: the same neighbourhoods from the marks alone (mark_runs.py)
         nb = MarkRuns(query, flat, ids[m_rows], width, ps.chunk)
     q_items = item_of_row[q_rows]
