@@ -109,16 +109,20 @@ def test_the_bucket_join_meets_what_its_definition_says_block_by_block(seed, mon
 
 
 @pytest.mark.parametrize("within", [False, True])
-def test_the_entries_holding_a_key_are_those_np_isin_finds_piece_by_piece(within):
+@pytest.mark.parametrize("mask", [0xFFFF000000000000, 0x00000000FFFF0000, 0xFFFF, 0x0FFF00000000FFFF,
+                                  0x00FFFF0000000000 | 1 << 62])
+def test_the_entries_holding_a_key_are_those_np_isin_finds_piece_by_piece(within, mask):
+    # a chunk's run of bits (a table lookup), a shorter run, and longer keys (a binary search)
     rng = np.random.default_rng(21)
     flat = _clustered(rng, 700, 3, 4, 3).reshape(-1)
-    mask = np.uint64(0xFFFF000000000000)
-    keys = np.unique((flat & mask)[rng.integers(0, len(flat), 5)])
+    mask = np.uint64(mask)
+    keys = np.unique((flat & mask)[rng.integers(0, len(flat), 40)])
     rows = np.sort(rng.choice(len(flat), 900, replace=False)) if within else None
     want = (np.flatnonzero(np.isin(flat & mask, keys)) if rows is None
             else rows[np.isin(flat[rows] & mask, keys)])
-    assert len(want) > 100
+    assert len(want) > 100 if mask >> np.uint64(48) else len(want) >= 40
     assert np.array_equal(join._holding(flat, mask, keys, rows, piece=37), want)
+    assert (join._key_table(mask, keys) is not None) == (int(mask) in (0xFFFF000000000000, 0xFFFF0000, 0xFFFF))
 
 
 def test_a_padded_take_through_an_order_is_the_plain_gather():

@@ -182,12 +182,36 @@ def _holding(flat: np.ndarray, mask: np.uint64, keys: np.ndarray, within: np.nda
     the memory of the longer keys' entry lists)."""
     n = len(flat) if within is None else len(within)
     hit = np.zeros(n, bool)
+    table = _key_table(mask, keys)
     for lo in range(0, n, piece):
         part = flat[lo:lo + piece] if within is None else flat[within[lo:lo + piece]]
+        if table is not None:   # a chunk's key: a table lookup of its bits (no binary search)
+            shift, width, held = table
+            part = part >> _U(shift)
+            part &= _U((1 << width) - 1)
+            hit[lo:lo + len(part)] = held[part]
+            continue
         part = part & mask
         at = np.minimum(np.searchsorted(keys, part), len(keys) - 1)
         hit[lo:lo + len(part)] = keys[at] == part
     return np.flatnonzero(hit).astype(np.int32 if len(flat) < 1 << 31 else np.int64) if within is None else within[hit]
+
+
+def _key_table(mask: np.uint64, keys: np.ndarray, widest: int = CHUNK_BITS) -> tuple[int, int, np.ndarray] | None:
+    """(shift, width, held) when `mask` is one run of at most `widest` bits (a chunk's, as the
+    first longer-key cut looks up): held[(x >> shift) & (2**width - 1)] is whether x & mask is one
+    of `keys`. A binary search of every index entry among the keys was a third of the rescan's
+    longer-key passes. Else None."""
+    m = int(mask)
+    if m == 0:
+        return None
+    shift = (m & -m).bit_length() - 1
+    width = (m >> shift).bit_length()
+    if width > widest or (m >> shift) != (1 << width) - 1:
+        return None
+    held = np.zeros(1 << width, bool)
+    held[(keys >> _U(shift)).astype(np.int64)] = True
+    return shift, width, held
 
 
 def _blocks(cnt: np.ndarray, block: int, start: np.ndarray | None = None) -> Iterator[tuple[float, np.ndarray]]:
