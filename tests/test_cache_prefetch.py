@@ -99,14 +99,16 @@ def test_a_change_the_folders_do_not_show_stops_the_child_and_is_scanned(dataset
     assert adopted == [1] and without_cache(reopened) == without_cache(fresh)
 
 
-def test_a_file_added_or_removed_starts_no_child(dataset, tmp_path, children):
+def test_a_file_added_or_removed_is_patched_from_what_the_child_read(dataset, tmp_path, adopted, children):
+    """Another listing: the child's read is not the result, but a rescan patches it (cache/patch.py)."""
     cache_dir = tmp_path / "cache"
     export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
     (dataset / "val" / "cat" / "same.png").unlink()
     write_image(dataset / "test" / "dog" / "new.png", "RGB", size=(17, 9), seed=78)
     age(dataset, HOUR_NS // 2, only=(dataset / "test" / "dog" / "new.png",))
     changed = export(dataset, tmp_path / "changed.json", "--cache-dir", str(cache_dir))
-    assert not children  # the folders' times say the listing changed: nothing read in vain
+    assert len(children) == 1 and children[0].status == 0 and _reaped(children[0]) and adopted == []
+    assert changed["dataset"]["cache"]["rescanned"] == 1  # the new file only
     assert without_cache(changed) == without_cache(export(dataset, tmp_path / "fresh.json", "--no-cache"))
 
 

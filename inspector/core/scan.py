@@ -379,6 +379,7 @@ def iter_scan(source: str | DatasetLayout, *, workers: int | None = None,
     if keep_records and (yield from _with_progress(cache.restore(collector, _ChunkResult), progress)):
         chunks = iter(())  # the listing is the last scan's: its whole result was stored
     elif keep_records:  # stored records enter the collector; the rest is decoded
+        cache.patch(collector)  # the last whole result less what changed, when a child read it
         chunks = cache.filter(layout.files, partial(discover_more, layout), collector,
                               partial(rebuild_chunk, _ChunkResult), chunk_size, PROGRESS_INTERVAL)
         chunks = yield from _read_cached(chunks, workers, progress)

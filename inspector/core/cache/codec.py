@@ -151,6 +151,13 @@ class Batch:
             return frame.total(code, slots)
         return self.totals[code] - frame.total(code, np.flatnonzero(rest))
 
+    def hist_layout(self) -> list:
+        """What ``hist_rows_total`` needs besides the blob to sum some rows' histograms without
+        decompressing the rest of it (JSON-able: a child process hands it over, cache/prefetch.py)."""
+        if self._frame is None:
+            raise RecordError("a batch without its histograms' section")
+        return [self._frame.meta, self._frame.sizes]
+
     @property
     def rows(self) -> int:
         return len(self.codes)
@@ -412,16 +419,22 @@ def _tuples(value: Any) -> Any:
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
-def decode_chunk(blob: bytes, grids: bool = True) -> Batch:
-    """The rows of a blob; RecordError when it is damaged in any way (the histograms' section, read
-    only when they are asked for, is covered by the same checksum). With ``grids`` False, image
-    columns stay residuals (``Batch.residual`` names them) for ``restore_grids`` to undo on
-    many batches' rows at once."""
+def _checked_body(blob: bytes) -> memoryview:
+    """A record blob's body after its magic and checksum; RecordError when they do not hold."""
     if len(blob) < 20 or blob[:4] != MAGIC:
         raise RecordError("not a record blob")
     body = memoryview(blob)[12:]
     if xxhash.xxh3_64(body).digest() != blob[4:12]:
         raise RecordError("checksum mismatch")
+    return body
+
+
+def decode_chunk(blob: bytes, grids: bool = True) -> Batch:
+    """The rows of a blob; RecordError when it is damaged in any way (the histograms' section, read
+    only when they are asked for, is covered by the same checksum). With ``grids`` False, image
+    columns stay residuals (``Batch.residual`` names them) for ``restore_grids`` to undo on
+    many batches' rows at once."""
+    body = _checked_body(blob)
     try:
         (n_first,) = struct.unpack_from("<Q", body)
         payload = _decompress(body[8:8 + n_first])
@@ -548,3 +561,27 @@ def _decode_hists(meta: dict, sections: list, k: int) -> tuple[np.ndarray, np.nd
             stack = HistStack(flat.reshape(m, *shape), running=False)
         groups.append(stack)
     return codes, slots, groups
+
+
+def hist_rows(blob: bytes, layout: list) -> "tuple[np.ndarray, np.ndarray, Callable[[int, np.ndarray], np.ndarray]]":
+    """A record blob's histograms read with its ``Batch.hist_layout``, leaving its other columns
+    compressed: (each row's shape code, its slot among that shape's rows, total(code, slots)
+    summing those rows' histograms); RecordError when the blob is damaged or does not fit."""
+    body = _checked_body(blob)
+    try:
+        meta, sizes = layout
+        (n_first,) = struct.unpack_from("<Q", body)
+        codes, slots = _codes_and_slots(meta, len(meta["codes"]))
+    except _DAMAGE as exc:
+        raise RecordError(f"damaged record blob: {exc}") from exc
+    frame = _HistFrame(body[8 + n_first:], meta, list(sizes), codes)
+    stacks: list[list[HistStack]] = []
+
+    def total(code: int, chosen: np.ndarray) -> np.ndarray:
+        if frame.dense(code):
+            return frame.total(code, chosen)
+        if not stacks:
+            stacks.append(frame.stacks(len(codes)))
+        return stacks[0][code].total(chosen)
+
+    return codes, slots, total

@@ -9,22 +9,23 @@ it for milliseconds, and listing 100,000 files took twice as long), so a forked 
 reads the stored result into shared memory while the parent lists the files; on a two-core
 machine they run side by side.
 
-Nothing is trusted more than before: the parent uses what the child read only when its own
-listing gives the key the stored result was made under, the stored header and map are still
-byte for byte those the child read, and the child finished without error (it checked every
-part and every batch's checksum as a restore in the parent does). Otherwise the child is
-stopped and the scan goes on as without this. It is tried only where it can pay: on Linux
-(``fork``), for a folder whose cache has a stored result, and when no folder named in that
-result changed its modification time since (files added, removed or renamed: the listing is not
-the stored one, and the child would read in vain).
+Nothing is trusted more than before: the parent uses what the child read only when the stored
+header and map are still byte for byte those the child read and the child finished without error
+(it checked every part and every batch's checksum as a restore in the parent does); as the whole
+result only when its own listing gives the key the stored result was made under, else for a
+rescan's patch (cache/patch.py), item by item, where the item's stored record is still valid and
+its batch's own list names it. Otherwise the child is stopped and the scan goes on as without
+this. It is tried on Linux (``fork``), for a folder whose cache has a stored result.
 """
 from __future__ import annotations
 
 import functools
+import json
 import mmap
 import os
 import signal
 import sqlite3
+import struct
 import sys
 import time
 import urllib.parse
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .codec import RecordError, load_codec
-from .snapshot import folders_unchanged, read_header, restore_snapshot
+from .snapshot import read_header, restore_snapshot
 from .store import read_batches
 
 _PENDING: dict[str, "Prefetch"] = {}   # store path -> the child reading it
@@ -42,6 +43,7 @@ _ENABLED = sys.platform.startswith("linux") and hasattr(os, "fork")
 # Children sharing the batches: with the listing, two of them keep two cores busy, and once the
 # listing is done the rest of the reading takes half the time it takes one.
 CHILDREN = 2
+NOTE_BYTES_PER_BATCH = 4096  # room for one batch's histogram layout (256 rows: about 1.2 KB)
 WAIT_LIMIT = 60.0   # seconds a reopen waits for them at most (they take about one for 100,000 images)
 
 
@@ -86,9 +88,24 @@ class Prefetch:
     """Forked children restoring a stored result into a collector whose columns are shared,
     each a share of its batches."""
 
-    def __init__(self, pids: list[int], collector: Any, key: str, head: bytes, row_map: bytes) -> None:
+    def __init__(self, pids: list[int], collector: Any, key: str, head: bytes, row_map: bytes,
+                 notes: list[mmap.mmap] | None = None) -> None:
         self.pids, self.collector, self.key, self.head, self.row_map = pids, collector, key, head, row_map
         self.statuses: dict[int, int] = {}
+        self.notes = notes or []  # per child, shared: the histogram layouts of the batches it read
+
+    def hist_layouts(self) -> dict[int, list]:
+        """Batch id -> its histogram layout (``Batch.hist_layout``), of the batches the children
+        read and could note (one that did not fit its note is simply not named); after ``wait``."""
+        out: dict[int, list] = {}
+        for note in self.notes:
+            (size,) = struct.unpack_from("<Q", note)
+            if 0 < size <= len(note) - 8:
+                try:
+                    out.update((int(bid), layout) for bid, layout in json.loads(note[8:8 + size]))
+                except (ValueError, TypeError):
+                    continue
+        return out
 
     @property
     def status(self) -> int | None:
@@ -141,35 +158,40 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
             return
         load_codec()  # imported once, before the fork: both processes use it
         header = read_header(rows[0])
-        if not folders_unchanged(header):
-            return
         n = int(header["items"])
         collector = make_collector(_Layout(n), _shared)
     except (sqlite3.Error, RecordError, KeyError, TypeError, ValueError, OSError):
         return
     pids = []
+    notes = [mmap.mmap(-1, NOTE_BYTES_PER_BATCH * len(header.get("batches", ())) + 65536) for _ in range(CHILDREN)]
     for k in range(CHILDREN):
         pid = os.fork()
         if pid == 0:  # a child: restore its share, say whether it worked, leave without any cleanup
             code = 1
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                code = _restore_in_child(store_path, rows[0], rows[1], collector, chunk_type, (k, CHILDREN))
+                code = _restore_in_child(store_path, rows[0], rows[1], collector, chunk_type, (k, CHILDREN), notes[k])
             finally:
                 os._exit(code)
         pids.append(pid)
-    _PENDING[store_path] = Prefetch(pids, collector, key[0], bytes(rows[0]), bytes(rows[1]))
+    _PENDING[store_path] = Prefetch(pids, collector, key[0], bytes(rows[0]), bytes(rows[1]), notes)
 
 
 def _restore_in_child(store_path: str, head: bytes, row_map: bytes, collector: Any, chunk_type: type,
-                      share: tuple[int, int]) -> int:
+                      share: tuple[int, int], note: mmap.mmap | None = None) -> int:
     db = _read_only(store_path, 1.0)
+    layouts: dict[int, list] = {}
     try:
         for _ in restore_snapshot(read_header(head), row_map, functools.partial(read_batches, db), collector,
-                                  chunk_type, collector.layout.files, share):
+                                  chunk_type, collector.layout.files, share, layouts):
             pass
     except (RecordError, sqlite3.Error):
         return 1
+    if note is not None:  # for a rescan's patch (cache/patch.py); left empty when it does not fit
+        data = json.dumps(list(layouts.items())).encode()
+        if len(data) <= len(note) - 8:
+            note[8:8 + len(data)] = data
+            note[:8] = struct.pack("<Q", len(data))
     return 0
 
 

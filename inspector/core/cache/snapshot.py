@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,11 +35,13 @@ import numpy as np
 import xxhash
 
 from .codec import RecordError, _compress, _decompress, _shuffle, _unshuffle, decode_chunk
+from .patch import split_runs
 from .reuse import chunk_from_batches
 from ..stats import SplitAccumulator
 
-SNAPSHOT_VERSION = 3   # 2: the per-item values are read from the record batches, not stored again;
-                       # 3: the checksum of each batch it points at
+SNAPSHOT_VERSION = 4   # 2: the per-item values are read from the record batches, not stored again;
+                       # 3: the checksum of each batch it points at; 4: each item's split and each
+                       # split's unreadable entries, so a rescan can patch it (cache/patch.py)
 MAGIC = b"DIS1"
 GROUP_BATCHES = 64     # stored batches read, decoded and merged together (a chance to report progress)
 
@@ -90,7 +91,7 @@ def _encode_accumulator(acc: SplitAccumulator) -> dict:
     return {f.name: _encode_value(getattr(acc, f.name)) for f in dataclasses.fields(acc)}
 
 
-def _decode_accumulator(stored: dict) -> SplitAccumulator:
+def decode_accumulator(stored: dict) -> SplitAccumulator:
     names = {f.name for f in dataclasses.fields(SplitAccumulator)}
     if set(stored) != names:
         raise RecordError("the stored sums do not have the accumulator's fields")
@@ -143,60 +144,15 @@ def encode_snapshot(collector: Any, n: int, seen_ns: int, row_batch: np.ndarray,
     if any(bid not in sums for bid in ids):
         raise RecordError("a batch of records whose checksum is not known")
     header = {"items": n, "seen_ns": seen_ns, "batches": [[bid, sums[bid].hex()] for bid in ids],
-              "folders": _folder_times(collector.layout),
               "format_names": collector.format_names, "mode_names": collector.mode_names,
               "failures": sorted(collector.failures.items()),
+              # what a rescan patching this result takes out again (cache/patch.py)
+              "split_names": list(collector.layout.files.split_names),
+              "split_runs": split_runs(collector.layout.files.split_codes()[:n]),
+              "broken": sorted(Counter(b.split for b in collector.layout.broken if b.split is not None).items()),
               "splits": {split: _encode_accumulator(acc) for split, acc in collector.acc.items()}}
     head = _seal(_compress(json.dumps(header, ensure_ascii=False).encode()))
     return [head, _row_map(row_batch[:n], row_entry[:n])]
-
-
-def _folder_times(layout: Any) -> list[list]:
-    """The modification time of every folder of a listed folder dataset that holds files or
-    folders with files (root included): a file added, removed or renamed changes its folder's.
-    Only a hint for reading the stored result ahead (cache/prefetch.py), never trusted."""
-    if getattr(layout, "source_kind", None) != "folder" or not layout.root or not len(layout.files):
-        return []
-    data, offsets, _, _ = layout.files.path_buffers()
-    folders = {""}
-    for path in _dirnames(data, offsets):
-        while path and path not in folders:
-            folders.add(path)
-            path = os.path.dirname(path)
-    out = []
-    for rel in sorted(folders):
-        full = os.path.join(layout.root, rel) if rel else layout.root
-        try:
-            out.append([full, os.stat(full).st_mtime_ns])
-        except OSError:
-            return []
-    return out
-
-
-def _dirnames(data: bytearray, offsets: Any) -> set[str]:
-    """The distinct folders (relative, "/"-separated) of the listed paths."""
-    out: set[str] = set()
-    view = bytes(data)
-    ends = np.frombuffer(offsets, np.int64)
-    last = b""
-    for a, b in zip(ends[:-1].tolist(), ends[1:].tolist()):
-        cut = view.rfind(b"/", a, b)
-        folder = view[a:cut] if cut >= 0 else b""
-        if folder != last:
-            out.add(folder.decode("utf-8", "surrogatepass"))
-            last = folder
-    return out
-
-
-def folders_unchanged(header: dict) -> bool:
-    """Whether every folder the stored result names still has its modification time."""
-    folders = header.get("folders")
-    if not folders:
-        return False
-    try:
-        return all(os.stat(path).st_mtime_ns == mtime for path, mtime in folders)
-    except (OSError, TypeError, ValueError):
-        return False
 
 
 def adopt_snapshot(header: dict, collector: Any, restored: Any) -> None:
@@ -207,7 +163,7 @@ def adopt_snapshot(header: dict, collector: Any, restored: Any) -> None:
         setattr(collector, name, value)
     collector.format_names, collector.mode_names = list(header["format_names"]), list(header["mode_names"])
     collector.failures = {int(i): str(reason) for i, reason in header["failures"]}
-    collector.acc = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
+    collector.acc = {split: decode_accumulator(acc) for split, acc in header["splits"].items()}
     collector.done = len(collector.layout.files)
     collector.broken_counted = len(collector.layout.broken)
     listed = collector.layout.files.split_counts()
@@ -225,8 +181,9 @@ def read_header(blob: bytes | None) -> dict:
 ReadBatches = Callable[[list[int]], dict[int, tuple[bytes, bytes]]]
 
 
-def _group_chunk(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str], wanted: list[tuple[int, np.ndarray, np.ndarray]],
-                 build: Callable[..., Any]) -> Any:
+def _group_chunk(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str],
+                 wanted: list[tuple[int, np.ndarray, np.ndarray]], build: Callable[..., Any],
+                 layouts: dict | None = None) -> Any:
     """One chunk result of a group of stored batches (``wanted``: per batch id its entries and
     the listed items they are for), built in the decoding thread: the blobs are decompressed
     (zstd releases the GIL), their thumbnails restored and their columns put end to end while
@@ -240,17 +197,21 @@ def _group_chunk(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str], wa
         data = stored[0]
         if data[4:12].hex() != sums.get(bid):
             raise RecordError("a batch of records is not the one the stored result was made from")
-        parts.append((decode_chunk(data, grids=False), entries, rows))  # thumbnails left as residuals
+        batch = decode_chunk(data, grids=False)  # thumbnails left as residuals
+        if layouts is not None:
+            layouts[bid] = batch.hist_layout()
+        parts.append((batch, entries, rows))
     return chunk_from_batches(parts, _no_splits, build, hists=False)
 
 
 def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, collector: Any, chunk_type: type,
-                     files: Any, share: tuple[int, int] = (0, 1)) -> Iterator[None]:
+                     files: Any, share: tuple[int, int] = (0, 1), layouts: dict | None = None) -> Iterator[None]:
     """Put a stored result into a fresh collector for the listed ``files``, yielding after each
     group of batches; RecordError when anything does not fit (the collector's rows are then
     marked not done again, and its merged state was not touched). ``share`` (k, m): only every
     m-th group of batches from the k-th, and only their items are checked (m processes filling
-    one set of shared columns, cache/prefetch.py)."""
+    one set of shared columns, cache/prefetch.py). ``layouts`` gets each batch's histogram
+    layout (``Batch.hist_layout``: a rescan's patch sums a few rows without the rest)."""
     n = len(files)
     if header.get("items") != n:
         raise RecordError("the stored result was made for another listing")
@@ -268,11 +229,11 @@ def restore_snapshot(header: dict, row_map: bytes | None, read: ReadBatches, col
         """Read a group's blobs here (SQLite stays in its thread), decode them in the pool's."""
         chosen = [int(ids[g]) for g in group]
         wanted = [(bid, entry[rows], rows) for bid, g in zip(chosen, group) for rows in [order[bounds[g]:bounds[g + 1]]]]
-        return pool.submit(_group_chunk, read(chosen), sums, wanted, build)
+        return pool.submit(_group_chunk, read(chosen), sums, wanted, build, layouts)
 
     try:
         sums = {int(bid): str(digest) for bid, digest in header["batches"]}
-        splits = {split: _decode_accumulator(acc) for split, acc in header["splits"].items()}
+        splits = {split: decode_accumulator(acc) for split, acc in header["splits"].items()}
         failures = {int(i): str(reason) for i, reason in header["failures"]}
         groups = [range(k, min(k + GROUP_BATCHES, len(ids))) for k in range(0, len(ids), GROUP_BATCHES)]
         groups = groups[share[0]::share[1]]

@@ -154,6 +154,14 @@ class RecordStore:
         """id -> (records blob, item list blob) of those of these batches still stored."""
         return read_batches(self.db, batch_ids)
 
+    def item_lists(self, batch_ids: list[int]) -> dict[int, bytes]:
+        """id -> item list blob of those of these batches still stored (their records not read)."""
+        out: dict[int, bytes] = {}
+        for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
+            ids = batch_ids[start:start + 500]
+            out.update(self.db.execute(f"SELECT id, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
+        return out
+
     # ------------------------------------------------------------------------- writing
 
     def put_batch(self, blob: bytes, keys: bytes, items: list[NewItem]) -> int:
