@@ -179,14 +179,15 @@ def _passes(n_views: int) -> list[_Pass]:
 class _Kept:
     """A pass's kept pairs (items, sorted by owner and partner) and, on a rescan, the stored ones
     it no longer keeps as they were and the ones it chose again (items keys owner * R + partner),
-    and the keys (sorted) of the stored pairs of the quota whose images are both still there and of
-    the pairs of its quota now."""
+    the keys of the stored pairs of the quota whose images are both still there (`stored`: sorted
+    parts whose union they are: those not held and those held as they were, so the held ones,
+    most of a rescan's, are not keyed twice) and the keys (sorted) of the pairs of its quota now."""
     owner: np.ndarray
     partner: np.ndarray
     code: np.ndarray
     dropped: np.ndarray
     chosen: np.ndarray
-    stored_keys: np.ndarray
+    stored: tuple[np.ndarray, ...]
     keys: np.ndarray
 
     def quota(self) -> tuple[np.ndarray, np.ndarray, None]:
@@ -286,10 +287,10 @@ def _unpacked(packed: tuple, stored_kept, r_items: int) -> tuple:
     from nothing)."""
     delimiters, (owner, partner, code, dropped, chosen), radius = packed
     if stored_kept is None:   # as _one_pass keeps them: narrow, no change recorded
-        return delimiters, _Kept(owner, partner, code, dropped, chosen, dropped, dropped), radius
+        return delimiters, _Kept(owner, partner, code, dropped, chosen, (), dropped), radius
     owner, partner = owner.astype(np.int64), partner.astype(np.int64)
     keys = (owner * r_items + partner)[code < _RESERVE]
-    return delimiters, _Kept(owner, partner, code, dropped, chosen, _quota_keys(stored_kept[:3], r_items), keys), radius
+    return delimiters, _Kept(owner, partner, code, dropped, chosen, (_quota_keys(stored_kept[:3], r_items),), keys), radius
 
 
 def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, kept: list[_Kept],
@@ -304,7 +305,8 @@ def _changed_pairs(previous: SearchState, new_of_old: np.ndarray, kept: list[_Ke
     then = _member(cand, old_radius)
     now = _member(cand, new_radius)
     for k in kept:
-        then |= _member(cand, k.stored_keys)
+        for part in k.stored:
+            then |= _member(cand, part)
         now |= _member(cand, k.keys)
     moved = cand[then != now]
     a, b = moved // r_items, moved % r_items
@@ -354,12 +356,11 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     out_cut = np.zeros(r_items, np.uint8)
     empty = np.zeros(0, np.int64)
     z8 = np.zeros(0, np.uint8)
-    dropped = empty
-    if previous is not None:   # every stored pair of this pass is dropped unless it is held below
-        dropped = _quota_keys(stored_kept[:3], r_items)
-    stored_keys = dropped
+    # every stored pair of this pass is dropped unless it is held below
+    dropped = empty if previous is None else None
     if len(q_rows) == 0:
-        return ((out_first, out_stop, out_crowded, out_cut), _Kept(empty, empty, z8, dropped, empty, stored_keys, empty),
+        dropped = empty if previous is None else _quota_keys(stored_kept[:3], r_items)
+        return ((out_first, out_stop, out_crowded, out_cut), _Kept(empty, empty, z8, dropped, empty, (dropped,), empty),
                 (empty, empty))
     query = np.ascontiguousarray(phash[q_rows, ps.view])
     if previous is None:   # a search from nothing: the whole bucket order (join.py)
@@ -403,19 +404,20 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
             added = np.flatnonzero(old_of[entry_item] < 0)
             qa, ea, da = nb.added_pairs(delta, (added[:, None] * width + np.arange(width)).reshape(-1), threshold)
             adds = (q_rows[qa], m_rows[ea // width], da)
-        is_delta = np.zeros(r_items, bool)
-        is_delta[q_items[delta]] = True
         out_cut[q_items[delta]] = previous.cut[p, old_q[delta]]
-        # chosen again: the queries that meet added entries or lost a further pair (a pair in
-        # reserve may move into the quota)
-        redo = np.zeros(r_items, bool)
-        redo[item_of_row[adds[0]]] = True
-        redo[k_owner[lost]] = True
-        alive = (k_owner >= 0) & (k_partner >= 0) & is_delta[np.maximum(k_owner, 0)]
-        stay = alive & ~redo[np.maximum(k_owner, 0)]
+        # per owner (the last entry: a deleted one) 1 when its query is patched, | 2 when its pairs
+        # are chosen again: it meets added entries or lost a further pair (a pair in reserve may
+        # move into the quota)
+        status = np.zeros(r_items + 1, np.uint8)
+        status[q_items[delta]] = 1
+        status[item_of_row[adds[0]]] |= 2
+        status[k_owner[lost]] |= 2
+        of_owner = status[k_owner]
+        partner_alive = k_partner >= 0
+        stay = (of_owner == 1) & partner_alive
+        again_kept = (of_owner == 3) & partner_alive
         held = (k_owner[stay], k_partner[stay], k_code[stay])
         dropped = _quota_keys((k_owner[~stay], k_partner[~stay], k_code[~stay]), r_items)
-        again_kept = alive & redo[np.maximum(k_owner, 0)]
         recap = (np.r_[rows[k_owner[again_kept]], adds[0]], np.r_[rows[k_partner[again_kept]], adds[1]],
                  np.r_[k_code[again_kept] & _DISTANCE, adds[2]].astype(np.uint8))
         cut_of_row = np.zeros(n, np.uint8)
@@ -435,13 +437,18 @@ def _one_pass(phash: np.ndarray, rows: np.ndarray, ps: _Pass, groups: np.ndarray
     order = _merge_order(key, len(held[0]))
     codes = np.r_[held[2], code][order].astype(np.uint8)
     if previous is None:  # a search from nothing: no change to record, the pairs kept narrow
-        kept = _Kept(owner[order].astype(np.int32), partner[order].astype(np.int32), codes, empty, empty, empty, empty)
+        kept = _Kept(owner[order].astype(np.int32), partner[order].astype(np.int32), codes, empty, empty, (), empty)
     else:
+        if dropped is None:   # no query patched: every stored pair is dropped
+            dropped = _quota_keys(stored_kept[:3], r_items)
+        held_keys = key[:len(held[0])][held[2] < _RESERVE]
+        if len(held_keys) > 1 and not (held_keys[1:] >= held_keys[:-1]).all():
+            held_keys = np.sort(held_keys)
         # of the stored pairs of the quota not held as they were, those chosen into it again are
         # no change
         chosen = np.sort(_quota_keys((chosen_owner, chosen_partner, code), r_items))
         kept = _Kept(owner[order], partner[order], codes, dropped[~_member(dropped, chosen)],
-                     chosen[~_member(chosen, dropped)], stored_keys, key[order][codes < _RESERVE])
+                     chosen[~_member(chosen, dropped)], (dropped, held_keys), key[order][codes < _RESERVE])
     ra, rb = _radius(query, flat, nb, ps.chunk, threshold, q_rows, m_rows, width, n)
     return (out_first, out_stop, out_crowded, out_cut), kept, (item_of_row[ra], item_of_row[rb])
 
