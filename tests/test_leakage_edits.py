@@ -284,6 +284,7 @@ def test_crops_of_two_lamp_globes_on_one_wall_are_not_copies(monkeypatch):
     ok, _, scores = confirmation.confirm_pairs(table, *pair, per_image=None)
     assert not ok[0]
     monkeypatch.setattr(confirmation, "WINDOW_ASPECT", 9.0)   # without the rule: taken for a crop
+    monkeypatch.setattr(confirmation, "OVERLAY_SHARE", 2.0)   # (nor the one-band evidence rule)
     ok, _, scores = confirmation.confirm_pairs(table, *pair, per_image=None)
     assert ok[0] and scores.off_centre[0]
 

@@ -171,15 +171,25 @@ def agreement_band(xa: np.ndarray, xb: np.ndarray, kept: np.ndarray | None = Non
     return best, inside[np.arange(len(xa)), best] / np.maximum(cov.sum(axis=1), 1e-12)
 
 
-def rows_fine(xa: np.ndarray, xb: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """(P,) fine-detail correlation of aligned pairs xa, xb (P, CMP, CMP) over the fine rows each
-    pair keeps (kept: (P, N_FINE) bool; column means over those rows, as band_scores)."""
+@dataclass(frozen=True)
+class RowsDetail:
+    fine: np.ndarray       # (P,) fine-detail correlation over the rows kept
+    spread: np.ndarray     # (P,) the lesser of the two images' spread of fine detail there
+    texture: np.ndarray    # (P,) the lesser fine-detail std there
+
+
+def rows_detail(xa: np.ndarray, xb: np.ndarray, kept: np.ndarray) -> RowsDetail:
+    """The fine detail of aligned pairs xa, xb (P, CMP, CMP) over the fine rows each pair keeps
+    (kept: (P, N_FINE) bool; column means over those rows, as band_scores)."""
     fa, fb = _fit_residual(xa), _fit_residual(xb)
     k = kept[:, :, None].astype(np.float32)
     n = np.maximum(k.sum(axis=1, keepdims=True), 1.0)
     da = (fa - (fa * k).sum(axis=1, keepdims=True) / n) * k
     db = (fb - (fb * k).sum(axis=1, keepdims=True) / n) * k
-    return (da * db).sum(axis=(1, 2)) / np.sqrt(np.maximum((da * da).sum(axis=(1, 2)) * (db * db).sum(axis=(1, 2)), 1e-12))
+    ea, eb = (da * da).sum(axis=(1, 2)), (db * db).sum(axis=(1, 2))
+    fine = (da * db).sum(axis=(1, 2)) / np.sqrt(np.maximum(ea * eb, 1e-12))
+    texture = np.sqrt(np.minimum(ea, eb) / (n[:, 0, 0] * xa.shape[2]))
+    return RowsDetail(fine, np.minimum(_kept_spread(fa, kept), _kept_spread(fb, kept)), texture)
 
 
 def overlay_strength(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray) -> np.ndarray:
