@@ -581,3 +581,42 @@ def test_a_shrunk_mirror_of_another_shot_is_not_a_copy():
     items = [("train/a/copy.jpg", "train", "a", copy), ("test/a/orig.png", "test", "a", reload(a, "PNG"))]
     table = table_from_images(items, split_names=["train", "val", "test"])
     assert not [f for f in find_leakage(table, means_of(table)) if f.kind in ("near", "mirror")]
+
+
+def _confirmed_with_and_without(items, monkeypatch) -> tuple[list, list]:
+    """Which of the pairs (items[0], items[1]) and (items[0], items[2]) the confirmation accepts,
+    and which with the significance rules switched off."""
+    from inspector.core.leakage import confirmation
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    a, b = np.array([0, 0]), np.array([1, 2])
+    ok = confirmation.confirm_pairs(table, a, b, per_image=None)[0].tolist()
+    monkeypatch.setattr(confirmation, "SIGNIFICANT_Z", 1e9)
+    return ok, confirmation.confirm_pairs(table, a, b, per_image=None)[0].tolist()
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_turned_copy_of_a_smooth_picture_is_confirmed_on_faint_detail_far_above_chance(seed, monkeypatch):
+    """A smooth picture turned a few degrees, cropped and re-encoded keeps too little fine detail
+    for the turned bar (TURN_CONFIRM_FINE), but what it keeps stands far above its chance level at
+    the turned alignment; the same sky with other faint detail, turned alike, aligns about as closely
+    and shares none. Without the rule the copy is missed."""
+    orig = faint_on_sky(seed, seed, 0.018)
+    items = [("test/a/orig.png", "test", "a", orig),
+             ("train/a/turned.jpg", "train", "a", reload(turn(orig, -3.5), "JPEG", quality=70)),
+             ("val/a/other.jpg", "val", "a", reload(turn(faint_on_sky(seed, seed + 30, 0.018), -3.5), "JPEG", quality=70))]
+    ok, without = _confirmed_with_and_without(items, monkeypatch)
+    assert ok == [True, False] and without == [False, False]
+
+
+def test_an_off_centre_crop_of_a_smooth_picture_is_confirmed_on_faint_detail_far_above_chance(monkeypatch):
+    """The same at an off-centre window: a smooth picture cropped off-centre and resized keeps
+    fine detail under the window's bar, far above its chance level; another such sky does not."""
+    def edit(im: Image.Image) -> Image.Image:
+        c = crop(im, 0.09, 0.01, 0.0, 0.07)
+        return reload(c.resize((c.width * 3 // 4, c.height * 3 // 4), Image.LANCZOS), "JPEG", quality=70)
+
+    orig = faint_on_sky(3, 3, 0.012)
+    items = [("test/a/orig.png", "test", "a", orig), ("train/a/cut.jpg", "train", "a", edit(orig)),
+             ("val/a/other.jpg", "val", "a", edit(faint_on_sky(3, 33, 0.012)))]
+    ok, without = _confirmed_with_and_without(items, monkeypatch)
+    assert ok == [True, False] and without == [False, False]
