@@ -2,6 +2,7 @@
 re-encoded mirrors) are found and described; look-alikes of one size and other shots are not."""
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -370,7 +371,8 @@ def test_turned_alignments_need_more_shared_fine_detail(monkeypatch):
         return fake
 
     pair = (np.array([0]), np.array([1]))
-    monkeypatch.setattr(confirmation, "turned_scores", scored(confirmation.TURN_CONFIRM_FINE - 0.05))
+    for name in ("turned_scores", "own_scale_scores"):   # both turned passes
+        monkeypatch.setattr(confirmation, name, scored(confirmation.TURN_CONFIRM_FINE - 0.05))
     assert confirmation.CONFIRM_FINE < confirmation.TURN_CONFIRM_FINE - 0.05
     assert not confirmation.confirm_pairs(table, *pair, per_image=None)[0][0]
     monkeypatch.setattr(confirmation, "turned_scores", scored(confirmation.TURN_CONFIRM_FINE + 0.05))
@@ -620,3 +622,38 @@ def test_an_off_centre_crop_of_a_smooth_picture_is_confirmed_on_faint_detail_far
              ("val/a/other.jpg", "val", "a", edit(faint_on_sky(3, 33, 0.012)))]
     ok, without = _confirmed_with_and_without(items, monkeypatch)
     assert ok == [True, False] and without == [False, False]
+
+
+@pytest.mark.parametrize("seed,size,degrees", [(5, (480, 240), 4.6), (7, (456, 200), -3.9)])
+def test_a_turned_crop_of_a_wide_picture_is_turned_over_its_own_size(seed, size, degrees, monkeypatch):
+    """A wide picture turned a few degrees loses far more of its height than of its width to the
+    hidden corners: the free turned search (the inner window, then at most MAX_CUT more) cannot
+    fit it, the copy's own size fixes its window and the turn is found to a fraction of a degree.
+    Another picture turned alike is no copy; without the own-size pass the copy is missed."""
+    from inspector.core.leakage import confirmation, rotation
+    im = texture(seed, size)
+    items = [("val/a/orig.png", "val", "a", im), ("train/a/turned.jpg", "train", "a", reload(turn(im, degrees), "JPEG", quality=88)),
+             ("test/a/other.jpg", "test", "a", reload(turn(texture(seed + 40, size), degrees), "JPEG", quality=88))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    a, b = np.array([0, 0]), np.array([1, 2])
+    own = rotation.own_scale_scores(table, a, b)
+    assert abs(own.angle[0] - degrees) <= 0.25 and own.corr[0] >= 0.98 and own.fine[0] >= 0.8
+    ok, _, sc = confirmation.confirm_pairs(table, a, b, per_image=None)
+    assert ok.tolist() == [True, False] and sc.angle[0] == own.angle[0]
+    monkeypatch.setattr(confirmation, "own_scale_scores", lambda table, a, b: dataclasses.replace(
+        rotation.own_scale_scores(table, a, b), corr=np.full(len(a), -1.0)))
+    assert confirmation.confirm_pairs(table, a, b, per_image=None)[0].tolist() == [False, False]
+
+
+def test_an_own_size_turn_needs_a_crop_that_hides_the_corners():
+    """Only a picture no larger than the other on both axes, keeping at least half of each side
+    and of the area, can be its unscaled turned crop; and only a window inside the turned picture
+    (no empty corner) at a turn of OWN_MIN_TURN or more."""
+    from inspector.core.leakage import rotation
+    w, h = np.array([400, 380, 400, 190, 300, 420]), np.array([300, 280, 140, 290, 160, 290])
+    ok, a_big, keep = rotation.own_scale_keep(w, h, np.zeros(5, int), np.arange(1, 6))
+    assert ok.tolist() == [True, False, False, False, False]   # 380x280 fits; the rest are too small or too large
+    assert a_big[0] and np.allclose(keep[0], [0.95, 280 / 300])
+    aspect = np.full(3, 4 / 3)
+    inside = rotation._inside(aspect, np.array([[0.9, 0.85], [0.99, 0.99], [0.9, 0.85]]), np.array([3.0, 3.0, -3.0]))
+    assert inside.tolist() == [True, False, True]

@@ -27,7 +27,7 @@ from ..table import ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import (KEEP_FINE, agreement_band, aligned, band_index, band_scores, kept_significance,
                       overlay_strength, realigned_band_scores, rows_detail)
-from .rotation import turned_pair, turned_scores
+from .rotation import own_scale_keep, own_scale_scores, turned_pair, turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, looks
 from .thumbs import fine as _fine, fine_significance, ranked
 from .progress import Steps, drain, scaled
@@ -36,7 +36,7 @@ from .tone import brightness_ratio, colour_difference, contrast_ratio, grey_mean
 
 # CPU cost per pair of each part of the confirmation, relative to the centred alignments (measured
 # on the benchmark's photos): the progress reported follows the work done, not the passes made.
-PASS_COST = {"looks": 0.05, "centred": 1.0, "band": 0.35, "wide": 4.0, "crop": 2.0, "turned": 4.0, "ranked": 1.3}
+PASS_COST = {"looks": 0.05, "centred": 1.0, "band": 0.35, "wide": 4.0, "crop": 2.0, "turned": 4.0, "own turn": 1.5, "ranked": 1.3}
 
 CONFIRM_CORR = 0.96          # thumbnail correlation after removing the mean, best alignment
 CONFIRM_FINE = 0.45          # correlation of the fine detail (see _fine)
@@ -134,6 +134,12 @@ WIDE_FLOOR = 0.30
 # Pairs still unconfirmed whose best correlation so far is at least this are also tried turned by a
 # few degrees (rotation.py): copies turned 1-5 degrees and cropped correlate 0.74-0.96 unturned.
 TURN_FLOOR = 0.60
+# ... and then turned over the window of the smaller picture's own size (rotation.own_scale_scores:
+# a turned copy cropped and not resized; the free search above may find it at a wrong turn and
+# window, one that no crop could be). It is tried from WIDE_FLOOR: a wide picture turned by 4-5
+# degrees loses a third of its height to the corners and correlates ~0.5 centred. Both are turned
+# alignments:
+TURNED = ("turned", "own turn")
 # A turn is one more free parameter of the alignment: turned pairs need more shared fine detail.
 # Two crops of one ladybird photo matched turned by 3 degrees at 0.973 / fine 0.46; the planted
 # turned copies that confirm turned share 0.66 or more (smooth ones less, and they stay missed).
@@ -241,7 +247,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     small = np.minimum(table.width, table.height) < TINY_SIDE
     tiny = small[a] | small[b]
     passes = [("centred", False), ("centred", True), ("band", False), ("wide", False), ("wide", True),
-              ("crop", False), ("crop", True), ("turned", False), ("ranked", False)]
+              ("crop", False), ("crop", True), ("turned", False), ("own turn", False), ("ranked", False)]
     if not mirrors:
         passes = [p for p in passes if not p[1]]
 
@@ -279,13 +285,15 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             todo = todo[~tiny[todo] & (corr[todo] >= RANK_FLOOR) & (tex[todo] >= IDENTICAL_TONE_TEXTURE)]
         elif how != "centred":
             todo = todo[~tiny[todo]]
-            floor = {"wide": WIDE_FLOOR, "crop": WIDE_FLOOR, "turned": TURN_FLOOR}.get(how)   # band: none
+            floor = {"wide": WIDE_FLOOR, "crop": WIDE_FLOOR, "turned": TURN_FLOOR, "own turn": WIDE_FLOOR}.get(how)   # band: none
             if floor is not None:
                 todo = todo[corr[todo] >= floor]
             if how == "crop":   # only pairs whose sizes an unscaled crop can have
                 todo = todo[crop_keep(table.width, table.height, a[todo], b[todo])[0]]
+            elif how == "own turn":   # ... or an unscaled turned crop
+                todo = todo[own_scale_keep(table.width, table.height, a[todo], b[todo])[0]]
         base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
-                                else (CONFIRM_CORR, TURN_CONFIRM_FINE if how == "turned" else CONFIRM_FINE))
+                                else (CONFIRM_CORR, TURN_CONFIRM_FINE if how in TURNED else CONFIRM_FINE))
         block = max(1, int(CONFIRM_BLOCK / max(PASS_COST[how], 1.0)))
         for lo in range(0, len(todo), block):
             kk = todo[lo:lo + block]
@@ -329,6 +337,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 continue
             if how == "turned":
                 sc = turned_scores(table, a[kk], b[kk])
+            elif how == "own turn":
+                sc = own_scale_scores(table, a[kk], b[kk])
             elif how == "wide":
                 sc = wide_scores(table.thumb, a[kk], b[kk], mirrored=mirrored)
             elif how == "crop":
@@ -404,7 +414,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
             ca[upd], cb[upd], mir[upd] = crop_of_a[better], crop_of_b[better], mirrored
             wide[upd] = how in ("wide", "crop")
-            turn[upd] = sc.angle[better] if how == "turned" else 0.0
+            turn[upd] = sc.angle[better] if how in TURNED else 0.0
             ok[kk[good]] = True
             yield done_work / (done_work + left) if done_work + left > 0 else 1.0
     yield 1.0
@@ -438,7 +448,7 @@ def _free_significant(table: ImageTable, a: np.ndarray, b: np.ndarray, sc, how: 
         k = k[np.minimum(spread(table.thumb[a[k]]), spread(table.thumb[b[k]])) >= SIGNIFICANT_SPREAD]
     if len(k):
         sk = take_rows(sc, k)
-        if how == "turned":
+        if how in TURNED:
             xa, xb = turned_pair(table, a[k], b[k], sk)
         else:
             ta, tb = table.thumb[a[k]].astype(np.float32), table.thumb[b[k]].astype(np.float32)

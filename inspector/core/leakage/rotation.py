@@ -18,7 +18,7 @@ import numpy as np
 from ..hashing import THUMB_SIZE
 from ..table import ImageTable
 from .alignment import cut_and_whole, window_search
-from .thumbs import CMP as _CMP, area_matrix as _area_matrix, sandwich, unit as _unit
+from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, sandwich, unit as _unit
 
 # Degrees, both ways: a coarse search over COARSE_ANGLES (at most 1.5 degrees from any turn up to
 # 6), then, for the pairs whose best coarse turn correlates at least TURN_GATE, refinement steps
@@ -45,19 +45,22 @@ def inner_window(aspect: np.ndarray, angle_deg: float) -> np.ndarray:
     return np.minimum(aspect / (aspect * c + s), 1.0 / (aspect * s + c))
 
 
-def turned(thumbs: np.ndarray, aspect: np.ndarray, angle_deg: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def turned(thumbs: np.ndarray, aspect: np.ndarray, angle_deg: float | np.ndarray,
+           frame: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(P, T, T) float32 thumbnails resampled on a grid turned by angle_deg (one angle, or one per
-    thumbnail; counter-clockwise, as Pillow's rotate) over the largest inner window (see
-    inner_window), and that window's side fraction (P,). `aspect` is each picture's width / height."""
+    thumbnail; counter-clockwise, as Pillow's rotate) over a centred window of the turned picture,
+    and that window's fractions of the width and height (P, 2): the largest inner window (see
+    inner_window), or `frame` (P, 2) when given. `aspect` is each picture's width / height."""
     p = len(thumbs)
     angle_deg = np.broadcast_to(np.asarray(angle_deg, np.float64), (p,))
     n = THUMB_SIZE
-    keep = inner_window(aspect, angle_deg).astype(np.float32)            # (P,)
+    if frame is None:
+        frame = np.repeat(inner_window(aspect, angle_deg)[:, None], 2, axis=1)
+    frame = np.asarray(frame, np.float64)
     g = ((np.arange(n, dtype=np.float32) + 0.5) / n - 0.5)
     r = aspect.astype(np.float32)[:, None, None]
-    k = keep[:, None, None]
-    dx = g[None, None, :] * k * r                                        # (P, 1, T): columns
-    dy = g[None, :, None] * k                                            # (P, T, 1): rows, in heights
+    dx = g[None, None, :] * frame[:, 0].astype(np.float32)[:, None, None] * r   # (P, 1, T): columns
+    dy = g[None, :, None] * frame[:, 1].astype(np.float32)[:, None, None]       # (P, T, 1): rows, in heights
     t = np.radians(angle_deg)
     c = np.cos(t).astype(np.float32)[:, None, None]
     s = np.sin(t).astype(np.float32)[:, None, None]
@@ -73,7 +76,7 @@ def turned(thumbs: np.ndarray, aspect: np.ndarray, angle_deg: float | np.ndarray
     v00, v01 = flat.take(base).reshape(p, n, n), flat.take(base + 1).reshape(p, n, n)
     v10, v11 = flat.take(base + n).reshape(p, n, n), flat.take(base + n + 1).reshape(p, n, n)
     out = (v00 + (v01 - v00) * wx) * (1 - wy) + (v10 + (v11 - v10) * wx) * wy
-    return out.astype(np.float32, copy=False), keep.astype(np.float64)
+    return out.astype(np.float32, copy=False), frame
 
 
 # Bilinear resampling blurs the turned thumbnail, by an amount that changes with each cell's
@@ -106,6 +109,13 @@ class TurnedScores:
     cut: np.ndarray        # (P, 4)
     a_cut: np.ndarray      # (P,) bool: a is the turned image (else b)
     angle: np.ndarray      # (P,) degrees
+    frame: np.ndarray | None = None   # (P, 2) the turned window's fractions of the width and height
+                                      # (None: the inner window, see inner_window)
+
+
+def _frame4(frame: np.ndarray) -> np.ndarray:
+    """(P, 4): a (P, 2) frame's fractions per side, as cut is (left, right, top, bottom)."""
+    return frame[:, [0, 0, 1, 1]]
 
 
 # Extra centred crops (per side, on each axis apart) tried with every turn when choosing it: the
@@ -150,8 +160,9 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
     go = np.flatnonzero(best >= TURN_GATE)
     corr, fine, tex = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p)
     cut = np.zeros((p, 4))
+    frame = np.repeat(inner_window(aspect[np.where(a_turned, a, b)], best_deg)[:, None], 2, axis=1)
     if len(go) == 0:
-        return TurnedScores(corr, fine, tex, cut, a_turned, np.where(a_turned, best_deg, -best_deg))
+        return TurnedScores(corr, fine, tex, cut, a_turned, np.where(a_turned, best_deg, -best_deg), frame)
     x = np.where(a_turned[go], a[go], b[go])
     y = np.where(a_turned[go], b[go], a[go])
     other = np.where(a_turned[go, None], ub[go], ua[go])
@@ -168,8 +179,101 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
     c, f, t, w = window_search(rot, blurred(table.thumb[y]))
     # the border fractions of the turned image left out: its inner window, then the window in it
     corr[go], fine[go], tex[go] = c, f, t
-    cut[go] = (1 - keep[:, None]) / 2 + keep[:, None] * w
-    return TurnedScores(corr, fine, tex, cut, a_turned, np.where(a_turned, best_deg, -best_deg))
+    cut[go] = (1 - _frame4(keep)) / 2 + _frame4(keep) * w
+    frame[go] = keep
+    return TurnedScores(corr, fine, tex, cut, a_turned, np.where(a_turned, best_deg, -best_deg), frame)
+
+
+# Turned copies that were cropped and not resized (straightened in an editor, the empty corners cut
+# off): the copy's pixel sizes are the part of the turned picture it shows, so the turned window is
+# fixed by them (any proportions: a wide picture turned by a few degrees loses far more of its
+# height than of its width to the corners) and only the turn is free. The free window search above
+# finds such copies at a wrong turn and window when the crop keeps more of one side than the inner
+# window does (or more than MAX_CUT of the other).
+OWN_ANGLES = tuple(float(d) for d in np.arange(-MAX_TURN + 0.5, MAX_TURN, 1.0))   # 1 degree apart
+OWN_REFINE = (0.5, 0.25, 0.125)
+OWN_MIN_KEEP = 0.5          # least fraction of a side the crop keeps ...
+OWN_MIN_AREA = 0.5          # ... and of the area
+OWN_MIN_TURN = 0.5          # degrees: a smaller turn is a plain crop (the crop and centred passes')
+OWN_INSIDE_SLACK = 0.03     # the window must lie inside the turned picture (no empty corner), to 3%
+
+
+def own_scale_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: whether one picture can be an unscaled turned crop of the other (no larger on
+    either axis, keeping at least OWN_MIN_KEEP of each side and less than all of one), whether a
+    is the larger (the one turned), and the fractions (P, 2) of its width and height kept."""
+    w, h = np.asarray(width, np.float64), np.asarray(height, np.float64)
+    a_big = (w[a] >= w[b]) & (h[a] >= h[b])
+    big, small = np.where(a_big, a, b), np.where(a_big, b, a)
+    keep = np.stack([w[small] / np.maximum(w[big], 1.0), h[small] / np.maximum(h[big], 1.0)], axis=1)
+    ok = ((keep <= 1.0).all(axis=1) & (keep >= OWN_MIN_KEEP).all(axis=1) & (keep.min(axis=1) < 1.0)
+          & (keep.prod(axis=1) >= OWN_MIN_AREA))
+    return ok, a_big, keep
+
+
+def _inside(aspect: np.ndarray, keep: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
+    """Whether centred windows keeping `keep` (P, 2) of a picture's width and height lie inside
+    the picture turned by angle_deg (P,) about its centre, to OWN_INSIDE_SLACK: where a turned
+    copy cropped so that no empty corner shows can be."""
+    t = np.radians(np.abs(angle_deg))
+    c, s = np.cos(t), np.sin(t)
+    x, y = keep[:, 0] * aspect, keep[:, 1]          # the window's sides, in picture heights
+    lim = 1.0 + OWN_INSIDE_SLACK
+    return (x * c + y * s <= aspect * lim) & (x * s + y * c <= lim)
+
+
+def _whole_features(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P, T, T) thumbnails over the whole comparison grid: unit vectors of the images and of their
+    fine detail (P, CMP*CMP), and the fine detail's std (P,)."""
+    w = sandwich(_TURN_AREA[0][0], x)
+    u = _unit(w)[0].reshape(len(x), -1)
+    f, fs = _unit(_fine(w))
+    return u, f.reshape(len(x), -1), fs
+
+
+def own_scale_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScores:
+    """Each pair compared with the larger picture turned over the window of the smaller one's own
+    size (own_scale_keep): every turn of OWN_ANGLES, then refined by OWN_REFINE, on the plain
+    correlation (on the benchmark's turned copies the fine detail peaked up to 2 degrees off the
+    turn made, the plain correlation within 0.5). Pairs that cannot be one, or whose best coarse
+    turn is under TURN_GATE, score -1."""
+    p = len(a)
+    aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
+    ok, a_big, keep = own_scale_keep(table.width, table.height, a, b)
+    corr, fine, tex, deg = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p), np.zeros(p)
+    go = np.flatnonzero(ok)
+    if len(go):
+        x, y, k = np.where(a_big[go], a[go], b[go]), np.where(a_big[go], b[go], a[go]), keep[go]
+        yu, yf, ys = _whole_features(blurred(table.thumb[y]))
+
+        def at(d: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+            u, f, s = _whole_features(turned(table.thumb[x[rows]], aspect[x[rows]], d, k[rows])[0])
+            return (np.einsum("pd,pd->p", u, yu[rows]), np.einsum("pd,pd->p", f, yf[rows]),
+                    np.minimum(s, ys[rows]))
+
+        every = np.arange(len(go))
+        best, g_deg = np.full(len(go), -np.inf), np.zeros(len(go))
+        for d in OWN_ANGLES:
+            c = at(np.full(len(go), d), every)[0]
+            upd = c > best
+            best[upd], g_deg[upd] = c[upd], d
+        close = np.flatnonzero(best >= TURN_GATE)
+        best, g_deg = best[close], g_deg[close]
+        for step in OWN_REFINE if len(close) else ():
+            centre = g_deg.copy()
+            for sign in (-1.0, 1.0):
+                d = np.clip(centre + sign * step, -MAX_TURN, MAX_TURN)
+                c = at(d, close)[0]
+                upd = c > best
+                best[upd], g_deg[upd] = c[upd], d[upd]
+        fits = _inside(aspect[x[close]], k[close], g_deg) & (np.abs(g_deg) >= OWN_MIN_TURN)
+        close, g_deg = close[fits], g_deg[fits]
+        if len(close):
+            c, f, t = at(g_deg, close)
+            corr[go[close]], fine[go[close]], tex[go[close]], deg[go[close]] = c, f, t, g_deg
+    cut = (1 - _frame4(keep)) / 2
+    return TurnedScores(corr, fine, tex, cut, a_big, np.where(a_big, deg, -deg), keep)
 
 
 def turned_pair(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: TurnedScores) -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +281,6 @@ def turned_pair(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: TurnedScore
     turned image over its inner window and the window in it, the other whole."""
     aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
     x, y = np.where(sc.a_cut, a, b), np.where(sc.a_cut, b, a)
-    rot, keep = turned(table.thumb[x], aspect[x], np.where(sc.a_cut, sc.angle, -sc.angle))
-    return cut_and_whole(rot, blurred(table.thumb[y]), np.clip((sc.cut - (1 - keep[:, None]) / 2) / keep[:, None], 0.0, None),
-                         sc.a_cut)
+    rot, keep = turned(table.thumb[x], aspect[x], np.where(sc.a_cut, sc.angle, -sc.angle), sc.frame)
+    k4 = _frame4(keep)
+    return cut_and_whole(rot, blurred(table.thumb[y]), np.clip((sc.cut - (1 - k4) / 2) / k4, 0.0, None), sc.a_cut)
