@@ -657,3 +657,35 @@ def test_an_own_size_turn_needs_a_crop_that_hides_the_corners():
     aspect = np.full(3, 4 / 3)
     inside = rotation._inside(aspect, np.array([[0.9, 0.85], [0.99, 0.99], [0.9, 0.85]]), np.array([3.0, 3.0, -3.0]))
     assert inside.tolist() == [True, False, True]
+
+
+def inner_turn(im: Image.Image, degrees: float, size: tuple[int, int] | None = None) -> Image.Image:
+    """Turned and cropped to the largest centred window of the picture's own proportions (a
+    straightened horizon), then exported at `size` (None: as cropped)."""
+    from inspector.core.leakage.rotation import inner_window
+    w, h = im.size
+    k = float(inner_window(np.array([w / h]), degrees)[0])
+    out = im.rotate(degrees, Image.BICUBIC).crop((round(w * (1 - k) / 2), round(h * (1 - k) / 2),
+                                                 round(w * (1 + k) / 2), round(h * (1 + k) / 2)))
+    return out if size is None else out.resize(size, Image.BICUBIC)
+
+
+@pytest.mark.parametrize("seed,size,degrees", [(5, (400, 300), 4.9), (7, (300, 400), -4.7)])
+def test_a_straightened_copy_resized_back_is_turned_over_its_inner_window(seed, size, degrees, monkeypatch):
+    """Straightened (turned, cropped to the inner window) and resized back to the original size:
+    the copy has more pixels than the part it shows, which no free window may (_crop_fits), but
+    one aspect ratio fixes the window as the turn's inner one. Another picture straightened alike
+    is no copy; without the own-window pass the copy is missed."""
+    from inspector.core.leakage import confirmation, rotation
+    im = texture(seed, size)
+    items = [("val/a/orig.png", "val", "a", im),
+             ("train/a/straight.jpg", "train", "a", reload(inner_turn(im, degrees, size), "JPEG", quality=90)),
+             ("test/a/other.jpg", "test", "a", reload(inner_turn(texture(seed + 40, size), degrees, size), "JPEG", quality=90))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    a, b = np.array([0, 0]), np.array([1, 2])
+    assert not rotation.own_scale_keep(table.width, table.height, a, b)[0].any()
+    ok, _, sc = confirmation.confirm_pairs(table, a, b, per_image=None)
+    assert ok.tolist() == [True, False] and abs(sc.angle[0] - degrees) <= 0.25
+    monkeypatch.setattr(confirmation, "own_scale_scores", lambda table, a, b: dataclasses.replace(
+        rotation.own_scale_scores(table, a, b), corr=np.full(len(a), -1.0)))
+    assert confirmation.confirm_pairs(table, a, b, per_image=None)[0].tolist() == [False, False]

@@ -27,7 +27,7 @@ from ..table import ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import (KEEP_FINE, agreement_band, aligned, band_index, band_scores, kept_significance,
                       overlay_strength, realigned_band_scores, rows_detail)
-from .rotation import own_scale_keep, own_scale_scores, turned_pair, turned_scores
+from .rotation import own_scale_scores, own_window_pairs, turned_pair, turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, looks
 from .thumbs import fine as _fine, fine_significance, ranked
 from .progress import Steps, drain, scaled
@@ -290,8 +290,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 todo = todo[corr[todo] >= floor]
             if how == "crop":   # only pairs whose sizes an unscaled crop can have
                 todo = todo[crop_keep(table.width, table.height, a[todo], b[todo])[0]]
-            elif how == "own turn":   # ... or an unscaled turned crop
-                todo = todo[own_scale_keep(table.width, table.height, a[todo], b[todo])[0]]
+            elif how == "own turn":   # ... or a turned crop whose window the sizes fix
+                todo = todo[own_window_pairs(table.width, table.height, a[todo], b[todo])]
         base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
                                 else (CONFIRM_CORR, TURN_CONFIRM_FINE if how in TURNED else CONFIRM_FINE))
         block = max(1, int(CONFIRM_BLOCK / max(PASS_COST[how], 1.0)))
@@ -393,10 +393,10 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 # must agree almost exactly
                 spread_out = np.minimum(spread(table.thumb[a[kk]]), spread(table.thumb[b[kk]])) >= WINDOW_ASPECT_SPREAD
                 good &= identical | (spread_out & (sc.fine >= WINDOW_FINE))
-            if how != "centred":
-                good &= _crop_fits(table, a[kk], b[kk], sc)
-            else:
+            if how == "centred":
                 good &= _centred_crop_fits(table, a[kk], b[kk], sc)
+            elif how != "own turn":   # (the own turn's windows are fixed by the sizes)
+                good &= _crop_fits(table, a[kk], b[kk], sc)
             # and the match must not rest on one band of rows both carry (a caption, a logo)
             if how == "centred":
                 good &= ~_centred_borne(table.thumb[a[kk]], table.thumb[b[kk]], sc, good, outside)

@@ -184,25 +184,29 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
     return TurnedScores(corr, fine, tex, cut, a_turned, np.where(a_turned, best_deg, -best_deg), frame)
 
 
-# Turned copies that were cropped and not resized (straightened in an editor, the empty corners cut
-# off): the copy's pixel sizes are the part of the turned picture it shows, so the turned window is
-# fixed by them (any proportions: a wide picture turned by a few degrees loses far more of its
-# height than of its width to the corners) and only the turn is free. The free window search above
-# finds such copies at a wrong turn and window when the crop keeps more of one side than the inner
-# window does (or more than MAX_CUT of the other).
+# Turned copies whose window the picture sizes fix, so that only the turn is free:
+# - cropped and not resized (straightened in an editor, the empty corners cut off): the copy's
+#   pixel sizes are the part of the turned picture it shows, in any proportions (a wide picture
+#   turned by a few degrees loses far more of its height than of its width to the corners);
+# - cropped to the inner window of the picture's own proportions (see inner_window) and exported
+#   at any size (resized back to the original's, or smaller): the two keep one aspect ratio.
+# The free window search above finds such copies at a wrong turn and window when the crop keeps
+# more of one side than the inner window does, more than MAX_CUT of the other, or is resized.
 OWN_ANGLES = tuple(float(d) for d in np.arange(-MAX_TURN + 0.5, MAX_TURN, 1.0))   # 1 degree apart
 OWN_REFINE = (0.5, 0.25, 0.125)
-OWN_MIN_KEEP = 0.5          # least fraction of a side the crop keeps ...
+OWN_MIN_KEEP = 0.5          # least fraction of a side an unscaled crop keeps ...
 OWN_MIN_AREA = 0.5          # ... and of the area
 OWN_MIN_TURN = 0.5          # degrees: a smaller turn is a plain crop (the crop and centred passes')
-OWN_INSIDE_SLACK = 0.03     # the window must lie inside the turned picture (no empty corner), to 3%
+OWN_INSIDE_SLACK = 0.03     # an unscaled window must lie inside the turned picture (no empty corner), to 3%
+OWN_ASPECT = 0.03           # "one aspect ratio": within 3%
 
 
 def own_scale_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pair: whether one picture can be an unscaled turned crop of the other (no larger on
-    either axis, keeping at least OWN_MIN_KEEP of each side and less than all of one), whether a
-    is the larger (the one turned), and the fractions (P, 2) of its width and height kept."""
+    either axis, keeping at least OWN_MIN_KEEP of each side and of the area, and less than all of
+    one side), whether a is the larger (the one turned), and the fractions (P, 2) of its width and
+    height kept."""
     w, h = np.asarray(width, np.float64), np.asarray(height, np.float64)
     a_big = (w[a] >= w[b]) & (h[a] >= h[b])
     big, small = np.where(a_big, a, b), np.where(a_big, b, a)
@@ -210,6 +214,17 @@ def own_scale_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.n
     ok = ((keep <= 1.0).all(axis=1) & (keep >= OWN_MIN_KEEP).all(axis=1) & (keep.min(axis=1) < 1.0)
           & (keep.prod(axis=1) >= OWN_MIN_AREA))
     return ok, a_big, keep
+
+
+def same_aspect(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: whether the two pictures have one aspect ratio (OWN_ASPECT)."""
+    r = np.asarray(width, np.float64) / np.maximum(np.asarray(height, np.float64), 1.0)
+    return np.abs(np.log(r[a] / r[b])) <= np.log1p(OWN_ASPECT)
+
+
+def own_window_pairs(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which pairs own_scale_scores can compare (an unscaled crop, or one aspect ratio)."""
+    return own_scale_keep(width, height, a, b)[0] | same_aspect(width, height, a, b)
 
 
 def _inside(aspect: np.ndarray, keep: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
@@ -232,48 +247,71 @@ def _whole_features(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return u, f.reshape(len(x), -1), fs
 
 
+def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: np.ndarray | None
+                       ) -> tuple[np.ndarray, ...]:
+    """Thumbnails x turned over the fixed windows `frame` (P, 2; None: the inner window of each
+    turn) against the whole thumbnails y: every turn of OWN_ANGLES, then refined by OWN_REFINE, on
+    the plain correlation (on the benchmark's turned copies the fine detail peaked up to 2 degrees
+    off the turn made, the plain correlation within 0.5). Returns corr, fine, texture and the turn
+    (P,); pairs whose best coarse turn is under TURN_GATE, or whose unscaled window would show an
+    empty corner, score -1."""
+    p = len(x)
+    aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
+    yu, yf, ys = _whole_features(blurred(table.thumb[y]))
+
+    def at(d: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        u, f, s = _whole_features(turned(table.thumb[x[rows]], aspect[x[rows]], d,
+                                         None if frame is None else frame[rows])[0])
+        return np.einsum("pd,pd->p", u, yu[rows]), np.einsum("pd,pd->p", f, yf[rows]), np.minimum(s, ys[rows])
+
+    best, deg = np.full(p, -np.inf), np.zeros(p)
+    for d in OWN_ANGLES:
+        c = at(np.full(p, d), np.arange(p))[0]
+        upd = c > best
+        best[upd], deg[upd] = c[upd], d
+    close = np.flatnonzero(best >= TURN_GATE)
+    best, g_deg = best[close], deg[close]
+    for step in OWN_REFINE if len(close) else ():
+        centre = g_deg.copy()
+        for sign in (-1.0, 1.0):
+            d = np.clip(centre + sign * step, -MAX_TURN, MAX_TURN)
+            c = at(d, close)[0]
+            upd = c > best
+            best[upd], g_deg[upd] = c[upd], d[upd]
+    fits = np.abs(g_deg) >= OWN_MIN_TURN
+    if frame is not None:
+        fits &= _inside(aspect[x[close]], frame[close], g_deg)
+    close, g_deg = close[fits], g_deg[fits]
+    corr, fine, tex = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p)
+    if len(close):
+        corr[close], fine[close], tex[close] = at(g_deg, close)
+        deg[close] = g_deg
+    return corr, fine, tex, deg
+
+
 def own_scale_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScores:
-    """Each pair compared with the larger picture turned over the window of the smaller one's own
-    size (own_scale_keep): every turn of OWN_ANGLES, then refined by OWN_REFINE, on the plain
-    correlation (on the benchmark's turned copies the fine detail peaked up to 2 degrees off the
-    turn made, the plain correlation within 0.5). Pairs that cannot be one, or whose best coarse
-    turn is under TURN_GATE, score -1."""
+    """Each pair compared with one picture turned over a window its sizes fix (see above): the
+    larger turned over the smaller one's own size (own_scale_keep), and, for pictures of one aspect
+    ratio, either turned over its inner window; the best of these by the plain correlation. Pairs
+    that can be neither, or whose best turn does not come close (TURN_GATE), score -1."""
     p = len(a)
     aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
     ok, a_big, keep = own_scale_keep(table.width, table.height, a, b)
+    one_aspect = same_aspect(table.width, table.height, a, b)
     corr, fine, tex, deg = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p), np.zeros(p)
-    go = np.flatnonzero(ok)
-    if len(go):
-        x, y, k = np.where(a_big[go], a[go], b[go]), np.where(a_big[go], b[go], a[go]), keep[go]
-        yu, yf, ys = _whole_features(blurred(table.thumb[y]))
-
-        def at(d: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-            u, f, s = _whole_features(turned(table.thumb[x[rows]], aspect[x[rows]], d, k[rows])[0])
-            return (np.einsum("pd,pd->p", u, yu[rows]), np.einsum("pd,pd->p", f, yf[rows]),
-                    np.minimum(s, ys[rows]))
-
-        every = np.arange(len(go))
-        best, g_deg = np.full(len(go), -np.inf), np.zeros(len(go))
-        for d in OWN_ANGLES:
-            c = at(np.full(len(go), d), every)[0]
-            upd = c > best
-            best[upd], g_deg[upd] = c[upd], d
-        close = np.flatnonzero(best >= TURN_GATE)
-        best, g_deg = best[close], g_deg[close]
-        for step in OWN_REFINE if len(close) else ():
-            centre = g_deg.copy()
-            for sign in (-1.0, 1.0):
-                d = np.clip(centre + sign * step, -MAX_TURN, MAX_TURN)
-                c = at(d, close)[0]
-                upd = c > best
-                best[upd], g_deg[upd] = c[upd], d[upd]
-        fits = _inside(aspect[x[close]], k[close], g_deg) & (np.abs(g_deg) >= OWN_MIN_TURN)
-        close, g_deg = close[fits], g_deg[fits]
-        if len(close):
-            c, f, t = at(g_deg, close)
-            corr[go[close]], fine[go[close]], tex[go[close]], deg[go[close]] = c, f, t, g_deg
-    cut = (1 - _frame4(keep)) / 2
-    return TurnedScores(corr, fine, tex, cut, a_big, np.where(a_big, deg, -deg), keep)
+    a_turned, frame = a_big.copy(), keep.copy()
+    hypotheses = [(ok, np.where(a_big, a, b), np.where(a_big, b, a), keep, a_big)]
+    hypotheses += [(one_aspect, x, y, None, np.full(p, x_is_a)) for x, y, x_is_a in ((a, b, True), (b, a, False))]
+    for eligible, x, y, fr, x_is_a in hypotheses:
+        go = np.flatnonzero(eligible)
+        if len(go) == 0:
+            continue
+        c, f, t, d = _fixed_window_turn(table, x[go], y[go], None if fr is None else fr[go])
+        upd = c > corr[go]
+        g = go[upd]
+        corr[g], fine[g], tex[g], deg[g], a_turned[g] = c[upd], f[upd], t[upd], d[upd], x_is_a[g]
+        frame[g] = (np.repeat(inner_window(aspect[x[g]], d[upd])[:, None], 2, axis=1) if fr is None else fr[g])
+    return TurnedScores(corr, fine, tex, (1 - _frame4(frame)) / 2, a_turned, np.where(a_turned, deg, -deg), frame)
 
 
 def turned_pair(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: TurnedScores) -> tuple[np.ndarray, np.ndarray]:
