@@ -689,3 +689,28 @@ def test_a_straightened_copy_resized_back_is_turned_over_its_inner_window(seed, 
     monkeypatch.setattr(confirmation, "own_scale_scores", lambda table, a, b: dataclasses.replace(
         rotation.own_scale_scores(table, a, b), corr=np.full(len(a), -1.0)))
     assert confirmation.confirm_pairs(table, a, b, per_image=None)[0].tolist() == [False, False]
+
+
+@pytest.mark.parametrize("seed,size,degrees,expand", [(5, (400, 300), 4.3, False), (7, (300, 400), -3.2, True)])
+def test_a_copy_turned_without_a_crop_is_compared_inside_its_filled_corners(seed, size, degrees, expand, monkeypatch):
+    """Turned without a crop, the corners filled with one colour, on the original's canvas or on
+    one holding the whole turned picture: the copy's window that shows the original's inner window
+    matches it turned; the filled corners take no part. Another picture turned alike is no copy;
+    without the own-window pass the copy is missed."""
+    from inspector.core.leakage import confirmation, rotation
+
+    def edit(im: Image.Image) -> Image.Image:
+        return reload(im.rotate(degrees, Image.BILINEAR, expand=expand, fillcolor=(255, 255, 255)), "JPEG", quality=90)
+
+    im = texture(seed, size)
+    items = [("val/a/orig.png", "val", "a", im), ("train/a/turned.jpg", "train", "a", edit(im)),
+             ("test/a/other.jpg", "test", "a", edit(texture(seed + 40, size)))]
+    table = table_from_images(items, split_names=["train", "val", "test"])
+    a, b = np.array([0, 0]), np.array([1, 2])
+    own = rotation.own_scale_scores(table, a, b)
+    assert (own.other[0] < 0.95).all() and abs(own.angle[0] - degrees) <= 0.25
+    ok, _, sc = confirmation.confirm_pairs(table, a, b, per_image=None)
+    assert ok.tolist() == [True, False]
+    monkeypatch.setattr(confirmation, "own_scale_scores", lambda table, a, b: dataclasses.replace(
+        rotation.own_scale_scores(table, a, b), corr=np.full(len(a), -1.0)))
+    assert confirmation.confirm_pairs(table, a, b, per_image=None)[0].tolist() == [False, False]

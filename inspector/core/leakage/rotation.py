@@ -17,7 +17,7 @@ import numpy as np
 
 from ..hashing import THUMB_SIZE
 from ..table import ImageTable
-from .alignment import cut_and_whole, window_search
+from .alignment import cut_and_whole, window_search, windowed
 from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, sandwich, unit as _unit
 
 # Degrees, both ways: a coarse search over COARSE_ANGLES (at most 1.5 degrees from any turn up to
@@ -111,6 +111,8 @@ class TurnedScores:
     angle: np.ndarray      # (P,) degrees
     frame: np.ndarray | None = None   # (P, 2) the turned window's fractions of the width and height
                                       # (None: the inner window, see inner_window)
+    other: np.ndarray | None = None   # (P, 2) the centred window of the other image compared
+                                      # (None: all of it)
 
 
 def _frame4(frame: np.ndarray) -> np.ndarray:
@@ -219,12 +221,15 @@ def own_scale_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.n
 def same_aspect(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per pair: whether the two pictures have one aspect ratio (OWN_ASPECT)."""
     r = np.asarray(width, np.float64) / np.maximum(np.asarray(height, np.float64), 1.0)
-    return np.abs(np.log(r[a] / r[b])) <= np.log1p(OWN_ASPECT)
+    return same_aspect_ratio(r[a], r[b])
 
 
 def own_window_pairs(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Which pairs own_scale_scores can compare (an unscaled crop, or one aspect ratio)."""
-    return own_scale_keep(width, height, a, b)[0] | same_aspect(width, height, a, b)
+    """Which pairs own_scale_scores can compare (an unscaled crop, one aspect ratio, or one a
+    turned picture's expanded canvas)."""
+    r = np.asarray(width, np.float64) / np.maximum(np.asarray(height, np.float64), 1.0)
+    return (own_scale_keep(width, height, a, b)[0] | same_aspect(width, height, a, b)
+            | _may_be_expanded(r[a], r[b]) | _may_be_expanded(r[b], r[a]))
 
 
 def _inside(aspect: np.ndarray, keep: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
@@ -247,22 +252,51 @@ def _whole_features(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return u, f.reshape(len(x), -1), fs
 
 
-def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: np.ndarray | None
-                       ) -> tuple[np.ndarray, ...]:
+def _filled_window(aspect: np.ndarray, angle_deg: np.ndarray, expand: bool) -> np.ndarray:
+    """(P, 2): the fractions of a turned copy's width and height that show its original's inner
+    window (inner_window), when the copy was turned without a crop, its corners filled: on the
+    original's canvas (`expand` False), or on the larger one holding the whole turned picture."""
+    k = inner_window(aspect, angle_deg)
+    if not expand:
+        return np.stack([k, k], axis=1)
+    t = np.radians(np.abs(angle_deg))
+    c, s = np.cos(t), np.sin(t)
+    return np.stack([k / (c + s / aspect), k / (aspect * s + c)], axis=1)
+
+
+def expanded_aspect(aspect: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
+    """The aspect ratio of a picture turned by angle_deg on a canvas holding all of it."""
+    t = np.radians(np.abs(angle_deg))
+    c, s = np.cos(t), np.sin(t)
+    return (aspect * c + s) / (aspect * s + c)
+
+
+def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: np.ndarray | None,
+                       filled: bool | None = None) -> tuple[np.ndarray, ...]:
     """Thumbnails x turned over the fixed windows `frame` (P, 2; None: the inner window of each
-    turn) against the whole thumbnails y: every turn of OWN_ANGLES, then refined by OWN_REFINE, on
+    turn) against the whole thumbnails y, or with `filled` (True: on an expanded canvas) against
+    the window of y that shows that inner window (_filled_window: y is x turned without a crop,
+    its corners filled): every turn of OWN_ANGLES, then refined by OWN_REFINE, on
     the plain correlation (on the benchmark's turned copies the fine detail peaked up to 2 degrees
     off the turn made, the plain correlation within 0.5). Returns corr, fine, texture and the turn
     (P,); pairs whose best coarse turn is under TURN_GATE, or whose unscaled window would show an
     empty corner, score -1."""
     p = len(x)
     aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
-    yu, yf, ys = _whole_features(blurred(table.thumb[y]))
+    yb = blurred(table.thumb[y])
+    whole_y = _whole_features(yb)
 
     def at(d: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
         u, f, s = _whole_features(turned(table.thumb[x[rows]], aspect[x[rows]], d,
                                          None if frame is None else frame[rows])[0])
-        return np.einsum("pd,pd->p", u, yu[rows]), np.einsum("pd,pd->p", f, yf[rows]), np.minimum(s, ys[rows])
+        if filled is None:
+            yu, yf, ys = (v[rows] for v in whole_y)
+        else:
+            k = _filled_window(aspect[x[rows]], d, filled)
+            w = windowed(yb[rows], (1 - _frame4(k)) / 2)
+            yu, (yf, ys) = _unit(w)[0].reshape(len(rows), -1), _unit(_fine(w))
+            yf = yf.reshape(len(rows), -1)
+        return np.einsum("pd,pd->p", u, yu), np.einsum("pd,pd->p", f, yf), np.minimum(s, ys)
 
     best, deg = np.full(p, -np.inf), np.zeros(p)
     for d in OWN_ANGLES:
@@ -281,6 +315,8 @@ def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: n
     fits = np.abs(g_deg) >= OWN_MIN_TURN
     if frame is not None:
         fits &= _inside(aspect[x[close]], frame[close], g_deg)
+    if filled:   # the canvas must have the proportions of the whole turned picture
+        fits &= np.abs(np.log(aspect[y[close]] / expanded_aspect(aspect[x[close]], g_deg))) <= np.log1p(OWN_ASPECT)
     close, g_deg = close[fits], g_deg[fits]
     corr, fine, tex = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p)
     if len(close):
@@ -300,18 +336,37 @@ def own_scale_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedS
     one_aspect = same_aspect(table.width, table.height, a, b)
     corr, fine, tex, deg = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p), np.zeros(p)
     a_turned, frame = a_big.copy(), keep.copy()
-    hypotheses = [(ok, np.where(a_big, a, b), np.where(a_big, b, a), keep, a_big)]
-    hypotheses += [(one_aspect, x, y, None, np.full(p, x_is_a)) for x, y, x_is_a in ((a, b, True), (b, a, False))]
-    for eligible, x, y, fr, x_is_a in hypotheses:
+    other = np.ones((p, 2))
+    hypotheses = [(ok, np.where(a_big, a, b), np.where(a_big, b, a), keep, a_big, None)]
+    for x, y, x_is_a in ((a, b, True), (b, a, False)):
+        hypotheses += [(one_aspect, x, y, None, np.full(p, x_is_a), None),
+                       (one_aspect, x, y, None, np.full(p, x_is_a), False),
+                       (_may_be_expanded(aspect[x], aspect[y]), x, y, None, np.full(p, x_is_a), True)]
+    for eligible, x, y, fr, x_is_a, filled in hypotheses:
         go = np.flatnonzero(eligible)
         if len(go) == 0:
             continue
-        c, f, t, d = _fixed_window_turn(table, x[go], y[go], None if fr is None else fr[go])
+        c, f, t, d = _fixed_window_turn(table, x[go], y[go], None if fr is None else fr[go], filled)
         upd = c > corr[go]
         g = go[upd]
         corr[g], fine[g], tex[g], deg[g], a_turned[g] = c[upd], f[upd], t[upd], d[upd], x_is_a[g]
         frame[g] = (np.repeat(inner_window(aspect[x[g]], d[upd])[:, None], 2, axis=1) if fr is None else fr[g])
-    return TurnedScores(corr, fine, tex, (1 - _frame4(frame)) / 2, a_turned, np.where(a_turned, deg, -deg), frame)
+        other[g] = 1.0 if filled is None else _filled_window(aspect[x[g]], d[upd], filled)
+    return TurnedScores(corr, fine, tex, (1 - _frame4(frame)) / 2, a_turned, np.where(a_turned, deg, -deg),
+                        frame, other)
+
+
+def _may_be_expanded(aspect_x: np.ndarray, aspect_y: np.ndarray) -> np.ndarray:
+    """Whether y's proportions can be those of x turned OWN_MIN_TURN to MAX_TURN degrees on a canvas
+    holding all of it (to OWN_ASPECT)."""
+    lo = expanded_aspect(aspect_x, np.full(len(aspect_x), OWN_MIN_TURN))
+    hi = expanded_aspect(aspect_x, np.full(len(aspect_x), MAX_TURN))
+    lo, hi = np.minimum(lo, hi) / (1 + OWN_ASPECT), np.maximum(lo, hi) * (1 + OWN_ASPECT)
+    return (aspect_y >= lo) & (aspect_y <= hi)
+
+
+def same_aspect_ratio(aspect_x: np.ndarray, aspect_y: np.ndarray) -> np.ndarray:
+    return np.abs(np.log(aspect_x / aspect_y)) <= np.log1p(OWN_ASPECT)
 
 
 def turned_pair(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: TurnedScores) -> tuple[np.ndarray, np.ndarray]:
@@ -321,4 +376,8 @@ def turned_pair(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: TurnedScore
     x, y = np.where(sc.a_cut, a, b), np.where(sc.a_cut, b, a)
     rot, keep = turned(table.thumb[x], aspect[x], np.where(sc.a_cut, sc.angle, -sc.angle), sc.frame)
     k4 = _frame4(keep)
-    return cut_and_whole(rot, blurred(table.thumb[y]), np.clip((sc.cut - (1 - k4) / 2) / k4, 0.0, None), sc.a_cut)
+    xa, xb = cut_and_whole(rot, blurred(table.thumb[y]), np.clip((sc.cut - (1 - k4) / 2) / k4, 0.0, None), sc.a_cut)
+    if sc.other is not None:   # the other image's window (a turned copy with filled corners)
+        win = windowed(blurred(table.thumb[y]), (1 - _frame4(sc.other)) / 2)
+        xa, xb = np.where(sc.a_cut[:, None, None], xa, win), np.where(sc.a_cut[:, None, None], win, xb)
+    return xa, xb
