@@ -27,7 +27,7 @@ from ..table import ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import (KEEP_FINE, agreement_band, aligned, band_index, band_scores, kept_significance,
                       overlay_strength, realigned_band_scores, rows_detail)
-from .rotation import own_scale_scores, own_window_pairs, turned_pair, turned_scores
+from .rotation import big_crop, own_scale_scores, own_window_pairs, turned_pair, turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, looks
 from .thumbs import fine as _fine, fine_significance, ranked
 from .progress import Steps, drain, scaled
@@ -136,9 +136,9 @@ WIDE_FLOOR = 0.30
 TURN_FLOOR = 0.60
 # ... and then turned over the window of the smaller picture's own size (rotation.own_scale_scores:
 # a turned copy cropped and not resized; the free search above may find it at a wrong turn and
-# window, one that no crop could be). It is tried from WIDE_FLOOR: a wide picture turned by 4-5
-# degrees loses a third of its height to the corners and correlates ~0.5 centred. Both are turned
-# alignments:
+# window, one that no crop could be). It is tried from TURN_FLOOR, and from WIDE_FLOOR for crops
+# that keep less than 1 - MAX_CUT of a side: a wide picture turned by 4-5 degrees loses a third of
+# its height to the corners and correlates ~0.5 centred. Both are turned alignments:
 TURNED = ("turned", "own turn")
 # A turn is one more free parameter of the alignment: turned pairs need more shared fine detail.
 # Two crops of one ladybird photo matched turned by 3 degrees at 0.973 / fine 0.46; the planted
@@ -292,6 +292,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 todo = todo[crop_keep(table.width, table.height, a[todo], b[todo])[0]]
             elif how == "own turn":   # ... or a turned crop whose window the sizes fix
                 todo = todo[own_window_pairs(table.width, table.height, a[todo], b[todo])]
+                # (from WIDE_FLOOR only the crops that keep less than 1 - MAX_CUT of a side)
+                todo = todo[(corr[todo] >= TURN_FLOOR) | big_crop(table.width, table.height, a[todo], b[todo])]
         base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
                                 else (CONFIRM_CORR, TURN_CONFIRM_FINE if how in TURNED else CONFIRM_FINE))
         block = max(1, int(CONFIRM_BLOCK / max(PASS_COST[how], 1.0)))

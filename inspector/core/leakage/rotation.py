@@ -17,7 +17,7 @@ import numpy as np
 
 from ..hashing import THUMB_SIZE
 from ..table import ImageTable
-from .alignment import cut_and_whole, window_search, windowed
+from .alignment import MAX_CUT, cut_and_whole, window_search, windowed
 from .thumbs import CMP as _CMP, area_matrix as _area_matrix, fine as _fine, sandwich, unit as _unit
 
 # Degrees, both ways: a coarse search over COARSE_ANGLES (at most 1.5 degrees from any turn up to
@@ -194,13 +194,17 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
 #   at any size (resized back to the original's, or smaller): the two keep one aspect ratio.
 # The free window search above finds such copies at a wrong turn and window when the crop keeps
 # more of one side than the inner window does, more than MAX_CUT of the other, or is resized.
-OWN_ANGLES = tuple(float(d) for d in np.arange(-MAX_TURN + 0.5, MAX_TURN, 1.0))   # 1 degree apart
-OWN_REFINE = (0.5, 0.25, 0.125)
+OWN_ANGLES = tuple(float(d) for d in np.arange(-6.0, 6.01, 1.5))   # 1.5 degrees apart, then
+OWN_REFINE = (0.75, 0.375, 0.1875)                                 # refined to 0.19
 OWN_MIN_KEEP = 0.5          # least fraction of a side an unscaled crop keeps ...
 OWN_MIN_AREA = 0.5          # ... and of the area
 OWN_MIN_TURN = 0.5          # degrees: a smaller turn is a plain crop (the crop and centred passes')
 OWN_INSIDE_SLACK = 0.03     # an unscaled window must lie inside the turned picture (no empty corner), to 3%
 OWN_ASPECT = 0.03           # "one aspect ratio": within 3%
+# The windows of one aspect ratio are refined from one coarse turn (x's inner window against all of
+# y) of the pairs whose correlation there reaches OWN_COARSE_GATE (a copy turned with its corners
+# filled correlates less there than at its own window); each must still reach TURN_GATE refined.
+OWN_COARSE_GATE = 0.80
 
 
 def own_scale_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray
@@ -216,6 +220,12 @@ def own_scale_keep(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.n
     ok = ((keep <= 1.0).all(axis=1) & (keep >= OWN_MIN_KEEP).all(axis=1) & (keep.min(axis=1) < 1.0)
           & (keep.prod(axis=1) >= OWN_MIN_AREA))
     return ok, a_big, keep
+
+
+def big_crop(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: an unscaled crop (own_scale_keep) keeping less than 1 - MAX_CUT of a side."""
+    ok, _, keep = own_scale_keep(width, height, a, b)
+    return ok & (keep.min(axis=1) < 1.0 - MAX_CUT)
 
 
 def same_aspect(width: np.ndarray, height: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -243,15 +253,6 @@ def _inside(aspect: np.ndarray, keep: np.ndarray, angle_deg: np.ndarray) -> np.n
     return (x * c + y * s <= aspect * lim) & (x * s + y * c <= lim)
 
 
-def _whole_features(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(P, T, T) thumbnails over the whole comparison grid: unit vectors of the images and of their
-    fine detail (P, CMP*CMP), and the fine detail's std (P,)."""
-    w = sandwich(_TURN_AREA[0][0], x)
-    u = _unit(w)[0].reshape(len(x), -1)
-    f, fs = _unit(_fine(w))
-    return u, f.reshape(len(x), -1), fs
-
-
 def _filled_window(aspect: np.ndarray, angle_deg: np.ndarray, expand: bool) -> np.ndarray:
     """(P, 2): the fractions of a turned copy's width and height that show its original's inner
     window (inner_window), when the copy was turned without a crop, its corners filled: on the
@@ -272,7 +273,8 @@ def expanded_aspect(aspect: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
 
 
 def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: np.ndarray | None,
-                       filled: bool | None = None) -> tuple[np.ndarray, ...]:
+                       filled: bool | None = None, start: np.ndarray | None = None,
+                       coarse_only: bool = False) -> tuple[np.ndarray, ...]:
     """Thumbnails x turned over the fixed windows `frame` (P, 2; None: the inner window of each
     turn) against the whole thumbnails y, or with `filled` (True: on an expanded canvas) against
     the window of y that shows that inner window (_filled_window: y is x turned without a crop,
@@ -284,26 +286,35 @@ def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: n
     p = len(x)
     aspect = table.width.astype(np.float64) / np.maximum(table.height.astype(np.float64), 1.0)
     yb = blurred(table.thumb[y])
-    whole_y = _whole_features(yb)
+    whole_y = sandwich(_TURN_AREA[0][0], yb)
 
-    def at(d: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-        u, f, s = _whole_features(turned(table.thumb[x[rows]], aspect[x[rows]], d,
-                                         None if frame is None else frame[rows])[0])
+    def at(d: np.ndarray, rows: np.ndarray, full: bool = False) -> tuple[np.ndarray, ...]:
+        """The plain correlation at turns d of the pairs `rows` (with `full`, also the fine
+        detail's correlation and the texture: the search needs only the first)."""
+        wx = sandwich(_TURN_AREA[0][0], turned(table.thumb[x[rows]], aspect[x[rows]], d,
+                                               None if frame is None else frame[rows])[0])
         if filled is None:
-            yu, yf, ys = (v[rows] for v in whole_y)
+            wy = whole_y[rows]
         else:
-            k = _filled_window(aspect[x[rows]], d, filled)
-            w = windowed(yb[rows], (1 - _frame4(k)) / 2)
-            yu, (yf, ys) = _unit(w)[0].reshape(len(rows), -1), _unit(_fine(w))
-            yf = yf.reshape(len(rows), -1)
-        return np.einsum("pd,pd->p", u, yu), np.einsum("pd,pd->p", f, yf), np.minimum(s, ys)
+            wy = windowed(yb[rows], (1 - _frame4(_filled_window(aspect[x[rows]], d, filled))) / 2)
+        c = np.einsum("pij,pij->p", _unit(wx)[0], _unit(wy)[0])
+        if not full:
+            return (c,)
+        (fx, sx), (fy, sy) = _unit(_fine(wx)), _unit(_fine(wy))
+        return c, np.einsum("pij,pij->p", fx, fy), np.minimum(sx, sy)
 
-    best, deg = np.full(p, -np.inf), np.zeros(p)
-    for d in OWN_ANGLES:
-        c = at(np.full(p, d), np.arange(p))[0]
-        upd = c > best
-        best[upd], deg[upd] = c[upd], d
-    close = np.flatnonzero(best >= TURN_GATE)
+    if start is None:   # the coarse search, then only the pairs that come close go on
+        best, deg = np.full(p, -np.inf), np.zeros(p)
+        for d in OWN_ANGLES:
+            c = at(np.full(p, d), np.arange(p))[0]
+            upd = c > best
+            best[upd], deg[upd] = c[upd], d
+        if coarse_only:
+            return best, deg
+        close = np.flatnonzero(best >= TURN_GATE)
+    else:               # from a coarse turn found already
+        deg, close = np.asarray(start, np.float64).copy(), np.arange(p)
+        best = at(deg, close)[0]
     best, g_deg = best[close], deg[close]
     for step in OWN_REFINE if len(close) else ():
         centre = g_deg.copy()
@@ -312,7 +323,7 @@ def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: n
             c = at(d, close)[0]
             upd = c > best
             best[upd], g_deg[upd] = c[upd], d[upd]
-    fits = np.abs(g_deg) >= OWN_MIN_TURN
+    fits = (np.abs(g_deg) >= OWN_MIN_TURN) & (best >= TURN_GATE)
     if frame is not None:
         fits &= _inside(aspect[x[close]], frame[close], g_deg)
     if filled:   # the canvas must have the proportions of the whole turned picture
@@ -320,7 +331,7 @@ def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: n
     close, g_deg = close[fits], g_deg[fits]
     corr, fine, tex = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p)
     if len(close):
-        corr[close], fine[close], tex[close] = at(g_deg, close)
+        corr[close], fine[close], tex[close] = at(g_deg, close, full=True)
         deg[close] = g_deg
     return corr, fine, tex, deg
 
@@ -337,16 +348,30 @@ def own_scale_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedS
     corr, fine, tex, deg = np.full(p, -1.0), np.full(p, -1.0), np.zeros(p), np.zeros(p)
     a_turned, frame = a_big.copy(), keep.copy()
     other = np.ones((p, 2))
-    hypotheses = [(ok, np.where(a_big, a, b), np.where(a_big, b, a), keep, a_big, None)]
+    larger = lambda x, y: (table.width[y] > table.width[x]) & (table.height[y] > table.height[x])  # noqa: E731
+    hypotheses = [(ok, np.where(a_big, a, b), np.where(a_big, b, a), keep, a_big, None, None)]
     for x, y, x_is_a in ((a, b, True), (b, a, False)):
-        hypotheses += [(one_aspect, x, y, None, np.full(p, x_is_a), None),
-                       (one_aspect, x, y, None, np.full(p, x_is_a), False),
-                       (_may_be_expanded(aspect[x], aspect[y]), x, y, None, np.full(p, x_is_a), True)]
-    for eligible, x, y, fr, x_is_a, filled in hypotheses:
+        # the windows of one aspect ratio share one coarse search of the turn (x's inner window
+        # against all of y): a filled copy's corners lower its correlation, not where it peaks
+        expanded = _may_be_expanded(aspect[x], aspect[y])
+        start = np.zeros(p)
+        near = np.flatnonzero(one_aspect | expanded)
+        coarse = np.zeros(p, bool)
+        if len(near):
+            best, start[near] = _fixed_window_turn(table, x[near], y[near], None, coarse_only=True)
+            coarse[near] = best >= OWN_COARSE_GATE
+        # an expanded canvas shows the picture smaller, amid its filled corners: a coarse search of
+        # its own, for the pictures whose proportions only an expanded canvas explains, or larger
+        # on both axes (at small turns one aspect ratio)
+        hypotheses += [(one_aspect & coarse, x, y, None, np.full(p, x_is_a), None, start),
+                       (one_aspect & coarse, x, y, None, np.full(p, x_is_a), False, start),
+                       (expanded & (~one_aspect | larger(x, y)), x, y, None, np.full(p, x_is_a), True, None)]
+    for eligible, x, y, fr, x_is_a, filled, start in hypotheses:
         go = np.flatnonzero(eligible)
         if len(go) == 0:
             continue
-        c, f, t, d = _fixed_window_turn(table, x[go], y[go], None if fr is None else fr[go], filled)
+        c, f, t, d = _fixed_window_turn(table, x[go], y[go], None if fr is None else fr[go], filled,
+                                        None if start is None else start[go])
         upd = c > corr[go]
         g = go[upd]
         corr[g], fine[g], tex[g], deg[g], a_turned[g] = c[upd], f[upd], t[upd], d[upd], x_is_a[g]
