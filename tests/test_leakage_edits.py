@@ -647,7 +647,7 @@ def test_a_turned_crop_of_a_wide_picture_is_turned_over_its_own_size(seed, size,
 
 def test_an_own_size_turn_needs_a_crop_that_hides_the_corners():
     """Only a picture no larger than the other on both axes, keeping at least half of each side
-    and of the area, can be its unscaled turned crop; and only a window inside the turned picture
+    and OWN_MIN_AREA of the area, can be its unscaled turned crop; and only a window inside the turned picture
     (no empty corner) at a turn of OWN_MIN_TURN or more."""
     from inspector.core.leakage import rotation
     w, h = np.array([400, 380, 400, 190, 300, 420]), np.array([300, 280, 140, 290, 160, 290])

@@ -197,7 +197,7 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
 OWN_ANGLES = tuple(float(d) for d in np.arange(-6.0, 6.01, 1.5))   # 1.5 degrees apart, then
 OWN_REFINE = (0.75, 0.375, 0.1875)                                 # refined to 0.19
 OWN_MIN_KEEP = 0.5          # least fraction of a side an unscaled crop keeps ...
-OWN_MIN_AREA = 0.5          # ... and of the area
+OWN_MIN_AREA = 0.6          # ... and of the area (a smaller crop shows only part of the picture)
 OWN_MIN_TURN = 0.5          # degrees: a smaller turn is a plain crop (the crop and centred passes')
 OWN_INSIDE_SLACK = 0.03     # an unscaled window must lie inside the turned picture (no empty corner), to 3%
 OWN_ASPECT = 0.03           # "one aspect ratio": within 3%
