@@ -144,6 +144,12 @@ TURNED = ("turned", "own turn")
 # Two crops of one ladybird photo matched turned by 3 degrees at 0.973 / fine 0.46; the planted
 # turned copies that confirm turned share 0.66 or more (smooth ones less, and they stay missed).
 TURN_CONFIRM_FINE = 0.60
+# ... and a turned alignment must be the pair's own transform (residual.misfit): no quarter of
+# the picture may agree better by TURN_MISFIT moved a cell or two. Turned, the rim of a fundus
+# photo stands in for a zoom: two overlapping crops of one fundus, one a 1.25x zoom of the other
+# off-centre, matched turned by 6 degrees at 0.99 / fine 0.70 with a quarter gaining 0.27-0.39;
+# turned copies at their own turn gain at most 0.05 (60 held-out turned copies).
+TURN_MISFIT = 0.15
 # Pairs still unconfirmed that correlate at least this much (in tone curves as strong as gamma 1.8,
 # copies correlate >= 0.97) and whose fine detail is above rounding (IDENTICAL_TONE_TEXTURE) are
 # compared on their thumbnails' ranks (thumbs.ranked), and confirmed when those agree almost exactly
@@ -277,6 +283,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     # Last, turned alignments (a few degrees) for the photo pairs still unconfirmed.
     # Then, for pairs in another tone, the thumbnails' ranks (tone curves leave them as they were).
     band_top, band_bottom = np.full(n, -1.0), np.full(n, -1.0)
+    flat_corr, flat_fine = np.full(n, -1.0), np.full(n, -1.0)   # the best unturned off-centre window
     for n_pass, (how, mirrored) in enumerate(passes):
         todo = k[~ok[k]]
         if mirrored:  # only pairs that look more alike mirrored than not can be mirrored copies

@@ -29,6 +29,13 @@ COARSE_ANGLES = (-4.5, -1.5, 1.5, 4.5)
 REFINE_STEPS = (1.0, 0.5, 0.25)
 MAX_TURN = 6.5
 TURN_GATE = 0.88
+# A best turn at the edge of the turns searched is no peak when the correlation rises further
+# PAST_EDGE beyond it, where copies are not made (turned copies, up to 6 degrees, peak inside):
+# the turn then stands in for another transform (a fundus rim turned about the middle moves as
+# it does zoomed: two overlapping crops of one fundus, one a zoom of the other, peaked past 6.5
+# degrees), and the pair scores -1.
+PAST_EDGE = 0.5
+TURN_EDGE = min(MAX_TURN, max(abs(d) for d in COARSE_ANGLES) + sum(REFINE_STEPS))
 
 
 @dataclass(frozen=True)
@@ -177,13 +184,25 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
             upd = c > g_best
             g_best[upd], g_deg[upd] = c[upd], deg[upd]
     best_deg[go] = g_deg
+    past = _past_edge(g_deg, g_best, TURN_EDGE, lambda k, d: _turn_corr(table, x[k], other[k], aspect, d))
     rot, keep = turned(table.thumb[x], aspect[x], g_deg)
     c, f, t, w = window_search(rot, blurred(table.thumb[y]))
+    c, f = np.where(past, -1.0, c), np.where(past, -1.0, f)
     # the border fractions of the turned image left out: its inner window, then the window in it
     corr[go], fine[go], tex[go] = c, f, t
     cut[go] = (1 - _frame4(keep)) / 2 + _frame4(keep) * w
     frame[go] = keep
     return TurnedScores(corr, fine, tex, cut, a_turned, np.where(a_turned, best_deg, -best_deg), frame)
+
+
+def _past_edge(deg: np.ndarray, best: np.ndarray, edge: float, corr_at) -> np.ndarray:
+    """Which best turns deg (correlating `best`) lie at the searched range's edge and correlate
+    more PAST_EDGE beyond it (corr_at(rows, turns): the plain correlation of those rows)."""
+    past = np.zeros(len(deg), bool)
+    k = np.flatnonzero(np.abs(deg) >= edge - 1e-9)
+    if len(k):
+        past[k] = corr_at(k, deg[k] + np.sign(deg[k]) * PAST_EDGE) > best[k]
+    return past
 
 
 # Turned copies whose window the picture sizes fix, so that only the turn is free:
@@ -196,6 +215,7 @@ def turned_scores(table: ImageTable, a: np.ndarray, b: np.ndarray) -> TurnedScor
 # more of one side than the inner window does, more than MAX_CUT of the other, or is resized.
 OWN_ANGLES = tuple(float(d) for d in np.arange(-6.0, 6.01, 1.5))   # 1.5 degrees apart, then
 OWN_REFINE = (0.75, 0.375, 0.1875)                                 # refined to 0.19
+OWN_EDGE = min(MAX_TURN, max(abs(d) for d in OWN_ANGLES) + sum(OWN_REFINE))
 OWN_MIN_KEEP = 0.5          # least fraction of a side an unscaled crop keeps ...
 OWN_MIN_AREA = 0.6          # ... and of the area (a smaller crop shows only part of the picture)
 OWN_MIN_TURN = 0.5          # degrees: a smaller turn is a plain crop (the crop and centred passes')
@@ -324,6 +344,7 @@ def _fixed_window_turn(table: ImageTable, x: np.ndarray, y: np.ndarray, frame: n
             upd = c > best
             best[upd], g_deg[upd] = c[upd], d[upd]
     fits = (np.abs(g_deg) >= OWN_MIN_TURN) & (best >= TURN_GATE)
+    fits &= ~_past_edge(g_deg, best, OWN_EDGE, lambda k, d: at(d, close[k])[0])
     if frame is not None:
         fits &= _inside(aspect[x[close]], frame[close], g_deg)
     if filled:   # the canvas must have the proportions of the whole turned picture
