@@ -27,6 +27,7 @@ from ..table import ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import (KEEP_FINE, agreement_band, aligned, band_index, band_scores, kept_significance,
                       overlay_strength, realigned_band_scores, rows_detail)
+from .residual import misfit
 from .rotation import big_crop, own_scale_scores, own_window_pairs, turned_pair, turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, looks
 from .thumbs import fine as _fine, fine_significance, ranked
@@ -140,6 +141,12 @@ TURN_FLOOR = 0.60
 # that keep less than 1 - MAX_CUT of a side: a wide picture turned by 4-5 degrees loses a third of
 # its height to the corners and correlates ~0.5 centred. Both are turned alignments:
 TURNED = ("turned", "own turn")
+# Below big crops, the own turn is not tried where the free turned search aligned the pair (corr
+# TURN_GATE) sharing little fine detail: of 100 held-out turned copies drawn, 21 only the own turn
+# confirms; 20 share fine detail 0.48-0.95 at the free search's (wrong) window, one it could not
+# align at all (filled corners); look-alike skies and sunsets, most of what reached the own turn,
+# share little there.
+OWN_GATE_FINE = 0.40
 # A turn is one more free parameter of the alignment: turned pairs need more shared fine detail.
 # Two crops of one ladybird photo matched turned by 3 degrees at 0.973 / fine 0.46; the planted
 # turned copies that confirm turned share 0.66 or more (smooth ones less, and they stay missed).
@@ -284,6 +291,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     # Then, for pairs in another tone, the thumbnails' ranks (tone curves leave them as they were).
     band_top, band_bottom = np.full(n, -1.0), np.full(n, -1.0)
     flat_corr, flat_fine = np.full(n, -1.0), np.full(n, -1.0)   # the best unturned off-centre window
+    turned_fine = np.full(n, -1.0)                               # the free turned search's fine detail
     for n_pass, (how, mirrored) in enumerate(passes):
         todo = k[~ok[k]]
         if mirrored:  # only pairs that look more alike mirrored than not can be mirrored copies
@@ -300,7 +308,11 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             elif how == "own turn":   # ... or a turned crop whose window the sizes fix
                 todo = todo[own_window_pairs(table.width, table.height, a[todo], b[todo])]
                 # (from WIDE_FLOOR only the crops that keep less than 1 - MAX_CUT of a side)
-                todo = todo[(corr[todo] >= TURN_FLOOR) | big_crop(table.width, table.height, a[todo], b[todo])]
+                # ... and otherwise not the pairs the free turned search aligned sharing little
+                # fine detail (OWN_GATE_FINE; those it could not align at all, -1, go on)
+                todo = todo[big_crop(table.width, table.height, a[todo], b[todo])
+                            | ((corr[todo] >= TURN_FLOOR)
+                               & ((turned_fine[todo] >= OWN_GATE_FINE) | (turned_fine[todo] == -1.0)))]
         base_corr, base_fine = ((MIRROR_CONFIRM_CORR, MIRROR_CONFIRM_FINE) if mirrored
                                 else (CONFIRM_CORR, TURN_CONFIRM_FINE if how in TURNED else CONFIRM_FINE))
         block = max(1, int(CONFIRM_BLOCK / max(PASS_COST[how], 1.0)))
@@ -365,7 +377,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 min_fine = np.where(~tiny[kk] & (sc.corr >= NEAR_IDENTICAL_CORR), MIRROR_IDENTICAL_FINE, min_fine)
                 if how == "centred":   # and a resized one with spread detail agrees less whole
                     detailed = ~tiny[kk] & (sc.fine >= MIRROR_DETAIL_FINE)
-                    detailed &= np.minimum(spread(table.thumb[a[kk]]), spread(table.thumb[b[kk]])) >= SPREAD_MIN
+                    detailed &= np.minimum(image_spread(table, a[kk]), image_spread(table, b[kk])) >= SPREAD_MIN
                     min_corr = np.where(detailed, CONFIRM_CORR, min_corr)
             good = (sc.corr >= min_corr) & (sc.fine >= min_fine) & (sc.texture >= CONFIRM_TEXTURE)
             # a copy in another tone must match better than one in the same tone, and have detail
@@ -400,7 +412,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 # wherever a look-alike fits them best: as there, detail in a few places (one
                 # curved edge of a lamp globe on a wall matched another's at 0.994 / fine 0.87)
                 # must agree almost exactly
-                spread_out = np.minimum(spread(table.thumb[a[kk]]), spread(table.thumb[b[kk]])) >= WINDOW_ASPECT_SPREAD
+                spread_out = np.minimum(image_spread(table, a[kk]), image_spread(table, b[kk])) >= WINDOW_ASPECT_SPREAD
                 good &= identical | (spread_out & (sc.fine >= WINDOW_FINE))
             if how == "centred":
                 good &= _centred_crop_fits(table, a[kk], b[kk], sc)
@@ -413,11 +425,18 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
                 good &= ~_window_borne(table.thumb[a[kk]], table.thumb[b[kk]], sc, mirrored, good, outside)
             else:   # turned: with its detail in a few places, the rest must match as a turn does
                 g = np.flatnonzero(good)
-                few = (np.minimum(spread(table.thumb[a[kk[g]]]), spread(table.thumb[b[kk[g]]])) < SPREAD_MIN
+                few = (np.minimum(image_spread(table, a[kk[g]]), image_spread(table, b[kk[g]])) < SPREAD_MIN
                        if len(g) else np.zeros(0, bool))
-                good[g] = ~_one_band_borne(*turned_pair(table, a[kk[g]], b[kk[g]], take_rows(sc, g)),
-                                           outside_fine=np.where(few, TURN_CONFIRM_FINE, BORNE_FINE),
-                                           outside=outside[g])
+                xa, xb = turned_pair(table, a[kk[g]], b[kk[g]], take_rows(sc, g))
+                good[g] = (~_one_band_borne(xa, xb, outside_fine=np.where(few, TURN_CONFIRM_FINE, BORNE_FINE),
+                                            outside=outside[g])
+                           & (misfit(xa, xb) < TURN_MISFIT))
+                # and the turn must explain the pair better than an unturned window does
+                good &= (sc.corr > flat_corr[kk]) | (sc.fine > flat_fine[kk])
+            if how == "wide" and not mirrored:
+                flat_corr[kk], flat_fine[kk] = sc.corr, sc.fine
+            elif how == "turned":
+                turned_fine[kk] = sc.fine
             better = good | (sc.corr + sc.fine > corr[kk] + fine[kk])
             upd = kk[better]
             corr[upd], fine[upd], tex[upd] = sc.corr[better], sc.fine[better], sc.texture[better]
@@ -442,7 +461,7 @@ def _significant(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: PairScores
         z = fine_significance(aligned(table.thumb[a[weak]], sc.crop_a[weak]),
                               aligned(table.thumb[b[weak]], sc.crop_b[weak]))
         identical[weak] |= (sc.corr[weak] >= NEAR_IDENTICAL_CORR) & (z >= FINE_SIGNIFICANCE)
-        spread_out = np.minimum(spread(table.thumb[a[weak]]), spread(table.thumb[b[weak]])) >= SIGNIFICANT_SPREAD
+        spread_out = np.minimum(image_spread(table, a[weak]), image_spread(table, b[weak])) >= SIGNIFICANT_SPREAD
         significant[weak] = ((sc.corr[weak] >= SIGNIFICANT_CORR) & (sc.fine[weak] >= SIGNIFICANT_FINE)
                              & (sc.texture[weak] >= CONFIRM_TEXTURE) & spread_out & (z >= SIGNIFICANT_Z))
     return identical, significant
@@ -454,7 +473,7 @@ def _free_significant(table: ImageTable, a: np.ndarray, b: np.ndarray, sc, how: 
     out = np.zeros(len(a), bool)
     k = np.flatnonzero((sc.corr >= FREE_SIGNIFICANT_CORR) & (sc.fine >= SIGNIFICANT_FINE) & (sc.texture >= CONFIRM_TEXTURE))
     if len(k):
-        k = k[np.minimum(spread(table.thumb[a[k]]), spread(table.thumb[b[k]])) >= SIGNIFICANT_SPREAD]
+        k = k[np.minimum(image_spread(table, a[k]), image_spread(table, b[k])) >= SIGNIFICANT_SPREAD]
     if len(k):
         sk = take_rows(sc, k)
         if how in TURNED:
@@ -482,7 +501,7 @@ def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarra
     keep_h = 1.0 - sc.cut[:, 2] - sc.cut[:, 3]
     sx, sy = w[y] / np.maximum(w[x] * keep_w, 1e-9), h[y] / np.maximum(h[x] * keep_h, 1e-9)
     aspect = np.maximum(sx, sy) / np.maximum(np.minimum(sx, sy), 1e-9)
-    spread_out = np.minimum(spread(table.thumb[a]), spread(table.thumb[b])) >= WINDOW_ASPECT_SPREAD
+    spread_out = np.minimum(image_spread(table, a), image_spread(table, b)) >= WINDOW_ASPECT_SPREAD
     return ((w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
             & ((aspect <= 1.0 + WINDOW_ASPECT) | spread_out))
 
@@ -601,7 +620,7 @@ def take_rows(scores: Scores, k: np.ndarray) -> Scores:
 def _mirror_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, fine: np.ndarray) -> np.ndarray:
     """A mirrored alignment of pictures whose fine detail is spread (SPREAD_MIN in both), or that
     share almost all of it (MIRROR_CONCENTRATED_FINE)."""
-    return (np.minimum(spread(table.thumb[a]), spread(table.thumb[b])) >= SPREAD_MIN) | (fine >= MIRROR_CONCENTRATED_FINE)
+    return (np.minimum(image_spread(table, a), image_spread(table, b)) >= SPREAD_MIN) | (fine >= MIRROR_CONCENTRATED_FINE)
 
 
 def _centred_crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: PairScores) -> np.ndarray:
@@ -617,6 +636,13 @@ def _centred_crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: Pair
     return fits | (np.maximum(sc.crop_a, sc.crop_b) < UPSCALED_CROP) | (sc.fine >= UPSCALED_CROP_FINE)
 
 
+def image_spread(table: ImageTable, idx: np.ndarray) -> np.ndarray:
+    """spread of the thumbnails of the images idx, each image's once (a block's pairs of one image
+    come together, and an image is in many pairs)."""
+    u, inv = np.unique(idx, return_inverse=True)
+    return spread(table.thumb[u])[inv.reshape(-1)]
+
+
 def spread(thumbs: np.ndarray) -> np.ndarray:
     """How evenly the fine detail of each thumbnail is spread over it: the participation ratio of
     its energy, (sum e)^2 / (n sum e^2), 1 when every cell has the same energy, 1/n for one cell."""
@@ -630,7 +656,7 @@ def spread_or_strong(table: ImageTable, a: np.ndarray, b: np.ndarray, texture: n
                      corr: np.ndarray) -> np.ndarray:
     """Pairs whose fine detail is spread (SPREAD_MIN) in both images, or strong (STRONG_LEVELS)
     in pictures that agree as closely as a pair in different tones must (TONE_FREE_CORR)."""
-    sa, sb = spread(table.thumb[a]), spread(table.thumb[b])
+    sa, sb = image_spread(table, a), image_spread(table, b)
     return ((np.minimum(sa, sb) >= SPREAD_MIN)
             | ((_detail_levels(table, a, b, texture) >= STRONG_LEVELS) & (corr >= TONE_FREE_CORR)))
 
