@@ -531,7 +531,8 @@ def _one_band_borne(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray | None 
     With `outside` (per pair the grey levels of one stretched thumbnail unit, _stretch; NaN where
     not asked), a pair that shares most of its detail in one band (OVERLAY_SHARE) is also borne
     unless outside that band it shows one picture: fine detail shared (BORNE_FINE) that is spread
-    (OUTSIDE_SPREAD), or strong (STRONG_LEVELS) and correlating as copies do (OUTSIDE_CORR); or
+    (OUTSIDE_SPREAD), or strong (STRONG_LEVELS) or somewhat spread (SPREAD_MIN) and correlating as
+    copies do (OUTSIDE_CORR); or
     OUTSIDE_FINE of it at that correlation; or almost all of it (OUTSIDE_ALL_FINE: the other's
     watermark may lie outside the band). Two look-alike sunsets under one watermark shared 0.82-0.95
     of their detail in its rows, and outside them only a sun disc and a horizon in about the same
@@ -546,7 +547,7 @@ def _one_band_borne(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray | None 
         asked = ~np.isnan(outside)
         close = out.corr >= OUTSIDE_CORR
         strong = out.texture * np.where(asked, outside, 0.0) >= STRONG_LEVELS
-        backed = (out.fine >= BORNE_FINE) & ((out.spread >= OUTSIDE_SPREAD) | (strong & close))
+        backed = (out.fine >= BORNE_FINE) & ((out.spread >= OUTSIDE_SPREAD) | (close & (strong | (out.spread >= SPREAD_MIN))))
         backed |= (close & (out.fine >= OUTSIDE_FINE)) | (out.fine >= OUTSIDE_ALL_FINE)
         borne |= (share >= OVERLAY_SHARE) & asked & ~backed
     if left_out is None or not borne.any():
