@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..table import ImageTable
+from ..table import FLAG_PADDED, ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import (KEEP_FINE, agreement_band, aligned, band_index, band_scores, kept_significance,
                       overlay_strength, realigned_band_scores, rows_detail)
@@ -186,6 +186,13 @@ UPSCALED_CROP_FINE = 0.70
 # matched another crop of it at a wrong scale (the curved rim fits at many) at 0.991 / fine 0.62;
 # the planted window copies with fine detail under 0.70 all correlate 0.999 or more.
 WINDOW_FINE = 0.70
+# An off-centre window larger than the crop it matches (a crop resized back to the old size) is taken
+# with spread detail this close (see _crop_fits): such held-out copies kept 0.89-0.95.
+UPSCALED_WINDOW_FINE = 0.88
+# ... or, detail in a few places (smooth pictures), when the window agrees almost exactly: look-alike
+# sunsets and skies stay under NEAR_IDENTICAL_CORR, a resized-back crop of a smooth sunset matched at
+# 0.9996 / fine 0.994.
+IDENTICAL_WINDOW_FINE = 0.95
 BAND_CORR = 0.995
 BAND_FINE = 0.90
 BAND_CONCENTRATION = 0.5
@@ -249,6 +256,12 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
     same_grey = ((contrast_ratio(table.std, a, b) <= 1.0 + SMOOTH_CONTRAST_TOLERANCE)
                  & (brightness_ratio(table.mean, a, b) <= 1.0 + SMOOTH_BRIGHTNESS_TOLERANCE))
     same_colour = colour_difference(table.mean, a, b) <= SMOOTH_COLOUR_TOLERANCE
+    # an image whose bars were trimmed before hashing has its mean and std over the bars too:
+    # they tell nothing of its picture's tone, so its pairs are not held to the same tone
+    trimmed = (table.flags.astype(np.int64) & FLAG_PADDED) != 0
+    either = trimmed[a] | trimmed[b]
+    same_grey |= either
+    same_colour |= either
     n = len(a)
     corr, fine, tex = np.zeros(n), np.zeros(n), np.zeros(n)
     mir, ca, cb = np.zeros(n, bool), np.zeros(n), np.zeros(n)
@@ -301,8 +314,8 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
         elif how != "centred":
             todo = todo[~tiny[todo]]
             floor = {"wide": WIDE_FLOOR, "crop": WIDE_FLOOR, "turned": TURN_FLOOR, "own turn": WIDE_FLOOR}.get(how)   # band: none
-            if floor is not None:
-                todo = todo[corr[todo] >= floor]
+            if floor is not None:   # a trimmed side's window may lie far off centre: tried anyway
+                todo = todo[(corr[todo] >= floor) | (either[todo] & (how == "wide"))]
             if how == "crop":   # only pairs whose sizes an unscaled crop can have
                 todo = todo[crop_keep(table.width, table.height, a[todo], b[todo])[0]]
             elif how == "own turn":   # ... or a turned crop whose window the sizes fix
@@ -502,8 +515,20 @@ def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarra
     sx, sy = w[y] / np.maximum(w[x] * keep_w, 1e-9), h[y] / np.maximum(h[x] * keep_h, 1e-9)
     aspect = np.maximum(sx, sy) / np.maximum(np.minimum(sx, sy), 1e-9)
     spread_out = np.minimum(image_spread(table, a), image_spread(table, b)) >= WINDOW_ASPECT_SPREAD
-    return ((w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
+    fits = ((w[y] <= w[x] * keep_w * 1.06 + 2) & (h[y] <= h[x] * keep_h * 1.06 + 2)
             & ((aspect <= 1.0 + WINDOW_ASPECT) | spread_out))
+    # ... or an off-centre crop re-exported at the old size (enlarged, often squashed back to the
+    # old proportions), with spread detail that agrees as closely as such copies do
+    # (no larger than the whole other picture: two overlapping crops of one photo exported at other
+    # scales, 472x456 and 430x430, matched so at 0.970 / fine 0.91)
+    resized_back = (w[y] <= w[x] * 1.06 + 2) & (h[y] <= h[x] * 1.06 + 2)
+    fits |= resized_back & ((spread_out & (sc.fine >= UPSCALED_WINDOW_FINE))
+                            | ((sc.corr >= NEAR_IDENTICAL_CORR) & (sc.fine >= IDENTICAL_WINDOW_FINE)))
+    # a crop whose bars or repeated edge lines were trimmed before hashing (a translated picture's
+    # filled gap, an off-centre paste) shows fewer pixels than its file has, by an amount the table
+    # does not keep: its size says nothing, so its detail must be spread instead
+    trimmed = (table.flags[y].astype(np.int64) & FLAG_PADDED) != 0
+    return np.where(trimmed, spread_out | (sc.corr >= NEAR_IDENTICAL_CORR), fits)
 
 
 def _one_band_borne(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray | None = None,

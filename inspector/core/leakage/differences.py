@@ -67,7 +67,14 @@ def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: flo
         out.append("in colour (the other is greyscale)")
     elif tones and not gi and np.abs(_cast(table.mean[i]) - _cast(table.mean[j])).max() > COLOUR_DIFFERS:
         out.append("colours changed")
-    if pj and not pi:
+    # a trimmed side matched as a window of the other: its picture was translated and the gap it
+    # left filled (uniform or repeated edge lines), not padded whole
+    shifted = off_centre and ((pj and not pi and crop_i >= CROP_SHOWN) or (pi and not pj and crop_j >= CROP_SHOWN))
+    if shifted and pj:
+        out.append(f"shifted by about {crop_i:.0%} of a side, the gap filled")
+    elif shifted:
+        out.append(f"not shifted (the other is shifted by about {crop_j:.0%}, its gap filled)")
+    elif pj and not pi:
         out.append("padded with uniform bars")
     elif pi and not pj:
         out.append("without the other's padding bars")
@@ -82,7 +89,9 @@ def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: flo
     if angle:
         out.append(f"turned {abs(angle):.0f} degrees {'counter-clockwise' if angle > 0 else 'clockwise'}")
     where = "off-centre, " if off_centre else ""
-    if crop_i >= CROP_SHOWN:
+    if shifted:
+        pass
+    elif crop_i >= CROP_SHOWN:
         out.append(f"cropped {where}{crop_i:.0%}")
     elif crop_j >= CROP_SHOWN:
         out.append(f"shows {crop_j:.0%} more at the borders ({where.rstrip(', ') or 'centred'})")
