@@ -686,7 +686,7 @@ def test_a_straightened_copy_resized_back_is_turned_over_its_inner_window(seed, 
     """Straightened (turned, cropped to the inner window) and resized back to the original size:
     the copy has more pixels than the part it shows, which no free window may (_crop_fits), but
     one aspect ratio fixes the window as the turn's inner one. Another picture straightened alike
-    is no copy; without the own-window pass the copy is missed."""
+    is no copy."""
     from inspector.core.leakage import confirmation, rotation
     im = texture(seed, size)
     items = [("val/a/orig.png", "val", "a", im),
@@ -699,7 +699,10 @@ def test_a_straightened_copy_resized_back_is_turned_over_its_inner_window(seed, 
     assert ok.tolist() == [True, False] and abs(sc.angle[0] - degrees) <= 0.25
     monkeypatch.setattr(confirmation, "own_scale_scores", lambda table, a, b: dataclasses.replace(
         rotation.own_scale_scores(table, a, b), corr=np.full(len(a), -1.0)))
-    assert confirmation.confirm_pairs(table, a, b, per_image=None)[0].tolist() == [False, False]
+    # without it the free turned search finds the copy too since a crop resized back to the old size
+    # is taken with spread detail (_crop_fits), at the same turn; the other picture never
+    ok, _, sc = confirmation.confirm_pairs(table, a, b, per_image=None)
+    assert ok.tolist() == [True, False] and abs(sc.angle[0] - degrees) <= 0.5
 
 
 @pytest.mark.parametrize("seed,size,degrees,expand", [(5, (400, 300), 4.3, False), (7, (300, 400), -3.2, True)])
