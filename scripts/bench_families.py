@@ -26,6 +26,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import edit_words  # noqa: E402
 import leakage_families as lf  # noqa: E402
 
 from inspector.core import leakage  # noqa: E402
@@ -82,7 +83,8 @@ def build(items, boxes, sources, sources_dir: Path | None, seed: int, per_family
             path = f"train/{cls}/copy_{fam}_{k}_{Path(src).stem}.png"
             out.append((path, "train", cls, copy))
             ident[path] = src
-            truth.append({"family": fam, "copy": path, "source": src, "desc": desc, "expect": expect})
+            truth.append({"family": fam, "families": list(names) if fam == "pair" else [fam], "copy": path,
+                          "source": src, "desc": desc, "expect": expect})
     # negatives from the source photos: a crop right next to a val/test crop, another shot; clear
     # of every corpus crop of the photo, not only of the one it was made from
     crops_of: dict[str, list] = defaultdict(list)
@@ -180,6 +182,7 @@ def evaluate(findings, ident, box_of, category, truth) -> tuple[dict, dict, list
     """Per family: (found, right kind, total); per negative category: false pairs; the false pairs."""
     dup = [f for f in findings if f.kind in ("exact", "near", "mirror")]
     pairs = {frozenset(f.paths): f.kind for f in dup}
+    messages = {frozenset(f.paths): f.message for f in dup}
     group = _exact_groups(f.paths for f in dup if f.kind == "exact")
     per_family: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for t in truth:
@@ -189,6 +192,7 @@ def evaluate(findings, ident, box_of, category, truth) -> tuple[dict, dict, list
         if kind is None and t["copy"] in group and group[t["copy"]] == group.get(t["source"]):
             kind = "exact"   # both in one group of identical files, each reported against its first
         if kind is not None:
+            t["message"] = messages.get(frozenset((t["copy"], t["source"])), "")
             row[0] += 1
             row[1] += kind == t["expect"]
         t["found"] = kind
@@ -389,6 +393,10 @@ def run(corpus: Path, manifest: Path, mnist: Path | None, sources_dir: Path | No
               f"reached the confirmation")
         for k, (f, right, n) in fam.items():
             print(f"  {k:13s} found {f:2d}/{n}  right kind {right:2d}  reached confirmation {reached[k]:2d}")
+        # (the edits of a pair planted before its truth named them are unknown: left out)
+        for line in edit_words.summary((t.get("families", [] if t["family"] == "pair" else [t["family"]]),
+                                        t["message"]) for t in truth if t["found"] and t.get("message")):
+            print(line)
         print(f"  recall {found}/{total} = {found / max(total, 1):.1%}; candidate recall (planted copies "
               f"that reach the confirmation, or exact) {sum(reached.values())}/{total}")
         cats = ["neighbour crop", "other shot", "look-alike sky", "look-alike wall", "look-alike sunset",

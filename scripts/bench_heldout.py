@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import edit_words  # noqa: E402
 import heldout_edits as edits  # noqa: E402
 from heldout_score import score  # noqa: E402
 
@@ -324,14 +325,6 @@ def phash_findings(data: Path, threshold: int = 10) -> list[dict]:
     return out
 
 
-DESCRIBED = {   # words a finding's message should hold for an edit it can tell
-    "greyscale": ("greyscale",), "resize": ("resized",), "crop_off_centre": ("cropped", "off-centre"),
-    "rotate_crop": ("turned",), "rotate_fill": ("turned",), "text": ("text",), "webp": ("WEBP",),
-    "saturation": ("colour",), "white_balance": ("colour",), "gamma": ("brighter", "darker", "contrast"),
-    "contrast": ("contrast", "brighter", "darker"), "pad": ("border", "pad"), "shift": ("shift", "off-centre"),
-}
-
-
 def report(seed: int, manifest: dict, findings: list[dict], cost: dict, diag: list[dict]) -> list[str]:
     s = score(manifest, findings)
     lines = [f"seed {seed}: {s.hits}/{s.total} copies found ({100 * s.hits / max(1, s.total):.1f}%), "
@@ -350,16 +343,7 @@ def report(seed: int, manifest: dict, findings: list[dict], cost: dict, diag: li
     for c, ex in s.false_examples.items():
         for e in ex[:5]:
             lines.append(f"  FALSE {c}: {e['paths']} {e['kind']} overlap {e['overlap']}: {e['message'][:160]}")
-    described = {}
-    for c, f in s.found:
-        for fam in c["families"]:
-            words = DESCRIBED.get(fam)
-            if words:
-                t = described.setdefault(fam, [0, 0])
-                t[1] += 1
-                t[0] += any(w.lower() in f["message"].lower() for w in words)
-    lines.append("  messages saying the edit (found copies): "
-                 + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(described.items())))
+    lines += edit_words.summary((c["families"], f["message"]) for c, f in s.found)
     for d in diag:
         lines.append(f"  MISS {d['family']}: {d['stage']} (corr {d['corr']}, fine {d['fine']}); "
                      f"{json.dumps(d['params'])} save {d['save']}; {d['original']} -> {d['copy']}")

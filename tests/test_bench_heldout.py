@@ -117,3 +117,34 @@ def test_phash_baseline_pairs_a_resized_copy_and_not_a_different_picture(tmp_pat
         im.save(tmp_path / rel)
     found = bench_heldout.phash_findings(tmp_path)
     assert [sorted(f["paths"]) for f in found] == [["test/c/a2.png", "train/c/a.png"]]
+
+
+def test_edit_words_names_the_edit_and_flags_claims_of_edits_not_made():
+    import edit_words
+    msg = ("Near duplicate: test/a/c.jpg (test) is a near copy of train/a/o.jpg (train); greyscale, "
+           "cropped 8% (perceptual-hash distance 3 of 64 bits, threshold 10; thumbnail correlation "
+           "0.990, fine detail 0.80).")
+    assert edit_words.names_edit("greyscale", msg) is True
+    assert edit_words.names_edit("crop_off_centre", msg) is True
+    assert edit_words.names_edit("crop_shift", msg) is True          # the families benchmark's name
+    assert edit_words.names_edit("gamma", msg) is False
+    assert edit_words.names_edit("png", msg) is None                 # nothing the table can tell
+    assert edit_words.wrong_claims(["greyscale", "crop_off_centre"], msg) == []
+    assert edit_words.wrong_claims(["greyscale"], msg) == ["cropped"]
+    assert edit_words.wrong_claims(["sharpen"], msg) == ["greyscale", "cropped"]
+    # the scores' "thumbnail correlation" and "fine detail" are no claims; facts (size, format) neither
+    plain = ("Near duplicate: b (test) is a near copy of a (train); resized to 10x10 from 20x20, WEBP "
+             "instead of JPEG (perceptual-hash distance 3 of 64 bits, threshold 10; thumbnail "
+             "correlation 0.990, fine detail 0.80).")
+    assert edit_words.wrong_claims(["resize"], plain) == []
+    assert edit_words.names_edit("contrast", plain) is False
+    # one claim for either file's edit: blurred, or the other sharpened
+    soft = plain.replace("; resized", "; less fine detail (blurred or smoothed, or the other sharpened), resized")
+    assert edit_words.wrong_claims(["sharpen"], soft) == [] and edit_words.wrong_claims(["blur"], soft) == []
+    assert edit_words.names_edit("blur", soft) and edit_words.names_edit("sharpen", soft)
+    assert edit_words.wrong_claims(["jpeg"], soft) == ["fine detail"]
+    named, wrong, examples = edit_words.tally([(["greyscale"], msg), (["sharpen"], msg), (["resize"], plain)])
+    assert named["greyscale"] == [1, 1] and named["sharpen"] == [0, 1] and named["resize"] == [1, 1]
+    assert wrong == {"greyscale": 1, "sharpen": 1} and len(examples) == 2
+    lines = edit_words.summary([(["greyscale", "crop_off_centre"], msg), (["sharpen"], msg)])
+    assert "naming an edit not made: 1 of 2" in lines[1] and lines[2].startswith("    WRONG sharpen")
