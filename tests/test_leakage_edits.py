@@ -99,7 +99,10 @@ EDITS = {
     # (edit, kind, words describing it, as seen from either file of the pair)
     "greyscale": (lambda im: im.convert("L").convert("RGB"), "near", ("greyscale",)),
     "gamma": (lambda im: reload(gamma(im, 0.6), "JPEG", quality=85), "near", ("brighter", "darker")),
-    "saturation": (lambda im: ImageEnhance.Color(im).enhance(0.3), "near", ("colours changed",)),
+    # (this texture's channels are independent noise: desaturating it cuts each channel's std, which
+    # the table reads as contrast; photo-like pictures: tests/test_leakage_differences.py)
+    "saturation": (lambda im: ImageEnhance.Color(im).enhance(0.3), "near", ("saturated", "colours changed",
+                                                                           "contrast")),
     "contrast": (lambda im: ImageEnhance.Contrast(im).enhance(1.5), "near", ("more contrast", "less contrast")),
     "padded": (lambda im: pad_square(im, (255, 255, 255)), "near", ("padded with uniform bars",
                                                                      "without the other's padding bars")),
@@ -110,9 +113,9 @@ EDITS = {
                     ("turned 3 degrees", "turned 4 degrees")),
     "mirror_jpeg": (lambda im: reload(ImageOps.mirror(im), "JPEG", quality=70), "mirror", ("JPEG",)),
     "caption": (lambda im: reload(lettering(im, 0.86, 0.14, band=True), "JPEG", quality=88), "near",
-                ("caption or text over the bottom",)),
+                ("a caption, text or a mark over the bottom",)),
     "watermark": (lambda im: reload(lettering(im, 0.40, 0.12, band=False, seed=1), "JPEG", quality=88), "near",
-                  ("text or a band across",)),
+                  ("text or a mark across",)),
 }
 
 
@@ -360,7 +363,8 @@ def test_a_white_balanced_copy_is_found_on_its_fine_detail(monkeypatch):
     items = [("test/a/orig.png", "test", "a", im), ("train/a/copy.jpg", "train", "a", reload(balanced, "JPEG", quality=85))]
     table = table_from_images(items, split_names=["train", "val", "test"])
     found = [f for f in find_leakage(table, means_of(table)) if f.kind == "near"]
-    assert len(found) == 1 and "colours changed" in found[0].differences
+    assert len(found) == 1 and any(w.startswith("colour balance") or w == "colours changed"
+                                   for w in found[0].differences), found[0].differences
     assert float(found[0].message.split("thumbnail correlation ")[1][:5]) < confirmation.TONE_FREE_CORR
 
 
@@ -465,7 +469,7 @@ def test_a_caption_band_that_holds_most_of_a_smooth_pictures_variance_does_not_s
     whole = np.corrcoef(table.thumb[0].ravel().astype(float), table.thumb[1].ravel().astype(float))[0, 1]
     assert whole < 0.5            # what kept the band comparison from such pairs before
     found = [f for f in find_leakage(table, means_of(table)) if f.kind == "near"]
-    assert len(found) == 1 and any("text or a band" in d or "caption" in d for d in found[0].differences), \
+    assert len(found) == 1 and any("text or a mark" in d or "caption" in d for d in found[0].differences), \
         [f.message for f in found]
 
 

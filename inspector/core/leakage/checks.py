@@ -20,7 +20,7 @@ from .confirmation import CONFIRM_NEIGHBOURS, Confirmed, iter_confirm_pairs, tak
 from .pair_scores import PairScores
 from .looks import TINY_SIDE, LookRanker
 from . import incremental, rescan
-from .differences import describe as describe_differences
+from .differences import describe as describe_differences, overlay_bands
 from .findings import Finding, describe, label_conflict, pair_finding, sort_findings
 from .names import name_collisions
 from .partners import BestPartners
@@ -185,13 +185,29 @@ def _near_findings(table: ImageTable, pairs: Pairs, confirmed: Confirmed,
     a, b, d = pairs
     ok, is_mirror, sc = confirmed
     findings: list[Finding] = []
-    for k in np.flatnonzero(ok):
+    # where the pictures of a centred alignment differ in one band only (text, a mark); the band
+    # pass's pairs have theirs, turned and off-centre ones are not compared again
+    ks = np.flatnonzero(ok)
+    centred = np.ones(len(ks), bool)
+    for extra in (sc.off_centre, sc.angle):
+        if extra is not None:
+            centred &= ~np.asarray(extra[ks], bool)
+    if sc.band_top is not None:
+        centred &= np.asarray(sc.band_top[ks]) < 0
+    kc = ks[centred]
+    overlay = np.full((len(a), 2), -1.0)
+    if len(kc):
+        overlay[kc] = overlay_bands(table.thumb[a[kc]], table.thumb[b[kc]], sc.crop_a[kc], sc.crop_b[kc],
+                                    np.asarray(is_mirror[kc], bool))
+    for k in ks:
         i, j, dist = int(a[k]), int(b[k]), float(d[k])
         kind = "mirror" if is_mirror[k] else "near"
         off = bool(sc.off_centre[k]) if sc.off_centre is not None else False
         angle = float(sc.angle[k]) if sc.angle is not None else 0.0
         band = (None if sc.band_top is None or sc.band_top[k] < 0
                 else (float(sc.band_top[k]), float(sc.band_bottom[k])))
+        if band is None and overlay[k, 0] >= 0:
+            band = (float(overlay[k, 0]), float(overlay[k, 1]))
         diff = describe_differences(table, i, j, float(sc.crop_a[k]), float(sc.crop_b[k]), off, angle, band)
         if kind == "mirror":
             head = f"Mirrored copy: {describe(table, j)} is a horizontally flipped copy of {describe(table, i)}"
