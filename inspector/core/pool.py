@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait as wait_for
 from typing import Any, Protocol
 
+from .blas import limit_blas_for_good
 from .memory import avoid_huge_pages, keep_freed_memory
 
 DEFAULT_TIME_LIMIT = 30.0   # seconds per file
@@ -115,6 +116,7 @@ def _worker_main(conn: Connection, status: Any, parent: int, main_thread_parent:
     _die_with_parent(parent, main_thread_parent)
     avoid_huge_pages()
     keep_freed_memory()  # each image's pixel memory reused by the next (memory.py)
+    limit_blas_for_good()  # two workers on two cores: BLAS threads would only spin (blas.py)
 
     def mark(item: int) -> None:
         status[_STARTED] = time.monotonic()  # time first: the parent reads the item, then the time

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ..blas import one_blas_thread
 from ..memory import release_free_memory
 from ..table import ImageTable
 from .candidates import (HASH_NEIGHBOURS, NEAR_THRESHOLD, NO_HASH, Pairs, candidate_blocks, probe_blocks,
@@ -285,6 +286,14 @@ def iter_find_leakage(table: ImageTable, split_means: Mapping[str, Sequence[floa
                       ) -> Generator[LeakageProgress, None, list[Finding]]:
     """find_leakage as a generator: yields LeakageProgress a few times a second (stop iterating
     to cancel: the work stops at the next block), returns the findings."""
+    with one_blas_thread():  # small products: BLAS threads would only spin (blas.py)
+        return (yield from _leakage_steps(table, split_means, source_splits, near_threshold,
+                                          include_within_split, mirrors))
+
+
+def _leakage_steps(table: ImageTable, split_means: Mapping[str, Sequence[float]],
+                   source_splits: Sequence[str], near_threshold: int, include_within_split: bool,
+                   mirrors: bool) -> Generator[LeakageProgress, None, list[Finding]]:
     clock = PhaseClock(_planned_work(table))
     findings: list[Finding] = []
     exact, rep = yield from clock.run("exact duplicates", _quick(_exact_findings, table, include_within_split))
