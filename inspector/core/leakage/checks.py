@@ -34,16 +34,17 @@ DRIFT_THRESHOLD = 0.05       # per-channel mean difference from train, 0-1 scale
 # images: about 16 MB) and pairs confirmed at a time (the confirmation's per-pair arrays: ~10 MB).
 LOOK_BLOCK = 1 << 13
 CONFIRM_STREAM = 1 << 16
-# CPU milliseconds per image (per pair for the confirmation) of each stage, measured on 70,000
-# MNIST digits (candidate search 0.18-0.19 ms an image, confirmation 0.77-1.05 ms a pair, 0.17
-# pairs an image) and on 2,000 photos (0.009-0.014 and 16-17 ms a pair, after the search's and the
-# confirmation's later changes): they set each stage's share of the progress line. Images under
-# TINY_SIDE come in crowds of look-alikes, whose candidate search ranks millions of pairs; a photo
-# pair goes through the off-centre and turned alignments, a tiny pair only through the centred ones.
+# CPU milliseconds per image (per pair for the confirmation) of each stage, measured with BLAS on
+# one thread (blas.py) on 70,000 MNIST digits (candidate search 0.105 ms an image quiet, 0.17 at
+# load 13; confirmation 0.17 ms a pair, 0.165 pairs an image) and on 2,000 photos (search 0.04 ms
+# an image, confirmation 3.4-3.6 ms a pair, load 12-13): they set each stage's share of the
+# progress line. Images under TINY_SIDE come in crowds of look-alikes, whose candidate search ranks
+# millions of pairs; a photo pair goes through the off-centre and turned alignments, a tiny pair
+# only through the centred ones.
 EXACT_MS = 0.0005
-CANDIDATE_MS = {"tiny": 0.19, "photo": 0.01}
+CANDIDATE_MS = {"tiny": 0.13, "photo": 0.04}
 PAIRS_PER_IMAGE = 0.17          # pairs confirmed per image, before the candidates are known
-CONFIRM_MS = {"tiny": 0.85, "photo": 16.0}
+CONFIRM_MS = {"tiny": 0.17, "photo": 3.5}
 NAMES_MS = 0.003
 
 
