@@ -8,7 +8,7 @@ import pytest
 
 from hostile import slow_progressive_jpeg
 from imagefactory import make_good_images
-from inspector.core import dispatch, pool
+from inspector.core import dispatch, fastdecode, pool
 from inspector.core.scan import _ChunkResult, _scan_chunk, scan
 from inspector.core.sources import complete, open_source
 
@@ -175,6 +175,15 @@ def test_the_chunk_marks_no_item_once_its_files_are_measured(tmp_path):
     marks: list[int] = []
     _scan_chunk(items, None, False, mark=marks.append)
     assert marks == [0, 1, 2, pool.NO_ITEM]
+
+
+def test_the_decoders_first_use_check_is_not_charged_to_the_first_file(tmp_path):
+    make_good_images(tmp_path, "train", 2, modes=("RGB",))
+    items = list(enumerate(complete(open_source(str(tmp_path))).files))
+    checked_at_mark: list[bool] = []
+    fastdecode.available.cache_clear()   # as in a fresh worker
+    _scan_chunk(items, None, False, mark=lambda i: checked_at_mark.append(fastdecode.available.cache_info().currsize == 1))
+    assert checked_at_mark[0]   # done before the first file's time limit starts (0.05-0.2 s)
 
 
 FORKED = """

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from . import hashing, sources
+from . import fastdecode, hashing, sources
 from .cache import load_codec, stored_records
 from .cache.codec import HistGroup, group_hists
 from .decode import DecodeError, decode
@@ -128,6 +128,7 @@ def _measure_chunk(items: list[tuple[int, ImageFile]], storage_options: dict | N
     splits: list[str] = []
     if keep_records:
         load_codec()  # imported before the first item's time limit starts, not inside it
+    fastdecode.available()  # the decoders' first-use check (0.05-0.2 s, once a process), likewise
     payloads = sources.iter_payloads((f for _, f in items), storage_options)
     for (index, f), (_, payload) in zip(items, payloads):
         acc = accumulators.get(f.split)
