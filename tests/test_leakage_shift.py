@@ -62,6 +62,23 @@ def test_an_off_centre_pad_is_found_and_named_padded(colour, fx, fy):
     assert "padded with uniform bars" in found[pair].differences
 
 
+def test_a_padded_copy_resized_down_is_found():
+    """Padded to a square and then resized smaller than the original: the padded copy is the one
+    a window cuts into, and its file's proportions are its bars', not its picture's; random
+    pictures, bar colours, places and sizes."""
+    rng = np.random.default_rng(91)
+    found = 0
+    for seed in range(8):
+        im = texture(560 + seed, (int(rng.integers(150, 200)), int(rng.integers(230, 280))))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        fx = 0.5 if seed % 2 else float(rng.uniform(0, 1))
+        padded = off_centre_pad(im, colour, fx, 0.5).resize((s := int(rng.integers(150, 200)), s), Image.BICUBIC)
+        copy = reload(padded, "JPEG", quality=int(rng.integers(80, 96)))
+        found += frozenset(("train/c/a.png", "val/c/b.jpg")) in _near(
+            [("train/c/a.png", "train", "c", im), ("val/c/b.jpg", "val", "c", copy)])
+    assert found >= 7, found   # main before: 0 of these 8
+
+
 def test_repeated_edge_lines_are_trimmed_but_a_one_axis_gradient_is_not():
     im = texture(540, (256, 192))
     a = hashing._f_array(hashing._reduced(shifted(im, 30, 0, "edge").convert("F"), hashing.GRID))
@@ -70,6 +87,54 @@ def test_repeated_edge_lines_are_trimmed_but_a_one_axis_gradient_is_not():
     assert hashing.replicated_strips(hashing._f_array(hashing._reduced(im.convert("F"), hashing.GRID))) is None
     ramp = np.repeat(np.linspace(0, 255, 128, dtype=np.float32)[:, None], 128, axis=1)  # every column alike
     assert hashing.replicated_strips(ramp) is None
+
+
+def patchy(seed: int, size: tuple[int, int] = (240, 180), share: float = 0.3) -> Image.Image:
+    """A smooth ramp with a few soft-edged textured patches: detail somewhat spread (spread
+    0.07-0.18, as a subject on a plain background), not all over the picture."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w] / max(w, h)
+    tex = np.asarray(texture(seed, size).convert("L"), float) - 128
+    mask = np.zeros((h, w))
+    for _ in range(3):
+        cx, cy = rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h
+        r = share * min(w, h) * rng.uniform(0.5, 0.9)
+        mask = np.maximum(mask, np.clip(1.5 - np.hypot(x * max(w, h) - cx, y * max(w, h) - cy) / r, 0, 1))
+    a = 90 + 60 * x + 30 * y + mask * tex + rng.normal(0, 1, (h, w))
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def test_shifted_copies_of_pictures_with_their_detail_in_places_are_mostly_found():
+    """A shifted copy's trimmed file size says nothing of its picture, so the window needs spread
+    detail; detail somewhat spread (a subject on a plain ground) is enough when the window agrees
+    as closely as copies do (confirmation.TRIMMED_WINDOW_*). Random shifts of 6-14% of a side,
+    uniform or edge fills, JPEG q80-95."""
+    rng = np.random.default_rng(77)
+    found = 0
+    for seed in range(20):
+        im = patchy(600 + seed, share=0.25)
+        w, h = im.size
+        dx = round(w * rng.uniform(0.06, 0.14)) * int(rng.choice([-1, 1]))
+        dy = round(h * rng.uniform(0.06, 0.14)) * int(rng.choice([-1, 1])) if rng.random() < 0.3 else 0
+        fill = "edge" if rng.random() < 0.3 else tuple(int(c) for c in rng.integers(0, 256, 3))
+        copy = reload(shifted(im, dx, dy, fill), "JPEG", quality=int(rng.integers(80, 96)))
+        found += frozenset(("train/c/a.png", "test/c/b.jpg")) in _near(
+            [("train/c/a.png", "train", "c", im), ("test/c/b.jpg", "test", "c", copy)])
+    assert found >= 15, found   # main before: 13 of these 20
+
+
+def test_neighbouring_crops_with_their_detail_in_places_shifted_are_not_copies():
+    """Two neighbouring, non-overlapping crops of one such picture, one shifted with its gap filled:
+    the trimmed one shows a picture the other does not."""
+    rng = np.random.default_rng(78)
+    for seed in range(8):
+        big = patchy(700 + seed, (480, 180), share=0.25)
+        left, right = big.crop((0, 0, 240, 180)), big.crop((240, 0, 480, 180))
+        dx = round(240 * rng.uniform(0.06, 0.14)) * int(rng.choice([-1, 1]))
+        fill = "edge" if seed % 3 == 0 else tuple(int(c) for c in rng.integers(0, 256, 3))
+        copy = reload(shifted(right, dx, 0, fill), "JPEG", quality=90)
+        assert not _near([("train/c/l.png", "train", "c", left), ("val/c/r.jpg", "val", "c", copy)]), seed
 
 
 def test_neighbouring_crops_and_skies_with_a_filled_gap_are_not_copies():
