@@ -4,7 +4,8 @@ For each seed: copies of randomly chosen val/test photos of the corpus are plant
 every edit family of leakage_families.py (random parameters) and with random pairs of edits; hard
 negatives are added (neighbouring crops of the same source photo, other shots of the scene,
 look-alike skies, walls and sunsets, a CIFAR-sized crowd of tiny crops) and, as a table of its own,
-MNIST digits. Printed: recall per family (and the kind reported), false pairs per negative category,
+MNIST digits. Printed: recall per family (and the kind reported), how often a found copy's message
+names its edit and which messages name an edit not made (edit_words.py), false pairs per negative category,
 the candidate search's recall against brute force on 20,000 images, and the cost against another
 revision of the code measured in the same run (scan time per image, search time, record bytes).
 """

@@ -15,8 +15,9 @@ For each seed it builds SEED_DIR/data (train/val/test with class folders, ImageF
   tiny synthetic gradients ("tiny"); with --mnist DIR, --mnist-count digits ("mnist"). Half the
   photo negatives come from the smoothest photos.
 Then it runs `python main.py scan DATA --json OUT --no-cache --quiet` and prints recall per family,
-label conflicts found, mirrors reported as mirrors, and false pairs per negative category
-(scoring: scripts/heldout_score.py). With --notes FILE it appends the figures and a diagnosis of
+label conflicts found, mirrors reported as mirrors, false pairs per negative category
+(scoring: scripts/heldout_score.py), and per family how often a found copy's message names its
+edit and which messages name an edit that was not made (scripts/edit_words.py). With --notes FILE it appends the figures and a diagnosis of
 every miss: the pair's hash distance and whether the confirmation alone accepts it (measured on a
 table of the two files through inspector.core.leakage), so it says which stage lost it.
 

@@ -51,6 +51,8 @@ EDITS = {
     "greyscale": (lambda im: im.convert("L").convert("RGB"), ("greyscale",), ("saturated", "colour balance")),
     "watermark": (lambda im: reload(lettering(im, 0.40, 0.12, band=False, seed=1), "JPEG", quality=90),
                   ("text or a mark across",), ("colour", "contrast", "brighter", "darker")),
+    "caption": (lambda im: reload(lettering(im, 0.86, 0.14, band=True, seed=5), "JPEG", quality=90),
+                ("a caption, text or a mark over the bottom",), ("colour", "contrast", "brighter", "darker")),
     "corner_text": (lambda im: reload(lettering(im, 0.04, 0.10, band=False, seed=2), "JPEG", quality=90),
                     ("a caption, text or a mark over the top", "text or a mark across"), ("colour",)),
     # unedited copies: nothing but the file
@@ -138,3 +140,32 @@ def test_fine_detail_is_named_from_the_properties_of_a_scan(tmp_path):
     assert any("fine detail" in w and "blurred" in w for w in blurred.differences), blurred.differences
     plain = found[frozenset(("train/d/b.png", "test/d/b.jpg"))]
     assert not any("fine detail" in w or "contrast" in w for w in plain.differences), plain.differences
+
+
+def test_greyscale_is_read_from_the_colour_spread_when_the_table_has_it():
+    """A colourful picture whose channel means balance (red and cyan halves) is no grey picture:
+    with the properties the lattice's colour spread tells; a grey copy of it is greyscale."""
+    import dataclasses
+
+    from inspector.core.leakage.differences import describe
+    from inspector.core.validation.properties import COLOUR_SPREAD, N_PROPERTIES
+
+    a = np.zeros((120, 160, 3), np.uint8)
+    a[:, :80] = (200, 60, 60)
+    a[:, 80:] = (60, 130, 130)
+    a = np.clip(a + np.asarray(texture(830, (160, 120)), np.int16)[..., :1] // 4 - 32, 0, 255).astype(np.uint8)
+    im = Image.fromarray(a)
+    sharp = im.filter(ImageFilter.UnsharpMask(2, 150, 2))
+    grey = im.convert("L").convert("RGB")
+    table = table_from_images([("train/c/a.png", "train", "c", im), ("test/c/b.png", "test", "c", sharp),
+                               ("test/c/g.png", "test", "c", grey)], split_names=["train", "test"])
+    props = np.full((3, N_PROPERTIES), np.nan)
+    props[:, COLOUR_SPREAD] = [0.55, 0.6, 0.0]
+    mean = table.mean.copy()
+    mean[1] = mean[1].mean()          # the sharpened copy's channel means balance
+    balanced = dataclasses.replace(table, mean=mean)
+    # its means alone would call it grey: the spread says otherwise
+    with_props = dataclasses.replace(balanced, properties=props)
+    assert "greyscale" not in ", ".join(describe(with_props, 0, 1))
+    assert "greyscale" in describe(with_props, 0, 2)
+    assert "in colour (the other is greyscale)" in describe(with_props, 2, 0)

@@ -8,7 +8,7 @@ they are described here instead. Each word needs its own evidence, with a margin
 unedited pairs (re-encoded, resized or mirrored copies), measured on the held-out benchmark's pairs:
 
 - greyscale: the lattice's largest channel difference (properties COLOUR_SPREAD) at most
-  GREY_SPREAD in one file only (without properties: equal channel means and stds);
+  GREY_SPREAD in one file only (without properties: equal channel means, stds, minima and maxima);
 - colour: the cast of the mean colour (each channel's mean over the luma, less 1). Under a tone
   change (brightness, contrast, gamma) and a saturation change it only grows or shrinks (a
   contrast of 1.5 scales it by ~1.5: no colour word then); under a white-balance change (gains
@@ -19,9 +19,10 @@ unedited pairs (re-encoded, resized or mirrored copies), measured on the held-ou
   changes saturation as well; a balance change may move the contrast) and the two files show the
   same pixels;
 - tone: luma mean and luma-weighted std ratios over TONE_DIFFERS (PARTIAL_TONE_DIFFERS when the
-  files do not show the same pixels: a crop, a turn's filled corners, a caption band move them;
-  and for the std when the colour balance changed or the fine detail did: gains per channel and
-  sharpening move it too);
+  files do not show the same pixels: a crop, a turn's filled corners move them; none with a
+  band of text or a mark, whose black bar and white letters move them by more;
+  and for the std when the colour balance changed or the grid's detail did (DETAIL_MOVED): gains
+  per channel and sharpening move it too);
 - fine detail (properties SHARPNESS at full resolution and DETAIL on the 64-px grid, same size
   only): both lower or higher in one file, by DETAIL_SHARPNESS and DETAIL_GRID (or by
   SHARP_SHARPNESS and SHARP_GRID): "less / more fine detail". Which one was edited the table cannot
@@ -58,6 +59,8 @@ DETAIL_SHARPNESS = 1.6  # full-resolution sharpness ratio ...
 DETAIL_GRID = 1.1       # ... with the grid's detail ratio the same way: one file has less fine detail
 SHARP_SHARPNESS = 1.2   # or a smaller sharpness ratio ...
 SHARP_GRID = 1.25       # ... with a larger grid detail ratio (sharpening)
+DETAIL_MOVED = 1.15     # grid detail ratio from which a std change may be the detail's (no contrast word
+                        # under PARTIAL_TONE_DIFFERS): sharpening raises both
 OVERLAY_CONCENTRATION = 0.95  # share of the thumbnails' disagreement inside one band of rows
 OVERLAY_MIN_ERROR = 0.002     # squared difference of the unit thumbnails (2 (1 - corr)) at least this
 OVERLAY_BLOCK = 1024          # pairs compared at a time (the bands' masks: ~10 KB a pair)
@@ -95,8 +98,10 @@ def _is_grey(table: ImageTable, i: int, by_pixels: bool = True) -> bool:
         if np.isfinite(spread):
             return spread <= GREY_SPREAD
     s = np.asarray(table.std[i], dtype=np.float64).reshape(-1)
+    lo, hi = (np.asarray(v[i], dtype=np.float64).reshape(-1) for v in (table.min, table.max))
     return (bool(np.abs(_cast(table.mean[i])).max() <= CAST_GREY)
-            and float(s.max() - s.min()) <= STD_GREY * max(float(s.mean()), 1e-6))
+            and float(s.max() - s.min()) <= STD_GREY * max(float(s.mean()), 1e-6)
+            and float(max(np.ptp(lo), np.ptp(hi))) <= GREY_SPREAD)
 
 
 def _padded(table: ImageTable, i: int) -> bool:
@@ -160,6 +165,15 @@ def detail_words(table: ImageTable, i: int, j: int) -> str | None:
                    else "blurred or smoothed, or the other sharpened")
             return f"{words} fine detail ({why})"
     return None
+
+
+def _detail_ratio(table: ImageTable, i: int, j: int) -> float:
+    """The larger over the smaller of the two files' grid detail (properties DETAIL; 1 without)."""
+    if table.properties is None:
+        return 1.0
+    from ..validation.properties import DETAIL
+    a, b = float(table.properties[i, DETAIL]) + 0.01, float(table.properties[j, DETAIL]) + 0.01
+    return max(a, b) / min(a, b) if np.isfinite(a) and np.isfinite(b) and min(a, b) > 0 else 1.0
 
 
 def overlay_bands(thumb_a: np.ndarray, thumb_b: np.ndarray, crop_a: np.ndarray, crop_b: np.ndarray,
@@ -238,11 +252,15 @@ def describe(table: ImageTable, i: int, j: int, crop_i: float = 0.0, crop_j: flo
         out.append("without the other's padding bars")
     same_size = (int(table.width[i]), int(table.height[i])) == (int(table.width[j]), int(table.height[j]))
     detail = detail_words(table, i, j) if whole and same_size else None
+    # the grid's detail moved (short of detail_words' evidence): the std may have moved with it
+    detail_moved = bool(detail) or (whole and same_size and _detail_ratio(table, i, j) >= DETAIL_MOVED)
     differs = TONE_DIFFERS if whole else PARTIAL_TONE_DIFFERS
-    if tones and bright > differs:
+    # (a caption band or watermark holds the file's strongest tones: a black bar with white text
+    # moves its mean and std by more than any bar for partial files, so no tone word with a band)
+    if tones and band is None and bright > differs:
         out.append("brighter" if bj > bi else "darker")
     # (sharpening raises the std and blurring lowers it a little: no contrast word for that alone)
-    if tones and contrast > (PARTIAL_TONE_DIFFERS if detail or balance else differs):
+    if tones and band is None and contrast > (PARTIAL_TONE_DIFFERS if detail_moved or balance else differs):
         out.append("more contrast" if sj > si else "less contrast")
     if detail:
         out.append(detail)
