@@ -469,16 +469,20 @@ def test_merge_order_is_a_stable_argsort(seed):
     assert np.array_equal(rescan._merge_order(key, len(head)), np.argsort(key, kind="stable"))
 
 
+def _some_deleted_and_nine_added(seed: int):
+    """A table of 300 images, and the same with about 5% deleted and 9 near copies added."""
+    rng = np.random.default_rng(seed)
+    items = _dataset(rng, 300, 120)
+    return _table(items), _table([it for it in items if rng.random() > 0.05] + [
+        dataclasses.replace(it, path=it.path.replace("img", "new"), seed=int(rng.integers(1 << 30)),
+                            hashes=_flip(it.hashes, rng, 2)) for it in items[:9]])
+
+
 def test_a_rescan_sharing_its_passes_with_a_forked_child_finds_the_same(monkeypatch):
     from inspector.core.leakage import shared_passes
     if not shared_passes._CAN_FORK:
         pytest.skip("no fork here")
-    rng = np.random.default_rng(9)
-    items = _dataset(rng, 300, 120)
-    before = _table(items)
-    after = _table([it for it in items if rng.random() > 0.05] + [
-        dataclasses.replace(it, path=it.path.replace("img", "new"), seed=int(rng.integers(1 << 30)),
-                            hashes=_flip(it.hashes, rng, 2)) for it in items[:9]])
+    before, after = _some_deleted_and_nine_added(9)
     memo = incremental.VerdictMemo(None)
     _search(before, memo)
     stored = memo.encoded()
@@ -497,3 +501,39 @@ def test_a_rescan_sharing_its_passes_with_a_forked_child_finds_the_same(monkeypa
     _search(before, fresh)
     assert all(np.array_equal(fresh.made_search[k], v) and fresh.made_search[k].dtype == v.dtype
                for k, v in memo.made_search.items())
+
+
+def test_passes_made_in_two_threads_find_and_keep_the_same_as_in_one(monkeypatch):
+    import threading
+    from inspector.core.leakage import shared_passes
+    before, after = _some_deleted_and_nine_added(11)
+    monkeypatch.setattr(shared_passes, "_allowed", False)
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    real, threads = rescan._one_pass, set()
+
+    def recording(*args):
+        threads.add(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(rescan, "_one_pass", recording)
+
+    def searches():
+        """The full search of `before` and the rescan of `after` patched from it, with the choices kept."""
+        first = incremental.VerdictMemo(None)
+        full = _search(before, first)
+        made = incremental.VerdictMemo(first.encoded())
+        return full, first.made_search, _search(after, made), made.made_search
+
+    monkeypatch.setenv(shared_passes.THREADS_ENV, "1")
+    alone = searches()
+    assert threads == {threading.current_thread().name}
+    threads.clear()
+    monkeypatch.delenv(shared_passes.THREADS_ENV)
+    two = searches()
+    assert len(threads) == 2 and all(name.startswith("search-pass") for name in threads)
+    for one, other in ((alone[0], two[0]), (alone[2], two[2])):
+        assert _same(one, other)
+    for one, other in ((alone[1], two[1]), (alone[3], two[3])):   # array for array, dtypes included
+        assert one.keys() == other.keys()
+        assert all(np.array_equal(one[k], other[k]) and one[k].dtype == other[k].dtype for k in one)
+    assert _same(two[2], _search(after))

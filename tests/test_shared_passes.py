@@ -1,5 +1,5 @@
-"""Steps shared with a forked child (leakage/shared_passes.py): every step's result once, the same
-as made here, and all of them made here when the child fails."""
+"""Steps made on two cores (leakage/shared_passes.py): by two threads, or shared with a forked
+child: every step's result once, the same as made here, and all of them made here when the child fails."""
 from __future__ import annotations
 
 import os
@@ -22,10 +22,56 @@ def sharing(monkeypatch):
     monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
 
 
-def test_without_a_child_the_steps_run_here_in_order(monkeypatch):
+def test_without_a_child_and_with_one_thread_asked_the_steps_run_here_in_order(monkeypatch):
     monkeypatch.setattr(shared_passes, "_allowed", False)
+    monkeypatch.setenv(shared_passes.THREADS_ENV, "1")
     got = list(shared_passes.each(_step, 5))
     assert [k for k, _ in got] == list(range(5)) and all(r[2] == os.getpid() for _, r in got)
+
+
+def _threaded_step(k: int) -> tuple[int, np.ndarray, str]:
+    import threading
+    import time
+    time.sleep(0.02 * (k % 3))   # steps of unequal cost: they finish out of order
+    return k, np.arange(k * 1000, dtype=np.int64) * k, threading.current_thread().name
+
+
+def test_without_a_child_two_threads_make_every_step_once(monkeypatch):
+    monkeypatch.setattr(shared_passes, "_allowed", False)
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    monkeypatch.delenv(shared_passes.THREADS_ENV, raising=False)
+    got = list(shared_passes.each(_threaded_step, 12))
+    assert sorted(k for k, _ in got) == list(range(12))
+    assert all(r[0] == k and np.array_equal(r[1], _step(k)[1]) for k, r in got)
+    assert {r[2] for _, r in got} == {"search-pass_0", "search-pass_1"}   # both threads took steps
+
+
+def test_on_one_core_the_steps_run_here_in_order(monkeypatch):
+    import threading
+    monkeypatch.setattr(shared_passes, "_allowed", False)
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 1)
+    monkeypatch.delenv(shared_passes.THREADS_ENV, raising=False)
+    got = list(shared_passes.each(_threaded_step, 5))
+    assert [k for k, _ in got] == list(range(5)) and {r[2] for _, r in got} == {threading.current_thread().name}
+
+
+def test_threaded_steps_closed_early_start_no_more(monkeypatch):
+    import time
+    monkeypatch.setattr(shared_passes, "_allowed", False)
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    monkeypatch.delenv(shared_passes.THREADS_ENV, raising=False)
+    started = []
+
+    def step(k: int) -> int:
+        started.append(k)
+        time.sleep(0.05)
+        return k
+
+    steps = shared_passes.each(step, 40)
+    next(steps)
+    steps.close()   # a cancel: the steps not started are dropped
+    time.sleep(0.3)
+    assert len(started) <= 4
 
 
 def test_shared_steps_give_every_result_once_as_made_here(sharing):

@@ -30,6 +30,7 @@ and path: one of those changed is an image deleted and another added.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -223,14 +224,28 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     cut = np.zeros((len(passes), r_items), np.uint8)
     stored_kept = [] if previous is None else previous.kept(new_of_old)
     shared = _ViewSet(passes[0].view if passes else 0)
+    view_sets = {shared.view: shared}
+    left = {}   # per view set, its passes not made yet: it is let go after its last
+    for ps in passes:
+        left[ps.view] = left.get(ps.view, 0) + 1
+    making = threading.Lock()   # the passes may run in two threads (shared_passes.py)
 
     def run(p: int):
-        nonlocal shared
         ps = passes[p]
-        if shared.view != ps.view:
-            shared = _ViewSet(ps.view)
-        return _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
-                         None if previous is None else stored_kept[p], p, threshold, per_image, n, shared)
+        with making:   # what a view set's passes share, made once, by the first that needs it
+            vs = view_sets.setdefault(ps.view, _ViewSet(ps.view))
+            if vs.index is None:
+                vs.index = _index_hashes(phash, rows, ps)
+            if previous is None and vs.order is None and len(vs.index[0]):
+                vs.order = ValueOrder(vs.index[1])
+        try:
+            return _one_pass(phash, rows, ps, groups, ids, item_of_row, old_of, previous,
+                             None if previous is None else stored_kept[p], p, threshold, per_image, n, vs)
+        finally:
+            with making:
+                left[ps.view] -= 1
+                if left[ps.view] == 0:
+                    view_sets.pop(ps.view, None)
 
     def unpack(p: int, packed: tuple):
         return _unpacked(packed, None if previous is None else stored_kept[p], r_items)
@@ -240,7 +255,8 @@ def search(table: ImageTable, phash: np.ndarray, rows: np.ndarray, threshold: in
     if len(rows) and previous is None:   # the first view set's bucket order, made once for this process and a child
         shared.index = _index_hashes(phash, rows, passes[0])
         shared.order = ValueOrder(shared.index[1])
-    # the passes are independent: on two cores a forked child makes some (shared_passes.py)
+    # the passes are independent: on two cores two threads make them, or this process and a
+    # forked child (shared_passes.py)
     for done, (p, got) in enumerate(shared_passes.each(run, len(passes), _packed, unpack)):
         (first[p], stop[p], crowded[p], cut[p]), kept[p], radius[p] = got
         yield 0.8 * (done + 1) / len(passes)

@@ -1,22 +1,26 @@
-"""Independent steps of a search shared between this process and one forked child.
+"""Independent steps of a search made on two cores: by two threads, or by this process and one
+forked child.
 
-A rescan's candidate search (rescan.py) makes 12 passes that read the same inputs and none of each
-other's results; on two cores a forked child takes passes while this process takes others, and
-sends what it made back through a pipe when it runs out. The passes are handed out as tokens in a
-pipe (one byte each, in pass order; a read of one byte from a pipe is atomic), so whichever
-process is free takes the next one: their costs vary with the data (a chunk with crowded buckets
-costs three times another) and no fixed split balances them.
+A rescan's candidate search (rescan.py) makes up to 12 passes that read the same inputs and none of
+each other's results. By default two threads make them (``THREADS``), each taking the next pass
+when it is free: a pass is mostly numpy sorts, searches and gathers over whole arrays, which run
+without the GIL, so the two overlap for most of their time without a second process (measured on
+the 1% rescan of 100,000 tiny PNGs, whole processes, three interleaved pairs at load 8-10: 3.62-3.73 s
+against 4.19-4.86 s wall, 5.14-5.19 against 4.95-5.59 CPU s, the same export). The steps' results are
+whatever order they finish in, so a caller places them by their number. $INSPECTOR_SEARCH_THREADS=1
+makes them one after the other in the calling thread.
 
-Nothing depends on the child: when it fails, is killed or sends something that does not unpickle,
-this process makes the passes it had taken itself, so the result is the same in any case. It is
-used only where a fork is safe: on Linux, and only once a process says so (``allow``: the command
-line does when $INSPECTOR_SHARED_PASSES is 1; the window's process holds Qt threads, which a fork
-would copy in a broken state, and keeps one process).
-
-Off by default: it trades CPU for wall time. On the 1% rescan of 100,000 tiny PNGs the search's
-CPU, the child's included, was 2.63-2.73 s against 2.26-2.69 s in one process (interleaved, load
-12-18): about 0.35 s more (not pinned down; a fixed mmap threshold in glibc made it worse), for
-the wall time of the passes (1.25 CPU s in one process) shared by two cores, which that load hid.
+Alternatively a forked child takes passes while this process takes others, and sends what it made
+back through a pipe when it runs out. The passes are handed out as tokens in a pipe (one byte each,
+in pass order; a read of one byte from a pipe is atomic), so whichever process is free takes the
+next one: their costs vary with the data (a chunk with crowded buckets costs three times another)
+and no fixed split balances them. Nothing depends on the child: when it fails, is killed or sends
+something that does not unpickle, this process makes the passes it had taken itself, so the result
+is the same in any case. It is used only where a fork is safe: on Linux, and only once a process
+says so (``allow``: the command line does when $INSPECTOR_SHARED_PASSES is 1; the window's process
+holds Qt threads, which a fork would copy in a broken state). Off by default: it cost about 0.35 CPU
+s more than one process on the 1% rescan (load 12-18; the child's copy-on-write faults and the
+pickled results), where the threads cost about nothing.
 """
 from __future__ import annotations
 
@@ -25,9 +29,12 @@ import pickle
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 ENV = "INSPECTOR_SHARED_PASSES"   # 1: the command line lets its search share passes with a child
+THREADS_ENV = "INSPECTOR_SEARCH_THREADS"   # 1: the steps one after the other in the calling thread
+THREADS = 2
 _CAN_FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
 _allowed = False
 
@@ -51,8 +58,7 @@ def each(run: Callable[[int], Any], count: int, pack: Callable[[Any], Any] = lam
     makes them, then the child's (``pack`` makes what it sends of a result, ``unpack(k, packed)``
     the result again here). Without a child (not allowed, one core, one step): in order, here."""
     if not (_CAN_FORK and _allowed and 2 <= count <= 255 and _cores() >= 2):
-        for k in range(count):
-            yield k, run(k)
+        yield from _threaded(run, count, min(THREADS, _cores(), count) if os.environ.get(THREADS_ENV) != "1" else 1)
         return
     tokens_r, tokens_w = os.pipe()
     os.write(tokens_w, bytes(range(count)))
@@ -96,6 +102,23 @@ def each(run: Callable[[int], Any], count: int, pack: Callable[[Any], Any] = lam
             except ProcessLookupError:
                 pass
             os.waitpid(pid, 0)
+
+
+def _threaded(run: Callable[[int], Any], count: int, threads: int) -> Iterator[tuple[int, Any]]:
+    """(k, run(k)) for every k < count, made by ``threads`` threads, as they finish (one thread: in
+    order, in the calling thread). Closed early (a cancel), the steps not started are dropped and
+    those running finish in their threads unwaited."""
+    if threads < 2:
+        for k in range(count):
+            yield k, run(k)
+        return
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="search-pass")
+    try:
+        steps = {pool.submit(run, k): k for k in range(count)}
+        for done in as_completed(steps):
+            yield steps[done], done.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _taken(tokens: int) -> Iterator[int]:
