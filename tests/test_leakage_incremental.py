@@ -301,10 +301,32 @@ def test_verdicts_blob_round_trips_and_is_checked():
     damaged[len(blob) // 2] ^= 1
     assert incremental.Verdicts.decode(bytes(damaged), "v1") is None
     assert incremental.Verdicts.decode(blob[:-5], "v1") is None
-    # a sound checksum over a body that lists more than it holds
+    # a sound checksum over a body whose search section lists more than it holds
+    import struct
     from inspector.core.cache.codec import _compress, _decompress
     import xxhash
-    raw = _decompress(blob[12:])
-    body = _compress(raw[:len(raw) - 8])
+    (size,) = struct.unpack_from("<Q", blob, 12)
+    raw = _decompress(blob[20 + size:])
+    body = blob[12:20 + size] + _compress(raw[:len(raw) - 8])
     short = incremental.MAGIC + xxhash.xxh3_64(body).digest() + body
     assert incremental.Verdicts.decode(short, "v1") is None
+    # the search's section made ahead (as a memo does in a thread) gives the same blob
+    part = incremental.encode_section({f"q_{k}": v for k, v in search.items()}, "v1")
+    assert made.encode("v1", part) == blob
+    # a section made by another version is not taken for this one's
+    other = made.encode("v1", incremental.encode_section({f"q_{k}": v for k, v in search.items()}, "v2"))
+    assert incremental.Verdicts.decode(other, "v1") is None
+
+
+def test_a_memo_compresses_the_search_choices_ahead_and_stores_them_as_made_then():
+    memo = incremental.VerdictMemo(None)
+    memo.load("v1")
+    rng = np.random.default_rng(5)
+    search = {"first": rng.integers(-3, 99, (4, 50)).astype(np.int32), "best_rank": rng.random((50, 3)).astype(np.float32)}
+    memo.made_search = search
+    assert memo._search_part is not None   # started at once, in a thread
+    back = incremental.Verdicts.decode(memo.encoded(), "v1")
+    assert back is not None and back.search.keys() == search.keys()
+    assert all(np.array_equal(back.search[k], v) and back.search[k].dtype == v.dtype for k, v in search.items())
+    memo.load("v2")   # the version changed after the choices were made: encoded again for it
+    assert incremental.Verdicts.decode(memo.encoded(), "v2") is not None

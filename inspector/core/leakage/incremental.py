@@ -23,6 +23,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 
 import numpy as np
@@ -34,7 +35,8 @@ from .confirmation import Confirmed
 from .pair_scores import PairScores
 from .progress import Steps
 
-MAGIC = b"DIV3"  # 2: zstd (the candidate search's choices are tens of MB at 100,000 images); 3: raw arrays, no npz
+MAGIC = b"DIV4"  # 2: zstd (the candidate search's choices are tens of MB at 100,000 images); 3: raw arrays, no npz;
+# 4: the verdicts and the search's choices in two sections (the choices compressed while the verdicts are made)
 _ACTIVE: ContextVar["VerdictMemo | None"] = ContextVar("leakage_verdicts", default=None)
 ConfirmStage = Callable[[ImageTable, Pairs, bool], Steps[tuple[Pairs, Confirmed]]]
 _NAMED = {"split": "split_names", "label": "label_names", "format": "format_names", "mode": "mode_names"}
@@ -90,49 +92,35 @@ class Verdicts:
     scores: dict[str, np.ndarray | None]
     search: dict[str, np.ndarray] | None = None  # the candidate search's choices (rescan.SearchState)
 
-    def encode(self, version: str) -> bytes:
-        """A header line (the version and each array's name, type and shape), then the arrays'
-        bytes one after another (each at a multiple of 8 bytes), compressed: written into one
-        buffer and compressed from it (the search's choices are tens of MB: no copy of them
-        between; an npz archive cost a zip member and a CRC-32 pass per array)."""
+    def encode(self, version: str, search_part: bytes | None = None) -> bytes:
+        """Two compressed sections, each a header line (the version and each array's name, type
+        and shape) then the arrays' bytes one after another (each at a multiple of 8 bytes): the
+        verdicts, then the search's choices (``search_part``: that section made already by
+        ``encode_section``, e.g. in a thread while the verdicts were being made; the choices are
+        tens of MB, the verdicts a few hundred bytes an image at most)."""
         arrays = {"keys": self.keys, "ok": self.ok, "mirror": self.mirror,
-                  **{f"s_{k}": v for k, v in self.scores.items() if v is not None},
-                  **{f"q_{k}": v for k, v in (self.search or {}).items()}}
-        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-        head = json.dumps([version, [[k, v.dtype.str, list(v.shape)] for k, v in arrays.items()]]).encode()
-        buf = io.BytesIO()
-        buf.write(head + b" " * (-(len(head) + 1) % 8) + b"\n")
-        for v in arrays.values():
-            buf.write(v.data if v.size else b"")
-            buf.write(bytes(-v.nbytes % 8))
-        from ..cache.codec import _compress  # the cache's zstd (zlib where pyarrow lacks it)
-        with buf.getbuffer() as raw:
-            body = _compress(raw)
+                  **{f"s_{k}": v for k, v in self.scores.items() if v is not None}}
+        first = encode_section(arrays, version)
+        second = search_part if search_part is not None else encode_section(
+            {f"q_{k}": v for k, v in (self.search or {}).items()}, version)
+        body = struct.pack("<Q", len(first)) + first + second
         return MAGIC + xxhash.xxh3_64(body).digest() + body
 
     @classmethod
     def decode(cls, blob: bytes | None, version: str) -> "Verdicts | None":
         """The verdicts in ``blob`` when it is sound and was made by this version, else None (its
         arrays are read-only views of the decompressed bytes)."""
-        if blob is None or len(blob) < 12 or blob[:4] != MAGIC or xxhash.xxh3_64(blob[12:]).digest() != blob[4:12]:
+        if blob is None or len(blob) < 20 or blob[:4] != MAGIC or xxhash.xxh3_64(blob[12:]).digest() != blob[4:12]:
             return None
         try:
-            from ..cache.codec import _decompress
-            raw = _decompress(blob[12:])
-            end = raw.index(b"\n") + 1
-            made_by, listed = json.loads(raw[:end])
-            if made_by != version:
+            (size,) = struct.unpack_from("<Q", blob, 12)
+            if 20 + size > len(blob):
                 return None
-            z, at = {}, end
-            for name, dtype, shape in listed:
-                dt = np.dtype(dtype)
-                if dt.hasobject:
-                    return None
-                count = int(np.prod(shape, dtype=np.int64))
-                if at + count * dt.itemsize > len(raw):
-                    return None
-                z[name] = np.frombuffer(raw, dt, count, at).reshape(shape)
-                at += -(-count * dt.itemsize // 8) * 8
+            z = _decode_section(blob[20:20 + size], version)
+            more = _decode_section(blob[20 + size:], version)
+            if z is None or more is None or z.keys() & more.keys():
+                return None
+            z.update(more)
             names = [f.name for f in dataclasses.fields(PairScores)]
             scores = {k: z.get(f"s_{k}") for k in names}
             search = {k[2:]: v for k, v in z.items() if k.startswith("q_")} or None
@@ -146,6 +134,45 @@ class Verdicts:
         return found
 
 
+def encode_section(arrays: dict[str, np.ndarray], version: str) -> bytes:
+    """A header line (the version, each array's name, type and shape), then the arrays' bytes one
+    after another (each at a multiple of 8 bytes), compressed: written into one buffer and
+    compressed from it (no copy of the search's tens of MB between; an npz archive cost a zip
+    member and a CRC-32 pass per array). The compression runs without the GIL."""
+    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    head = json.dumps([version, [[k, v.dtype.str, list(v.shape)] for k, v in arrays.items()]]).encode()
+    buf = io.BytesIO()
+    buf.write(head + b" " * (-(len(head) + 1) % 8) + b"\n")
+    for v in arrays.values():
+        buf.write(v.data if v.size else b"")
+        buf.write(bytes(-v.nbytes % 8))
+    from ..cache.codec import _compress  # the cache's zstd (zlib where pyarrow lacks it)
+    with buf.getbuffer() as raw:
+        return _compress(raw)
+
+
+def _decode_section(section: bytes, version: str) -> dict[str, np.ndarray] | None:
+    """``encode_section``'s arrays (read-only views of the decompressed bytes); None when made by
+    another version or listing more than it holds."""
+    from ..cache.codec import _decompress
+    raw = _decompress(section)
+    end = raw.index(b"\n") + 1
+    made_by, listed = json.loads(raw[:end])
+    if made_by != version:
+        return None
+    z, at = {}, end
+    for name, dtype, shape in listed:
+        dt = np.dtype(dtype)
+        if dt.hasobject:
+            return None
+        count = int(np.prod(shape, dtype=np.int64))
+        if at + count * dt.itemsize > len(raw):
+            return None
+        z[name] = np.frombuffer(raw, dt, count, at).reshape(shape)
+        at += -(-count * dt.itemsize // 8) * 8
+    return z
+
+
 class VerdictMemo:
     """The verdicts one search may reuse (an earlier search's, as stored) and those it makes."""
 
@@ -154,9 +181,27 @@ class VerdictMemo:
         self.previous: Verdicts | None = None
         self.version: str | None = None
         self.made: Verdicts | None = None
-        self.made_search: dict[str, np.ndarray] | None = None
+        self._made_search: dict[str, np.ndarray] | None = None
+        self._search_part: tuple[str, Future] | None = None   # its section, compressed in a thread
         self.reused = 0
         self._index: dict[bytes, int] | None = None
+
+    @property
+    def made_search(self) -> dict[str, np.ndarray] | None:
+        """The candidate search's choices to store (rescan.SearchState's arrays), or None."""
+        return self._made_search
+
+    @made_search.setter
+    def made_search(self, arrays: dict[str, np.ndarray] | None) -> None:
+        """Kept, and their section of the stored blob compressed in a thread meanwhile (the
+        confirmation and the other findings go on here; the arrays are not changed after)."""
+        self._made_search = arrays
+        self._search_part = None
+        if arrays is not None and self.version is not None:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="verdicts-encode")
+            self._search_part = (self.version, pool.submit(encode_section, {f"q_{k}": v for k, v in arrays.items()},
+                                                           self.version))
+            pool.shutdown(wait=False)
 
     def load(self, version_key: str) -> None:
         """Read the stored verdicts (those made by another version count as none)."""
@@ -186,7 +231,10 @@ class VerdictMemo:
             return None
         made = self.made or Verdicts(np.zeros((0, 4), np.uint64), np.zeros(0, bool), np.zeros(0, bool), {})
         made.search = self.made_search
-        return made.encode(self.version)
+        part = None
+        if self._search_part is not None and self._search_part[0] == self.version:
+            part = self._search_part[1].result()
+        return made.encode(self.version, part)
 
 
 def active() -> VerdictMemo | None:
