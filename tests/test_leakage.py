@@ -612,3 +612,27 @@ def test_best_partners_over_blocks_keep_what_ranking_all_pairs_at_once_keeps():
         best.add(a[part], b[part], rank[part])
     got_a, got_b = best.pairs()
     assert set(zip(got_a.tolist(), got_b.tolist())) == set(zip(a[want].tolist(), b[want].tolist()))
+
+
+def test_the_validation_findings_are_made_in_a_thread_beside_the_search_and_all_returned(tmp_path, monkeypatch):
+    import threading
+    from inspector.core import validation
+    from inspector.core.scan import scan
+    for split, name, seed in (("train", "a.png", 41), ("train", "b.png", 42), ("test", "c.png", 43)):
+        (tmp_path / split / ("x" if name != "b.png" else "y")).mkdir(parents=True, exist_ok=True)
+        texture(seed, (64, 48)).save(tmp_path / split / ("x" if name != "b.png" else "y") / name)
+    result = scan(str(tmp_path), workers=1)
+    alone = validation.validation_findings(result)
+    assert alone   # a class missing from test: something to find
+    made_in = []
+    real = validation.validation_findings
+
+    def recording(r):
+        made_in.append(threading.current_thread().name)
+        return real(r)
+
+    monkeypatch.setattr(validation, "validation_findings", recording)
+    found = leakage.scan_leakage(result)
+    assert made_in and made_in[0].startswith("validation") and made_in[0] != threading.current_thread().name
+    assert all(f in found for f in alone)
+    assert found == leakage.checks.sort_findings(found)
