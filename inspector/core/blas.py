@@ -8,26 +8,14 @@ that imports the core keeps its own BLAS threads outside our calls.
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - a declared dependency; without it BLAS keeps its threads
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits
 
 
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """BLAS limited to one thread inside the block, restored after it."""
-    if threadpool_limits is None:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+def one_blas_thread() -> threadpool_limits:
+    """BLAS limited to one thread from now on; as a context, given back when the block ends."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def limit_blas_for_good() -> None:
     """For our own worker processes: one BLAS thread for the rest of the process."""
-    if threadpool_limits is not None:
-        threadpool_limits(limits=1, user_api="blas")
+    one_blas_thread()
