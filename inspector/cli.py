@@ -22,17 +22,36 @@ class Terminated(KeyboardInterrupt):
     like Ctrl+C, so the scan stops its workers and removes its temporary file the same way."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
+_stop_signal: type[KeyboardInterrupt] | None = None  # the stop asked for by a signal, once asked
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    global _stop_signal
+    _stop_signal = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    raise _stop_signal()
+
+
+def stop_if_signalled() -> bool:
+    """Raise the stop a signal asked for again. A signal's exception is raised wherever the main
+    thread happens to be, and some code there drops it: a Cython module's import, a fork's
+    at-fork hooks (one SIGTERM in about 40 right after the workers were forked was lost so, and
+    the scan ran to its end). So the scan checks here at every progress step. Returns False."""
+    if _stop_signal is not None:
+        raise _stop_signal()
+    return False
 
 
 @contextmanager
-def _terminate_like_ctrl_c() -> Iterator[None]:
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM stops like Ctrl+C (exit 143 instead of 130); both are remembered (see above)."""
+    global _stop_signal
+    _stop_signal = None
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # a typo of a command: argparse's "invalid choice", exit 2
     try:
         if args.command == "scan":
-            with _terminate_like_ctrl_c(), escaped_streams(stdout=args.json != "-"):
+            with _stop_on_signals(), escaped_streams(stdout=args.json != "-"):
                 return _scan(args)
         if args.command == "bench":
             from .bench import run
@@ -200,8 +219,8 @@ def _scan_with(args: argparse.Namespace, cache_dir: str | None) -> int:
             return EXIT_USAGE
     printer = None if args.quiet else ProgressPrinter(interval=args.progress_every or DEFAULT_LINE_INTERVAL)
     try:
-        result = scan(layout, workers=args.workers, on_progress=printer, cluster=cluster,
-                      decode_timeout=args.decode_timeout or None, cache_dir=cache_dir)
+        result = scan(layout, workers=args.workers, on_progress=printer, should_cancel=stop_if_signalled,
+                      cluster=cluster, decode_timeout=args.decode_timeout or None, cache_dir=cache_dir)
     finally:
         if printer:
             printer.finish()
@@ -211,6 +230,7 @@ def _scan_with(args: argparse.Namespace, cache_dir: str | None) -> int:
         print(f"cache: {result.extra['cache']['message']}", file=sys.stderr)
     source = source or default_source(result)
     findings = cached_findings(cache_dir, result, source, lambda: _check_leakage(result, source, printer))
+    stop_if_signalled()  # a stop asked for after the last progress step writes nothing either
     try:
         doc = build_document(result, findings, source_splits=source, per_image=args.per_image)
     except StatsSourceError as exc:
@@ -319,21 +339,23 @@ def _check_progress_every(seconds: float | None) -> str | None:
 def _check_leakage(result, source: list[str], printer) -> list:
     """The leakage phase, its progress shown by the scan's printer (None: quiet)."""
     from .core.leakage import iter_scan_leakage, shared_passes
-    from .core.leakage.progress import drain
 
     # a process without Qt threads: the search may fork a child to share its passes, when asked
     shared_passes.allow(os.environ.get(shared_passes.ENV) == "1")
     steps = iter_scan_leakage(result, source)
-    if printer is None:
-        return drain(steps)
     try:
         while True:
             try:
-                printer(next(steps))
+                step = next(steps)
             except StopIteration as stop:
                 return stop.value
+            stop_if_signalled()
+            if printer is not None:
+                printer(step)
     finally:
-        printer.finish()
+        steps.close()
+        if printer is not None:
+            printer.finish()
 
 
 def _print_summary(result, doc: dict, outputs: list[str]) -> None:

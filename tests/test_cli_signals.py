@@ -75,6 +75,37 @@ def test_sigterm_ends_the_scan_like_ctrl_c_with_exit_143(tmp_path):
     assert wait_until(lambda: not any(_stat(pid) for pid in kids)), kids
 
 
+DROPPING_CALLER = """
+import os, signal, sys, time
+import inspector.core.scan as scan_module
+from inspector.cli import main
+
+def prefetch_reopen_dropping_the_signal(*args):
+    # like a Cython module's import or a fork's at-fork hook: the signal's exception is dropped
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        pass
+
+scan_module.prefetch_reopen = prefetch_reopen_dropping_the_signal
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_sigterm_whose_exception_was_dropped_still_stops_the_scan(tmp_path):
+    root = tmp_path / "ds"
+    make_good_images(root, "train", 3, modes=("RGB",))
+    slow_progressive_jpeg(root / "train" / "slow.jpg")  # without the stop, decoded for ~40 s
+    out = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-c", DROPPING_CALLER, "scan", str(root), "--json", str(out),
+                           "--workers", "2", "--decode-timeout", "0", "--no-cache"],
+                          cwd=str(REPO), capture_output=True, timeout=120)
+    assert proc.returncode == 143, proc.stderr
+    assert b"terminated" in proc.stderr and b"Traceback" not in proc.stderr
+    assert not out.exists()
+
+
 def test_workers_and_the_resource_tracker_die_with_a_killed_parent(tmp_path):
     proc, kids, _ = start_stuck_scan(tmp_path)
     assert len(workers(proc.pid)) == 2  # and a resource tracker when a worker was spawned
