@@ -101,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .core.blas import one_blas_thread_from_start
+    one_blas_thread_from_start()   # before numpy's import: OpenBLAS starts no spinning thread (blas.py)
     from .core.memory import avoid_huge_pages
     avoid_huge_pages()   # before the first large array (the window's too)
     if _names_a_dataset(argv):

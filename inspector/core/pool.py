@@ -116,7 +116,7 @@ def _worker_main(conn: Connection, status: Any, parent: int, main_thread_parent:
     _die_with_parent(parent, main_thread_parent)
     avoid_huge_pages()
     keep_freed_memory()  # each image's pixel memory reused by the next (memory.py)
-    limit_blas_for_good()  # two workers on two cores: BLAS threads would only spin (blas.py)
+    limited = False  # BLAS limited before the first chunk: a worker of a reopen never runs one
 
     def mark(item: int) -> None:
         status[_STARTED] = time.monotonic()  # time first: the parent reads the item, then the time
@@ -130,6 +130,9 @@ def _worker_main(conn: Connection, status: Any, parent: int, main_thread_parent:
         if task is None:
             return
         ticket, fn, items, args = task
+        if not limited:  # two workers on two cores: BLAS threads would only spin (blas.py)
+            limit_blas_for_good()
+            limited = True
         status[_ITEM] = _IDLE
         status[_TICKET] = ticket
         try:
