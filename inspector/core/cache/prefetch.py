@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..memory import keep_freed_memory
 from .codec import RecordError, load_codec
 from .snapshot import read_header, restore_snapshot
 from .store import read_batches
@@ -148,7 +149,7 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
     if not _ENABLED or store_path in _PENDING or not os.path.exists(store_path):
         return
     try:
-        db = _read_only(store_path, 0.2)
+        db = read_only(store_path, 0.2)
         try:
             rows = dict(db.execute("SELECT part, data FROM snapshot WHERE part IN (0, 1)").fetchall())
             key = db.execute("SELECT key FROM snapshot WHERE part = 0").fetchone()
@@ -170,6 +171,9 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
             code = 1
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                # each group's decompressed blobs, thumbnails and columns (4-5 MB arrays) are
+                # freed before the next group's: kept in the heap, not faulted in afresh
+                keep_freed_memory()
                 code = _restore_in_child(store_path, rows[0], rows[1], collector, chunk_type, (k, CHILDREN), notes[k])
             finally:
                 os._exit(code)
@@ -179,7 +183,7 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
 
 def _restore_in_child(store_path: str, head: bytes, row_map: bytes, collector: Any, chunk_type: type,
                       share: tuple[int, int], note: mmap.mmap | None = None) -> int:
-    db = _read_only(store_path, 1.0)
+    db = read_only(store_path, 1.0)
     layouts: dict[int, list] = {}
     try:
         for _ in restore_snapshot(read_header(head), row_map, functools.partial(read_batches, db), collector,
@@ -195,7 +199,7 @@ def _restore_in_child(store_path: str, head: bytes, row_map: bytes, collector: A
     return 0
 
 
-def _read_only(path: str, timeout: float) -> sqlite3.Connection:
+def read_only(path: str, timeout: float) -> sqlite3.Connection:
     """A connection that cannot write (whatever the path holds: it is quoted into the URI)."""
     return sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True, timeout=timeout)
 
