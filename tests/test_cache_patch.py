@@ -3,6 +3,7 @@ that read it while the folder was listed, the sums as stored less the records go
 Every figure equals a fresh scan's, and the histograms and means a float64 reference's."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from PIL import Image
 
 from imagefactory import random_image, write_image
-from inspector.core.cache import ScanCache, prefetch
+from inspector.core.cache import ScanCache, cache_path, prefetch
+from inspector.core.cache.reuse import decode_keys
 from inspector.core.cache.codec import RecordError
 from inspector.core.cache.patch import code_map, codes_of_runs, old_positions, split_runs, subtract
 from inspector.core.scan import prefetch_reopen
@@ -143,14 +145,36 @@ def test_a_stored_sum_that_cannot_be_patched_feeds_the_records(folder, tmp_path,
     cache_dir = tmp_path / "cache"
     export(folder, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
     _change(folder, 9, 2, 2, 2)
-    from inspector.core import cache as cache_mod
+    from inspector.core.cache import patching
 
     def refuses(acc, gone):
         raise RecordError("not exact")
 
-    monkeypatch.setattr(cache_mod, "subtract", refuses)
+    monkeypatch.setattr(patching, "subtract", refuses)
     rescan = export(folder, tmp_path / "rescan.json", "--cache-dir", str(cache_dir))
     assert patched == [False]
+    assert without_cache(rescan) == without_cache(export(folder, tmp_path / "fresh.json", "--no-cache"))
+
+
+@needs_fork
+def test_candidates_their_batch_does_not_vouch_for_are_decoded_and_the_rest_patched(folder, tmp_path, patched):
+    """The workers get the changed files before the candidates are checked against their batch's
+    own item list (in the patch's thread); those it does not name are decoded after all."""
+    cache_dir = tmp_path / "cache"
+    export(folder, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    db = sqlite3.connect(cache_path(str(cache_dir), str(folder)))
+    (a, keys_a, n_a), (b, keys_b, n_b) = [
+        (bid, keys, len(decode_keys(keys))) for bid, keys in db.execute("SELECT id, keys FROM batches ORDER BY id LIMIT 2")]
+    with db:  # each batch's list now names the other's items: checksummed, so damaged only in what it says
+        db.execute("UPDATE batches SET keys = ? WHERE id = ?", (keys_b, a))
+        db.execute("UPDATE batches SET keys = ? WHERE id = ?", (keys_a, b))
+    (changed,) = db.execute("SELECT COUNT(*) FROM items WHERE batch IN (?, ?)", (a, b)).fetchone()
+    db.close()
+    _change(folder, 21, 0, 0, 3)   # files added elsewhere: the two batches' items are still valid
+    rescan = export(folder, tmp_path / "rescan.json", "--cache-dir", str(cache_dir))
+    assert patched == [True]
+    assert 0 < changed <= n_a + n_b
+    assert rescan["dataset"]["cache"]["rescanned"] == 3 + changed
     assert without_cache(rescan) == without_cache(export(folder, tmp_path / "fresh.json", "--no-cache"))
 
 

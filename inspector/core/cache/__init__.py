@@ -23,16 +23,14 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from .codec import (Batch, RecordError, decode_chunk, encode_chunk, encode_subset, hist_rows, layout_version,
-                    load_codec, restore_grids)
+from .codec import (Batch, RecordError, decode_chunk, encode_chunk, encode_subset, layout_version, load_codec,
+                    restore_grids)
 from ..file_list import FileList
 from .reuse import (ChunkBuilder, ItemList, Part, StoredItems, chunk_from_batches, decode_keys, encode_keys,
                     feed_groups, listed_keys)
 from .rows import rebuild_chunk
-from . import prefetch
-from .patch import code_map, codes_of_runs, old_positions, subtract
-from .snapshot import (adopt_snapshot, decode_accumulator, encode_snapshot, read_header, read_row_map,
-                       restore_snapshot, snapshot_key)
+from . import patching, prefetch
+from .snapshot import adopt_snapshot, encode_snapshot, read_header, restore_snapshot, snapshot_key
 from .store import RecordStore, StoreUnavailable
 
 CACHE_DIR_ENV = "INSPECTOR_CACHE_DIR"   # overrides the default folder (the test suite sets it)
@@ -114,7 +112,8 @@ class ScanCache:
         self.patched: np.ndarray | None = None  # per listed item: taken from the patched result
         self._listed: list[bytes] | None = None  # every listed item's key, once made
         self._listed_pos: np.ndarray | None = None  # and their positions in the stored items
-        self._rest_of_patch: Callable[[], None] | None = None
+        self._rest_of_patch: Callable[[], np.ndarray] | None = None
+        self._rejected = np.zeros(0, np.int64)  # candidates of the patch not kept, to feed or decode
 
     @classmethod
     def open(cls, cache_dir: str, layout: Any, empty_chunk: Any) -> "ScanCache | str":
@@ -177,15 +176,16 @@ class ScanCache:
 
     def patch(self, collector: Any) -> bool:
         """Find which listed items can be taken from the last whole scan's result, when a child
-        read it while the files were listed (cache/patch.py): those whose stored record is still
-        valid and is the one that result holds. ``filter`` leaves them out, hands the files to
-        decode to the workers first, and then finishes the patch (``_finish_patch``) while they
-        decode; whether there is a patch to finish."""
+        read it while the files were listed (cache/patching.py): those whose stored record is still
+        valid and is the one that result holds. ``filter`` leaves them out and hands the files to
+        decode to the workers at once, while a thread checks the candidates and prepares the rows
+        and sums; it finishes the patch (``_finish_patch``) once every file to decode went to the
+        workers. Whether there is a patch to finish."""
         ahead, self._ahead = self._ahead, None
         if ahead is None:
             return False
         try:
-            self._rest_of_patch = self._patch(ahead, collector)
+            self._rest_of_patch = patching.start(self, ahead, collector, MTIME_SLACK_NS)
         except sqlite3.DatabaseError as exc:
             self._damaged(str(exc))
         except (RecordError, KeyError, TypeError, ValueError, IndexError):
@@ -196,147 +196,23 @@ class ScanCache:
             self.patched = None
         return self._rest_of_patch is not None
 
-    def _patch(self, ahead: prefetch.Prefetch, collector: Any) -> Callable[[], None] | None:
-        layout, store, files = self.layout, self.store, self.layout.files
-        n = len(files)
-        if store is None or self.lazy or not n or not ahead.wait():
-            return None
-        if (store.snapshot_part(0, ahead.key), store.snapshot_part(1, ahead.key)) != (ahead.head, ahead.row_map):
-            return None  # the stored result changed since the child read it
-        header, old = read_header(ahead.head), ahead.collector
-        m = int(header["items"])
-        if len(old.layout.files) != m:
-            return None
-        old_batch, old_entry = read_row_map(ahead.row_map, m)
-        old_split = codes_of_runs(header["split_runs"], m)
-        split_names = [str(s) for s in header["split_names"]]
-        sums = {int(bid): str(digest) for bid, digest in header["batches"]}
-        # the listed items whose stored record is valid and is the one the result holds
-        keys = self._listed = listed_keys(files, 0, n, self.root)
-        size, mtime = files.identities(0, n)
-        stored = self.stored
-        pos = stored.find(keys)
-        found = np.flatnonzero(pos >= 0)
-        p = pos[found]
-        valid = (stored.size[p] == size[found]) & (stored.mtime[p] == mtime[found]) & \
-            (stored.mtime[p] < stored.seen[p] - MTIME_SLACK_NS)
-        new_i, p = found[valid], p[valid]
-        old_i = old_positions(old_batch, old_entry, stored.batch[p], stored.entry[p])
-        same_split = np.array([files.split_names.index(s) if s in files.split_names else -1 for s in split_names]
-                              + [-2], np.int64)[np.where(old_i >= 0, old_split[old_i], -1)]
-        hit = (old_i >= 0) & (same_split == files.split_codes()[new_i])
-        new_i, p, old_i = new_i[hit], p[hit], old_i[hit]
-        vouched, entries = self._vouched(keys, new_i, p, size, mtime)
-        new_i, old_i = new_i[vouched], old_i[vouched]
-        if len(np.unique(old_i)) != len(old_i) or any(int(bid) not in sums for bid in np.unique(old_batch[old_i])):
-            return None
-        # what the items gone or changed put into the stored sums: summed in a thread while
-        # the files to decode go to the workers
-        gone = np.ones(m, bool)
-        gone[old_i] = False
-        gone_i = np.flatnonzero(gone)
-        blobs = self._blobs(np.unique(old_batch[gone_i]).tolist())  # read here: SQLite stays in its thread
-        layouts = ahead.hist_layouts()
-
-        def prepare() -> tuple:
-            """In a thread, while the files to decode go to the workers: the stored sums less
-            what the items gone or changed put in (only their batches' histograms decompressed),
-            then the kept rows into the collector's columns (rows the decoded chunks do not touch)."""
-            base = {split: decode_accumulator(acc) for split, acc in header["splits"].items()}
-            for split, count in header["broken"]:
-                base[split].failed -= int(count)  # the listing's own unreadable entries are counted anew
-            removed = _removed_sums(blobs, sums, layouts, old, header, gone_i, old_batch[gone_i], old_entry[gone_i],
-                                    [split_names[c] for c in old_split[gone_i].tolist()])
-            for split, acc in removed.items():
-                subtract(base[split], acc)
-            codes = [code_map(column[old_i[old.ok[old_i]]], list(header[names]))
-                     for column, names in ((old.format, "format_names"), (old.mode, "mode_names"))]
-            mine = collector.columns()
-            for name, column in old.columns().items():
-                mine[name][new_i] = column[old_i]
-            return base, codes
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="cache-patch")
-        prepared = pool.submit(prepare)
-        pool.shutdown(wait=False)
-        self.patched = np.zeros(n, bool)
-        self.patched[new_i] = True
-        self._listed_pos = pos
-
-        def finish() -> None:
-            """The rest, in the scan's thread: the kept items' sums, codes, failures and counts
-            (whatever can fail is done before the collector is touched)."""
-            base, ((formats, format_names), (modes, mode_names)) = prepared.result()
-            kept_ids, used = np.unique(old_batch[old_i], return_counts=True)
-            checksums = [(bid, bytes.fromhex(sums[bid]), entries[bid], count)
-                         for bid, count in zip(kept_ids.tolist(), used.tolist())]
-            failures = [(int(i), str(reason)) for i, reason in header["failures"]]
-            rows = new_i[collector.ok[new_i]]
-            recode = [np.array([collector._code(names, name) for name in used] or [0], np.int16)
-                      for names, used in ((collector.format_names, format_names), (collector.mode_names, mode_names))]
-            collector.format[rows], collector.mode[rows] = recode[0][formats], recode[1][modes]
-            new_of_old = np.full(m, -1, np.int64)
-            new_of_old[old_i] = new_i
-            for i, reason in failures:
-                if 0 <= i < m and new_of_old[i] >= 0:
-                    collector.failures[int(new_of_old[i])] = reason
-            for split, acc in base.items():
-                if acc.images or acc.failed or split in collector.acc:
-                    collector._split(split).merge(acc)
-            collector.done += len(new_i)
-            counts = np.bincount(files.split_codes()[new_i], minlength=len(files.split_names))
-            for split, count in zip(files.split_names, counts.tolist()):
-                if count:
-                    collector._split(split)
-                    collector.done_by_split[split] += count
-            # where each item's record is, for the next stored result and the tidy
-            self.row_batch[new_i], self.row_entry[new_i] = old_batch[old_i], old_entry[old_i]
-            for bid, checksum, stored_entries, count in checksums:
-                self.sums[bid] = checksum
-                self.use[bid] = [stored_entries, count]
-            self.used += len(new_i)
-
-        return finish
-
     def _finish_patch(self) -> bool:
-        """Finish the patch ``patch`` found (the kept items into the collector); False when it
-        could not be (its items are then fed from their records: nothing of it was put in)."""
+        """Finish the patch ``patch`` started (the kept items into the collector); False when it
+        could not be (its items are then fed from their records: nothing of it was put in). The
+        candidates it did not keep (their batch's own list did not vouch for them) are in
+        ``self._rejected``, to be fed or decoded."""
         finish, self._rest_of_patch = self._rest_of_patch, None
+        self._rejected = np.zeros(0, np.int64)
         if finish is None:
             return False
         try:
-            finish()
+            self._rejected = finish()
             return True
         except sqlite3.DatabaseError as exc:
             self._damaged(str(exc))
         except (RecordError, KeyError, TypeError, ValueError, IndexError):
             pass
         return False
-
-    def _vouched(self, keys: list[bytes], index: np.ndarray, p: np.ndarray, size: np.ndarray, mtime: np.ndarray
-                 ) -> tuple[np.ndarray, dict[int, int]]:
-        """Which of the listed items at ``index`` (stored at positions ``p``) their batch's own
-        (checksummed) list names with this entry and identity; and each batch's number of entries."""
-        stored = self.stored
-        batch = stored.batch[p]
-        out = np.zeros(len(index), bool)
-        entries: dict[int, int] = {}
-        lists = self.store.item_lists(np.unique(batch).tolist()) if self.store is not None else {}
-        order = np.argsort(batch, kind="stable")
-        ids, starts = np.unique(batch[order], return_index=True)
-        for bid, span in zip(ids.tolist(), np.split(order, starts[1:])):
-            blob = lists.get(bid)
-            if blob is None:
-                continue
-            items = decode_keys(blob)
-            entries[bid] = len(items)
-            at = index[span]
-            out[span] = items.vouches(list(map(keys.__getitem__, at.tolist())), stored.entry[p[span]], size[at],
-                                      mtime[at])
-        return out, entries
-
-    def _blobs(self, batch_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
-        return self.store.batches(batch_ids) if self.store is not None else {}
 
     def save(self, collector: Any) -> None:
         """Store the scan's merged result for the next reopen of this very listing: only when
@@ -395,8 +271,10 @@ class ScanCache:
                 yield left.take(len(left))
             if self.patched is not None:  # finished once every file to decode went to the workers
                 kept, self.patched = self.patched, None
-                if not self._finish_patch():  # the items it was for are fed instead
-                    groups, rest = self._match(files, 0, len(files), np.flatnonzero(kept))
+                # the items it was for are fed instead, or those of them it did not keep
+                todo = self._rejected if self._finish_patch() else np.flatnonzero(kept)
+                if len(todo):
+                    groups, rest = self._match(files, 0, len(files), todo)
                     left.extend(rest.tolist())
                     yield from self._feed_groups(groups, left, decoder, files, collector, build, size, pause, clock)
                     left.sort()
@@ -666,56 +544,3 @@ def _rewrite_live(blob: bytes, keys: bytes, live: list[tuple[bytes, int, int, in
     new_blob, where = encode_subset(batch, [entry for *_, entry in live])
     rows = [(key, size, mtime, seen, where[entry]) for key, size, mtime, seen, entry in live]
     return new_blob, encode_keys(rows), rows
-
-
-def _removed_sums(blobs: dict[int, tuple[bytes, bytes]], sums: dict[int, str], layouts: dict[int, list], old: Any,
-                  header: dict, gone: np.ndarray, batch: np.ndarray, entry: np.ndarray, splits: list[str]
-                  ) -> dict[str, Any]:
-    """Per split, the sums the records at (``batch``, ``entry``) put into a stored result: of the
-    stored result's items at ``gone`` (in ``splits``), whose rows ``old`` holds (the child's read);
-    each batch's histograms are read with the layout a child noted for it (its other columns stay
-    compressed); RecordError when a batch is gone or not the one that result was made from."""
-    if not len(batch):
-        return {}
-    order = np.argsort(batch, kind="stable")
-    ids, starts = np.unique(batch[order], return_index=True)
-    hist_groups, decoded, failed = [], [], []
-    offset = 0
-    for bid, span in zip(ids.tolist(), np.split(order, starts[1:])):
-        stored = blobs.get(bid)
-        if stored is None or stored[0][4:12].hex() != sums.get(bid):
-            raise RecordError("a batch of records the stored result points at is not stored as it was")
-        layout = layouts.get(bid) or decode_chunk(stored[0], grids=False).hist_layout()  # one no child noted
-        codes, slots, total = hist_rows(stored[0], layout)
-        entries = entry[span]
-        ok = entries < len(codes)  # the entries past a batch's rows are its failures
-        failed.append(span[~ok])
-        span, entries = span[ok], entries[ok]
-        for code in np.unique(codes[entries]).tolist():
-            chosen = codes[entries] == code
-            hist_groups.append((offset + np.flatnonzero(chosen), _ShapeTotal(total, code), slots[entries[chosen]]))
-        decoded.append(span)
-        offset += len(span)
-    rows = np.concatenate(decoded)
-    at = gone[rows]
-    formats, modes = header["format_names"], header["mode_names"]
-    columns = {"numbers": np.stack([old.width[at], old.height[at], old.nbytes[at], old.channels[at], old.flags[at]],
-                                   axis=1).astype(np.int64),
-               "names": [(formats[f], modes[m]) for f, m in zip(old.format[at].tolist(), old.mode[at].tolist())],
-               "moments": old.stats[at]}
-    return rebuild_chunk(_accumulators_only, columns, hist_groups, [], [], list(map(splits.__getitem__, rows.tolist())),
-                         list(map(splits.__getitem__, np.concatenate(failed).tolist())))
-
-
-class _ShapeTotal:
-    """One histogram shape of a batch read by ``hist_rows``, as ``rebuild_chunk`` sums it."""
-
-    def __init__(self, total: Callable[[int, np.ndarray], np.ndarray], code: int) -> None:
-        self._total, self.code = total, code
-
-    def total(self, slots: np.ndarray) -> np.ndarray:
-        return self._total(self.code, slots)
-
-
-def _accumulators_only(accumulators: dict, **_: Any) -> dict:
-    return accumulators

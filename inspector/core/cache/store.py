@@ -156,11 +156,7 @@ class RecordStore:
 
     def item_lists(self, batch_ids: list[int]) -> dict[int, bytes]:
         """id -> item list blob of those of these batches still stored (their records not read)."""
-        out: dict[int, bytes] = {}
-        for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
-            ids = batch_ids[start:start + 500]
-            out.update(self.db.execute(f"SELECT id, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
-        return out
+        return read_item_lists(self.db, batch_ids)
 
     # ------------------------------------------------------------------------- writing
 
@@ -292,4 +288,13 @@ def read_batches(db: sqlite3.Connection, batch_ids: list[int]) -> dict[int, tupl
         ids = batch_ids[start:start + 500]
         out.update((bid, (data, keys)) for bid, data, keys in db.execute(
             f"SELECT id, data, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
+    return out
+
+
+def read_item_lists(db: sqlite3.Connection, batch_ids: list[int]) -> dict[int, bytes]:
+    """id -> item list blob of those of these batches ``db`` still stores (their records not read)."""
+    out: dict[int, bytes] = {}
+    for start in range(0, len(batch_ids), 500):  # within SQLite's limit of bound values
+        ids = batch_ids[start:start + 500]
+        out.update(db.execute(f"SELECT id, keys FROM batches WHERE id IN ({','.join('?' * len(ids))})", ids))
     return out
