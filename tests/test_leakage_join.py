@@ -192,16 +192,41 @@ def test_a_value_order_lists_the_entries_of_each_value_in_entry_order(low_bits):
     assert (shared > 0) == (low_bits is not None)
 
 
-def test_the_bucket_order_holds_every_entry_once_by_rotated_value_then_entry():
+@pytest.mark.parametrize("as_values", [False, True])
+def test_the_bucket_order_holds_every_entry_once_crowded_buckets_by_rotated_value_then_entry(as_values,
+                                                                                              monkeypatch):
+    """Both ways of putting an index in bucket order (join.neighbourhoods): a radix sort of the chunk
+    (a bucket that is not crowded in entry order) and, for an index mostly crowded, a sort of the
+    rotated hashes (every bucket by rotated value); crowded buckets by rotated value then entry in
+    both, and the same neighbourhoods."""
+    # a crowd of 57-62% of the entries: sorted as values when CROWD_SHARE is over 2
+    share = {False: 1, True: 1 << 30}
+    monkeypatch.setattr(join, "CROWD_SHARE", share[as_values])
     rng = np.random.default_rng(11)
     flat = _clustered(rng, 500, 3, 3, 4).reshape(-1)
     flat = np.concatenate([flat, flat[rng.integers(0, len(flat), 399)]])   # 633 rows of 3
+    entry = np.arange(len(flat))
+    ids = np.arange(len(flat) // 3, dtype=np.uint64)
     for c in range(join.N_CHUNKS):
-        nb = join.neighbourhoods(flat[:50], flat, np.arange(len(flat) // 3, dtype=np.uint64), 3, c, 40)
+        nb = join.neighbourhoods(flat[:50], flat, ids, 3, c, 40)
         rot = join._chunk_on_top(flat, c)
-        assert np.array_equal(nb.order, np.lexsort((np.arange(len(flat)), rot)))
+        bucket = join._chunk_keys(flat, c)
+        crowded = np.bincount(bucket, minlength=1 << 16)[bucket] > 40
+        assert 0 < crowded.sum() < len(flat)
+        if as_values:                 # every bucket by rotated value
+            want = np.lexsort((entry, rot))
+        else:                         # the buckets by chunk, only the crowded ones by rotated value
+            want = np.lexsort((entry, np.where(crowded, rot, 0), bucket))
+        assert np.array_equal(nb.order, want)
         assert np.array_equal(nb.svals[:len(flat)], flat[nb.order])
         assert np.array_equal(nb.entries_at(np.arange(len(flat))[::-1]), nb.order[::-1])
+        monkeypatch.setattr(join, "CROWD_SHARE", share[not as_values])
+        other = join.neighbourhoods(flat[:50], flat, ids, 3, c, 40)
+        monkeypatch.setattr(join, "CROWD_SHARE", share[as_values])
+        for name in ("start", "cnt", "sizes", "crowded", "first", "stop"):
+            assert np.array_equal(getattr(nb, name), getattr(other, name)), name
+        runs = [sorted(nb.order[s:s + k].tolist()) for s, k in zip(nb.start, nb.cnt)]
+        assert runs == [sorted(other.order[s:s + k].tolist()) for s, k in zip(other.start, other.cnt)]
 
 
 def test_a_crowded_bucket_whose_entries_agree_on_one_piece_loses_no_pair_within_the_radius():

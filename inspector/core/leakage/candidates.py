@@ -30,7 +30,6 @@ from ..index_runs import as_slice
 from . import short_keys
 from .join import CHUNK_BITS, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, mih_entries
 from .progress import Steps, drain
-from .value_order import ValueOrder
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distance)
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +176,6 @@ def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_TH
     work = np.array([len(q) * len(m) * r * len(ks) / 65536 for q, m, _, ks in joins]
                     + [len(q) * bucket * N_CHUNKS / 4 for q, _, _, _ in shorts], np.float64)
     edges = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
-    values: tuple[int, ValueOrder] | None = None
     for (q_rows, m_rows, c, ks), lo, hi in zip(joins + shorts, edges[:-1], edges[1:]):
         if c is None:      # a short-key join: ks holds the index's views
             if ks.start:   # a region join: blanked regions take no part
@@ -187,13 +185,11 @@ def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_TH
             views = ks.stop - ks.start
         else:
             index, views = phash[as_slice(m_rows), :r], r
-            if values is None or values[0] != id(m_rows):
-                values = (id(m_rows), ValueOrder(np.ascontiguousarray(index).reshape(-1)))
             query = probes[q_rows][:, ks].T.reshape(-1)          # probe-major: query i is row i % Q
             row_ids = None if ids is None else np.asarray(ids, np.uint64)[m_rows]
             found = ((done, qi, entry, d) for done, _, qi, entry, d in
                      mih_entries(query, index, threshold - 1, block, ids=row_ids, chunks=(c,),
-                                 radius_passes=False, values=values[1]))
+                                 radius_passes=False))
         for done, qi, entry, d in found:
             a, b = q_rows[qi % len(q_rows)], m_rows[entry // views]
             a, b, d = _unique_pairs(a, b, d, n)
