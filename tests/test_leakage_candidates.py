@@ -210,3 +210,38 @@ def test_off_centre_crops_become_candidates_through_the_edge_views():
     without = table.phash.copy()
     without[:, edge] = without[:, :1]        # the edge views as the whole view: as if not there
     assert found(table.phash) >= found(without) + 3     # 11 and 6 of 16
+
+
+@pytest.mark.parametrize("cross_only", [False, True])
+@pytest.mark.parametrize("crowd", [250, 1500])
+def test_the_search_made_by_two_threads_gives_the_one_thread_blocks(cross_only, crowd, monkeypatch):
+    """The plain join's passes and the probes' made by two threads (shared_passes.in_order): the
+    same blocks in the same order as one thread gives, on a crowd of near-equal hashes (crowded
+    buckets, their longer-key passes; 1500 of 3000 rows: an index sorted as values, 250: the radix
+    bucket order) among spread ones with near pairs."""
+    from inspector.core.leakage import shared_passes
+    rng = np.random.default_rng(21)
+    n = 3000
+    h = rng.integers(0, 2 ** 63, (n, 16), dtype=np.int64).astype(np.uint64)
+    h[:crowd] = rng.integers(0, 2 ** 63, dtype=np.int64).astype(np.uint64)   # one crowd...
+    h[:crowd] ^= np.uint64(1) << rng.integers(0, 64, (crowd, 16)).astype(np.uint64)   # ...a bit off each view
+    h[crowd + 1::7] = h[crowd:n - 1:7] ^ np.uint64(1 << 40)   # near pairs among the spread ones
+    groups = rng.integers(0, 3, n).astype(np.int16)
+    probes = h[:, :2] ^ (np.uint64(1) << rng.integers(0, 16, (n, 2)).astype(np.uint64))
+
+    def blocks() -> tuple[list, list]:
+        plain = [(done, a.tolist(), b.tolist(), d.tolist()) for done, a, b, d in
+                 leakage.candidate_blocks(h, leakage.NEAR_THRESHOLD, groups, cross_only, block=4096)]
+        probed = [(done, a.tolist(), b.tolist(), d.tolist()) for done, a, b, d in
+                  leakage.probe_blocks(h, probes, leakage.NEAR_THRESHOLD, groups, cross_only, block=4096)]
+        return plain, probed
+
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    monkeypatch.setenv(shared_passes.THREADS_ENV, "1")
+    one = blocks()
+    monkeypatch.delenv(shared_passes.THREADS_ENV)
+    assert blocks() == one
+    for stream in one:
+        assert sum(len(a) for _, a, _, _ in stream) > 100 and len(stream) > 20
+        dones = [done for done, *_ in stream]
+        assert dones == sorted(dones) and dones[-1] == pytest.approx(1.0)

@@ -113,3 +113,58 @@ def test_a_search_closed_early_stops_its_child(sharing, monkeypatch):
     assert len(forked) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(forked[0], os.WNOHANG)
+
+
+def _two_threads(monkeypatch) -> None:
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    monkeypatch.delenv(shared_passes.THREADS_ENV, raising=False)
+
+
+def _stream(k: int):
+    """Pass k's items, of unequal cost: two threads finish them out of order."""
+    import threading
+    import time
+    for i in range(k % 4):
+        time.sleep(0.01 * ((k + i) % 3))
+        yield k, i, threading.current_thread().name
+
+
+def test_passes_read_in_order_are_the_one_thread_stream_made_by_two_threads(monkeypatch):
+    _two_threads(monkeypatch)
+    got = list(shared_passes.in_order(_stream, 14))
+    assert [(k, i) for k, i, _ in got] == [(k, i) for k in range(14) for i in range(k % 4)]
+    assert {name for _, _, name in got} == {"search-pass_0", "search-pass_1"}
+    monkeypatch.setenv(shared_passes.THREADS_ENV, "1")   # one thread: made here, in order
+    import threading
+    assert list(shared_passes.in_order(_stream, 14)) == [(k, i, threading.current_thread().name)
+                                                         for k in range(14) for i in range(k % 4)]
+
+
+def test_passes_read_in_order_raise_a_pass_error_in_its_turn_and_stop_when_closed(monkeypatch):
+    import time
+    _two_threads(monkeypatch)
+
+    def failing(k: int):
+        yield k
+        if k == 3:
+            raise ValueError("pass 3")
+        yield -k
+
+    got = []
+    with pytest.raises(ValueError, match="pass 3"):
+        for item in shared_passes.in_order(failing, 8):
+            got.append(item)
+    assert got == [0, 0, 1, -1, 2, -2, 3]
+    started = []
+
+    def slow(k: int):
+        started.append(k)
+        for i in range(5):
+            time.sleep(0.02)
+            yield k, i
+
+    items = shared_passes.in_order(slow, 30)
+    next(items)
+    items.close()   # a cancel: no pass starts after it, those running stop at their next item
+    time.sleep(0.3)
+    assert len(started) <= 3

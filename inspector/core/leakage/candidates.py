@@ -21,14 +21,15 @@ keeps its `HASH_NEIGHBOURS` closest candidates per chunk; the pairs come in bloc
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from ..hashing import FIRST_REGION_VIEW, GRID, weak_bits
 from ..index_runs import as_slice
-from . import short_keys
-from .join import CHUNK_BITS, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, mih_entries
+from . import shared_passes, short_keys
+from .join import CHUNK_BITS, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, Join, mih_entries
 from .progress import Steps, drain
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distance)
@@ -176,7 +177,11 @@ def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_TH
     work = np.array([len(q) * len(m) * r * len(ks) / 65536 for q, m, _, ks in joins]
                     + [len(q) * bucket * N_CHUNKS / 4 for q, _, _, _ in shorts], np.float64)
     edges = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
-    for (q_rows, m_rows, c, ks), lo, hi in zip(joins + shorts, edges[:-1], edges[1:]):
+    passes = joins + shorts
+
+    def one_pass(k: int) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+        """Pass k: a probe's join or a short-key join, its blocks capped."""
+        (q_rows, m_rows, c, ks), lo, hi = passes[k], edges[k], edges[k + 1]
         if c is None:      # a short-key join: ks holds the index's views
             if ks.start:   # a region join: blanked regions take no part
                 q_rows, m_rows = q_rows[phash[q_rows, ks.start] != NO_HASH], m_rows[phash[m_rows, ks.start] != NO_HASH]
@@ -196,6 +201,8 @@ def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_TH
             if len(a):
                 a, b = _capped(a, b, np.maximum(d, GUARANTEED_RADIUS + 1), n, per_image, None if cross_only else g)
             yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
+
+    yield from shared_passes.in_order(one_pass, len(passes))   # made by two threads, read in order
 
 
 def closest_per_query(q: np.ndarray, m: np.ndarray, d: np.ndarray, k: int
@@ -305,17 +312,67 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
     joins = [(q, m, v, cols) for q, m in searches for v, cols in view_joins(phash.shape[1])]
     work = np.array([len(q) * len(m) * (cols.stop - cols.start) for q, m, _, cols in joins], np.float64)
     edges = np.r_[0.0, np.cumsum(work)] / max(work.sum(), 1.0)
-    for (q_rows, m_rows, v, cols), lo, hi in zip(joins, edges[:-1], edges[1:]):
+    ids = None if ids is None else np.asarray(ids, np.uint64)
+
+    def inputs(j: int) -> tuple[np.ndarray, np.ndarray, Join]:
+        q_rows, m_rows, v, cols = joins[j]
         if v:   # a region join: blanked regions take no part
             q_rows, m_rows = q_rows[phash[q_rows, v] != NO_HASH], m_rows[phash[m_rows, v] != NO_HASH]
-        index = phash[as_slice(m_rows), cols]
-        row_ids = None if ids is None else np.asarray(ids, np.uint64)[m_rows]
-        for done, _, qi, entry, d in mih_entries(phash[q_rows, v], index, threshold, block, ids=row_ids):
-            a, b = q_rows[qi], m_rows[entry // index.shape[1]]
-            a, b, d = _unique_pairs(a, b, d, n)
-            if per_image is not None and len(a):
-                a, b = _capped(a, b, d, n, per_image, None if cross_only else g)
-            yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
+        return q_rows, m_rows, Join(phash[q_rows, v], phash[as_slice(m_rows), cols], None if ids is None else ids[m_rows])
+
+    shared = _SharedJoins(inputs, [N_CHUNKS] * len(joins))
+
+    def one_pass(k: int) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+        """Pass k: chunk k % N_CHUNKS of join k // N_CHUNKS, its blocks capped."""
+        j, c = divmod(k, N_CHUNKS)
+        lo, hi = edges[j], edges[j + 1]
+        (q_rows, m_rows, join), buffer = shared.take(j)
+        try:
+            for done, qi, entry, d in join.chunk(c, threshold, block, out=buffer):
+                a, b = q_rows[qi], m_rows[entry // join.n_views]
+                a, b, d = _unique_pairs(a, b, d, n)
+                if per_image is not None and len(a):
+                    a, b = _capped(a, b, d, n, per_image, None if cross_only else g)
+                yield lo + (hi - lo) * ((c + done) / N_CHUNKS), a, b, view_distance(phash, a, b).astype(np.uint8)
+        finally:
+            shared.give_back(j, buffer)
+
+    # the passes read the same inputs and none of each other's results: two threads make them, and
+    # their blocks come in the order one thread gives (shared_passes.in_order)
+    yield from shared_passes.in_order(one_pass, len(joins) * N_CHUNKS)
+
+
+class _SharedJoins:
+    """What a search's passes share, perhaps made in two threads: each join's inputs (`make(j)`,
+    the last item a join.Join), made by its first pass and let go after its last (`passes[j]` of
+    them), and the sort buffers, one per pass at a time, reused from pass to pass."""
+
+    def __init__(self, make: Callable[[int], tuple], passes: list[int]) -> None:
+        self._make, self._left = make, list(passes)
+        self._made: dict[int, tuple] = {}
+        self._buffers: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self, j: int) -> tuple[tuple, np.ndarray]:
+        """Join j's inputs and a buffer for one of its passes."""
+        with self._lock:
+            if j not in self._made:
+                self._made[j] = self._make(j)
+            got = self._made[j]
+            need = len(got[-1].flat) + ROW_STEP
+            fits = [k for k, buf in enumerate(self._buffers) if len(buf) >= need]
+            buffer = self._buffers.pop(min(fits, key=lambda k: len(self._buffers[k]))) if fits else None
+        return got, np.empty(need, np.uint64) if buffer is None else buffer
+
+    def give_back(self, j: int, buffer: np.ndarray) -> None:
+        """A pass of join j is done with its inputs and its buffer."""
+        with self._lock:
+            self._left[j] -= 1
+            if self._left[j] == 0:
+                self._made.pop(j, None)
+            self._buffers.append(buffer)
+            if len(self._buffers) > shared_passes.THREADS:   # the smallest let go
+                self._buffers.pop(min(range(len(self._buffers)), key=lambda k: len(self._buffers[k])))
 
 
 def view_joins(n_views: int) -> list[tuple[int, slice]]:

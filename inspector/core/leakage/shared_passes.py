@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ENV = "INSPECTOR_SHARED_PASSES"   # 1: the command line lets its search share passes with a child
 THREADS_ENV = "INSPECTOR_SEARCH_THREADS"   # 1: the steps one after the other in the calling thread
@@ -52,13 +56,19 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def threads() -> int:
+    """How many threads a search's passes are made by: THREADS, at most one a core, one with
+    $INSPECTOR_SEARCH_THREADS=1."""
+    return 1 if os.environ.get(THREADS_ENV) == "1" else min(THREADS, _cores())
+
+
 def each(run: Callable[[int], Any], count: int, pack: Callable[[Any], Any] = lambda x: x,
          unpack: Callable[[int, Any], Any] = lambda k, x: x) -> Iterator[tuple[int, Any]]:
     """(k, run(k)) for every k < count, in no particular order: those this process made as it
     makes them, then the child's (``pack`` makes what it sends of a result, ``unpack(k, packed)``
     the result again here). Without a child (not allowed, one core, one step): in order, here."""
     if not (_CAN_FORK and _allowed and 2 <= count <= 255 and _cores() >= 2):
-        yield from _threaded(run, count, min(THREADS, _cores(), count) if os.environ.get(THREADS_ENV) != "1" else 1)
+        yield from _threaded(run, count, min(threads(), count))
         return
     tokens_r, tokens_w = os.pipe()
     os.write(tokens_w, bytes(range(count)))
@@ -118,6 +128,60 @@ def _threaded(run: Callable[[int], Any], count: int, threads: int) -> Iterator[t
         for done in as_completed(steps):
             yield steps[done], done.result()
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def in_order(make: Callable[[int], Iterator[T]], count: int, workers: int | None = None) -> Iterator[T]:
+    """Every item of make(0), then of make(1), ... make(count - 1): the same stream as one thread
+    makes, with the passes made by `workers` threads (default `threads()`), each taking the next
+    pass when free, at most `workers` passes ahead of the one being read (what waits to be read is
+    their items: a pass's blocks are small, memory stays bounded). The cold search's consumer
+    sees its blocks in the order and grouping one thread gives, so its result is the same to the
+    bit. An exception in a pass is raised here when its items are reached; closed early (a
+    cancel), the passes stop at their next item and the threads are not waited for."""
+    workers = threads() if workers is None else workers
+    if workers < 2 or count < 2:
+        for k in range(count):
+            yield from make(k)
+        return
+    made: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(count)]
+    reading = [0]                     # the pass being read
+    turn = threading.Condition()
+    stop = threading.Event()
+
+    def run(k: int) -> None:
+        with turn:                    # no further ahead than `workers` passes
+            turn.wait_for(lambda: k < reading[0] + workers or stop.is_set())
+        try:
+            if not stop.is_set():
+                for item in make(k):
+                    made[k].put((True, item))
+                    if stop.is_set():
+                        break
+        except BaseException as exc:  # raised to the reader in its turn
+            made[k].put((False, exc))
+            return
+        made[k].put((False, None))
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="search-pass")
+    try:
+        for k in range(count):
+            pool.submit(run, k)
+        for k in range(count):
+            with turn:
+                reading[0] = k
+                turn.notify_all()
+            while True:
+                more, item = made[k].get()
+                if not more:
+                    if item is not None:
+                        raise item
+                    break
+                yield item
+    finally:
+        stop.set()
+        with turn:
+            turn.notify_all()
         pool.shutdown(wait=False, cancel_futures=True)
 
 
