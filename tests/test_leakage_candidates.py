@@ -219,7 +219,7 @@ def test_the_search_made_by_two_threads_gives_the_one_thread_blocks(cross_only, 
     same blocks in the same order as one thread gives, on a crowd of near-equal hashes (crowded
     buckets, their longer-key passes; 1500 of 3000 rows: an index sorted as values, 250: the radix
     bucket order) among spread ones with near pairs."""
-    from inspector.core.leakage import shared_passes
+    from inspector.core.leakage import candidates, shared_passes
     rng = np.random.default_rng(21)
     n = 3000
     h = rng.integers(0, 2 ** 63, (n, 16), dtype=np.int64).astype(np.uint64)
@@ -237,6 +237,8 @@ def test_the_search_made_by_two_threads_gives_the_one_thread_blocks(cross_only, 
         return plain, probed
 
     monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    # two threads even for the crowded index, which the search gives one (test below)
+    monkeypatch.setattr(candidates, "_workers", lambda *_: shared_passes.threads())
     monkeypatch.setenv(shared_passes.THREADS_ENV, "1")
     one = blocks()
     monkeypatch.delenv(shared_passes.THREADS_ENV)
@@ -245,3 +247,23 @@ def test_the_search_made_by_two_threads_gives_the_one_thread_blocks(cross_only, 
         assert sum(len(a) for _, a, _, _ in stream) > 100 and len(stream) > 20
         dones = [done for done, *_ in stream]
         assert dones == sorted(dones) and dones[-1] == pytest.approx(1.0)
+
+
+def test_a_search_mostly_in_crowded_buckets_is_made_by_one_thread(monkeypatch):
+    """Two passes of crowds at once would double the search's peak: an index whose crowded buckets
+    (in any chunk) hold over 1 / CROWD_SHARE of its entries gets one thread, judged on a sample."""
+    from inspector.core.leakage import candidates, shared_passes
+    monkeypatch.setattr(shared_passes, "_cores", lambda: 2)
+    monkeypatch.delenv(shared_passes.THREADS_ENV, raising=False)
+    monkeypatch.setattr(candidates, "SAMPLE_ROWS", 500)     # the bucket sizes scaled up from a sample
+    rng = np.random.default_rng(4)
+    n = 4000
+    h = rng.integers(0, 2 ** 63, (n, 14), dtype=np.int64).astype(np.uint64)
+    rows = np.arange(n)
+    assert candidates._workers(h, rows, 14) == 2
+    crowd = rng.choice(n, n // 5, replace=False)     # a fifth of the images share chunk 3...
+    h[crowd] = (h[crowd] & np.uint64(0x0000FFFFFFFFFFFF)) | np.uint64(0x1234 << 48)
+    assert candidates._workers(h, rows, 14) == 1
+    assert candidates._workers(h, np.setdiff1d(rows, crowd), 14) == 2   # ...not among these rows
+    monkeypatch.setenv(shared_passes.THREADS_ENV, "1")     # one asked for: one, crowds or not
+    assert candidates._workers(h, np.setdiff1d(rows, crowd), 14) == 1

@@ -29,7 +29,8 @@ import numpy as np
 from ..hashing import FIRST_REGION_VIEW, GRID, weak_bits
 from ..index_runs import as_slice
 from . import shared_passes, short_keys
-from .join import CHUNK_BITS, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, Join, mih_entries
+from .join import (CHUNK_BITS, CROWD_SHARE, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, Join,
+                   _chunk_keys, mih_entries)
 from .progress import Steps, drain
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distance)
@@ -202,7 +203,8 @@ def probe_blocks(phash: np.ndarray, probes: np.ndarray, threshold: int = NEAR_TH
                 a, b = _capped(a, b, np.maximum(d, GUARANTEED_RADIUS + 1), n, per_image, None if cross_only else g)
             yield lo + (hi - lo) * done, a, b, view_distance(phash, a, b).astype(np.uint8)
 
-    yield from shared_passes.in_order(one_pass, len(passes))   # made by two threads, read in order
+    # made by two threads, read in order (one in crowds)
+    yield from shared_passes.in_order(one_pass, len(passes), _workers(phash, rows, r))
 
 
 def closest_per_query(q: np.ndarray, m: np.ndarray, d: np.ndarray, k: int
@@ -339,7 +341,30 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
 
     # the passes read the same inputs and none of each other's results: two threads make them, and
     # their blocks come in the order one thread gives (shared_passes.in_order)
-    yield from shared_passes.in_order(one_pass, len(joins) * N_CHUNKS)
+    yield from shared_passes.in_order(one_pass, len(joins) * N_CHUNKS, _workers(phash, rows, FIRST_REGION_VIEW))
+
+
+SAMPLE_ROWS = 1 << 16    # the rows `_workers` judges a search's crowds on
+
+
+def _workers(phash: np.ndarray, rows: np.ndarray, r: int) -> int:
+    """The threads a search's passes are made by (shared_passes.threads()): one when the index of
+    `rows` (views before r) is mostly in crowded buckets of some chunk (a million tiny look-alikes,
+    the share join.neighbourhoods sorts as values): such passes hold their crowds' work (segments,
+    longer keys), and two at once would double the search's peak (0.60 GB above the table at a
+    million tiny images, 2.2 GB in all, against 2.5 GB aimed at). Judged on a sample of the rows,
+    its bucket sizes scaled up; it decides nothing but the threads."""
+    workers = shared_passes.threads()
+    if workers < 2 or len(rows) == 0:
+        return workers
+    step = max(1, len(rows) // SAMPLE_ROWS)
+    flat = np.ascontiguousarray(phash[rows[::step], :r]).reshape(-1)
+    for c in range(N_CHUNKS):
+        keys = _chunk_keys(flat, c)
+        crowded = (np.bincount(keys, minlength=1 << CHUNK_BITS) * step)[keys] > FULL_BUCKET
+        if crowded.sum() * CROWD_SHARE > len(keys):
+            return 1
+    return workers
 
 
 class _SharedJoins:
