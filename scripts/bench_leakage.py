@@ -45,6 +45,7 @@ import bench_families  # noqa: E402
 import leakage_families  # noqa: E402
 
 from inspector.core import leakage  # noqa: E402
+from inspector.core.leakage import shared_passes  # noqa: E402
 from inspector.core.hashing import N_VIEWS, perceptual_signature  # noqa: E402
 from inspector.core.table_from_images import table_from_images  # noqa: E402
 
@@ -413,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(tmp, ignore_errors=True)
     if not args.skip_speed:
         print(f"\nduplicate search speed (multi-index hashing, 4 x 16-bit chunks, and probes, vectorised numpy, "
-              f"one process; {os.cpu_count()} CPUs on this machine):")
+              f"one process, its passes made by {shared_passes.threads()} thread(s); {os.cpu_count()} CPUs on this "
+              f"machine; wall time, then CPU time of every thread):")
         for n in [int(s) for s in args.sizes.split(",") if s]:
             speed(n, threshold)
     return 0

@@ -29,8 +29,8 @@ import numpy as np
 from ..hashing import FIRST_REGION_VIEW, GRID, weak_bits
 from ..index_runs import as_slice
 from . import shared_passes, short_keys
-from .join import (CHUNK_BITS, CROWD_SHARE, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, ROW_STEP, Join,
-                   _chunk_keys, mih_entries)
+from .join import (CHUNK_BITS, CROWD_SHARE, FULL_BUCKET, GUARANTEED_RADIUS, MIH_BLOCK, N_CHUNKS, Join,
+                   PassBuffers, _chunk_keys, mih_entries)
 from .progress import Steps, drain
 
 Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]   # (row a, row b, hash distance)
@@ -328,16 +328,16 @@ def candidate_blocks(phash: np.ndarray, threshold: int = NEAR_THRESHOLD,
         """Pass k: chunk k % N_CHUNKS of join k // N_CHUNKS, its blocks capped."""
         j, c = divmod(k, N_CHUNKS)
         lo, hi = edges[j], edges[j + 1]
-        (q_rows, m_rows, join), buffer = shared.take(j)
+        (q_rows, m_rows, join), buffers = shared.take(j)
         try:
-            for done, qi, entry, d in join.chunk(c, threshold, block, out=buffer):
+            for done, qi, entry, d in join.chunk(c, threshold, block, out=buffers):
                 a, b = q_rows[qi], m_rows[entry // join.n_views]
                 a, b, d = _unique_pairs(a, b, d, n)
                 if per_image is not None and len(a):
                     a, b = _capped(a, b, d, n, per_image, None if cross_only else g)
                 yield lo + (hi - lo) * ((c + done) / N_CHUNKS), a, b, view_distance(phash, a, b).astype(np.uint8)
         finally:
-            shared.give_back(j, buffer)
+            shared.give_back(j, buffers)
 
     # the passes read the same inputs and none of each other's results: two threads make them, and
     # their blocks come in the order one thread gives (shared_passes.in_order)
@@ -370,34 +370,33 @@ def _workers(phash: np.ndarray, rows: np.ndarray, r: int) -> int:
 class _SharedJoins:
     """What a search's passes share, perhaps made in two threads: each join's inputs (`make(j)`,
     the last item a join.Join), made by its first pass and let go after its last (`passes[j]` of
-    them), and the sort buffers, one per pass at a time, reused from pass to pass."""
+    them), and the sort buffers (join.PassBuffers), one per pass at a time, reused from pass to pass."""
 
     def __init__(self, make: Callable[[int], tuple], passes: list[int]) -> None:
         self._make, self._left = make, list(passes)
         self._made: dict[int, tuple] = {}
-        self._buffers: list[np.ndarray] = []
+        self._buffers: list[PassBuffers] = []
         self._lock = threading.Lock()
 
-    def take(self, j: int) -> tuple[tuple, np.ndarray]:
-        """Join j's inputs and a buffer for one of its passes."""
+    def take(self, j: int) -> tuple[tuple, PassBuffers]:
+        """Join j's inputs and buffers for one of its passes (the smallest that fit)."""
         with self._lock:
             if j not in self._made:
                 self._made[j] = self._make(j)
             got = self._made[j]
-            need = len(got[-1].flat) + ROW_STEP
-            fits = [k for k, buf in enumerate(self._buffers) if len(buf) >= need]
-            buffer = self._buffers.pop(min(fits, key=lambda k: len(self._buffers[k]))) if fits else None
-        return got, np.empty(need, np.uint64) if buffer is None else buffer
+            fits = [k for k, buf in enumerate(self._buffers) if buf.fits(got[-1])]
+            buffers = self._buffers.pop(min(fits, key=lambda k: len(self._buffers[k].svals))) if fits else None
+        return got, got[-1].buffer() if buffers is None else buffers
 
-    def give_back(self, j: int, buffer: np.ndarray) -> None:
-        """A pass of join j is done with its inputs and its buffer."""
+    def give_back(self, j: int, buffers: PassBuffers) -> None:
+        """A pass of join j is done with its inputs and its buffers."""
         with self._lock:
             self._left[j] -= 1
             if self._left[j] == 0:
                 self._made.pop(j, None)
-            self._buffers.append(buffer)
+            self._buffers.append(buffers)
             if len(self._buffers) > shared_passes.THREADS:   # the smallest let go
-                self._buffers.pop(min(range(len(self._buffers)), key=lambda k: len(self._buffers[k])))
+                self._buffers.pop(min(range(len(self._buffers)), key=lambda k: len(self._buffers[k].svals)))
 
 
 def view_joins(n_views: int) -> list[tuple[int, slice]]:

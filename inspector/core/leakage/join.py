@@ -29,6 +29,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -90,6 +91,18 @@ def mih_entries(query: np.ndarray, index: np.ndarray, threshold: int, block: int
             yield (step + done) / len(chunks), c, q, entry, d
 
 
+@dataclass
+class PassBuffers:
+    """What a join's pass sorts into, reused from pass to pass (a fresh array of 14 million entries
+    is 14,000 page faults of the kernel's time, each pass): the hashes in bucket order, padded
+    (`neighbourhoods`' `out`), and the entry numbers of that order (its `order_out`)."""
+    svals: np.ndarray
+    order: np.ndarray
+
+    def fits(self, join: "Join") -> bool:
+        return len(self.svals) >= len(join.flat) + ROW_STEP and len(self.order) >= len(join.flat)
+
+
 class Join:
     """The inputs of one join (query against an index of rows of views, see `mih_entries`), which
     its chunks' passes share and may make in several threads (`chunk`): the contiguous hashes,
@@ -106,9 +119,9 @@ class Join:
         self._values = values
         self._lock = threading.Lock()
 
-    def buffer(self) -> np.ndarray:
-        """A buffer for one pass's sorted hashes (`neighbourhoods`' `out`)."""
-        return np.empty(len(self.flat) + ROW_STEP, np.uint64)
+    def buffer(self) -> PassBuffers:
+        """Buffers for one pass (`chunk`'s `out`)."""
+        return PassBuffers(np.empty(len(self.flat) + ROW_STEP, np.uint64), np.empty(len(self.flat), np.int32))
 
     def values(self) -> ValueOrder:
         """The index's ValueOrder, made once whichever pass asks first."""
@@ -118,15 +131,16 @@ class Join:
             return self._values
 
     def chunk(self, c: int, threshold: int, block: int = MIH_BLOCK, full: int = FULL_BUCKET, window: int = WINDOW,
-              radius_passes: bool = True, out: np.ndarray | None = None
+              radius_passes: bool = True, out: PassBuffers | None = None
               ) -> Iterator[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
         """Chunk c's pass of the join: (fraction of the pass done, q, entry, d), as `mih_entries`
-        gives them; `out`: a `buffer()` (one pass at a time)."""
+        gives them; `out`: buffers at least this join's `buffer()` (one pass at a time)."""
         query, flat = self.query, self.flat
         if len(query) == 0 or len(flat) == 0:
             return
         window = min(window, full)   # a window wider than a bucket it may be used in would read others
-        nb = neighbourhoods(query, flat, self.ids, self.n_views, c, full, SEGMENT, self.values, out)
+        nb = neighbourhoods(query, flat, self.ids, self.n_views, c, full, SEGMENT, self.values,
+                            None if out is None else out.svals, None if out is None else out.order)
         crowd_size, crowded = nb.sizes, nb.crowded
         for hi, q, entry, d in compare_runs(query, nb, None, block, threshold):
             yield 0.5 * hi, q, entry, d
@@ -473,7 +487,7 @@ class _Crowd:
 
 def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views: int, c: int, full: int,
                    segment: int = SEGMENT, values: ValueOrder | Callable[[], ValueOrder] | None = None,
-                   out: np.ndarray | None = None) -> Neighbourhoods:
+                   out: np.ndarray | None = None, order_out: np.ndarray | None = None) -> Neighbourhoods:
     """The entries each query meets in chunk c's join: every entry of its bucket (the entries whose
     chunk c equals the query's) when the bucket holds at most `full`, else its neighbourhood: the
     bucket's entries in the order of their hashes rotated so that chunk c is on top (ties: entry
@@ -485,7 +499,8 @@ def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views
     The buckets are put in order by a radix sort of the chunk (`_radix_order`: a bucket that is not
     crowded stays in entry order, which no comparison depends on), or, when crowded buckets hold
     much of the index, by one sort of the rotated hashes themselves (`_value_order`, through
-    `values`, the index's ValueOrder or what makes it when asked, made here when None)."""
+    `values`, the index's ValueOrder or what makes it when asked, made here when None). `out` (uint64)
+    and `order_out` (int32), of at least len(flat) + ROW_STEP and len(flat): buffers to sort into."""
     m = len(flat)
     if out is not None and len(out) >= m + ROW_STEP:   # the index's buffer, reused by its four chunks
         svals = out[:m + ROW_STEP]
@@ -505,7 +520,8 @@ def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views
     cq = np.flatnonzero(crowded)
     qrot = _chunk_on_top(query[cq], c)
     if crowd.size * CROWD_SHARE <= m:
-        trace, at = _radix_order(flat, keys, starts, c, crowd, svals[:m], qrot)
+        order = None if order_out is None or len(order_out) < m else order_out[:m]
+        trace, at = _radix_order(flat, keys, starts, c, crowd, svals[:m], qrot, order)
     else:
         del keys
         trace, at = _value_order(flat, c, crowd, svals[:m], qrot, qkey[cq], values)
@@ -530,14 +546,14 @@ def neighbourhoods(query: np.ndarray, flat: np.ndarray, ids: np.ndarray, n_views
 
 
 def _radix_order(flat: np.ndarray, keys: np.ndarray, starts: np.ndarray, c: int, crowd: _Crowd, out: np.ndarray,
-                 qrot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                 qrot: np.ndarray, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The bucket order as entry numbers (int32; `keys` the chunk's values, bucket b from
     starts[b]), with the hashes gathered through it into `out`, and the crowded queries' places
     among the crowded entries (their rotated hashes `qrot`). A stable sort of 16-bit keys is
     numpy's radix sort: with the gather 0.6 s for 14 million hashes, against 1.0 s for a sort of
     the hashes as values and 1.3 s for the ValueOrder that traced them back; only the crowded
-    buckets are then put in the order of their rotated hashes."""
-    order = _stable_order(keys, starts)
+    buckets are then put in the order of their rotated hashes. `order`: int32 to put it in."""
+    order = _stable_order(keys, starts, order)
     at = _EMPTY
     if crowd.size:
         places = crowd.place(np.arange(crowd.size))
@@ -550,12 +566,13 @@ def _radix_order(flat: np.ndarray, keys: np.ndarray, starts: np.ndarray, c: int,
     return order, at
 
 
-def _stable_order(keys: np.ndarray, starts: np.ndarray, piece: int = 1 << 20) -> np.ndarray:
+def _stable_order(keys: np.ndarray, starts: np.ndarray, order: np.ndarray | None = None,
+                  piece: int = 1 << 20) -> np.ndarray:
     """np.argsort(keys, kind="stable") as int32 (keys uint16, key k's first place starts[k]), a
     piece of the keys at a time: each piece's radix sort is placed after the earlier pieces'
     entries of each key. One argsort of the whole made two int64 arrays of its size (224 MB at 14
-    million entries, twice with two passes at a time), for 0.08 s less."""
-    order = np.empty(len(keys), np.int32)
+    million entries, twice with two passes at a time), for 0.08 s less. `order`: int32 to put it in."""
+    order = np.empty(len(keys), np.int32) if order is None else order
     free = starts.astype(np.int64)                  # each key's next place
     for lo in range(0, len(keys), piece):
         part = keys[lo:lo + piece]
