@@ -8,7 +8,8 @@ without the GIL, so the two overlap for most of their time without a second proc
 the 1% rescan of 100,000 tiny PNGs, whole processes, three interleaved pairs at load 8-10: 3.62-3.73 s
 against 4.19-4.86 s wall, 5.14-5.19 against 4.95-5.59 CPU s, the same export). The steps' results are
 whatever order they finish in, so a caller places them by their number. $INSPECTOR_SEARCH_THREADS=1
-makes them one after the other in the calling thread.
+makes them one after the other in the calling thread. The cold search's passes (candidates.py) are
+streams of blocks read in pass order (``in_order``), made by two threads the same way.
 
 Alternatively a forked child takes passes while this process takes others, and sends what it made
 back through a pipe when it runs out. The passes are handed out as tokens in a pipe (one byte each,
