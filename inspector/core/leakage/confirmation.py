@@ -27,6 +27,7 @@ from ..table import FLAG_PADDED, ImageTable
 from .alignment import crop_keep, crop_scores, cut_and_whole, wide_scores
 from .overlay import (KEEP_FINE, agreement_band, aligned, band_index, band_scores, kept_significance,
                       overlay_strength, realigned_band_scores, rows_detail)
+from .differences import is_grey
 from .residual import misfit
 from .rotation import big_crop, own_scale_scores, own_window_pairs, turned_pair, turned_scores
 from .looks import TINY_LOOK_FLOOR, TINY_SIDE, looks
@@ -229,8 +230,12 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             good &= tiny[kk] | identical | spread_or_strong(table, a[kk], b[kk], sc.texture, sc.corr)
             # ... and so must the detail outside a band that holds most of what they share (the
             # same caption or watermark on two look-alikes is no evidence of one picture)
-            outside = np.where(tiny[kk] | identical, np.nan, _stretch(table, a[kk], b[kk]))
-            good |= significant
+            # (a greyscale copy made with other luma weights agrees less closely whole, so outside
+            # one band too: for it, as for identical pairs, the band's evidence is not asked)
+            mixed = (_grey_mixed(table, a[kk], b[kk], sc, tiny[kk]) if how == "centred" and not mirrored
+                     else np.zeros(len(kk), bool))
+            outside = np.where(tiny[kk] | identical | mixed, np.nan, _stretch(table, a[kk], b[kk]))
+            good |= significant | mixed
             if mirrored:
                 good &= _mirror_fits(table, a[kk], b[kk], sc.fine)
             if how == "wide":
@@ -245,7 +250,7 @@ def iter_confirm_pairs(table: ImageTable, a: np.ndarray, b: np.ndarray, mirrors:
             if how == "centred":
                 good &= _centred_crop_fits(table, a[kk], b[kk], sc)
             elif how != "own turn":   # (the own turn's windows are fixed by the sizes)
-                good &= _crop_fits(table, a[kk], b[kk], sc)
+                good &= _crop_fits(table, a[kk], b[kk], sc, same_size=how == "wide")
             # and the match must not rest on one band of rows both carry (a caption, a logo)
             if how == "centred":
                 good &= ~_centred_borne(table.thumb[a[kk]], table.thumb[b[kk]], sc, good, outside)
@@ -295,6 +300,18 @@ def _significant(table: ImageTable, a: np.ndarray, b: np.ndarray, sc: PairScores
     return identical, significant
 
 
+def _grey_mixed(table: ImageTable, a: np.ndarray, b: np.ndarray, sc, tiny: np.ndarray) -> np.ndarray:
+    """Centred pairs of one grey and one colour file whose spread, non-smooth fine detail agrees
+    as closely as a greyscale copy's made with other channel weights (GREY_MIX_*)."""
+    out = ~tiny & (sc.corr >= GREY_MIX_CORR) & (sc.fine >= GREY_MIX_FINE) & (sc.texture >= CONFIRM_TEXTURE)
+    k = np.flatnonzero(out)
+    if len(k):
+        out[k] = ((np.minimum(image_spread(table, a[k]), image_spread(table, b[k])) >= SPREAD_MIN)
+                  & (_detail_levels(table, a[k], b[k], sc.texture[k]) >= DETAIL_LEVELS)
+                  & np.array([is_grey(table, i) != is_grey(table, j) for i, j in zip(a[k], b[k])], bool))
+    return out
+
+
 def _free_significant(table: ImageTable, a: np.ndarray, b: np.ndarray, sc, how: str) -> np.ndarray:
     """The SIGNIFICANT_* rule at the unmirrored turned or off-centre alignments of sc
     (rotation.TurnedScores, alignment.WideScores), with FREE_SIGNIFICANT_CORR for its correlation bar."""
@@ -314,14 +331,17 @@ def _free_significant(table: ImageTable, a: np.ndarray, b: np.ndarray, sc, how: 
     return out
 
 
-def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarray:
+def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc, same_size: bool = False) -> np.ndarray:
     """An off-centre window is a crop only if the cropped image is no larger than the window of the
     other (6% slack and 2 px): a crop has fewer pixels. Look-alikes of one size (two sunsets with
     the sun in about the same place) align at some window too, but neither is a crop of the other.
     A window that also changes the aspect ratio by more than WINDOW_ASPECT (a crop of a picture
     re-exported in other proportions) needs detail spread over the picture (WINDOW_ASPECT_SPREAD):
     the window's two extra free parameters fit one curved edge onto another (two crops of
-    different lamp globes on one wall aligned so at 0.995 / fine 0.89, aspect changed by 8.5%)."""
+    different lamp globes on one wall aligned so at 0.995 / fine 0.89, aspect changed by 8.5%).
+    With `same_size` (the free window search), a window between files of one size with somewhat
+    spread detail is also taken when it agrees as closely as a crop resized back or a shift does
+    (SAME_SIZE_WINDOW_*)."""
     w, h = table.width.astype(np.float64), table.height.astype(np.float64)
     x = np.where(sc.a_cut, a, b)          # the windowed image (the larger picture)
     y = np.where(sc.a_cut, b, a)          # the crop of it
@@ -348,7 +368,12 @@ def _crop_fits(table: ImageTable, a: np.ndarray, b: np.ndarray, sc) -> np.ndarra
     # shared as closely as copies share it (TRIMMED_WINDOW_*)
     trimmed = ((table.flags[x] | table.flags[y]).astype(np.int64) & FLAG_PADDED) != 0
     close = (least_spread >= SPREAD_MIN) & (sc.corr >= TRIMMED_WINDOW_CORR) & (sc.fine >= TRIMMED_WINDOW_FINE)
-    return np.where(trimmed, spread_out | (sc.corr >= NEAR_IDENTICAL_CORR) | close, fits)
+    fits = np.where(trimmed, spread_out | (sc.corr >= NEAR_IDENTICAL_CORR) | close, fits)
+    if same_size:
+        one_size = (np.abs(w[x] - w[y]) <= SAME_SIZE) & (np.abs(h[x] - h[y]) <= SAME_SIZE)
+        fits |= (one_size & (least_spread >= SPREAD_MIN) & (sc.corr >= SAME_SIZE_WINDOW_CORR)
+                 & (sc.fine >= SAME_SIZE_WINDOW_FINE))
+    return fits
 
 
 def _one_band_borne(xa: np.ndarray, xb: np.ndarray, left_out: np.ndarray | None = None,

