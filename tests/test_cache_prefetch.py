@@ -169,3 +169,22 @@ def test_a_child_that_hangs_is_stopped_and_the_scan_restores_by_itself(dataset, 
     assert children[0].status not in (0, None) and _reaped(children[0])
     assert warm["dataset"]["cache"]["rescanned"] == 0  # restored by the scan itself
     assert without_cache(warm) == without_cache(export(dataset, tmp_path / "fresh.json", "--no-cache"))
+
+
+def test_a_child_runs_with_the_default_stop_signals_not_the_clis(dataset, tmp_path, monkeypatch, children):
+    """The CLI's handlers raise its stop in the main process; a forked child must simply die."""
+    import signal
+
+    cache_dir = tmp_path / "cache"
+    export(dataset, tmp_path / "cold.json", "--cache-dir", str(cache_dir))
+    seen = tmp_path / "handlers"
+
+    def records_handlers(*args, **kwargs):
+        seen.write_text(repr([signal.getsignal(s) is signal.SIG_DFL for s in (signal.SIGINT, signal.SIGTERM)]))
+        return 1  # failed: the parent restores by itself
+
+    monkeypatch.setattr(prefetch, "_restore_in_child", records_handlers)
+    warm = export(dataset, tmp_path / "warm.json", "--cache-dir", str(cache_dir))
+    assert len(children) == 1 and _reaped(children[0])
+    assert seen.read_text() == "[True, True]"
+    assert without_cache(warm) == without_cache(export(dataset, tmp_path / "fresh.json", "--no-cache"))

@@ -170,7 +170,9 @@ def start(store_path: str, make_collector: Callable[..., Any], chunk_type: type)
         if pid == 0:  # a child: restore its share, say whether it worked, leave without any cleanup
             code = 1
             try:
+                # the parent's handlers (the CLI's raise its stop) are not this child's to run
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 # each group's decompressed blobs, thumbnails and columns (4-5 MB arrays) are
                 # freed before the next group's: kept in the heap, not faulted in afresh
                 keep_freed_memory()
